@@ -1,0 +1,156 @@
+// Package memory is an in-process store with the same semantics as the Redis + DynamoDB pair:
+// static values guarded by event time, action series with sorted-set semantics (a repeated
+// member keeps its newest time), maxCount trimming and TTL. It backs the embedded default
+// (`go run .` with no store flags) and fast unit tests; it keeps nothing across restarts.
+package memory
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// Store is the in-memory backend. The zero value is not usable; call New.
+type Store struct {
+	mu      sync.RWMutex
+	static  map[store.Key]store.StaticValue
+	actions map[store.Key]*series
+	now     func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// series is one action feature of one entity, newest first.
+type series struct {
+	events   []store.ActionEvent // sorted by TS descending, then member ascending
+	expireAt int64               // Unix seconds; 0 = never
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		static:  make(map[store.Key]store.StaticValue),
+		actions: make(map[store.Key]*series),
+		now:     time.Now,
+	}
+}
+
+// SetClock replaces the clock used for key expiry (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// ReadStatic implements store.StaticReader.
+func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &store.BackendError{Backend: "memory", Op: "read static", Err: err}
+	}
+	out := make(map[store.Key]store.StaticValue, len(keys))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range keys {
+		if v, ok := s.static[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// ReadActions implements store.ActionReader.
+func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &store.BackendError{Backend: "memory", Op: "read actions", Err: err}
+	}
+	nowSec := s.now().Unix()
+	out := make(map[store.ActionQuery][]store.ActionEvent, len(queries))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, q := range queries {
+		sr := s.actions[q.Key]
+		if sr == nil || (sr.expireAt != 0 && sr.expireAt <= nowSec) || q.Count <= 0 {
+			out[q] = nil
+			continue
+		}
+		var evs []store.ActionEvent
+		for _, e := range sr.events {
+			if e.TS < q.MinTS || len(evs) == q.Count {
+				break
+			}
+			evs = append(evs, e)
+		}
+		out[q] = evs
+	}
+	return out, nil
+}
+
+// WriteStatic implements store.StaticWriter.
+func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
+	if err := ctx.Err(); err != nil {
+		return &store.BackendError{Backend: "memory", Op: "write static", Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range writes {
+		if cur, ok := s.static[w.Key]; ok && cur.TS > w.TS {
+			continue
+		}
+		s.static[w.Key] = store.StaticValue{Value: w.Value, TS: w.TS}
+	}
+	return nil
+}
+
+// WriteActions implements store.ActionWriter.
+func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
+	if err := ctx.Err(); err != nil {
+		return &store.BackendError{Backend: "memory", Op: "write actions", Err: err}
+	}
+	nowSec := s.now().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range writes {
+		sr := s.actions[w.Key]
+		if sr == nil || (sr.expireAt != 0 && sr.expireAt <= nowSec) {
+			sr = &series{}
+			s.actions[w.Key] = sr
+		}
+		sr.add(w)
+	}
+	return nil
+}
+
+// add applies ZADD GT + ZREMRANGEBYRANK + EXPIREAT NX/GT, as the Redis backend does.
+func (sr *series) add(w store.ActionWrite) {
+	found := false
+	for i, e := range sr.events {
+		if e.Member == w.Member {
+			found = true
+			if w.TS > e.TS {
+				sr.events[i].TS = w.TS
+			}
+			break
+		}
+	}
+	if !found {
+		sr.events = append(sr.events, store.ActionEvent{TS: w.TS, Member: w.Member})
+	}
+	sort.Slice(sr.events, func(i, j int) bool {
+		a, b := sr.events[i], sr.events[j]
+		if a.TS != b.TS {
+			return a.TS > b.TS
+		}
+		return a.Member > b.Member // ZRANGE ... REV orders equal scores by member descending
+	})
+	if w.MaxCount > 0 && len(sr.events) > w.MaxCount {
+		sr.events = sr.events[:w.MaxCount]
+	}
+	if exp := w.ExpireAt(); exp > sr.expireAt {
+		sr.expireAt = exp
+	}
+}
+
+// Ping implements store.Pinger.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return nil }

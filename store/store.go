@@ -1,0 +1,50 @@
+package store
+
+import "context"
+
+// StaticReader reads static features. Keys with no stored value are absent from the result;
+// a key that could not be fetched is an error, never an absent key.
+type StaticReader interface {
+	ReadStatic(ctx context.Context, keys []Key) (map[Key]StaticValue, error)
+}
+
+// ActionReader reads action features. Every query has an entry in the result (nil or empty when
+// the series has no matching events), newest first.
+type ActionReader interface {
+	ReadActions(ctx context.Context, queries []ActionQuery) (map[ActionQuery][]ActionEvent, error)
+}
+
+// StaticWriter writes static features, never letting an older event overwrite a newer one.
+type StaticWriter interface {
+	WriteStatic(ctx context.Context, writes []StaticWrite) error
+}
+
+// ActionWriter appends action events idempotently: the same write applied twice stores one event.
+type ActionWriter interface {
+	WriteActions(ctx context.Context, writes []ActionWrite) error
+}
+
+// Reader is what serving needs.
+type Reader interface {
+	StaticReader
+	ActionReader
+}
+
+// Writer is what ingestion needs.
+type Writer interface {
+	StaticWriter
+	ActionWriter
+}
+
+// Pinger reports whether the backend answers; /readyz calls it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Store is a complete backend.
+type Store interface {
+	Reader
+	Writer
+	Pinger
+	Close() error
+}
