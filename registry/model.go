@@ -1,0 +1,177 @@
+package registry
+
+import (
+	"sort"
+	"time"
+)
+
+// FeatureType says whether a feature holds one current value or a time series.
+type FeatureType string
+
+// The feature types.
+const (
+	Static FeatureType = "static"
+	Action FeatureType = "action"
+)
+
+// Registry is a validated set of entities, features and event streams.
+type Registry struct {
+	Entities []*Entity          // sorted by name
+	Streams  map[string]*Stream // by stream name
+	byName   map[string]*Entity
+}
+
+// Entity returns the entity with the given registry name, or nil.
+func (r *Registry) Entity(name string) *Entity { return r.byName[name] }
+
+// Stream is a source of events (a Kafka cluster, a service). SubTopicField is the path of the
+// field that an event's sub-topic is read from.
+type Stream struct {
+	Name          string
+	SubTopicField string
+	Description   string
+	Pos           Pos
+}
+
+// Entity is a kind of thing that has features.
+type Entity struct {
+	Name        string // registry name, snake_case: "user"
+	Prefix      string // key prefix: "u"
+	IDType      Type   // Int or String
+	Plural      string // registry name of the batch field: "users"
+	Description string
+	Static      []*Feature // sorted by name
+	Actions     []*Feature // sorted by name
+	byName      map[string]*Feature
+	Pos         Pos
+}
+
+// Feature returns the entity's feature with the given registry name, or nil.
+func (e *Entity) Feature(name string) *Feature { return e.byName[name] }
+
+// Features returns the static and action features, sorted by name.
+func (e *Entity) Features() []*Feature {
+	out := append(append([]*Feature{}, e.Static...), e.Actions...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Feature is one static or action feature of an entity.
+type Feature struct {
+	Entity      *Entity
+	Name        string // snake_case
+	FeatureType FeatureType
+	Description string
+	Owner       string
+	Deprecated  string // deprecation reason; "" = not deprecated
+	Tags        []string
+	Events      []*EventSpec
+
+	// Static features.
+	Type         Type
+	Container    Container
+	DefaultValue any // canonical form (see Coerce); nil = none
+
+	// Action features.
+	Fields       []*Field
+	MaxCount     int
+	DefaultCount int
+	TTL          time.Duration // 0 = events never expire
+	Dedupe       bool
+
+	Pos Pos
+}
+
+// Field is a typed field of an action feature's events. Join names the entity whose id the
+// field holds.
+type Field struct {
+	Name        string
+	Type        Type
+	Join        string
+	Description string
+	Pos         Pos
+}
+
+// Field returns the action feature's field with the given name, or nil.
+func (f *Feature) Field(name string) *Field {
+	for _, fl := range f.Fields {
+		if fl.Name == name {
+			return fl
+		}
+	}
+	return nil
+}
+
+// EventSpec says which events feed a feature and how to read them.
+type EventSpec struct {
+	Feature    *Feature
+	StreamName string
+	Topic      string
+	SubTopic   string
+	EntityID   string // path of the entity id in the event, dot-separated
+	Timestamp  string // path of the event time; "" = ingestion time
+	Filters    []*Filter
+	Fields     []*EventField
+	Pos        Pos
+}
+
+// EventField maps a path in the event to a feature field (Rename, or the last path element).
+type EventField struct {
+	Path   string
+	Rename string
+	Type   Type
+	Pos    Pos
+}
+
+// Target is the feature field name the event field feeds.
+func (f *EventField) Target() string {
+	if f.Rename != "" {
+		return f.Rename
+	}
+	return lastElem(f.Path)
+}
+
+// Op is a filter operator.
+type Op string
+
+// The filter operators.
+const (
+	OpEqual    Op = "equal"
+	OpNotEqual Op = "not_equal"
+	OpIn       Op = "in"
+	OpNotIn    Op = "not_in"
+	OpContain  Op = "contain"
+	OpGT       Op = "gt"
+	OpGTE      Op = "gte"
+	OpLT       Op = "lt"
+	OpLTE      Op = "lte"
+	OpExists   Op = "exists"
+)
+
+// Ops lists every filter operator.
+var Ops = []Op{OpEqual, OpNotEqual, OpIn, OpNotIn, OpContain, OpGT, OpGTE, OpLT, OpLTE, OpExists}
+
+// Filter is a condition on an event field: the event matches when Op holds for the value at Path
+// against Values (coerced to Type). For exists, Values is [true] or [false] (default true).
+type Filter struct {
+	Path   string
+	Type   Type
+	Op     Op
+	Values []any
+	Pos    Pos
+}
+
+// Pos is a place in a YAML file.
+type Pos struct {
+	File string
+	Line int
+}
+
+func lastElem(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '.' {
+			return path[i+1:]
+		}
+	}
+	return path
+}
