@@ -1,0 +1,115 @@
+package codegen
+
+import (
+	"fmt"
+	"go/format"
+	"strings"
+
+	"github.com/featuregraph/featuregraph/registry"
+)
+
+// Glue renders the resolver glue: the gqlgen ResolverRoot, one binding per entity (how to build
+// its model and set its static features), the Query fields and the action-feature fields. Every
+// function delegates to the hand-written generic code in package resolvers.
+func Glue(reg *registry.Registry) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(HeaderGo)
+	b.WriteString(`package resolvers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/featuregraph/featuregraph/graph"
+	"github.com/featuregraph/featuregraph/graph/model"
+)
+
+var (
+	_ = strconv.Itoa
+	_ time.Time
+)
+
+`)
+	fmt.Fprintf(&b, "// SchemaFingerprint identifies the registry this code was generated from (codegen.Fingerprint).\nconst SchemaFingerprint = %q\n\n", Fingerprint(reg))
+
+	b.WriteString("// Query returns the resolver of the Query type.\nfunc (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }\n\n")
+	b.WriteString("type queryResolver struct{ *Resolver }\n")
+	for _, e := range reg.Entities {
+		if len(e.Actions) > 0 {
+			fmt.Fprintf(&b, "\n// %s returns the resolver of %s's action features.\nfunc (r *Resolver) %s() graph.%sResolver { return &%sResolver{r} }\n",
+				e.TypeName(), e.TypeName(), e.TypeName(), e.TypeName(), e.QueryField())
+			fmt.Fprintf(&b, "\ntype %sResolver struct{ *Resolver }\n", e.QueryField())
+		}
+	}
+	// boundEntities lets New check that the runtime registry has every entity and feature used here.
+	b.WriteString("\n// bound lists the entities and features this code serves.\nvar bound = map[string][]string{\n")
+	for _, e := range reg.Entities {
+		var names []string
+		for _, f := range e.Features() {
+			names = append(names, fmt.Sprintf("%q", f.Name))
+		}
+		fmt.Fprintf(&b, "\t%q: {%s},\n", e.Name, strings.Join(names, ", "))
+	}
+	b.WriteString("}\n")
+
+	for _, e := range reg.Entities {
+		t := e.TypeName()
+		bind := e.QueryField() + "Binding"
+		fmt.Fprintf(&b, "\nvar %s = &binding[*model.%s]{\n\tentity: %q,\n", bind, t, e.Name)
+		if e.IDType == registry.Int {
+			fmt.Fprintf(&b, "\tnew: func(id string) *model.%s { n, _ := strconv.Atoi(id); return &model.%s{ID: n} },\n", t, t)
+		} else {
+			fmt.Fprintf(&b, "\tnew: func(id string) *model.%s { return &model.%s{ID: id} },\n", t, t)
+		}
+		fmt.Fprintf(&b, "\tset: func(o *model.%s, feature string, v any) {\n\t\tswitch feature {\n", t)
+		for _, f := range e.Static {
+			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\to.%s = %s(v)\n", f.Name, registry.GoName(f.Name), convFunc(f))
+		}
+		b.WriteString("\t\t}\n\t},\n}\n")
+
+		idConv := "strconv.Itoa(id)"
+		idsConv := "intIDs(ids)"
+		if e.IDType == registry.String {
+			idConv, idsConv = "id", "ids"
+		}
+		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, id %s) (*model.%s, error) {\n\treturn one(ctx, r.Resolver, %s, %s)\n}\n",
+			registry.GoName(e.Name), idGoType(e), t, bind, idConv)
+		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, ids []%s) ([]*model.%s, error) {\n\treturn many(ctx, r.Resolver, %s, %s)\n}\n",
+			registry.GoName(e.Plural), idGoType(e), t, bind, idsConv)
+
+		for _, f := range e.Actions {
+			ev := "model." + f.EventTypeName()
+			objID := "strconv.Itoa(obj.ID)"
+			if e.IDType == registry.String {
+				objID = "obj.ID"
+			}
+			fmt.Fprintf(&b, "\nfunc (r *%sResolver) %s(ctx context.Context, obj *model.%s, count *int, lastNSec *int) ([]*%s, error) {\n",
+				e.QueryField(), registry.GoName(f.Name), t, ev)
+			fmt.Fprintf(&b, "\tevs, err := r.actions(ctx, %q, %q, %s, count, lastNSec)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", e.Name, f.Name, objID)
+			fmt.Fprintf(&b, "\tout, err := decodeEvents(evs, func(o *%s, ts time.Time) { o.Timestamp = ts })\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", ev)
+			for _, fl := range f.Fields {
+				if fl.Join == "" {
+					continue
+				}
+				target := reg.Entity(fl.Join)
+				fn := registry.GoName(fl.Name)
+				idExpr := "strconv.Itoa(*o." + fn + ")"
+				if target.IDType == registry.String {
+					idExpr = "*o." + fn
+				}
+				fmt.Fprintf(&b, "\tjoin(ctx, r.Resolver, %q, %sBinding, out,\n", registry.Camel(fl.JoinName()), target.QueryField())
+				fmt.Fprintf(&b, "\t\tfunc(o *%s) (string, bool) {\n\t\t\tif o.%s == nil {\n\t\t\t\treturn \"\", false\n\t\t\t}\n\t\t\treturn %s, true\n\t\t},\n", ev, fn, idExpr)
+				fmt.Fprintf(&b, "\t\tfunc(o *%s, j *model.%s) { o.%s = j })\n", ev, target.TypeName(), registry.GoName(fl.JoinName()))
+			}
+			b.WriteString("\treturn out, nil\n}\n")
+		}
+	}
+
+	for _, t := range mapTypes(reg) {
+		et := "model." + mapEntryType(t)
+		fmt.Fprintf(&b, "\nfunc as%sMap(v any) []*%s {\n\tm, ok := v.(map[string]any)\n\tif !ok {\n\t\treturn nil\n\t}\n", t, et)
+		fmt.Fprintf(&b, "\tout := make([]*%s, 0, len(m))\n\tfor _, k := range sortedKeys(m) {\n\t\tif x := as%s(m[k]); x != nil {\n\t\t\tout = append(out, &%s{Key: k, Value: *x})\n\t\t}\n\t}\n\treturn out\n}\n", et, t, et)
+	}
+	return format.Source([]byte(b.String()))
+}

@@ -1,0 +1,241 @@
+// Package gateway assembles the HTTP server of featuregraph: the GraphQL endpoint (gqlgen
+// handler with explicit transports, query cache, APQ and limits), the GraphiQL playground,
+// health and readiness checks, and the per-request dataloaders. server.go builds one from flags.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/graph"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/loader"
+)
+
+// Config holds the serving options. Every field documents its default.
+type Config struct {
+	Resolvers resolvers.Config
+	Loader    loader.Config
+	// RequestTimeout bounds every GraphQL request, backend calls included. Default 2s.
+	RequestTimeout time.Duration
+	// MaxBodyBytes limits a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// ParserTokenLimit limits the tokens of a query. Default 10000.
+	ParserTokenLimit int
+	// MaxDepth limits how deeply selections nest. Default 10.
+	MaxDepth int
+	// MaxComplexity limits the number of fields a query selects (counted by gqlgen's default
+	// complexity: one per field). Default 5000.
+	MaxComplexity int
+	// QueryCacheSize is how many parsed and validated queries are kept. Default 1000.
+	QueryCacheSize int
+	// Introspection allows schema introspection (the playground needs it). Default true;
+	// production mode turns it off.
+	Introspection bool
+	// Suggestions allows "did you mean" hints in validation errors. Default true; production
+	// mode turns it off.
+	Suggestions bool
+	// Playground serves GraphiQL at /. Default true.
+	Playground bool
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		Resolvers:        resolvers.DefaultConfig(),
+		Loader:           loader.DefaultConfig(),
+		RequestTimeout:   2 * time.Second,
+		MaxBodyBytes:     1 << 20,
+		ParserTokenLimit: 10000,
+		MaxDepth:         10,
+		MaxComplexity:    5000,
+		QueryCacheSize:   1000,
+		Introspection:    true,
+		Suggestions:      true,
+		Playground:       true,
+	}
+}
+
+// Validate reports every invalid field.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Resolvers.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Loader.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("request timeout %s must be positive", c.RequestTimeout))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max body bytes %d must be at least 1024", c.MaxBodyBytes))
+	}
+	if c.ParserTokenLimit < 100 {
+		errs = append(errs, fmt.Errorf("parser token limit %d must be at least 100", c.ParserTokenLimit))
+	}
+	if c.MaxDepth < 2 {
+		errs = append(errs, fmt.Errorf("max depth %d must be at least 2", c.MaxDepth))
+	}
+	if c.MaxComplexity < 10 {
+		errs = append(errs, fmt.Errorf("max complexity %d must be at least 10", c.MaxComplexity))
+	}
+	if c.QueryCacheSize < 1 {
+		errs = append(errs, fmt.Errorf("query cache size %d must be at least 1", c.QueryCacheSize))
+	}
+	return errors.Join(errs...)
+}
+
+// Gateway is the HTTP API.
+type Gateway struct {
+	cfg    Config
+	reader store.Reader
+	pinger store.Pinger
+	mux    *http.ServeMux
+	log    *slog.Logger
+}
+
+// New builds the gateway over a registry and a store. The registry must match the compiled
+// schema (see resolvers.New).
+func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.Pinger, log *slog.Logger) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	res, err := resolvers.New(reg, cfg.Resolvers)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log}
+	g.mux.Handle("/graphql", g.graphQL(res))
+	g.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	g.mux.HandleFunc("/readyz", g.ready)
+	if cfg.Playground {
+		g.mux.Handle("/{$}", playground.Handler("featuregraph", "/graphql"))
+	}
+	return g, nil
+}
+
+// Handle mounts an extra handler (ingestion's /v1/events, /metrics).
+func (g *Gateway) Handle(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+func (g *Gateway) graphQL(res *resolvers.Resolver) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](g.cfg.QueryCacheSize))
+	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
+	srv.SetDisableSuggestion(!g.cfg.Suggestions)
+	if g.cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](g.cfg.QueryCacheSize)})
+	srv.Use(extension.FixedComplexityLimit(g.cfg.MaxComplexity))
+	srv.Use(depthLimit(g.cfg.MaxDepth))
+	srv.SetErrorPresenter(resolvers.ErrorPresenter)
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
+		return gqlerror.Errorf("internal error")
+	})
+	var h http.Handler = srv
+	h = loader.Middleware(g.reader, g.cfg.Loader, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
+		defer cancel()
+		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ready answers 200 when every backend answers a ping within a second, else 503 naming it.
+func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if g.pinger != nil {
+		if err := g.pinger.Ping(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// depthLimit rejects operations whose selections nest deeper than max.
+type depthLimit int
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit(0)
+
+func (d depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (d depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(rc.Operation.SelectionSet, rc.Doc.Fragments, 0); depth > int(d) {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("query is %d levels deep, at most %d allowed", depth, int(d)),
+			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
+		}
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
+	if seen > 64 { // fragment cycles are rejected by validation; this only bounds the walk
+		return seen
+	}
+	best := 0
+	for _, s := range set {
+		var d int
+		switch s := s.(type) {
+		case *ast.Field:
+			if len(s.SelectionSet) == 0 {
+				d = 1
+			} else {
+				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
+			}
+		case *ast.InlineFragment:
+			d = selectionDepth(s.SelectionSet, frags, seen+1)
+		case *ast.FragmentSpread:
+			if f := frags.ForName(s.Name); f != nil {
+				d = selectionDepth(f.SelectionSet, frags, seen+1)
+			}
+		}
+		best = max(best, d)
+	}
+	return best
+}

@@ -1,0 +1,358 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/memory"
+)
+
+// countingReader counts the batched store calls a request makes.
+type countingReader struct {
+	store.Reader
+	mu           sync.Mutex
+	static, acts int
+	staticKeys   []int
+	failStatic   error
+	failActions  error
+}
+
+func (c *countingReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+	c.mu.Lock()
+	c.static++
+	c.staticKeys = append(c.staticKeys, len(keys))
+	c.mu.Unlock()
+	if c.failStatic != nil {
+		return nil, c.failStatic
+	}
+	return c.Reader.ReadStatic(ctx, keys)
+}
+
+func (c *countingReader) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	c.mu.Lock()
+	c.acts++
+	c.mu.Unlock()
+	if c.failActions != nil {
+		return nil, c.failActions
+	}
+	return c.Reader.ReadActions(ctx, qs)
+}
+
+type env struct {
+	t   *testing.T
+	srv *httptest.Server
+	mem *memory.Store
+	rd  *countingReader
+	reg *registry.Registry
+}
+
+func newEnv(t *testing.T, mutate ...func(*gateway.Config)) *env {
+	t.Helper()
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.New()
+	rd := &countingReader{Reader: mem}
+	cfg := gateway.DefaultConfig()
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	g, err := gateway.New(cfg, reg, rd, mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, mem: mem, rd: rd, reg: reg}
+}
+
+func (e *env) static(entity, id, feature string, v any, ts int64) {
+	e.t.Helper()
+	f := e.reg.Entity(entity).Feature(feature)
+	cv, err := registry.Coerce(f.Type, f.Container, v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	k := store.Key{Prefix: e.reg.Entity(entity).Prefix, ID: id, Feature: feature}
+	if err := e.mem.WriteStatic(context.Background(), []store.StaticWrite{{Key: k, Value: cv, TS: ts}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) action(entity, id, feature string, ts time.Time, fields map[string]any) {
+	e.t.Helper()
+	f := e.reg.Entity(entity).Feature(feature)
+	m, err := store.EncodeMember(fields, ts.UnixMilli(), f.Dedupe)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := store.ActionWrite{Key: store.Key{Prefix: e.reg.Entity(entity).Prefix, ID: id, Feature: feature}, TS: ts.UnixMilli(), Member: m, MaxCount: f.MaxCount, TTL: f.TTL}
+	if err := e.mem.WriteActions(context.Background(), []store.ActionWrite{w}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type response struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+func (e *env) query(q string, vars map[string]any) (response, int) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	res, err := http.Post(e.srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r response
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		e.t.Fatalf("decode response: %v", err)
+	}
+	return r, res.StatusCode
+}
+
+// jsonEq compares JSON texts by value.
+func jsonEq(t *testing.T, got json.RawMessage, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("bad JSON %s: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad want JSON: %v", err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Fatalf("got  %s\nwant %s", gb, wb)
+	}
+}
+
+func TestStaticFeaturesEveryTypeAndContainer(t *testing.T) {
+	e := newEnv(t)
+	e.static("user", "1", "os", "ios", 1)
+	e.static("user", "1", "region_id", 6, 1)
+	e.static("user", "1", "manner_temperature", 41.5, 1)
+	e.static("user", "1", "is_verified", true, 1)
+	e.static("user", "1", "last_active_at", "2026-10-15T08:00:00Z", 1)
+	e.static("user", "1", "notification_keywords", []any{"lego", "camping", "lego"}, 1)
+	e.static("user", "1", "recent_search_queries", []any{"b", "a"}, 1)
+	e.static("user", "1", "category_affinity", map[string]any{"toys": 0.3, "digital": 0.8}, 1)
+	e.static("user", "1", "settings", map[string]any{"push": true}, 1)
+	r, _ := e.query(`{ user(id: 1) { id os regionId mannerTemperature isVerified lastActiveAt notificationKeywords
+		recentSearchQueries categoryAffinity { key value } settings } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"user":{"id":1,"os":"ios","regionId":6,"mannerTemperature":41.5,"isVerified":true,
+		"lastActiveAt":"2026-10-15T08:00:00Z","notificationKeywords":["camping","lego"],"recentSearchQueries":["b","a"],
+		"categoryAffinity":[{"key":"digital","value":0.8},{"key":"toys","value":0.3}],"settings":{"push":true}}}`)
+}
+
+func TestMissingValuesAreDefaultsOrNull(t *testing.T) {
+	e := newEnv(t)
+	r, _ := e.query(`{ user(id: 42) { id os mannerTemperature isVerified regionId notificationKeywords recentClickedArticles { articleId } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"user":{"id":42,"os":"unknown","mannerTemperature":36.5,"isVerified":false,"regionId":null,
+		"notificationKeywords":null,"recentClickedArticles":[]}}`)
+}
+
+func TestBatchFieldKeepsOrderAndRepeats(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{"1", "2", "3"} {
+		e.static("article", id, "price", 1000*len(id)+int(id[0]-'0'), 1)
+	}
+	r, _ := e.query(`{ articles(ids: [3, 1, 99, 3]) { id price } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"articles":[{"id":3,"price":1003},{"id":1,"price":1001},{"id":99,"price":null},{"id":3,"price":1003}]}`)
+}
+
+func TestTooManyIDsIsAnError(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.Resolvers.MaxIDs = 3 })
+	r, _ := e.query(`{ articles(ids: [1, 2, 3, 4]) { id } }`, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "too many ids: 4 given, at most 3") {
+		t.Fatalf("want a too-many-ids error, got %+v", r.Errors)
+	}
+}
+
+func TestActionFeatureNewestFirstWithCountWindowAndJoin(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i := 1; i <= 40; i++ {
+		e.action("user", "1", "recent_clicked_articles", now.Add(-time.Duration(41-i)*time.Minute), map[string]any{"article_id": 100 + i, "source": "feed"})
+	}
+	for i := 1; i <= 40; i++ {
+		e.static("article", fmt.Sprint(100+i), "category", fmt.Sprintf("c%d", i), 1)
+	}
+	t.Run("default count", func(t *testing.T) {
+		r, _ := e.query(`{ user(id: 1) { recentClickedArticles { articleId } } }`, nil)
+		var d struct {
+			User struct{ RecentClickedArticles []struct{ ArticleID int } }
+		}
+		_ = json.Unmarshal(r.Data, &d)
+		if n := len(d.User.RecentClickedArticles); n != 30 {
+			t.Fatalf("want defaultCount 30 events, got %d", n)
+		}
+		if d.User.RecentClickedArticles[0].ArticleID != 140 || d.User.RecentClickedArticles[29].ArticleID != 111 {
+			t.Fatalf("want newest first (140..111), got %+v", d.User.RecentClickedArticles)
+		}
+	})
+	t.Run("count window and join", func(t *testing.T) {
+		r, _ := e.query(`{ user(id: 1) { recentClickedArticles(count: 3, lastNSec: 150) { timestamp articleId source article { id category } } } }`, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("errors: %+v", r.Errors)
+		}
+		ts := func(m int) string { return now.Add(-time.Duration(m) * time.Minute).Format(time.RFC3339Nano) }
+		jsonEq(t, r.Data, fmt.Sprintf(`{"user":{"recentClickedArticles":[
+			{"timestamp":%q,"articleId":140,"source":"feed","article":{"id":140,"category":"c40"}},
+			{"timestamp":%q,"articleId":139,"source":"feed","article":{"id":139,"category":"c39"}}]}}`, ts(1), ts(2)))
+	})
+	t.Run("count is clamped to maxCount", func(t *testing.T) {
+		r, _ := e.query(`{ user(id: 1) { recentClickedArticles(count: 100000) { articleId } } }`, nil)
+		var d struct {
+			User struct{ RecentClickedArticles []any }
+		}
+		_ = json.Unmarshal(r.Data, &d)
+		if len(r.Errors) > 0 || len(d.User.RecentClickedArticles) != 40 {
+			t.Fatalf("want all 40 events (maxCount 100), got %d, errors %+v", len(d.User.RecentClickedArticles), r.Errors)
+		}
+	})
+	for _, tc := range []struct{ name, args, want string }{
+		{"zero count", "count: 0", "count must be positive, got 0"},
+		{"negative count", "count: -5", "count must be positive, got -5"},
+		{"negative window", "lastNSec: -1", "lastNSec must not be negative, got -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := e.query(`{ user(id: 1) { os recentClickedArticles(`+tc.args+`) { articleId } } }`, nil)
+			if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, tc.want) || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+				t.Fatalf("want error %q, got %+v", tc.want, r.Errors)
+			}
+			if fmt.Sprint(r.Errors[0].Path) != "[user recentClickedArticles]" {
+				t.Fatalf("want the error on the field, got path %v", r.Errors[0].Path)
+			}
+		})
+	}
+}
+
+func TestDedupeAndNoDedupe(t *testing.T) {
+	e := newEnv(t)
+	base := time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC)
+	e.action("user", "1", "recent_clicked_articles", base, map[string]any{"article_id": 1, "source": "feed"})
+	e.action("user", "1", "recent_clicked_articles", base.Add(time.Minute), map[string]any{"article_id": 2, "source": "feed"})
+	e.action("user", "1", "recent_clicked_articles", base.Add(2*time.Minute), map[string]any{"article_id": 1, "source": "feed"})
+	e.action("user", "1", "recent_purchases", base, map[string]any{"article_id": 7, "price": 100})
+	e.action("user", "1", "recent_purchases", base.Add(time.Hour), map[string]any{"article_id": 7, "price": 100})
+	r, _ := e.query(`{ user(id: 1) { recentClickedArticles { articleId } recentPurchases { articleId price } } }`, nil)
+	jsonEq(t, r.Data, `{"user":{"recentClickedArticles":[{"articleId":1},{"articleId":2}],
+		"recentPurchases":[{"articleId":7,"price":100},{"articleId":7,"price":100}]}}`)
+}
+
+// One user with static and action features and a join costs one static read, one action read
+// and one static read for the joined articles: one batched call per round, not one per field.
+func TestBatchedStoreCalls(t *testing.T) {
+	e := newEnv(t)
+	base := time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC)
+	for u := 1; u <= 20; u++ {
+		for i := 0; i < 5; i++ {
+			e.action("user", fmt.Sprint(u), "recent_clicked_articles", base.Add(time.Duration(i)*time.Minute), map[string]any{"article_id": i})
+			e.action("user", fmt.Sprint(u), "recent_purchases", base.Add(time.Duration(i)*time.Minute), map[string]any{"article_id": i + 10})
+		}
+	}
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i + 1)
+	}
+	r, _ := e.query(`{ users(ids: [`+strings.Join(ids, ",")+`]) { os regionId isVerified mannerTemperature lastActiveAt
+		recentClickedArticles { article { category price title } }
+		recentPurchases { article { category } }
+		recentSearches { query } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	if e.rd.static != 2 || e.rd.acts != 1 {
+		t.Fatalf("20 users × (5 static + 3 action features) + joins: want 2 static reads and 1 action read, got %d static (%v keys) and %d action reads",
+			e.rd.static, e.rd.staticKeys, e.rd.acts)
+	}
+	if e.rd.staticKeys[0] != 100 {
+		t.Fatalf("first static read: want 20×5 = 100 keys, got %d", e.rd.staticKeys[0])
+	}
+}
+
+func TestBackendFailureGivesPartialResults(t *testing.T) {
+	e := newEnv(t)
+	e.action("user", "1", "recent_clicked_articles", time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC), map[string]any{"article_id": 5})
+	e.rd.failStatic = &store.BackendError{Backend: "dynamodb", Op: "BatchGetItem", Err: store.ErrUnavailable}
+	r, code := e.query(`{ user(id: 1) { id os regionId recentClickedArticles { articleId } } }`, nil)
+	if code != http.StatusOK {
+		t.Fatalf("want 200 with partial data, got %d", code)
+	}
+	jsonEq(t, r.Data, `{"user":{"id":1,"os":null,"regionId":null,"recentClickedArticles":[{"articleId":5}]}}`)
+	if len(r.Errors) != 2 {
+		t.Fatalf("want one error per failed field, got %+v", r.Errors)
+	}
+	for _, er := range r.Errors {
+		if er.Extensions["backend"] != "dynamodb" || !strings.Contains(er.Message, "dynamodb") {
+			t.Fatalf("error must name the backend: %+v", er)
+		}
+	}
+	e.rd.failStatic = nil
+	e.rd.failActions = &store.BackendError{Backend: "redis", Op: "pipeline", Err: errors.New("connection refused")}
+	r, _ = e.query(`{ user(id: 1) { os recentClickedArticles { articleId } } }`, nil)
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["backend"] != "redis" || fmt.Sprint(r.Errors[0].Path) != "[user recentClickedArticles]" {
+		t.Fatalf("want a redis error on recentClickedArticles, got %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"user":null}`) // the list is non-null, so the error nulls its parent
+}
+
+func TestMalformedAndOversizedQueries(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.MaxDepth = 4 })
+	for _, tc := range []struct{ name, q, want string }{
+		{"syntax", `{ user(id: 1) { os `, "Expected Name"},
+		{"unknown field", `{ user(id: 1) { oss } }`, `Cannot query field "oss" on type "User"`},
+		{"wrong argument type", `{ user(id: "x") { os } }`, "Int"},
+		{"too deep", `{ user(id: 1) { recentClickedArticles { article { recentViewers { user { os } } } } } }`, "levels deep, at most 4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := e.query(tc.q, nil)
+			if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, tc.want) {
+				t.Fatalf("want error containing %q, got %+v", tc.want, r.Errors)
+			}
+		})
+	}
+}
+
+func TestHealthAndPlayground(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/healthz", "/readyz", "/"} {
+		res, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: want 200, got %d", path, res.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/loader"
+)
+
+// binding is what the generated glue tells the generic code about one entity: how to make its
+// model object and how to set one static feature on it.
+type binding[T any] struct {
+	entity string
+	new    func(id string) T
+	set    func(o T, feature string, v any)
+}
+
+// one answers <entity>(id:).
+func one[T any](ctx context.Context, r *Resolver, b *binding[T], id string) (T, error) {
+	path := graphql.GetFieldContext(ctx).Path()
+	sel := graphql.CollectFieldsCtx(ctx, nil)
+	objs := loadEntities(ctx, r, b, []string{id}, sel, func(int) ast.Path { return path })
+	return objs[0], nil
+}
+
+// many answers <entities>(ids:): one object per id, in order.
+func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string) ([]T, error) {
+	if len(ids) > r.cfg.MaxIDs {
+		return nil, inputError("too many ids: %d given, at most %d allowed per field", len(ids), r.cfg.MaxIDs)
+	}
+	path := graphql.GetFieldContext(ctx).Path()
+	sel := graphql.CollectFieldsCtx(ctx, nil)
+	return loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path { return append(path[:len(path):len(path)], ast.PathIndex(i)) }), nil
+}
+
+// loadEntities builds one object per id with the static features selected in sel, all read in
+// one batched lookup (shared with every other lookup of the request). A failed lookup leaves
+// the selected features null and reports an error at each of them (pathOf(i) + field alias), so
+// the rest of the response, action features included, is still answered.
+func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, sel []graphql.CollectedField, pathOf func(i int) ast.Path) []T {
+	objs := make([]T, len(ids))
+	for i, id := range ids {
+		objs[i] = b.new(id)
+	}
+	byField := r.staticByField[b.entity]
+	type wanted struct {
+		f     *registry.Feature
+		alias string
+	}
+	var features []wanted
+	seen := map[string]bool{}
+	for _, cf := range sel {
+		f := byField[cf.Name]
+		if f == nil || seen[f.Name] {
+			continue
+		}
+		seen[f.Name] = true
+		features = append(features, wanted{f, cf.Alias})
+	}
+	if len(features) == 0 || len(ids) == 0 {
+		return objs
+	}
+	e := r.reg.Entity(b.entity)
+	keys := make([]store.Key, 0, len(ids)*len(features))
+	for _, id := range ids {
+		for _, w := range features {
+			keys = append(keys, store.Key{Prefix: e.Prefix, ID: id, Feature: w.f.Name})
+		}
+	}
+	values, err := loader.For(ctx).Static.LoadAll(ctx, keys)
+	perKey := keyErrors(err, len(keys))
+	for i := range ids {
+		for j, w := range features {
+			k := i*len(features) + j
+			if kerr := perKey[k]; kerr != nil && !loader.IsMissing(kerr) {
+				graphql.AddError(ctx, fieldError(pathOf(i), w.alias, kerr))
+				continue
+			}
+			var v any
+			if perKey[k] == nil {
+				cv, cerr := registry.Coerce(w.f.Type, w.f.Container, values[k].Value)
+				if cerr != nil {
+					graphql.AddError(ctx, fieldError(pathOf(i), w.alias,
+						fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)))
+					continue
+				}
+				v = cv
+			} else {
+				v = w.f.DefaultValue
+			}
+			if v != nil {
+				b.set(objs[i], w.f.Name, v)
+			}
+		}
+	}
+	return objs
+}
+
+// keyErrors spreads the error of a LoadAll call over its keys.
+func keyErrors(err error, n int) []error {
+	out := make([]error, n)
+	if err == nil {
+		return out
+	}
+	if es, ok := err.(dataloadgen.ErrorSlice); ok && len(es) == n {
+		return es
+	}
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// join fills the joined entity of every event that has an id, when the query selects the join
+// field. All ids of the list are read in one batched lookup.
+func join[E any, T any](ctx context.Context, r *Resolver, field string, b *binding[T], events []*E, idOf func(*E) (string, bool), set func(*E, T)) {
+	if len(events) == 0 {
+		return
+	}
+	fc := graphql.GetFieldContext(ctx)
+	opCtx := graphql.GetOperationContext(ctx)
+	var sel []graphql.CollectedField
+	alias := ""
+	for _, cf := range graphql.CollectFieldsCtx(ctx, nil) {
+		if cf.Name != field {
+			continue
+		}
+		if alias == "" {
+			alias = cf.Alias
+		}
+		sel = append(sel, graphql.CollectFields(opCtx, cf.Selections, nil)...)
+	}
+	if alias == "" {
+		return // the join is not selected
+	}
+	var ids []string
+	var idx []int
+	for i, ev := range events {
+		if id, ok := idOf(ev); ok {
+			ids = append(ids, id)
+			idx = append(idx, i)
+		}
+	}
+	path := fc.Path()
+	objs := loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path {
+		return append(path[:len(path):len(path)], ast.PathIndex(idx[i]), ast.PathName(alias))
+	})
+	for i, o := range objs {
+		set(events[idx[i]], o)
+	}
+}

@@ -1,0 +1,71 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+var (
+	errBadInput       = errors.New("bad input")
+	errBadStoredValue = errors.New("bad stored value")
+)
+
+// inputError is an error in the query's arguments.
+func inputError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errBadInput, fmt.Sprintf(format, args...))
+}
+
+// fieldError is an error at path+alias, presented like any other resolver error.
+func fieldError(path ast.Path, alias string, err error) *gqlerror.Error {
+	p := append(path[:len(path):len(path)], ast.PathName(alias))
+	e := present(err)
+	e.Path = p
+	return e
+}
+
+// ErrorPresenter turns resolver errors into GraphQL errors with a code, and for backend
+// failures, the name of the backend, in the extensions.
+func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Extensions != nil {
+		if _, ok := gqlErr.Extensions["code"]; ok {
+			return gqlErr // already presented (fieldError)
+		}
+	}
+	e := present(err)
+	if e.Path == nil {
+		e.Path = graphql.GetPath(ctx)
+	}
+	if gqlErr != nil && gqlErr.Path != nil {
+		e.Path = gqlErr.Path
+		e.Locations = gqlErr.Locations
+	}
+	return e
+}
+
+func present(err error) *gqlerror.Error {
+	var gqlErr *gqlerror.Error
+	switch {
+	case errors.Is(err, errBadInput):
+		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
+	case errors.Is(err, errBadStoredValue):
+		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_STORED_VALUE"}}
+	case store.BackendOf(err) != "":
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("backend %s failed: %v", store.BackendOf(err), err),
+			Extensions: map[string]any{"code": "BACKEND_ERROR", "backend": store.BackendOf(err)},
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &gqlerror.Error{Message: "request deadline exceeded: " + err.Error(), Extensions: map[string]any{"code": "TIMEOUT"}}
+	case errors.As(err, &gqlErr):
+		return gqlErr
+	}
+	return &gqlerror.Error{Message: err.Error()}
+}

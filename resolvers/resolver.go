@@ -1,0 +1,78 @@
+// Package resolvers answers GraphQL queries from the feature stores. resolvers_gen.go (generated
+// from the registry) binds every entity and feature; the hand-written files here do the work
+// once for all of them: batched entity loading with only the selected static features, action
+// reads with count/lastNSec, joins, and the error presenter.
+package resolvers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/featuregraph/featuregraph/codegen"
+	"github.com/featuregraph/featuregraph/registry"
+)
+
+// Config holds the serving limits.
+type Config struct {
+	// MaxIDs is the most ids one batch field (users(ids:)) accepts. Default 1000.
+	MaxIDs int
+	// MaxCount caps the count argument of every action field, on top of the feature's
+	// maxCount. Default 10000.
+	MaxCount int
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config { return Config{MaxIDs: 1000, MaxCount: 10000} }
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.MaxIDs < 1 {
+		return fmt.Errorf("resolvers: max ids %d must be at least 1", c.MaxIDs)
+	}
+	if c.MaxCount < 1 {
+		return fmt.Errorf("resolvers: max count %d must be at least 1", c.MaxCount)
+	}
+	return nil
+}
+
+// Resolver is the gqlgen ResolverRoot. Stores are reached through the per-request loaders
+// (store/loader), which the HTTP handler puts in every request's context.
+type Resolver struct {
+	reg *registry.Registry
+	cfg Config
+	// staticByField maps entity → GraphQL field name → static feature.
+	staticByField map[string]map[string]*registry.Feature
+	now           func() time.Time
+}
+
+// New returns the resolver for reg. It fails when reg does not produce the schema this binary
+// was generated from (run `go generate ./...` and rebuild), so a registry edit can never serve a
+// schema that does not match it.
+func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if fp := codegen.Fingerprint(reg); fp != SchemaFingerprint {
+		return nil, fmt.Errorf("the feature registry gives schema %s but this binary serves schema %s: "+
+			"the YAML changed since the last generation; run `go generate ./...` and rebuild", fp, SchemaFingerprint)
+	}
+	r := &Resolver{reg: reg, cfg: cfg, staticByField: map[string]map[string]*registry.Feature{}, now: time.Now}
+	for entity, features := range bound {
+		e := reg.Entity(entity)
+		if e == nil {
+			return nil, fmt.Errorf("resolvers: entity %q is not in the registry", entity)
+		}
+		m := map[string]*registry.Feature{}
+		for _, name := range features {
+			f := e.Feature(name)
+			if f == nil {
+				return nil, fmt.Errorf("resolvers: feature %s.%s is not in the registry", entity, name)
+			}
+			if f.FeatureType == registry.Static {
+				m[f.GraphQLName()] = f
+			}
+		}
+		r.staticByField[entity] = m
+	}
+	return r, nil
+}
