@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/featuregraph/featuregraph/features"
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+func runServe(ctx context.Context, e *cmdEnv) error {
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	reg, regFS, err := e.loadRegistry(log)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	o := e.opts.serve
+	cfg := e.opts.gateway
+	if o.production {
+		cfg.Playground, cfg.Introspection, cfg.Suggestions = false, false, false
+	}
+	g, err := gateway.New(cfg, reg, st, st, log)
+	if err != nil {
+		return err
+	}
+	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
+		if err := loadDemo(ctx, reg, regFS, st, log, o.demo.set); err != nil {
+			return err
+		}
+	}
+	mountIngest(g, reg, st, log)
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "store", st.kind, "playground", cfg.Playground,
+		"entities", len(reg.Entities), "graphql", "/graphql")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", o.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// loadDemo ingests the registry's demo/events.jsonl into the store. A missing file is an error
+// only when --demo was asked for explicitly.
+func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.Writer, log *slog.Logger, explicit bool) error {
+	f, err := regFS.Open(features.DemoEvents)
+	if err != nil {
+		if explicit {
+			return fmt.Errorf("--demo: the registry has no %s: %w", features.DemoEvents, err)
+		}
+		log.Info("no demo events in the registry; starting empty")
+		return nil
+	}
+	defer f.Close()
+	sum, err := ingestDemo(ctx, reg, f, w)
+	if err != nil {
+		return fmt.Errorf("--demo: %w", err)
+	}
+	log.Info("loaded demo events", "events", sum.events, "writes", sum.writes, "rejected", sum.rejected)
+	return nil
+}
+
+func runValidate(_ context.Context, e *cmdEnv) error {
+	reg, _, err := e.loadRegistry(nil)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, en := range reg.Entities {
+		n += len(en.Static) + len(en.Actions)
+	}
+	fmt.Fprintf(e.stdout, "%s: valid: %d entities, %d features, %d streams\n", e.opts.features, len(reg.Entities), n, len(reg.Streams))
+	return nil
+}
