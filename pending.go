@@ -11,7 +11,11 @@ import (
 	"github.com/featuregraph/featuregraph/store"
 )
 
-func ingestFlags(fs *flag.FlagSet, e *cmdEnv)    { featuresFlag(fs, e); logFlags(fs, e); storeFlags(fs, e) }
+func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
+	featuresFlag(fs, e)
+	logFlags(fs, e)
+	storeFlags(fs, e)
+}
 func loadFlags(fs *flag.FlagSet, e *cmdEnv)      { featuresFlag(fs, e); logFlags(fs, e); storeFlags(fs, e) }
 func initTableFlags(fs *flag.FlagSet, e *cmdEnv) { storeFlags(fs, e) }
 

@@ -68,7 +68,9 @@ func New(r store.Reader, cfg Config) *Loaders {
 type ctxKey struct{}
 
 // With returns ctx carrying l.
-func With(ctx context.Context, l *Loaders) context.Context { return context.WithValue(ctx, ctxKey{}, l) }
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
 
 // For returns the loaders of the request, or nil when the request has none.
 func For(ctx context.Context) *Loaders {
