@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/graph"
+	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
@@ -53,6 +54,9 @@ type Config struct {
 	Suggestions bool
 	// Playground serves GraphiQL at /. Default true.
 	Playground bool
+	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
+	// Default nil.
+	Metrics *metrics.Metrics
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -117,6 +121,9 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Metrics != nil {
+		cfg.Resolvers.Recorder = cfg.Metrics
+	}
 	res, err := resolvers.New(reg, cfg.Resolvers)
 	if err != nil {
 		return nil, err
@@ -125,19 +132,27 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		log = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log}
-	g.mux.Handle("/graphql", g.graphQL(res))
-	g.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	g.Handle("/graphql", g.graphQL(res))
+	g.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	g.mux.HandleFunc("/readyz", g.ready)
+	}))
+	g.Handle("/readyz", http.HandlerFunc(g.ready))
+	if cfg.Metrics != nil {
+		g.mux.Handle("/metrics", cfg.Metrics.Handler())
+	}
 	if cfg.Playground {
 		g.mux.Handle("/{$}", playground.Handler("featuregraph", "/graphql"))
 	}
 	return g, nil
 }
 
-// Handle mounts an extra handler (ingestion's /v1/events, /metrics).
-func (g *Gateway) Handle(pattern string, h http.Handler) { g.mux.Handle(pattern, h) }
+// Handle mounts a handler, instrumented when metrics are on (ingestion's /v1/events uses it).
+func (g *Gateway) Handle(pattern string, h http.Handler) {
+	if g.cfg.Metrics != nil {
+		h = g.cfg.Metrics.Instrument(pattern, h)
+	}
+	g.mux.Handle(pattern, h)
+}
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }

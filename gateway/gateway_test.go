@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/memory"
@@ -353,6 +355,28 @@ func TestHealthAndPlayground(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("%s: want 200, got %d", path, res.StatusCode)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	m := metrics.New()
+	e := newEnv(t, func(c *gateway.Config) { c.Metrics = m })
+	e.query(`{ users(ids: [1, 2, 3]) { os recentClickedArticles { articleId } } }`, nil)
+	res, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	_, _ = io.Copy(&b, res.Body)
+	for _, want := range []string{
+		`featuregraph_feature_reads_total{entity="user",feature="os"} 3`,
+		`featuregraph_feature_reads_total{entity="user",feature="recent_clicked_articles"} 3`,
+		`featuregraph_http_request_duration_seconds_count{code="200",handler="/graphql"} 1`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("/metrics lacks %s in\n%s", want, b.String())
 		}
 	}
 }

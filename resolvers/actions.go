@@ -26,6 +26,7 @@ func (r *Resolver) actions(ctx context.Context, entity, feature, id string, coun
 		n = *count
 	}
 	n = min(n, f.MaxCount, r.cfg.MaxCount)
+	r.cfg.Recorder.FeatureRead(entity, feature, 1)
 	l := loader.For(ctx)
 	nowMS := l.Now.UnixMilli()
 	var minTS int64

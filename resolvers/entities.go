@@ -67,6 +67,9 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 		return objs
 	}
 	e := r.reg.Entity(b.entity)
+	for _, w := range features {
+		r.cfg.Recorder.FeatureRead(e.Name, w.f.Name, len(ids))
+	}
 	keys := make([]store.Key, 0, len(ids)*len(features))
 	for _, id := range ids {
 		for _, w := range features {

@@ -19,7 +19,18 @@ type Config struct {
 	// MaxCount caps the count argument of every action field, on top of the feature's
 	// maxCount. Default 10000.
 	MaxCount int
+	// Recorder counts feature reads (Prometheus metrics). Default nil: not counted.
+	Recorder Recorder
 }
+
+// Recorder is told how many values of a feature a request read.
+type Recorder interface {
+	FeatureRead(entity, feature string, n int)
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) FeatureRead(string, string, int) {}
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config { return Config{MaxIDs: 1000, MaxCount: 10000} }
@@ -55,6 +66,9 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 	if fp := codegen.Fingerprint(reg); fp != SchemaFingerprint {
 		return nil, fmt.Errorf("the feature registry gives schema %s but this binary serves schema %s: "+
 			"the YAML changed since the last generation; run `go generate ./...` and rebuild", fp, SchemaFingerprint)
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = nopRecorder{}
 	}
 	r := &Resolver{reg: reg, cfg: cfg, staticByField: map[string]map[string]*registry.Feature{}, now: time.Now}
 	for entity, features := range bound {
