@@ -1,0 +1,262 @@
+package dynamodb
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// batchWriteLimit is the most items one BatchWriteItem may carry.
+const batchWriteLimit = 25
+
+// fracSpace is the number of fractions an event's sort key can take within its millisecond.
+const fracSpace = 999_999_999_999_999
+
+// eventSK is the sort key of an action event: "<ms>.<15 digits>", the digits derived from the
+// member (FNV-1a) and never all zero. The same event always gets the same key, so a redelivery
+// overwrites itself; two members in one millisecond collide only with probability 1e-15. Every
+// event key is greater than its millisecond and so greater than 0, the static item's key.
+func eventSK(ts int64, member string) string {
+	h := fnv.New64a()
+	h.Write([]byte(member))
+	return fmt.Sprintf("%d.%015d", ts, h.Sum64()%fracSpace+1)
+}
+
+// Event is an action event as DynamoDB holds it, with its expiry.
+type Event struct {
+	store.ActionEvent
+	ExpireAt int64 // Unix seconds; 0 = never
+}
+
+// WriteActions implements store.ActionWriter: one item per event (repeats of the same event in
+// one call collapse to one, keeping the latest expiry), in BatchWriteItem calls of at most 25
+// items run concurrently. UnprocessedItems are retried with exponential backoff and jitter
+// within the deadline and Config.UnprocessedRetries rounds, then fail the call with
+// store.ErrIncomplete. MaxCount is not applied here: the table keeps every event until its TTL,
+// and reads answer as the trimmed Redis series would.
+func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
+	type itemKey struct{ pk, sk string }
+	index := make(map[itemKey]int, len(writes))
+	var reqs []types.WriteRequest
+	var exps []int64
+	for _, w := range writes {
+		if w.TS < 0 {
+			return &store.BackendError{Backend: backend, Op: "BatchWriteItem", Err: fmt.Errorf("%w: key %s: negative event time %d", store.ErrInvalid, w.Key, w.TS)}
+		}
+		k := itemKey{w.Key.String(), eventSK(w.TS, w.Member)}
+		exp := w.ExpireAt()
+		if i, dup := index[k]; dup {
+			if exp > exps[i] || (exp == 0 && exps[i] != 0) { // 0 = never: the latest of all
+				exps[i] = exp
+				setExp(reqs[i].PutRequest.Item, exp)
+			}
+			continue
+		}
+		item := map[string]types.AttributeValue{
+			"pk": attrS(k.pk),
+			"sk": &types.AttributeValueMemberN{Value: k.sk},
+			"ts": attrN(w.TS),
+			"m":  attrS(w.Member),
+		}
+		if v, ok := memberFields(w.Member); ok {
+			item["v"] = v
+		}
+		setExp(item, exp)
+		index[k] = len(reqs)
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		exps = append(exps, exp)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for start := 0; start < len(reqs); start += batchWriteLimit {
+		batch := reqs[start:min(start+batchWriteLimit, len(reqs))]
+		g.Go(func() error { return s.batchWrite(gctx, batch) })
+	}
+	return g.Wait()
+}
+
+func setExp(item map[string]types.AttributeValue, exp int64) {
+	if exp > 0 {
+		item["exp"] = attrN(exp)
+	} else {
+		delete(item, "exp")
+	}
+}
+
+// memberFields is the member's JSON object as an M, for people reading the table.
+func memberFields(member string) (types.AttributeValue, bool) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(member)))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return nil, false
+	}
+	av, err := toAttr(fields)
+	return av, err == nil
+}
+
+// batchWrite writes at most 25 items, retrying UnprocessedItems.
+func (s *Store) batchWrite(ctx context.Context, batch []types.WriteRequest) error {
+	for attempt := 0; ; attempt++ {
+		out, err := call(s, "BatchWriteItem", len(batch), func() (*dynamodb.BatchWriteItemOutput, error) {
+			return s.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.cfg.Table: batch}})
+		})
+		if err != nil {
+			return err
+		}
+		left := out.UnprocessedItems[s.cfg.Table]
+		if len(left) == 0 {
+			return nil
+		}
+		if attempt >= s.cfg.UnprocessedRetries || !s.sleepBackoff(ctx, attempt) {
+			return &store.BackendError{Backend: backend, Op: "BatchWriteItem", Err: fmt.Errorf(
+				"%w: %s: %d items still unprocessed after %d attempts%s",
+				store.ErrIncomplete, s.cfg.Table, len(left), attempt+1, ctxNote(ctx))}
+		}
+		batch = left
+	}
+}
+
+// ReadActions implements store.ActionReader; see ReadEvents.
+func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	evs, err := s.ReadEvents(ctx, queries)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[store.ActionQuery][]store.ActionEvent, len(evs))
+	for q, es := range evs {
+		if len(es) == 0 {
+			out[q] = nil
+			continue
+		}
+		as := make([]store.ActionEvent, len(es))
+		for i, e := range es {
+			as[i] = e.ActionEvent
+		}
+		out[q] = as
+	}
+	return out, nil
+}
+
+// ReadEvents answers each distinct query with one paginated Query (`pk = :pk AND sk >= :min`,
+// newest first), the queries run concurrently. It answers exactly as the Redis sorted set that
+// the same writes produce would: expired events (exp <= now) are skipped; with Dedupe only the
+// newest occurrence of a member counts (it reads on until it has Count distinct members or the
+// items run out, at most Config.MaxQueryItems); at most MaxCount members, counted from the
+// newest, are ever returned; events of one millisecond are ordered by member, descending.
+// The tiered store uses ExpireAt to refill Redis.
+func (s *Store) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]Event, error) {
+	out := make(map[store.ActionQuery][]Event, len(queries))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for _, q := range queries {
+		if _, dup := out[q]; dup {
+			continue
+		}
+		out[q] = nil
+		g.Go(func() error {
+			evs, err := s.query(gctx, q)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out[q] = evs
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// query answers one ActionQuery.
+func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error) {
+	want := q.Count
+	if q.MaxCount > 0 {
+		want = min(want, q.MaxCount)
+	}
+	if want <= 0 {
+		return nil, nil
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.cfg.Table),
+		ScanIndexForward:         aws.Bool(false),
+		ConsistentRead:           aws.Bool(s.cfg.ConsistentRead),
+		ProjectionExpression:     aws.String("#ts, m, #exp"),
+		ExpressionAttributeNames: map[string]string{"#ts": "ts", "#exp": "exp"},
+	}
+	if q.MinTS > 0 {
+		in.KeyConditionExpression = aws.String("pk = :pk AND sk >= :min")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": attrS(q.Key.String()), ":min": attrN(q.MinTS)}
+	} else {
+		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :zero") // never the static item
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": attrS(q.Key.String()), ":zero": attrN(0)}
+	}
+	nowSec := s.now().Unix()
+	var evs []Event
+	seen := make(map[string]bool)
+	read := 0
+	for {
+		// One item past what is needed shows whether the last millisecond is complete; with
+		// dedupe, read twice as far since repeats are skipped.
+		need := want - len(evs)
+		limit := need + 1
+		if q.Dedupe {
+			limit = 2*need + 1
+		}
+		in.Limit = aws.Int32(int32(min(max(limit, 4), 1000, s.cfg.MaxQueryItems-read)))
+		out, err := call(s, "Query", 1, func() (*dynamodb.QueryOutput, error) { return s.api.Query(ctx, in) })
+		if err != nil {
+			return nil, err
+		}
+		read += len(out.Items)
+		for _, item := range out.Items {
+			ts, _ := intAttr(item, "ts")
+			if len(evs) >= want && ts < evs[len(evs)-1].TS {
+				return finish(evs, want), nil // the last millisecond is complete
+			}
+			if exp, ok := intAttr(item, "exp"); ok && exp > 0 && exp <= nowSec {
+				continue
+			}
+			m, _ := stringAttr(item, "m")
+			if q.Dedupe {
+				if seen[m] {
+					continue
+				}
+				seen[m] = true
+			}
+			exp, _ := intAttr(item, "exp")
+			evs = append(evs, Event{ActionEvent: store.ActionEvent{TS: ts, Member: m}, ExpireAt: exp})
+		}
+		if len(out.LastEvaluatedKey) == 0 || read >= s.cfg.MaxQueryItems {
+			return finish(evs, want), nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// finish orders events as ZRANGE ... REV does (time, then member, descending) and keeps want.
+func finish(evs []Event, want int) []Event {
+	slices.SortStableFunc(evs, func(a, b Event) int {
+		if c := cmp.Compare(b.TS, a.TS); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Member, a.Member)
+	})
+	return evs[:min(len(evs), want)]
+}
