@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -379,4 +380,25 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s in\n%s", want, b.String())
 		}
 	}
+}
+
+func TestFragmentsVariablesAliasesAndGET(t *testing.T) {
+	e := newEnv(t)
+	e.static("user", "1", "os", "android", 1)
+	e.static("user", "1", "region_id", 3, 1)
+	r, _ := e.query(`query Q($id: Int!) { a: user(id: $id) { ...F } b: user(id: 2) { ... on User { platform: os } } }
+		fragment F on User { platform: os regionId }`, map[string]any{"id": 1})
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"a":{"platform":"android","regionId":3},"b":{"platform":"unknown"}}`)
+
+	res, err := http.Get(e.srv.URL + "/graphql?query=" + url.QueryEscape(`{ user(id: 1) { os } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var got response
+	_ = json.NewDecoder(res.Body).Decode(&got)
+	jsonEq(t, got.Data, `{"user":{"os":"android"}}`)
 }
