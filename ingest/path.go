@@ -18,33 +18,36 @@ func compilePath(p string) path {
 func (p path) String() string { return strings.Join(p, ".") }
 
 // lookup returns the value at p. A JSON null counts as absent. A numeric element indexes a list.
-// When a nested walk misses, the rest of the path is tried as one literal key, so flattened
-// events ({"params.source": "feed"}) are read as well as nested ones.
+// When the nested walk misses below a map, the rest of the path is tried as one literal key of
+// that map, so flattened events ({"params.source": "feed"}) are read as well as nested ones.
 func (p path) lookup(v any) (any, bool) {
-	cur := v
-	for i, seg := range p {
-		switch x := cur.(type) {
-		case map[string]any:
-			next, ok := x[seg]
-			if !ok && i < len(p)-1 {
-				next, ok = x[strings.Join(p[i:], ".")]
-				if ok {
-					return next, next != nil
-				}
+	if len(p) == 0 {
+		return nil, false
+	}
+	return p.walk(v, 0)
+}
+
+func (p path) walk(cur any, i int) (any, bool) {
+	if i == len(p) {
+		return cur, cur != nil
+	}
+	switch x := cur.(type) {
+	case map[string]any:
+		if next, ok := x[p[i]]; ok {
+			if v, ok := p.walk(next, i+1); ok {
+				return v, true
 			}
-			if !ok {
-				return nil, false
+		}
+		if i < len(p)-1 {
+			if v, ok := x[strings.Join(p[i:], ".")]; ok {
+				return v, v != nil
 			}
-			cur = next
-		case []any:
-			n, err := strconv.Atoi(seg)
-			if err != nil || n < 0 || n >= len(x) {
-				return nil, false
-			}
-			cur = x[n]
-		default:
-			return nil, false
+		}
+	case []any:
+		n, err := strconv.Atoi(p[i])
+		if err == nil && n >= 0 && n < len(x) {
+			return p.walk(x[n], i+1)
 		}
 	}
-	return cur, cur != nil
+	return nil, false
 }

@@ -1,0 +1,184 @@
+// Package ingesttest holds test helpers shared by the ingest packages: a store wrapper that
+// fails on demand and readers that dump a memory store's contents in a comparable form.
+package ingesttest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/memory"
+)
+
+// Flaky wraps a store.Writer: it fails the next FailNext calls with store.ErrUnavailable, blocks
+// calls while Down is set (until the call's context ends, as a hung backend would), and rejects for
+// good (store.ErrInvalid) any batch holding a key whose ID is RejectID.
+type Flaky struct {
+	store.Writer
+	FailNext atomic.Int64
+	Down     atomic.Bool
+	Calls    atomic.Int64
+	Failed   atomic.Int64
+
+	mu       sync.Mutex
+	RejectID string
+}
+
+// Reject sets the id whose writes the store rejects for good.
+func (f *Flaky) Reject(id string) {
+	f.mu.Lock()
+	f.RejectID = id
+	f.mu.Unlock()
+}
+
+func (f *Flaky) check(ctx context.Context, ids func(func(string) bool) bool) error {
+	f.Calls.Add(1)
+	if f.Down.Load() {
+		<-ctx.Done()
+		f.Failed.Add(1)
+		return &store.BackendError{Backend: "flaky", Op: "write", Err: fmt.Errorf("%w: %v", store.ErrUnavailable, ctx.Err())}
+	}
+	if f.FailNext.Add(-1) >= 0 {
+		f.Failed.Add(1)
+		return &store.BackendError{Backend: "flaky", Op: "write", Err: store.ErrUnavailable}
+	}
+	f.FailNext.Store(0)
+	f.mu.Lock()
+	reject := f.RejectID
+	f.mu.Unlock()
+	if reject != "" && ids(func(id string) bool { return id == reject }) {
+		return &store.BackendError{Backend: "flaky", Op: "write", Err: fmt.Errorf("%w: id %s", store.ErrInvalid, reject)}
+	}
+	return nil
+}
+
+// WriteStatic implements store.StaticWriter.
+func (f *Flaky) WriteStatic(ctx context.Context, ws []store.StaticWrite) error {
+	err := f.check(ctx, func(match func(string) bool) bool {
+		for _, w := range ws {
+			if match(w.Key.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	return f.Writer.WriteStatic(ctx, ws)
+}
+
+// WriteActions implements store.ActionWriter.
+func (f *Flaky) WriteActions(ctx context.Context, ws []store.ActionWrite) error {
+	err := f.check(ctx, func(match func(string) bool) bool {
+		for _, w := range ws {
+			if match(w.Key.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	return f.Writer.WriteActions(ctx, ws)
+}
+
+// Registry loads the example registry (features/ at the module root).
+func Registry(t testing.TB) *registry.Registry {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "features")
+	reg, err := registry.Load(dir)
+	if err != nil {
+		t.Fatalf("load example registry: %v", err)
+	}
+	return reg
+}
+
+// DemoEventsPath is the path of the example registry's demo events.
+func DemoEventsPath() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "features", "demo", "events.jsonl")
+}
+
+// Dump reads every feature of the given entity ids from a memory store and renders it as
+// "key = value @ts" (static) and "key = [ts member, ...]" (actions, newest first), sorted.
+func Dump(t testing.TB, st *memory.Store, reg *registry.Registry, ids map[string][]string) []string {
+	t.Helper()
+	var skeys []store.Key
+	var queries []store.ActionQuery
+	for _, e := range reg.Entities {
+		for _, id := range ids[e.Name] {
+			for _, f := range e.Static {
+				skeys = append(skeys, store.Key{Prefix: e.Prefix, ID: id, Feature: f.Name})
+			}
+			for _, f := range e.Actions {
+				queries = append(queries, store.ActionQuery{Key: store.Key{Prefix: e.Prefix, ID: id, Feature: f.Name}, Count: 1000, Dedupe: f.Dedupe, MaxCount: f.MaxCount})
+			}
+		}
+	}
+	ctx := context.Background()
+	sv, err := st.ReadStatic(ctx, skeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := st.ReadActions(ctx, queries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for k, v := range sv {
+		out = append(out, fmt.Sprintf("%s = %s @%s", k, Render(v.Value), time.UnixMilli(v.TS).UTC().Format(time.RFC3339)))
+	}
+	for q, evs := range av {
+		if len(evs) == 0 {
+			continue
+		}
+		s := q.Key.String() + " ="
+		for _, e := range evs {
+			s += fmt.Sprintf(" [%s %s]", time.UnixMilli(e.TS).UTC().Format(time.RFC3339), e.Member)
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Render shows a canonical value compactly: JSON text for lists, maps and JSON values.
+func Render(v any) string {
+	switch x := v.(type) {
+	case json.RawMessage:
+		return string(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case string:
+		return fmt.Sprintf("%q", x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// Eventually polls cond every few milliseconds until it holds or the deadline passes.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
