@@ -235,4 +235,3 @@ func TestWriterConfigValidate(t *testing.T) {
 		}
 	}
 }
-
