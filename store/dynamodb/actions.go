@@ -114,6 +114,9 @@ func (s *Store) batchWrite(ctx context.Context, batch []types.WriteRequest) erro
 			return s.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.cfg.Table: batch}})
 		})
 		if err != nil {
+			if attempt > 0 {
+				return incomplete("BatchWriteItem", fmt.Sprintf("%s: %d items still unprocessed", s.cfg.Table, len(batch)), err)
+			}
 			return err
 		}
 		left := out.UnprocessedItems[s.cfg.Table]
@@ -121,9 +124,8 @@ func (s *Store) batchWrite(ctx context.Context, batch []types.WriteRequest) erro
 			return nil
 		}
 		if attempt >= s.cfg.UnprocessedRetries || !s.sleepBackoff(ctx, attempt) {
-			return &store.BackendError{Backend: backend, Op: "BatchWriteItem", Err: fmt.Errorf(
-				"%w: %s: %d items still unprocessed after %d attempts%s",
-				store.ErrIncomplete, s.cfg.Table, len(left), attempt+1, ctxNote(ctx))}
+			return incomplete("BatchWriteItem", fmt.Sprintf("%s: %d items still unprocessed after %d attempts%s",
+				s.cfg.Table, len(left), attempt+1, ctxNote(ctx)), nil)
 		}
 		batch = left
 	}

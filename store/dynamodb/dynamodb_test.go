@@ -3,6 +3,7 @@ package dynamodb_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,4 +63,35 @@ func (c *calls) get(op string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ops[op]
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     dynamodb.Config
+		wantErr []string
+	}{
+		{"zero_is_defaults", dynamodb.Config{}, nil},
+		{"defaults", dynamodb.DefaultConfig(), nil},
+		{"local", dynamodb.Config{Endpoint: "http://127.0.0.1:8000", Table: "features"}, nil},
+		{"short_table", dynamodb.Config{Table: "ab"}, []string{"Table"}},
+		{"bad_table_chars", dynamodb.Config{Table: "my table"}, []string{"Table"}},
+		{"bad_endpoint", dynamodb.Config{Endpoint: "localhost:8000"}, []string{"Endpoint"}},
+		{"half_credentials", dynamodb.Config{AccessKeyID: "AK"}, []string{"AccessKeyID"}},
+		{"negatives", dynamodb.Config{Concurrency: -1, MaxAttempts: -1, RetryBaseDelay: -1}, []string{"Concurrency", "MaxAttempts", "RetryBaseDelay"}},
+		{"max_below_base", dynamodb.Config{RetryBaseDelay: time.Second, RetryMaxDelay: time.Millisecond}, []string{"RetryMaxDelay"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if (err != nil) != (len(tt.wantErr) > 0) {
+				t.Fatalf("want errors %v, got %v", tt.wantErr, err)
+			}
+			for _, f := range tt.wantErr {
+				if !strings.Contains(err.Error(), f+":") {
+					t.Fatalf("error does not name field %s: %v", f, err)
+				}
+			}
+		})
+	}
 }

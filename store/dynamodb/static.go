@@ -86,6 +86,9 @@ func (s *Store) batchGet(ctx context.Context, pks []string) ([]map[string]types.
 			return s.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 		})
 		if err != nil {
+			if attempt > 0 { // keys were left over when the retry failed
+				return nil, incomplete("BatchGetItem", fmt.Sprintf("%s: %d of %d keys still unprocessed", s.cfg.Table, n, len(pks)), err)
+			}
 			return nil, err
 		}
 		items = append(items, out.Responses[s.cfg.Table]...)
@@ -94,12 +97,24 @@ func (s *Store) batchGet(ctx context.Context, pks []string) ([]map[string]types.
 			return items, nil
 		}
 		if attempt >= s.cfg.UnprocessedRetries || !s.sleepBackoff(ctx, attempt) {
-			return nil, &store.BackendError{Backend: backend, Op: "BatchGetItem", Err: fmt.Errorf(
-				"%w: %s: %d of %d keys still unprocessed after %d attempts%s",
-				store.ErrIncomplete, s.cfg.Table, len(left.Keys), len(pks), attempt+1, ctxNote(ctx))}
+			return nil, incomplete("BatchGetItem", fmt.Sprintf("%s: %d of %d keys still unprocessed after %d attempts%s",
+				s.cfg.Table, len(left.Keys), len(pks), attempt+1, ctxNote(ctx)), nil)
 		}
 		request = map[string]types.KeysAndAttributes{s.cfg.Table: left}
 	}
+}
+
+// incomplete is the error of a batch call that gave up with items left unprocessed. cause is
+// the error of the retry that failed, if one did.
+func incomplete(op, what string, cause error) error {
+	if cause == nil {
+		return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: %s", store.ErrIncomplete, what)}
+	}
+	var be *store.BackendError
+	if errors.As(cause, &be) {
+		cause = be.Err
+	}
+	return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: %s: retry failed: %w", store.ErrIncomplete, what, cause)}
 }
 
 // ctxNote says why retrying stopped early, if the context is the reason.
