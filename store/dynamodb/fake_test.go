@@ -417,7 +417,9 @@ func TestUnreachableEndpointIsUnavailable(t *testing.T) {
 	}{
 		{"ping", func() error { return s.Ping(ctx) }},
 		{"read_static", func() error { _, err := s.ReadStatic(ctx, keys(2)); return err }},
-		{"write_static", func() error { return s.WriteStatic(ctx, []store.StaticWrite{{Key: keys(1)[0], Value: int64(1), TS: 1}}) }},
+		{"write_static", func() error {
+			return s.WriteStatic(ctx, []store.StaticWrite{{Key: keys(1)[0], Value: int64(1), TS: 1}})
+		}},
 		{"read_actions", func() error {
 			_, err := s.ReadActions(ctx, []store.ActionQuery{{Key: keys(1)[0], Count: 3}})
 			return err
