@@ -481,3 +481,9 @@ func (w *Writer) call(f func(context.Context) error) error {
 	defer cancel()
 	return f(ctx)
 }
+
+// Static returns the ticket's static writes.
+func (t *Ticket) Static() []store.StaticWrite { return t.static }
+
+// Actions returns the ticket's action writes.
+func (t *Ticket) Actions() []store.ActionWrite { return t.actions }

@@ -1,0 +1,536 @@
+package kafka_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/internal/ingesttest"
+	"github.com/featuregraph/featuregraph/ingest/kafka"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/memory"
+)
+
+// rec is a record to produce: the topic and the event JSON.
+type rec struct {
+	topic, value string
+}
+
+func cluster(t *testing.T, reg *registry.Registry, extra ...string) *kfake.Cluster {
+	t.Helper()
+	topics := append([]string{}, extra...)
+	for topic := range ingest.NewDispatcher(reg).Topics() {
+		topics = append(topics, topic)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func produce(t *testing.T, c *kfake.Cluster, recs []rec) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var krs []*kgo.Record
+	for _, r := range recs {
+		krs = append(krs, &kgo.Record{Topic: r.topic, Key: keyOf(r.value), Value: []byte(r.value)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, krs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// keyOf keys records by user (as a CDC producer would), so one user's events share a partition
+// but the records spread over both partitions.
+func keyOf(v string) []byte {
+	var m map[string]any
+	if json.Unmarshal([]byte(v), &m) == nil {
+		for _, k := range []string{"user_id", "buyer_id", "article_id"} {
+			if id, ok := m[k]; ok {
+				return []byte(fmt.Sprint(id))
+			}
+		}
+	}
+	return nil
+}
+
+func demoRecords(t *testing.T) []rec {
+	f, err := os.Open(ingesttest.DemoEventsPath())
+	if err != nil {
+		t.Skip("features/demo/events.jsonl not there yet")
+	}
+	defer f.Close()
+	var out []rec
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		env, err := ingest.DecodeEnvelope(sc.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rec{env.Topic, string(env.Event)})
+	}
+	return out
+}
+
+func config(c *kfake.Cluster, group string) kafka.Config {
+	cfg := kafka.DefaultConfig()
+	cfg.Brokers = c.ListenAddrs()
+	cfg.Group = group
+	cfg.MaxPollRecords = 7 // many cycles
+	cfg.ShutdownTimeout = 2 * time.Second
+	cfg.Backoff = ingest.Backoff{Initial: time.Millisecond, Max: 20 * time.Millisecond}
+	cfg.Writer.Backoff = cfg.Backoff
+	cfg.Writer.Linger = time.Millisecond
+	cfg.ClientOpts = []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond), kgo.HeartbeatInterval(50 * time.Millisecond)}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Writer.Logger = cfg.Logger
+	return cfg
+}
+
+// start runs a consumer in the background and returns a stop function that cancels it and
+// returns Run's error.
+func start(t *testing.T, d *ingest.Dispatcher, st store.Writer, cfg kafka.Config) (*kafka.Consumer, func() error) {
+	t.Helper()
+	cons, err := kafka.New(d, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx) }()
+	var once atomic.Bool
+	stop := func() error {
+		if !once.CompareAndSwap(false, true) {
+			return nil
+		}
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("consumer did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return cons, stop
+}
+
+// reference stores the records straight through the dispatcher, in order, into a fresh memory
+// store: what any correct consumer must end up with, whatever the delivery order and repeats.
+func reference(t *testing.T, d *ingest.Dispatcher, recs []rec) *memory.Store {
+	t.Helper()
+	mem := memory.New()
+	ctx := context.Background()
+	for _, r := range recs {
+		res, _ := d.Dispatch(ingest.Envelope{Topic: r.topic, Event: json.RawMessage(r.value)})
+		if err := mem.WriteStatic(ctx, res.Static); err != nil {
+			t.Fatal(err)
+		}
+		if err := mem.WriteActions(ctx, res.Actions); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mem
+}
+
+var ids = map[string][]string{
+	"user":    {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
+	"article": {"101", "102", "103", "104", "105", "106", "107", "108"},
+}
+
+// deadLetters reads n records from the DLQ topic.
+func deadLetters(t *testing.T, c *kfake.Cluster, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d dead letters, want %d", len(out), n)
+		}
+		out = append(out, fs.Records()...)
+	}
+	// Nothing more should arrive.
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	out = append(out, cl.PollFetches(short).Records()...)
+	sort.Slice(out, func(i, j int) bool { return string(out[i].Value) < string(out[j].Value) })
+	return out
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func TestConsumerEndToEnd(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "g.dlq")
+
+	recs := demoRecords(t)
+	recs = append(recs, recs[len(recs)-10:]...) // duplicates: redelivered or re-produced events
+	recs = append(recs,
+		// An older update of user 2 after the newer one: must not overwrite.
+		rec{"user_cdc", `{"event_name":"user_updated","user_id":2,"device":{"os":"web"},"region":{"id":1},"verified":true,"updated_at":"2026-01-01T00:00:00Z"}`},
+		// Unknown sub-topic: unrouted, committed, no dead letter.
+		rec{"client_event_cleansed", `{"event_name":"scroll","user_id":1,"event_time":1}`},
+		// Poison: not JSON.
+		rec{"user_cdc", `not json at all`},
+		// Not an object.
+		rec{"order_cdc", `[1,2,3]`},
+		// One spec fails conversion; the event's other specs still write.
+		rec{"user_cdc", `{"event_name":"user_updated","user_id":4,"device":{"os":"ios"},"region":{"id":"six"},"verified":true,"updated_at":"2026-10-20T00:00:00Z"}`},
+	)
+	produce(t, c, recs)
+
+	mem := memory.New()
+	cons, stop := start(t, d, mem, config(c, "g"))
+	ingesttest.Eventually(t, 20*time.Second, "every record committed", func() bool {
+		s := cons.Stats()
+		return s.Records >= int64(len(recs)) && s.Lag == 0 && s.DeadLetters == 3
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	got := ingesttest.Dump(t, mem, reg, ids)
+	want := ingesttest.Dump(t, reference(t, d, recs), reg, ids)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store contents\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	// Spot checks against hand-written values, so the reference is not the only judge.
+	for _, line := range []string{
+		`u#1#os = "ios" @2026-10-10T12:01:00Z`, // the older android update arrived later and lost
+		`u#2#os = "android" @2026-10-10T12:02:00Z`,
+		`u#4#os = "ios" @2026-10-20T00:00:00Z`, // region_id failed, os still written
+		`u#1#notification_keywords = ["bicycle","camping","lego"] @2026-10-11T11:00:00Z`,
+	} {
+		if !containsLine(got, line) {
+			t.Errorf("store lacks %s", line)
+		}
+	}
+	if containsPrefix(got, "u#4#region_id") {
+		t.Error("u#4#region_id written from a bad value")
+	}
+
+	dl := deadLetters(t, c, "g.dlq", 3)
+	if len(dl) != 3 {
+		t.Fatalf("%d dead letters, want 3", len(dl))
+	}
+	wantDL := []struct{ value, reason, err string }{
+		{`[1,2,3]`, "malformed", "event must be a JSON object"},
+		{`not json at all`, "malformed", "event is not JSON"},
+		{`{"event_name":"user_updated","user_id":4`, "conversion", `user.region_id: field "region.id": want Int, got "six"`},
+	}
+	for i, w := range wantDL {
+		r := dl[i]
+		if !strings.HasPrefix(string(r.Value), w.value) || header(r, kafka.HeaderReason) != w.reason || !strings.Contains(header(r, kafka.HeaderError), w.err) {
+			t.Errorf("dead letter %d: value %q reason %q error %q; want %q %q %q", i, r.Value, header(r, kafka.HeaderReason), header(r, kafka.HeaderError), w.value, w.reason, w.err)
+		}
+		if header(r, kafka.HeaderTopic) == "" || header(r, kafka.HeaderOffset) == "" || header(r, kafka.HeaderPartition) == "" {
+			t.Errorf("dead letter %d lacks its origin headers: %v", i, r.Headers)
+		}
+	}
+	unrouted := 0
+	for _, r := range recs {
+		if res, err := d.Dispatch(ingest.Envelope{Topic: r.topic, Event: json.RawMessage(r.value)}); err == nil && res.Unrouted() {
+			unrouted++
+		}
+	}
+	s := cons.Stats()
+	if s.Unrouted != int64(unrouted) || s.Malformed != 2 || s.ConversionErrors != 1 || s.Commits == 0 || s.Records != int64(len(recs)) {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func containsLine(lines []string, l string) bool {
+	for _, x := range lines {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPrefix(lines []string, p string) bool {
+	for _, x := range lines {
+		if strings.HasPrefix(x, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamRecords makes n events over 10 users: clicks (dedupe), purchases (no dedupe, some
+// repeats of the same fields), searches and static updates in no particular time order.
+func streamRecords(n int) []rec {
+	var out []rec
+	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for i := range n {
+		user := i%10 + 1
+		ts := base + int64((i*7919)%100000)*1000 // scrambled times
+		switch i % 4 {
+		case 0:
+			out = append(out, rec{"client_event_cleansed", fmt.Sprintf(`{"event_name":"view_article_v1","user_id":%d,"event_time":%d,"country_code":"kr","params":{"article_id_v1":%d,"source":"feed"}}`, user, ts, 101+i%8)})
+		case 1:
+			out = append(out, rec{"order_cdc", fmt.Sprintf(`{"event_name":"order_completed","buyer_id":%d,"article_id":%d,"amount":1000,"status":"completed","completed_at":%d}`, user, 101+i%3, ts)})
+		case 2:
+			out = append(out, rec{"client_event_cleansed", fmt.Sprintf(`{"event_name":"search_v2","user_id":%d,"event_time":%d,"params":{"query":"q%d","result_count":%d}}`, user, ts, i%13, i%5)})
+		default:
+			out = append(out, rec{"user_cdc", fmt.Sprintf(`{"event_name":"user_updated","user_id":%d,"device":{"os":"os%d"},"region":{"id":%d},"verified":%v,"updated_at":%d}`, user, i, i, i%2 == 0, ts)})
+		}
+	}
+	return out
+}
+
+// stopAfter wraps a store: the call that would take it past n writes finds it down (it hangs
+// until its deadline) and stops the worker, as a worker killed mid-stream while the store is in
+// trouble: that cycle cannot finish, so its records are not committed.
+type stopAfter struct {
+	*ingesttest.Flaky
+	n      int64
+	writes atomic.Int64
+	stop   func()
+}
+
+func (s *stopAfter) gate(n int) {
+	if s.writes.Add(int64(n)) >= s.n && s.Flaky.Down.CompareAndSwap(false, true) {
+		go s.stop()
+	}
+}
+
+func (s *stopAfter) WriteStatic(ctx context.Context, ws []store.StaticWrite) error {
+	s.gate(len(ws))
+	return s.Flaky.WriteStatic(ctx, ws)
+}
+
+func (s *stopAfter) WriteActions(ctx context.Context, ws []store.ActionWrite) error {
+	s.gate(len(ws))
+	return s.Flaky.WriteActions(ctx, ws)
+}
+
+// slow delays every store call, so that a cycle is in progress when the group rebalances.
+type slow struct{ store.Writer }
+
+func (s slow) WriteStatic(ctx context.Context, ws []store.StaticWrite) error {
+	time.Sleep(5 * time.Millisecond)
+	return s.Writer.WriteStatic(ctx, ws)
+}
+
+func (s slow) WriteActions(ctx context.Context, ws []store.ActionWrite) error {
+	time.Sleep(5 * time.Millisecond)
+	return s.Writer.WriteActions(ctx, ws)
+}
+
+func TestConsumerStopMidStreamAndRestart(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "restart.dlq")
+	recs := streamRecords(400)
+	produce(t, c, recs)
+
+	mem := memory.New()
+	cfg := config(c, "restart")
+	cfg.ShutdownTimeout = 100 * time.Millisecond
+	cfg.Writer.CallTimeout = 20 * time.Millisecond
+
+	// First worker: dies mid-stream with a cycle stored in part and not committed.
+	stopFn := make(chan func() error, 1)
+	stopped := make(chan struct{})
+	sa := &stopAfter{Flaky: &ingesttest.Flaky{Writer: mem}, n: 150}
+	sa.stop = func() { stop := <-stopFn; stop(); close(stopped) }
+	cons1, stop1 := start(t, d, sa, cfg)
+	stopFn <- stop1
+	select {
+	case <-stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("first worker never reached its stop point")
+	}
+	first := cons1.Stats()
+	if first.Records >= int64(len(recs)) {
+		t.Fatalf("first worker consumed everything (%d records) before stopping", first.Records)
+	}
+
+	// Second worker, same group, healthy store: picks up from the last commit.
+	cons2, stop2 := start(t, d, mem, config(c, "restart"))
+	ingesttest.Eventually(t, 20*time.Second, "the rest consumed", func() bool {
+		s := cons2.Stats()
+		return first.Records+s.Records >= int64(len(recs)) && s.Lag == 0 && s.Commits > 0
+	})
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	second := cons2.Stats()
+	if second.Records == int64(len(recs)) {
+		t.Errorf("second worker re-read everything: the first committed nothing")
+	}
+	if first.Records+second.Records == int64(len(recs)) {
+		t.Errorf("nothing was consumed twice: the first worker's last cycle was committed after all")
+	}
+	t.Logf("first worker: %d records, %d commits; second: %d records (%d redelivered)", first.Records, first.Commits, second.Records, first.Records+second.Records-int64(len(recs)))
+
+	got := ingesttest.Dump(t, mem, reg, ids)
+	want := ingesttest.Dump(t, reference(t, d, recs), reg, ids)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store contents after restart\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	if first.DeadLetters+second.DeadLetters != 0 {
+		t.Errorf("dead letters: %d", first.DeadLetters+second.DeadLetters)
+	}
+}
+
+func TestConsumerRidesOutStoreOutage(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "outage.dlq")
+	recs := streamRecords(100)
+
+	mem := memory.New()
+	fl := &ingesttest.Flaky{Writer: mem}
+	fl.Down.Store(true)
+	cfg := config(c, "outage")
+	cfg.Writer.CallTimeout = 10 * time.Millisecond
+	cons, stop := start(t, d, fl, cfg)
+	produce(t, c, recs)
+
+	ingesttest.Eventually(t, 20*time.Second, "the consumer retrying", func() bool {
+		return cons.Stats().StoreRetrying && fl.Failed.Load() >= 5
+	})
+	if s := cons.Stats(); s.Commits != 0 {
+		t.Fatalf("committed %d times while the store was down", s.Commits)
+	}
+	fl.Down.Store(false)
+	fl.FailNext.Store(7) // and a few more failures on the way back
+	ingesttest.Eventually(t, 20*time.Second, "everything stored and committed", func() bool {
+		s := cons.Stats()
+		return s.Records == int64(len(recs)) && s.Lag == 0 && !s.StoreRetrying && s.Commits > 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := ingesttest.Dump(t, mem, reg, ids)
+	want := ingesttest.Dump(t, reference(t, d, recs), reg, ids)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store contents after the outage differ\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+}
+
+func TestConsumerRebalanceHandOff(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "rb.dlq")
+	recs := streamRecords(600)
+	produce(t, c, recs)
+	mem := memory.New()
+
+	consA, stopA := start(t, d, slow{mem}, config(c, "rb"))
+	ingesttest.Eventually(t, 20*time.Second, "the first member consuming", func() bool { return consA.Stats().Records > 50 })
+	consB, stopB := start(t, d, slow{mem}, config(c, "rb")) // joins while A is mid-stream
+	ingesttest.Eventually(t, 30*time.Second, "both members done", func() bool {
+		a, b := consA.Stats(), consB.Stats()
+		return a.Records+b.Records >= int64(len(recs)) && a.Lag == 0 && b.Lag == 0 && b.Partitions > 0
+	})
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := consA.Stats(), consB.Stats()
+	t.Logf("member A %d records, B %d records, rebalances %d/%d", a.Records, b.Records, a.Rebalances, b.Rebalances)
+	if b.Records == 0 || a.Rebalances == 0 {
+		t.Fatalf("no hand-off happened: A %+v B %+v", a, b)
+	}
+	// Everything A processed before giving partitions up was committed: nothing is read twice.
+	if a.Records+b.Records != int64(len(recs)) {
+		t.Errorf("records consumed %d + %d, want exactly %d", a.Records, b.Records, len(recs))
+	}
+	got := ingesttest.Dump(t, mem, reg, ids)
+	want := ingesttest.Dump(t, reference(t, d, recs), reg, ids)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store contents after the hand-off differ")
+	}
+}
+
+func TestConfig(t *testing.T) {
+	m, err := kafka.ParseTopicStreams("client_event_cleansed=client_event, user_cdc=app_events,order_cdc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, map[string]string{"client_event_cleansed": "client_event", "user_cdc": "app_events", "order_cdc": ""}) {
+		t.Errorf("ParseTopicStreams: %v", m)
+	}
+	if _, err := kafka.ParseTopicStreams("=x"); err == nil {
+		t.Error("accepted an empty topic")
+	}
+	err = kafka.Config{MaxPollRecords: -1, ResetOffset: "middle"}.Validate()
+	for _, want := range []string{"Brokers", "Group", "MaxPollRecords", "ResetOffset"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v does not name %s", err, want)
+		}
+	}
+
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	cfg := kafka.DefaultConfig()
+	cfg.Brokers, cfg.Group = []string{"localhost:9092"}, "g"
+	cons, err := kafka.New(d, memory.New(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cons.DLQTopic() != "g.dlq" || cons.Topics()["client_event_cleansed"] != "client_event" || cons.Topics()["user_cdc"] != "app_events" {
+		t.Errorf("defaults: dlq %q topics %v", cons.DLQTopic(), cons.Topics())
+	}
+	cfg.Streams = []string{"client_event"}
+	cons, err = kafka.New(d, memory.New(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cons.Topics(), map[string]string{"client_event_cleansed": "client_event"}) {
+		t.Errorf("Streams filter: %v", cons.Topics())
+	}
+	cfg.Streams = nil
+	cfg.TopicStreams = map[string]string{"raw_clicks": "nope"}
+	if _, err := kafka.New(d, memory.New(), cfg); err == nil || !strings.Contains(err.Error(), `unknown stream "nope"`) {
+		t.Errorf("unknown stream: %v", err)
+	}
+	cfg.TopicStreams = map[string]string{"raw_clicks": ""}
+	if _, err := kafka.New(d, memory.New(), cfg); err == nil || !strings.Contains(err.Error(), "read by no feature spec") {
+		t.Errorf("unknown topic: %v", err)
+	}
+}
