@@ -1,0 +1,179 @@
+package tiered
+
+import (
+	"context"
+	"time"
+
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/dynamodb"
+)
+
+const observerName = "tiered"
+
+// ReadActions implements store.ActionReader; the package comment says what happens on a miss
+// and on an error.
+func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	out := make(map[store.ActionQuery][]store.ActionEvent, len(queries))
+	fallback := queries
+	redisOK := false
+	if s.redisUsable() {
+		found, missing, err := s.cache.ReadActionsCached(ctx, queries)
+		if err == nil {
+			redisOK = true
+			for q, evs := range found {
+				out[q] = evs
+				s.cfg.Observer.Cache("actions", true)
+			}
+			fallback = missing
+		} else {
+			s.redisFailed()
+		}
+	}
+	if len(fallback) == 0 {
+		return out, nil
+	}
+	for range fallback {
+		s.cfg.Observer.Cache("actions", false)
+	}
+	if err := s.fallback(ctx, fallback, redisOK, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// seriesQuery is what the fallback asks DynamoDB for q: the newest MaxCount events of the key
+// (the whole series Redis would hold) when the series is small enough to refill, else q itself.
+func (s *Store) seriesQuery(q store.ActionQuery) (sq store.ActionQuery, refill bool) {
+	if q.MaxCount > 0 && q.MaxCount <= s.cfg.RefillMaxEvents {
+		return store.ActionQuery{Key: q.Key, Count: q.MaxCount, Dedupe: q.Dedupe, MaxCount: q.MaxCount}, true
+	}
+	return q, false
+}
+
+// fallback answers queries from DynamoDB into out, through the negative cache, and starts the
+// refill of the series it read when refill is true.
+func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refill bool, out map[store.ActionQuery][]store.ActionEvent) error {
+	now := s.now()
+	var series []store.ActionQuery
+	bySeries := make(map[store.ActionQuery][]store.ActionQuery)
+	refillable := make(map[store.ActionQuery]bool)
+	for _, q := range queries {
+		if _, done := out[q]; done {
+			continue
+		}
+		if q.Count <= 0 {
+			out[q] = nil
+			continue
+		}
+		if s.negative.enabled() {
+			hit := s.negative.has(q.Key, now)
+			s.cfg.Observer.Cache("negative", hit)
+			if hit {
+				out[q] = nil
+				continue
+			}
+		}
+		sq, whole := s.seriesQuery(q)
+		if _, seen := bySeries[sq]; !seen {
+			series = append(series, sq)
+			refillable[sq] = whole
+		}
+		bySeries[sq] = append(bySeries[sq], q)
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	start := time.Now()
+	got, err := s.source.ReadEvents(ctx, series)
+	s.cfg.Observer.BackendCall(observerName, "fallback", len(series), time.Since(start), err)
+	if err != nil {
+		return err
+	}
+	var refills []store.ActionQuery
+	for _, sq := range series {
+		evs := got[sq]
+		for _, q := range bySeries[sq] {
+			out[q] = answer(evs, q)
+		}
+		switch {
+		case len(evs) == 0 && (refillable[sq] || sq.MinTS <= 0):
+			// The key holds no (unexpired) events at all.
+			if s.negative.enabled() {
+				s.negative.add(sq.Key, now)
+			}
+		case refillable[sq] && refill:
+			refills = append(refills, sq)
+		}
+	}
+	for _, sq := range refills {
+		s.startRefill(sq, got[sq])
+	}
+	return nil
+}
+
+// answer picks q's events out of a newest-first series.
+func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
+	var out []store.ActionEvent
+	for _, e := range series {
+		if e.TS < q.MinTS || len(out) == q.Count {
+			break
+		}
+		out = append(out, e.ActionEvent)
+	}
+	return out
+}
+
+// startRefill writes a series read from DynamoDB into Redis in the background, unless a refill
+// of the same series is running or every refill slot is busy.
+func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
+	if !s.redisUsable() {
+		return
+	}
+	if _, running := s.inflight.LoadOrStore(sq, struct{}{}); running {
+		return
+	}
+	writes := make([]store.ActionWrite, 0, len(evs))
+	for _, e := range evs {
+		w := store.ActionWrite{Key: sq.Key, TS: e.TS, Member: e.Member, MaxCount: sq.MaxCount}
+		if e.ExpireAt > 0 {
+			// ExpireAt() = (TS + TTL in ms) / 1000 gives back exactly e.ExpireAt.
+			w.TTL = time.Duration(e.ExpireAt*1000-e.TS) * time.Millisecond
+			if w.TTL <= 0 {
+				continue // expired meanwhile
+			}
+		}
+		writes = append(writes, w)
+	}
+	started := s.background(func(ctx context.Context) {
+		defer s.inflight.Delete(sq)
+		start := time.Now()
+		err := s.cache.WriteActions(ctx, writes)
+		s.cfg.Observer.BackendCall(observerName, "refill", len(writes), time.Since(start), err)
+		if err != nil {
+			s.redisFailed()
+		}
+	})
+	if !started {
+		s.inflight.Delete(sq)
+	}
+}
+
+// WriteActions implements store.ActionWriter: DynamoDB first, then the keys Redis holds.
+func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	if err := s.source.WriteActions(ctx, writes); err != nil {
+		return err
+	}
+	keys := make([]store.Key, len(writes))
+	for i, w := range writes {
+		keys[i] = w.Key
+	}
+	s.negative.forget(keys)
+	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
+		s.redisFailed()
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package tiered
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// Config configures the tiered store. A zero field takes the default named in its comment;
+// DefaultConfig returns them all filled in.
+type Config struct {
+	// NegativeTTL is how long this process remembers that DynamoDB holds no events for a key,
+	// so reads of entities without events do not query DynamoDB every time. Writes through this
+	// store forget the key at once; writes by other processes show after at most NegativeTTL.
+	// Default 5s; negative disables the negative cache.
+	NegativeTTL time.Duration
+	// NegativeCacheSize bounds the keys the negative cache holds (oldest dropped first).
+	// Default 100000.
+	NegativeCacheSize int
+	// RefillMaxEvents is the largest MaxCount whose series is refilled into Redis after a
+	// fallback (the refill reads and writes MaxCount events). Features with a larger or no
+	// MaxCount are read from DynamoDB as asked and never refilled. Default 1000.
+	RefillMaxEvents int
+	// RefillConcurrency bounds refills (and static cache fills) running in the background; when
+	// all are busy a refill is skipped and a later read tries again. Default 4.
+	RefillConcurrency int
+	// RefillTimeout bounds one background refill. Default 2s.
+	RefillTimeout time.Duration
+	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
+	// DynamoDB (writes always try Redis). Default 1s; negative never skips.
+	RedisRetryAfter time.Duration
+	// StaticCacheTTL enables the read-through cache of static values and is how long an entry
+	// (a value, or in process also its absence) is served without asking DynamoDB. Writes
+	// through this store invalidate it at once; writes by other processes show after at most
+	// StaticCacheTTL. Default 0: no static cache, every static read goes to DynamoDB.
+	StaticCacheTTL time.Duration
+	// StaticCacheSize bounds the in-process LRU layer of the static cache. Default 100000;
+	// negative disables the in-process layer.
+	StaticCacheSize int
+	// StaticCacheRedis adds Redis as a static cache layer shared by every gateway (after the
+	// in-process layer, before DynamoDB). Default false.
+	StaticCacheRedis bool
+	// Observer is told about cache outcomes — Cache("actions", hit) per action query Redis
+	// answered or not, Cache("negative", hit) per query that fell back, Cache("static", hit)
+	// and Cache("static_redis", hit) per static key looked up in each layer — and about the
+	// store's own work: BackendCall("tiered", op, ...) with op "fallback" per DynamoDB
+	// fallback read, "refill" per background refill, "static fill" per Redis static fill.
+	// Default store.NopObserver.
+	Observer store.Observer
+}
+
+// DefaultConfig returns the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		NegativeTTL:       5 * time.Second,
+		NegativeCacheSize: 100_000,
+		RefillMaxEvents:   1000,
+		RefillConcurrency: 4,
+		RefillTimeout:     2 * time.Second,
+		RedisRetryAfter:   time.Second,
+		StaticCacheSize:   100_000,
+		Observer:          store.NopObserver{},
+	}
+}
+
+// Validate reports every invalid field. Zero values are valid: they take the defaults.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("tiered config: %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}} {
+		if f.v < 0 {
+			bad(f.name, "must not be negative, got %d", f.v)
+		}
+	}
+	if c.RefillTimeout < 0 {
+		bad("RefillTimeout", "must not be negative, got %s", c.RefillTimeout)
+	}
+	if c.StaticCacheTTL < 0 {
+		bad("StaticCacheTTL", "must not be negative (0 disables the static cache), got %s", c.StaticCacheTTL)
+	}
+	if c.StaticCacheTTL > 0 && c.StaticCacheTTL < time.Millisecond {
+		bad("StaticCacheTTL", "must be at least 1ms, got %s", c.StaticCacheTTL)
+	}
+	if c.StaticCacheRedis && c.StaticCacheTTL == 0 {
+		bad("StaticCacheRedis", "needs StaticCacheTTL > 0")
+	}
+	if c.StaticCacheTTL > 0 && c.StaticCacheSize < 0 && !c.StaticCacheRedis {
+		bad("StaticCacheSize", "the static cache has no layer: set StaticCacheSize >= 0 or StaticCacheRedis")
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.NegativeTTL == 0 {
+		c.NegativeTTL = d.NegativeTTL
+	}
+	if c.NegativeCacheSize == 0 {
+		c.NegativeCacheSize = d.NegativeCacheSize
+	}
+	if c.RefillMaxEvents == 0 {
+		c.RefillMaxEvents = d.RefillMaxEvents
+	}
+	if c.RefillConcurrency == 0 {
+		c.RefillConcurrency = d.RefillConcurrency
+	}
+	if c.RefillTimeout == 0 {
+		c.RefillTimeout = d.RefillTimeout
+	}
+	if c.RedisRetryAfter == 0 {
+		c.RedisRetryAfter = d.RedisRetryAfter
+	}
+	if c.StaticCacheSize == 0 {
+		c.StaticCacheSize = d.StaticCacheSize
+	}
+	if c.Observer == nil {
+		c.Observer = d.Observer
+	}
+	return c
+}

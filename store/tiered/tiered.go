@@ -1,0 +1,149 @@
+// Package tiered composes Redis and DynamoDB into the production store: DynamoDB is the source
+// of truth, Redis serves action reads and may cache static values.
+//
+// Action reads: every query goes to Redis in one pipeline. A query whose key Redis does not
+// hold (never cached, evicted, flushed), and every query when Redis fails or failed within
+// Config.RedisRetryAfter, falls back to DynamoDB, which answers exactly as Redis would (dedupe
+// and MaxCount included). For a feature with 0 < MaxCount <= Config.RefillMaxEvents the
+// fallback reads the newest MaxCount events of the key, answers the query from them and — when
+// Redis answered this read — refills Redis with them in the background (bounded, skipped when
+// busy), so the next read is a Redis hit. A key DynamoDB holds no events for is remembered for
+// Config.NegativeTTL and answered empty without a DynamoDB call. An error is returned only when
+// DynamoDB fails; a Redis failure alone never fails a read.
+//
+// Static reads go to DynamoDB, through the optional read-through cache (Config.StaticCacheTTL:
+// an in-process LRU, then Redis if Config.StaticCacheRedis) that is off by default. A failing
+// Redis cache layer is skipped, never an error.
+//
+// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis, and if
+// Redis fails after DynamoDB succeeded the write returns an error so ingestion retries (writes
+// are idempotent). Action writes update only keys Redis already holds: a key Redis lost is
+// refilled whole from DynamoDB on its next read, never recreated holding only the newest
+// events. Static writes invalidate the cached value.
+package tiered
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/dynamodb"
+)
+
+// Cache is the Redis side, implemented by *redis.Store.
+type Cache interface {
+	// ReadActionsCached answers the queries whose key Redis holds; the others are missing.
+	ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (found map[store.ActionQuery][]store.ActionEvent, missing []store.ActionQuery, err error)
+	// WriteActions writes events, creating keys (the refill).
+	store.ActionWriter
+	// WriteActionsIfPresent writes events to keys Redis holds and drops the others.
+	WriteActionsIfPresent(ctx context.Context, writes []store.ActionWrite) error
+	store.StaticReader
+	WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error
+	DeleteStatic(ctx context.Context, keys []store.Key) error
+	store.Pinger
+	Close() error
+}
+
+// Source is the DynamoDB side, implemented by *dynamodb.Store.
+type Source interface {
+	store.Store
+	// ReadEvents is ReadActions with each event's expiry, which the refill carries to Redis.
+	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error)
+}
+
+// Store is the tiered store. It is safe for concurrent use.
+type Store struct {
+	cache  Cache
+	source Source
+	cfg    Config
+	now    func() time.Time
+
+	negative  *negativeCache
+	static    *staticLRU // nil: no in-process static layer
+	redisDown atomic.Int64
+	// background refills and cache fills
+	slots     chan struct{}
+	inflight  sync.Map // series key -> struct{}: a refill of that key is running
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New composes cache (Redis) and source (DynamoDB). Close closes both.
+func New(cache Cache, source Source, cfg Config) (*Store, error) {
+	if cache == nil || source == nil {
+		return nil, errors.New("tiered: New needs both a cache (Redis) and a source (DynamoDB)")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{
+		cache:    cache,
+		source:   source,
+		cfg:      cfg,
+		now:      time.Now,
+		negative: newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
+		slots:    make(chan struct{}, cfg.RefillConcurrency),
+	}
+	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
+		s.static = newStaticLRU(cfg.StaticCacheTTL, cfg.StaticCacheSize)
+	}
+	return s, nil
+}
+
+// Ping implements store.Pinger: it checks DynamoDB only, since the store serves without Redis.
+// PingCache checks Redis.
+func (s *Store) Ping(ctx context.Context) error { return s.source.Ping(ctx) }
+
+// PingCache checks Redis.
+func (s *Store) PingCache(ctx context.Context) error { return s.cache.Ping(ctx) }
+
+// WaitBackground waits for the background refills and cache fills started so far.
+func (s *Store) WaitBackground() { s.bg.Wait() }
+
+// Close waits for background work and closes Redis and DynamoDB.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.bg.Wait()
+		err = errors.Join(s.cache.Close(), s.source.Close())
+	})
+	return err
+}
+
+// redisUsable reports whether reads should try Redis.
+func (s *Store) redisUsable() bool {
+	return s.cfg.RedisRetryAfter < 0 || s.now().UnixNano() >= s.redisDown.Load()
+}
+
+// redisFailed makes reads skip Redis for RedisRetryAfter.
+func (s *Store) redisFailed() {
+	if s.cfg.RedisRetryAfter > 0 {
+		s.redisDown.Store(s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
+	}
+}
+
+// background runs f with its own deadline unless RefillConcurrency jobs are running already,
+// and reports whether it started.
+func (s *Store) background(f func(ctx context.Context)) bool {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return false
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer func() { <-s.slots }()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
+		defer cancel()
+		f(ctx)
+	}()
+	return true
+}
