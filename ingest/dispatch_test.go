@@ -445,7 +445,7 @@ func TestDecodeEnvelope(t *testing.T) {
 		{`{"topic":"t","event":null}`, `no "event"`},
 		{`{"event":{}}`, `no "topic"`},
 		{`{"topic":5,"event":{}}`, `"topic" must be string`},
-		{`[]`, `want ingest.Envelope`},
+		{`[]`, `must be a JSON object, got array`},
 		{`{"topic":"t","event":{}} x`, `unexpected data`},
 		{`{`, `unexpected end`},
 	}

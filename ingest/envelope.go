@@ -73,7 +73,7 @@ func jsonProblem(err error) string {
 		if te.Field != "" {
 			return fmt.Sprintf("%q must be %s, got %s", te.Field, te.Type, te.Value)
 		}
-		return fmt.Sprintf("want %s, got %s", te.Type, te.Value)
+		return fmt.Sprintf("must be a JSON object, got %s", te.Value)
 	case errors.Is(err, io.EOF):
 		return "empty input"
 	case errors.Is(err, io.ErrUnexpectedEOF):

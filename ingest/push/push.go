@@ -1,0 +1,279 @@
+// Package push is the HTTP ingestion endpoint, POST /v1/events, for services that compute
+// features themselves. The body is one envelope or a JSON array of envelopes; each event is
+// dispatched like a Kafka event, its writes are stored before the response, and the response
+// says what happened to each event.
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/featuregraph/featuregraph/ingest"
+)
+
+// Path is where the handler is usually mounted.
+const Path = "/v1/events"
+
+// Config configures a Handler. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// MaxBodyBytes bounds the request body; larger bodies get 413. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxEvents bounds the events of one batch; more get 413. Default 1000.
+	MaxEvents int
+	// Timeout bounds the wait for the store when the request has no earlier deadline; when it
+	// passes the response is 503 (the events stay queued and are still written; retrying is
+	// safe, writes are idempotent). Default 10s.
+	Timeout time.Duration
+	// Logger receives store failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 1 << 20, MaxEvents: 1000, Timeout: 10 * time.Second}
+}
+
+// Validate reports every field that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("push: MaxBodyBytes %d must not be negative", c.MaxBodyBytes))
+	}
+	if c.MaxEvents < 0 {
+		errs = append(errs, fmt.Errorf("push: MaxEvents %d must not be negative", c.MaxEvents))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("push: Timeout %v must not be negative", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxEvents == 0 {
+		c.MaxEvents = d.MaxEvents
+	}
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Handler serves POST /v1/events.
+type Handler struct {
+	d   *ingest.Dispatcher
+	w   *ingest.Writer
+	cfg Config
+}
+
+// New returns a Handler that routes with d and stores through w. Share one Writer between
+// handlers so that concurrent requests are batched together; close it at shutdown.
+func New(d *ingest.Dispatcher, w *ingest.Writer, cfg Config) (*Handler, error) {
+	if d == nil || w == nil {
+		return nil, errors.New("push: New needs a dispatcher and a writer")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Handler{d: d, w: w, cfg: cfg.withDefaults()}, nil
+}
+
+// Response is the body of a processed request. Accepted counts events that were stored or
+// matched no feature (unrouted); Rejected counts events that failed. The status is 200 when
+// at least one event was accepted, 422 when every event was rejected.
+type Response struct {
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Unrouted int      `json:"unrouted"`
+	Results  []Result `json:"results"`
+}
+
+// Result is what happened to one event of the request.
+type Result struct {
+	Index  int    `json:"index"`
+	Status string `json:"status"` // "ok", "error" or "unrouted"
+	// Error says what failed: the envelope, or each feature that could not use the event
+	// (naming the feature, the path and the problem). Features that could use it were still
+	// written: Writes counts the store writes made.
+	Error  string `json:"error,omitempty"`
+	Writes int    `json:"writes"`
+}
+
+// The statuses of a Result.
+const (
+	StatusOK       = "ok"
+	StatusError    = "error"
+	StatusUnrouted = "unrouted"
+)
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		writeJSON(rw, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s not allowed: POST one event envelope or a JSON array of them", r.Method)})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSON(rw, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body is larger than %d bytes: send fewer events per request", h.cfg.MaxBodyBytes)})
+			return
+		}
+		writeJSON(rw, http.StatusBadRequest, errorBody{"reading the request body: " + err.Error()})
+		return
+	}
+	items, status, msg := h.split(body)
+	if status != 0 {
+		writeJSON(rw, status, errorBody{msg})
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+	defer cancel()
+	resp := Response{Results: make([]Result, len(items))}
+	tickets := make([]*ingest.Ticket, len(items))
+	for i, raw := range items {
+		res := &resp.Results[i]
+		res.Index = i
+		env, err := ingest.DecodeEnvelope(raw)
+		if err != nil {
+			res.Status, res.Error = StatusError, err.Error()
+			continue
+		}
+		out, err := h.d.Dispatch(env)
+		switch {
+		case err != nil:
+			res.Status, res.Error = StatusError, err.Error()
+		case out.Unrouted():
+			res.Status = StatusUnrouted
+		default:
+			res.Status = StatusOK
+		}
+		if out.Writes() == 0 {
+			continue
+		}
+		t, err := h.w.Enqueue(ctx, out.Static, out.Actions)
+		if err != nil {
+			h.unavailable(rw, err)
+			return
+		}
+		tickets[i] = t
+		res.Writes = out.Writes()
+	}
+	for i, t := range tickets {
+		if t == nil {
+			continue
+		}
+		if err := t.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				h.unavailable(rw, err)
+				return
+			}
+			res := &resp.Results[i]
+			res.Status, res.Writes = StatusError, 0
+			res.Error = joinMsg(res.Error, "store rejected the writes: "+err.Error())
+		}
+	}
+	for _, res := range resp.Results {
+		switch res.Status {
+		case StatusError:
+			resp.Rejected++
+		case StatusUnrouted:
+			resp.Unrouted++
+			resp.Accepted++
+		default:
+			resp.Accepted++
+		}
+	}
+	code := http.StatusOK
+	if resp.Accepted == 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	writeJSON(rw, code, resp)
+}
+
+// split returns the envelopes of the body (one object or an array), or a status and message.
+func (h *Handler) split(body []byte) ([]json.RawMessage, int, string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, http.StatusBadRequest, `empty body: send one envelope {"streamName": …, "topic": …, "event": {…}} or a JSON array of them`
+	}
+	if !json.Valid(trimmed) {
+		var v any
+		err := json.Unmarshal(trimmed, &v)
+		return nil, http.StatusBadRequest, "malformed JSON: " + describeJSONError(err, trimmed)
+	}
+	switch trimmed[0] {
+	case '{':
+		return []json.RawMessage{trimmed}, 0, ""
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return nil, http.StatusBadRequest, "malformed JSON: " + err.Error()
+		}
+		if len(items) == 0 {
+			return nil, http.StatusBadRequest, "empty batch: send at least one envelope"
+		}
+		if len(items) > h.cfg.MaxEvents {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events in one request, at most %d allowed", len(items), h.cfg.MaxEvents)
+		}
+		return items, 0, ""
+	}
+	return nil, http.StatusBadRequest, "the body must be a JSON object (one envelope) or an array of envelopes"
+}
+
+func describeJSONError(err error, body []byte) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(body[:min(int(se.Offset), len(body))], []byte("\n"))
+		return fmt.Sprintf("%v (byte %d, line %d)", se, se.Offset, line)
+	}
+	if err == nil {
+		return "invalid JSON"
+	}
+	return err.Error()
+}
+
+func (h *Handler) unavailable(rw http.ResponseWriter, err error) {
+	msg := "the store did not accept the events in time"
+	if cause := h.w.Health(); cause != nil {
+		msg += ": " + cause.Error()
+	} else if err != nil {
+		msg += ": " + err.Error()
+	}
+	h.cfg.Logger.Warn("push: store unavailable", "err", err)
+	rw.Header().Set("Retry-After", "1")
+	writeJSON(rw, http.StatusServiceUnavailable, errorBody{msg + " (retrying the request is safe: writes are idempotent)"})
+}
+
+func joinMsg(a, b string) string {
+	return strings.TrimPrefix(a+"; "+b, "; ")
+}
+
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
+	rw.WriteHeader(code)
+	enc := json.NewEncoder(rw)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
