@@ -16,11 +16,9 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	logFlags(fs, e)
 	storeFlags(fs, e)
 }
-func loadFlags(fs *flag.FlagSet, e *cmdEnv)      { featuresFlag(fs, e); logFlags(fs, e); storeFlags(fs, e) }
-func initTableFlags(fs *flag.FlagSet, e *cmdEnv) { storeFlags(fs, e) }
+func loadFlags(fs *flag.FlagSet, e *cmdEnv) { featuresFlag(fs, e); logFlags(fs, e); storeFlags(fs, e) }
 
-func runIngest(context.Context, *cmdEnv) error    { return errors.New("ingest: not wired yet") }
-func runLoad(context.Context, *cmdEnv) error      { return errors.New("load: not wired yet") }
-func runInitTable(context.Context, *cmdEnv) error { return errors.New("init-table: not wired yet") }
+func runIngest(context.Context, *cmdEnv) error { return errors.New("ingest: not wired yet") }
+func runLoad(context.Context, *cmdEnv) error   { return errors.New("load: not wired yet") }
 
 func mountIngest(*gateway.Gateway, *registry.Registry, store.Writer, *slog.Logger) {}

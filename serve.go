@@ -12,6 +12,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/features"
 	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -25,7 +26,8 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	st, err := e.openStore(ctx, log)
+	m := metrics.New()
+	st, err := e.openStore(ctx, log, m)
 	if err != nil {
 		return err
 	}
@@ -33,6 +35,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 
 	o := e.opts.serve
 	cfg := e.opts.gateway
+	cfg.Metrics = m
 	if o.production {
 		cfg.Playground, cfg.Introspection, cfg.Suggestions = false, false, false
 	}

@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	env.args = fs.Args()
+	env.recordSet(fs)
 	return cmd.run(ctx, env)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/registry"
 )
 
@@ -28,47 +32,117 @@ func freeAddr(t *testing.T) string {
 
 func noEnv(string) string { return "" }
 
-// The README's example query, answered by `go run .` (embedded default: memory + demo events).
-func TestServeAnswersTheReadmeQuery(t *testing.T) {
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// serveAndQuery runs `featuregraph serve args...` on a free port, posts each query and returns
+// the answers as compact JSON, then shuts the server down.
+func serveAndQuery(t *testing.T, args []string, queries ...string) []string {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"--addr", addr}, &logs, &logs, noEnv) }()
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, noEnv) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
+			t.Errorf("serve returned %v\n%s", err, logs.String())
 		}
 	}()
-	var res *http.Response
-	query := `{"query":"{ user(id: 1) { os regionId notificationKeywords recentClickedArticles(count: 3) { timestamp source article { id title category price } } } }"}`
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		var err error
-		res, err = http.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(query))
-		if err == nil {
-			break
+	var out []string
+	for _, q := range queries {
+		body, _ := json.Marshal(map[string]string{"query": q})
+		var res *http.Response
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			var err error
+			res, err = http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server did not answer: %v\n%s", err, logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not answer: %v\n%s", err, logs.String())
+		var got any
+		err := json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		b, _ := json.Marshal(got)
+		out = append(out, string(b))
 	}
-	defer res.Body.Close()
-	var got, want any
-	if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
-		t.Fatal(err)
-	}
+	return out
+}
+
+const readmeQuery = `{ user(id: 1) { os regionId notificationKeywords recentClickedArticles(count: 3) { timestamp source article { id title category price } } } }`
+
+// The README's example query, answered by `go run .` (embedded default: memory + demo events).
+func TestServeAnswersTheReadmeQuery(t *testing.T) {
+	var want any
+	got := serveAndQuery(t, nil, readmeQuery)[0]
 	// The same answer the README shows.
 	_ = json.Unmarshal([]byte(`{"data":{"user":{"os":"ios","regionId":6,"notificationKeywords":["bicycle","camping","lego"],
 		"recentClickedArticles":[
 		{"timestamp":"2026-10-15T08:25:00Z","source":"push","article":{"id":105,"title":"Sony WH-1000XM5","category":"digital","price":280000}},
 		{"timestamp":"2026-10-15T08:20:00Z","source":"feed","article":{"id":104,"title":"Oak dining table","category":"furniture","price":150000}},
 		{"timestamp":"2026-10-15T08:12:00Z","source":"feed","article":{"id":101,"title":"iPad Air 5th gen","category":"digital","price":520000}}]}}}`), &want)
-	gb, _ := json.Marshal(got)
 	wb, _ := json.Marshal(want)
-	if string(gb) != string(wb) {
-		t.Fatalf("got  %s\nwant %s", gb, wb)
+	if got != string(wb) {
+		t.Fatalf("got  %s\nwant %s", got, wb)
+	}
+}
+
+// Every feature of the demo, queried on memory and on DynamoDB + Redis after the same demo
+// events, gives the same answer.
+func TestServeDemoOnDynamoDBAndRedisAnswersAsMemory(t *testing.T) {
+	endpoint := testenv.DynamoDB(t)
+	redisAddr := testenv.Redis(t)
+	table := fmt.Sprintf("fg_serve_%d", time.Now().UnixNano())
+	storeArgs := []string{"--dynamodb-endpoint", endpoint, "--dynamodb-table", table}
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"init-table"}, storeArgs...), &out, &out, noEnv); err != nil {
+		t.Fatalf("init-table: %v\n%s", err, out.String())
+	}
+	queries := []string{
+		readmeQuery,
+		`{ users(ids: [1, 2, 3, 4]) { id os regionId mannerTemperature isVerified lastActiveAt notificationKeywords recentSearchQueries
+			categoryAffinity { key value } settings
+			recentClickedArticles(count: 50) { timestamp articleId source article { id category price title regionId createdAt imageCount } }
+			recentPurchases { timestamp articleId price article { title } }
+			recentSearches(count: 2) { timestamp query resultCount } } }`,
+		`{ articles(ids: [101, 102, 105, 999]) { id category price title createdAt recentViewers { timestamp userId user { os } } } }`,
+	}
+	onMemory := serveAndQuery(t, nil, queries...)
+	// The demo load writes DynamoDB (Redis only holds series it has read), so the first run
+	// answers action features from the DynamoDB fallback and refills Redis; the second run, with
+	// the refilled Redis, answers them from Redis.
+	tieredArgs := append([]string{"--redis-addr", redisAddr}, storeArgs...)
+	for run, args := range [][]string{append([]string{"--demo"}, tieredArgs...), tieredArgs} {
+		onTiered := serveAndQuery(t, args, queries...)
+		for i := range queries {
+			if onTiered[i] != onMemory[i] {
+				t.Fatalf("run %d, query %d differs\nmemory:         %s\ndynamodb+redis: %s", run, i, onMemory[i], onTiered[i])
+			}
+			if strings.Contains(onTiered[i], `"errors"`) {
+				t.Fatalf("run %d, query %d has errors: %s", run, i, onTiered[i])
+			}
+		}
+		if run == 0 {
+			rc := goredis.NewClient(&goredis.Options{Addr: redisAddr})
+			n, err := rc.Exists(context.Background(), "u#1#recent_clicked_articles", "c:flea#101#recent_viewers").Result()
+			rc.Close()
+			if err != nil || n != 2 {
+				t.Fatalf("after the first run Redis should hold the refilled series: %d keys, %v", n, err)
+			}
+		}
+	}
+	onDynamoOnly := serveAndQuery(t, storeArgs, queries...)
+	for i := range queries {
+		if onDynamoOnly[i] != onMemory[i] {
+			t.Fatalf("query %d differs\nmemory:   %s\ndynamodb: %s", i, onMemory[i], onDynamoOnly[i])
+		}
 	}
 }
 

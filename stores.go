@@ -2,43 +2,148 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/dynamodb"
 	"github.com/featuregraph/featuregraph/store/memory"
+	"github.com/featuregraph/featuregraph/store/redis"
+	"github.com/featuregraph/featuregraph/store/tiered"
 )
 
 const (
-	kindMemory = "memory"
-	kindTiered = "dynamodb+redis"
+	kindMemory   = "memory"
+	kindDynamoDB = "dynamodb"
+	kindTiered   = "dynamodb+redis"
 )
 
+// storeOptions are the store flags of DESIGN.md plus the knobs of each backend.
 type storeOptions struct {
-	dynamoEndpoint string
-	dynamoRegion   string
-	dynamoTable    string
-	redisAddr      string
-	redisCluster   bool
+	dynamo dynamodb.Config
+	redis  redis.Config
+	tiered tiered.Config
+
+	redisAddr    string
+	redisTimeout time.Duration
+	// set records which store flags were given (command line or environment), to tell
+	// "no store configured" (memory) from a configured one.
+	set map[string]bool
 }
 
 // openedStore is a store and what kind it is.
 type openedStore struct {
 	store.Store
 	kind string
+	// table is the DynamoDB store, when there is one (init-table).
+	table *dynamodb.Store
 }
 
 func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	o := &e.opts.store
-	fs.StringVar(&o.dynamoEndpoint, "dynamodb-endpoint", "", "DynamoDB endpoint URL (dynalite, DynamoDB Local); empty: AWS's endpoint for the region")
-	fs.StringVar(&o.dynamoRegion, "dynamodb-region", "", "AWS region of the table (default: from the AWS environment, else us-east-1)")
-	fs.StringVar(&o.dynamoTable, "dynamodb-table", "featuregraph", "DynamoDB table name")
-	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis address host:port, or a comma-separated list of Cluster seed nodes")
-	fs.BoolVar(&o.redisCluster, "redis-cluster", false, "use a Redis Cluster client")
+	o.dynamo = dynamodb.DefaultConfig()
+	o.redis = redis.DefaultConfig()
+	o.tiered = tiered.DefaultConfig()
+	d, r, t := &o.dynamo, &o.redis, &o.tiered
+	fs.StringVar(&d.Endpoint, "dynamodb-endpoint", "", "DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 for dynalite or DynamoDB Local (default: AWS's endpoint for the region)")
+	fs.StringVar(&d.Region, "dynamodb-region", "", "AWS region of the table (default: from the AWS environment; us-east-1 with --dynamodb-endpoint)")
+	fs.StringVar(&d.Table, "dynamodb-table", d.Table, "DynamoDB table holding every feature")
+	fs.IntVar(&d.Concurrency, "dynamodb-concurrency", d.Concurrency, "DynamoDB calls one store call runs at once (BatchGetItem rounds, writes, queries)")
+	fs.BoolVar(&d.ConsistentRead, "dynamodb-consistent-read", d.ConsistentRead, "strongly consistent DynamoDB reads (twice the read capacity)")
+	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds action features, DynamoDB is the source of truth)")
+	fs.BoolVar(&r.Cluster, "redis-cluster", false, "use a Redis Cluster client")
+	fs.StringVar(&r.Password, "redis-password", "", "Redis password (prefer FEATUREGRAPH_REDIS_PASSWORD)")
+	fs.IntVar(&r.PoolSize, "redis-pool-size", r.PoolSize, "Redis connections per node")
+	fs.DurationVar(&r.DialTimeout, "redis-dial-timeout", r.DialTimeout, "timeout of establishing a Redis connection")
+	fs.DurationVar(&o.redisTimeout, "redis-timeout", r.ReadTimeout, "timeout of one Redis socket read or write")
+	fs.DurationVar(&t.StaticCacheTTL, "static-cache-ttl", t.StaticCacheTTL, "read-through cache of static features: how long a value is served without asking DynamoDB (0: off)")
+	fs.IntVar(&t.StaticCacheSize, "static-cache-size", t.StaticCacheSize, "entries of the in-process static cache")
+	fs.BoolVar(&t.StaticCacheRedis, "static-cache-redis", t.StaticCacheRedis, "also cache static features in Redis, shared by every gateway")
+	fs.DurationVar(&t.NegativeTTL, "negative-cache-ttl", t.NegativeTTL, "how long an entity with no events in DynamoDB is answered empty without asking again")
 }
 
-// openStore opens the configured stores; with no DynamoDB or Redis flag it is the in-memory
-// store.
-func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger) (*openedStore, error) {
-	return &openedStore{Store: memory.New(), kind: kindMemory}, nil
+var dynamoFlags = []string{"dynamodb-endpoint", "dynamodb-region", "dynamodb-table"}
+
+// recordSet notes which flags were given; run calls it after parsing flags and environment.
+func (e *cmdEnv) recordSet(fs *flag.FlagSet) {
+	e.opts.store.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { e.opts.store.set[f.Name] = true })
+}
+
+// openStore opens the configured stores: DynamoDB alone, DynamoDB + Redis (the tiered store), or
+// with no DynamoDB or Redis flag the in-memory store.
+func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Observer) (*openedStore, error) {
+	o := &e.opts.store
+	useDynamo := false
+	for _, f := range dynamoFlags {
+		useDynamo = useDynamo || o.set[f]
+	}
+	useRedis := o.redisAddr != ""
+	switch {
+	case !useDynamo && !useRedis:
+		return &openedStore{Store: memory.New(), kind: kindMemory}, nil
+	case useRedis && !useDynamo:
+		return nil, errors.New("--redis-addr needs DynamoDB (--dynamodb-endpoint, --dynamodb-region or --dynamodb-table): " +
+			"Redis holds action features, DynamoDB is the source of truth")
+	}
+	if obs == nil {
+		obs = store.NopObserver{}
+	}
+	o.dynamo.Observer = obs
+	ddb, err := dynamodb.New(ctx, o.dynamo)
+	if err != nil {
+		return nil, err
+	}
+	if !useRedis {
+		log.Info("store: DynamoDB only; action features are read with Query (add --redis-addr for Redis)", "table", o.dynamo.Table)
+		return &openedStore{Store: ddb, kind: kindDynamoDB, table: ddb}, nil
+	}
+	o.redis.Addrs = splitList(o.redisAddr)
+	o.redis.ReadTimeout, o.redis.WriteTimeout = o.redisTimeout, o.redisTimeout
+	o.redis.Observer = obs
+	rs, err := redis.New(o.redis)
+	if err != nil {
+		return nil, errors.Join(err, ddb.Close())
+	}
+	o.tiered.Observer = obs
+	ts, err := tiered.New(rs, ddb, o.tiered)
+	if err != nil {
+		return nil, errors.Join(err, rs.Close(), ddb.Close())
+	}
+	return &openedStore{Store: ts, kind: kindTiered, table: ddb}, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func initTableFlags(fs *flag.FlagSet, e *cmdEnv) { logFlags(fs, e); storeFlags(fs, e) }
+
+// runInitTable creates the DynamoDB table with its key schema and enables TTL on exp.
+func runInitTable(ctx context.Context, e *cmdEnv) error {
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	e.opts.store.set["dynamodb-table"] = true // init-table always means DynamoDB
+	st, err := e.openStore(ctx, log, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.table.CreateTable(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "table %s is ready (pk S, sk N, TTL on exp)\n", st.table.Table())
+	return nil
 }

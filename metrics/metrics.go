@@ -134,7 +134,11 @@ func (m *Metrics) IngestEvents(source, outcome string, n int) {
 }
 
 // IngestWrites counts feature writes of a kind: static or action.
-func (m *Metrics) IngestWrites(kind string, n int) { m.ingestWrites.WithLabelValues(kind).Add(float64(n)) }
+func (m *Metrics) IngestWrites(kind string, n int) {
+	m.ingestWrites.WithLabelValues(kind).Add(float64(n))
+}
 
 // IngestLag sets the records not yet consumed of a topic.
-func (m *Metrics) IngestLag(topic string, lag int64) { m.ingestLag.WithLabelValues(topic).Set(float64(lag)) }
+func (m *Metrics) IngestLag(topic string, lag int64) {
+	m.ingestLag.WithLabelValues(topic).Set(float64(lag))
+}
