@@ -164,11 +164,12 @@ func (s *Store) ReadEvents(ctx context.Context, queries []store.ActionQuery) (ma
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Concurrency)
+	seen := make(map[store.ActionQuery]bool, len(queries))
 	for _, q := range queries {
-		if _, dup := out[q]; dup {
+		if seen[q] {
 			continue
 		}
-		out[q] = nil
+		seen[q] = true
 		g.Go(func() error {
 			evs, err := s.query(gctx, q)
 			if err != nil {
@@ -182,6 +183,11 @@ func (s *Store) ReadEvents(ctx context.Context, queries []store.ActionQuery) (ma
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for q := range seen {
+		if _, ok := out[q]; !ok {
+			out[q] = nil
+		}
 	}
 	return out, nil
 }

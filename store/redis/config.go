@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"runtime"
@@ -22,6 +23,9 @@ type Config struct {
 	// Username and Password authenticate (Redis ACL / requirepass). Default none.
 	Username string
 	Password string
+	// TLS connects with TLS 1.2 or later, verifying the server's certificate against the
+	// system roots (e.g. ElastiCache with in-transit encryption). Default false.
+	TLS bool
 	// DB selects the database of a single node (Cluster has only 0). Default 0.
 	DB int
 	// DialTimeout bounds establishing a connection. Default 1s.
@@ -146,7 +150,12 @@ func (c Config) client() goredis.UniversalClient {
 }
 
 func (c Config) universal() *goredis.UniversalOptions {
+	var tlsConfig *tls.Config
+	if c.TLS {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12} // ServerName comes from each address
+	}
 	return &goredis.UniversalOptions{
+		TLSConfig:             tlsConfig,
 		Addrs:                 c.Addrs,
 		IsClusterMode:         c.Cluster,
 		Username:              c.Username,
