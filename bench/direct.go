@@ -1,0 +1,364 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// direct is the hand-written baseline: per scenario the minimal store calls (S1: one ReadStatic
+// and one ReadActions, run concurrently; S2: one ReadStatic; S3: one ReadActions, then the
+// join's ReadStatic), the same value coercion and defaults, and the same JSON as the GraphQL
+// response encoded with encoding/json. Its request body is the GraphQL request's variables.
+type direct struct {
+	rd      store.Reader
+	data    *dataset
+	timeout time.Duration
+	mux     *http.ServeMux
+}
+
+func newDirect(rd store.Reader, data *dataset, timeout time.Duration) *direct {
+	d := &direct{rd: rd, data: data, timeout: timeout, mux: http.NewServeMux()}
+	d.mux.HandleFunc("POST /direct/S1", d.s1)
+	d.mux.HandleFunc("POST /direct/S2", d.s2)
+	d.mux.HandleFunc("POST /direct/S3", d.s3)
+	return d
+}
+
+func (d *direct) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
+
+// Request bodies (the GraphQL variables).
+type userReq struct {
+	ID       int   `json:"id"`
+	Count    int   `json:"count"`
+	LastNSec int64 `json:"lastNSec"`
+}
+
+type idsReq struct {
+	IDs []int `json:"ids"`
+}
+
+// Response bodies, field for field what the GraphQL queries of scenarios.go select.
+type (
+	s1Resp struct {
+		Data struct {
+			User *s1User `json:"user"`
+		} `json:"data"`
+	}
+	s1User struct {
+		ID                    int             `json:"id"`
+		OS                    *string         `json:"os"`
+		RegionID              *int64          `json:"regionId"`
+		MannerTemperature     *float64        `json:"mannerTemperature"`
+		IsVerified            *bool           `json:"isVerified"`
+		LastActiveAt          *time.Time      `json:"lastActiveAt"`
+		RecentClickedArticles []clickEvent    `json:"recentClickedArticles"`
+		RecentSearches        []searchEvent   `json:"recentSearches"`
+		RecentPurchases       []purchaseEvent `json:"recentPurchases"`
+	}
+	clickEvent struct {
+		Timestamp time.Time `json:"timestamp"`
+		ArticleID *int64    `json:"articleId"`
+		Source    *string   `json:"source"`
+	}
+	searchEvent struct {
+		Timestamp   time.Time `json:"timestamp"`
+		Query       *string   `json:"query"`
+		ResultCount *int64    `json:"resultCount"`
+	}
+	purchaseEvent struct {
+		Timestamp time.Time `json:"timestamp"`
+		ArticleID *int64    `json:"articleId"`
+		Price     *int64    `json:"price"`
+	}
+	s2Resp struct {
+		Data struct {
+			Articles []s2Article `json:"articles"`
+		} `json:"data"`
+	}
+	s2Article struct {
+		ID       int     `json:"id"`
+		Category *string `json:"category"`
+		Price    *int64  `json:"price"`
+		RegionID *int64  `json:"regionId"`
+		Title    *string `json:"title"`
+	}
+	s3Resp struct {
+		Data struct {
+			User *s3User `json:"user"`
+		} `json:"data"`
+	}
+	s3User struct {
+		ID                    int           `json:"id"`
+		RecentClickedArticles []joinedClick `json:"recentClickedArticles"`
+	}
+	joinedClick struct {
+		Timestamp time.Time  `json:"timestamp"`
+		ArticleID *int64     `json:"articleId"`
+		Article   *s3Article `json:"article"`
+	}
+	s3Article struct {
+		ID       int     `json:"id"`
+		Category *string `json:"category"`
+		Price    *int64  `json:"price"`
+		RegionID *int64  `json:"regionId"`
+	}
+)
+
+// Stored event members (JSON with the registry's field names).
+type (
+	clickMember struct {
+		ArticleID *int64  `json:"article_id"`
+		Source    *string `json:"source"`
+	}
+	searchMember struct {
+		Query       *string `json:"query"`
+		ResultCount *int64  `json:"result_count"`
+	}
+	purchaseMember struct {
+		ArticleID *int64 `json:"article_id"`
+		Price     *int64 `json:"price"`
+	}
+)
+
+func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
+	defer cancel()
+	var req userReq
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	u := d.data.user
+	id := strconv.Itoa(req.ID)
+	keys := make([]store.Key, len(userStatic))
+	for i, n := range userStatic {
+		keys[i] = store.Key{Prefix: u.Prefix, ID: id, Feature: n}
+	}
+	nowMS := time.Now().UnixMilli()
+	queries := make([]store.ActionQuery, len(userActions))
+	for i, n := range userActions {
+		queries[i] = actionQuery(u.Feature(n), id, req.Count, req.LastNSec, nowMS)
+	}
+	var acts map[store.ActionQuery][]store.ActionEvent
+	var actErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		acts, actErr = d.rd.ReadActions(ctx, queries)
+	}()
+	vals, err := d.rd.ReadStatic(ctx, keys)
+	<-done
+	if err != nil || actErr != nil {
+		http.Error(w, fmt.Sprint(err, actErr), http.StatusInternalServerError)
+		return
+	}
+	out := &s1User{ID: req.ID}
+	var errs errList
+	out.OS = asPtr[string](errs.static(vals, keys[0], u.Feature("os")))
+	out.RegionID = asPtr[int64](errs.static(vals, keys[1], u.Feature("region_id")))
+	out.MannerTemperature = asPtr[float64](errs.static(vals, keys[2], u.Feature("manner_temperature")))
+	out.IsVerified = asPtr[bool](errs.static(vals, keys[3], u.Feature("is_verified")))
+	out.LastActiveAt = asPtr[time.Time](errs.static(vals, keys[4], u.Feature("last_active_at")))
+
+	clicks := acts[queries[0]]
+	out.RecentClickedArticles = make([]clickEvent, len(clicks))
+	for i, e := range clicks {
+		var m clickMember
+		errs.add(json.Unmarshal([]byte(e.Member), &m))
+		out.RecentClickedArticles[i] = clickEvent{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID, Source: m.Source}
+	}
+	searches := acts[queries[1]]
+	out.RecentSearches = make([]searchEvent, len(searches))
+	for i, e := range searches {
+		var m searchMember
+		errs.add(json.Unmarshal([]byte(e.Member), &m))
+		out.RecentSearches[i] = searchEvent{Timestamp: time.UnixMilli(e.TS).UTC(), Query: m.Query, ResultCount: m.ResultCount}
+	}
+	purchases := acts[queries[2]]
+	out.RecentPurchases = make([]purchaseEvent, len(purchases))
+	for i, e := range purchases {
+		var m purchaseMember
+		errs.add(json.Unmarshal([]byte(e.Member), &m))
+		out.RecentPurchases[i] = purchaseEvent{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID, Price: m.Price}
+	}
+	if errs.err != nil {
+		http.Error(w, errs.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var resp s1Resp
+	resp.Data.User = out
+	writeJSONResponse(w, &resp)
+}
+
+func (d *direct) s2(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
+	defer cancel()
+	var req idsReq
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a := d.data.article
+	fs := [4]*registry.Feature{a.Feature("category"), a.Feature("price"), a.Feature("region_id"), a.Feature("title")}
+	keys := make([]store.Key, 0, len(req.IDs)*len(fs))
+	for _, id := range req.IDs {
+		sid := strconv.Itoa(id)
+		for _, f := range fs {
+			keys = append(keys, store.Key{Prefix: a.Prefix, ID: sid, Feature: f.Name})
+		}
+	}
+	vals, err := d.rd.ReadStatic(ctx, keys)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var resp s2Resp
+	resp.Data.Articles = make([]s2Article, len(req.IDs))
+	var errs errList
+	for i, id := range req.IDs {
+		k := keys[i*len(fs):]
+		resp.Data.Articles[i] = s2Article{
+			ID:       id,
+			Category: asPtr[string](errs.static(vals, k[0], fs[0])),
+			Price:    asPtr[int64](errs.static(vals, k[1], fs[1])),
+			RegionID: asPtr[int64](errs.static(vals, k[2], fs[2])),
+			Title:    asPtr[string](errs.static(vals, k[3], fs[3])),
+		}
+	}
+	if errs.err != nil {
+		http.Error(w, errs.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSONResponse(w, &resp)
+}
+
+func (d *direct) s3(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
+	defer cancel()
+	var req userReq
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	u, a := d.data.user, d.data.article
+	q := actionQuery(u.Feature("recent_clicked_articles"), strconv.Itoa(req.ID), req.Count, req.LastNSec, time.Now().UnixMilli())
+	acts, err := d.rd.ReadActions(ctx, []store.ActionQuery{q})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	evs := acts[q]
+	var errs errList
+	out := &s3User{ID: req.ID, RecentClickedArticles: make([]joinedClick, len(evs))}
+	fs := [3]*registry.Feature{a.Feature("category"), a.Feature("price"), a.Feature("region_id")}
+	keys := make([]store.Key, 0, len(evs)*len(fs))
+	for i, e := range evs {
+		var m clickMember
+		errs.add(json.Unmarshal([]byte(e.Member), &m))
+		out.RecentClickedArticles[i] = joinedClick{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID}
+		if m.ArticleID != nil {
+			sid := strconv.FormatInt(*m.ArticleID, 10)
+			for _, f := range fs {
+				keys = append(keys, store.Key{Prefix: a.Prefix, ID: sid, Feature: f.Name})
+			}
+		}
+	}
+	if len(keys) > 0 {
+		vals, err := d.rd.ReadStatic(ctx, keys)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for i := range out.RecentClickedArticles {
+			c := &out.RecentClickedArticles[i]
+			if c.ArticleID == nil {
+				continue
+			}
+			k := keys[:len(fs)]
+			keys = keys[len(fs):]
+			c.Article = &s3Article{
+				ID:       int(*c.ArticleID),
+				Category: asPtr[string](errs.static(vals, k[0], fs[0])),
+				Price:    asPtr[int64](errs.static(vals, k[1], fs[1])),
+				RegionID: asPtr[int64](errs.static(vals, k[2], fs[2])),
+			}
+		}
+	}
+	if errs.err != nil {
+		http.Error(w, errs.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var resp s3Resp
+	resp.Data.User = out
+	writeJSONResponse(w, &resp)
+}
+
+// actionQuery builds the query the resolvers build for (count, lastNSec): count clamped to the
+// feature's maxCount, the window bounded by the feature's TTL.
+func actionQuery(f *registry.Feature, id string, count int, lastNSec int64, nowMS int64) store.ActionQuery {
+	n := f.DefaultCount
+	if count > 0 {
+		n = count
+	}
+	n = min(n, f.MaxCount)
+	var minTS int64
+	if lastNSec > 0 && lastNSec < math.MaxInt64/1000 {
+		minTS = max(nowMS-lastNSec*1000, 0)
+	}
+	if f.TTL > 0 {
+		minTS = max(minTS, nowMS-f.TTL.Milliseconds())
+	}
+	return store.ActionQuery{
+		Key:      store.Key{Prefix: f.Entity.Prefix, ID: id, Feature: f.Name},
+		Count:    n,
+		MinTS:    minTS,
+		Dedupe:   f.Dedupe,
+		MaxCount: f.MaxCount,
+	}
+}
+
+// errList keeps the first error of a response.
+type errList struct{ err error }
+
+func (e *errList) add(err error) {
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+// static returns the coerced value of k, or the feature's default when it is not stored.
+func (e *errList) static(vals map[store.Key]store.StaticValue, k store.Key, f *registry.Feature) any {
+	sv, ok := vals[k]
+	if !ok {
+		return f.DefaultValue
+	}
+	v, err := registry.CoerceScalar(f.Type, sv.Value)
+	if err != nil {
+		e.add(fmt.Errorf("stored value of %s: %w", k, err))
+		return nil
+	}
+	return v
+}
+
+func asPtr[T any](v any) *T {
+	if x, ok := v.(T); ok {
+		return &x
+	}
+	return nil
+}
+
+func writeJSONResponse(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		// the client went away; nothing to tell it
+		return
+	}
+}

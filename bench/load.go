@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// measurement is what one run of one target (gateway or direct) gave.
+type measurement struct {
+	Requests int64   `json:"requests"` // requests (S4: events) completed in the measured phase
+	Errors   int64   `json:"errors"`
+	Seconds  float64 `json:"seconds"`
+	RPS      float64 `json:"requests_per_sec"` // S4: events per second
+	P50Ms    float64 `json:"p50_ms"`           // S4: latency of one store write call
+	P95Ms    float64 `json:"p95_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	// Process-wide runtime.MemStats deltas over the measured phase divided by Requests; they
+	// include the load generator's own HTTP client, which is the same for gateway and direct.
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	BytesPerOp  float64 `json:"bytes_per_op"`
+	// GoroutinesPerOp is /sched/goroutines-created over the phase divided by Requests.
+	GoroutinesPerOp float64 `json:"goroutines_per_op"`
+	// Store calls seen by the counting store.Reader (S4: store.Writer) wrapper, per request.
+	StoreCallsPerOp    float64 `json:"store_calls_per_op"`
+	StaticKeysPerOp    float64 `json:"static_keys_per_op"`
+	ActionQueriesPerOp float64 `json:"action_queries_per_op"`
+	// BackendCallsPerOp counts round trips to Redis and DynamoDB (store.Observer) per request;
+	// for the memory backend it equals StoreCallsPerOp.
+	BackendCallsPerOp float64 `json:"backend_calls_per_op"`
+	RespBytes         float64 `json:"response_bytes"` // mean response body size
+	FirstError        string  `json:"first_error,omitempty"`
+}
+
+// httpTarget is one endpoint and how to build its request bodies.
+type httpTarget struct {
+	url  string
+	body func(rng *rand.Rand, b []byte) []byte
+}
+
+// loadOptions bound one load run.
+type loadOptions struct {
+	concurrency int
+	duration    time.Duration // used when requests == 0
+	requests    int64
+	seed        uint64
+}
+
+// loadResult is the raw outcome of one load phase.
+type loadResult struct {
+	requests, errors int64
+	respBytes        int64
+	elapsed          time.Duration
+	latencies        []time.Duration
+	firstErr         string
+}
+
+// runLoad sends requests from o.concurrency workers over keep-alive connections until the
+// duration is over or o.requests were sent.
+func runLoad(ctx context.Context, client *http.Client, t httpTarget, o loadOptions) *loadResult {
+	var issued atomic.Int64
+	deadline := time.Now().Add(o.duration)
+	if o.requests > 0 {
+		// a request-count run still ends: at most ten minutes
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(30*time.Second))
+	defer cancel()
+	res := &loadResult{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(o.seed, uint64(w)))
+			lat := make([]time.Duration, 0, 4096)
+			var body []byte
+			var buf bytes.Buffer
+			var n, errs, size int64
+			var firstErr string
+			for ctx.Err() == nil {
+				if o.requests > 0 {
+					if issued.Add(1) > o.requests {
+						break
+					}
+				} else if !time.Now().Before(deadline) {
+					break
+				}
+				body = t.body(rng, body[:0])
+				t0 := time.Now()
+				err := post(ctx, client, t.url, body, &buf)
+				lat = append(lat, time.Since(t0))
+				n++
+				size += int64(buf.Len())
+				if err == nil && bytes.Contains(buf.Bytes(), []byte(`"errors"`)) {
+					err = fmt.Errorf("response has errors: %.300s", buf.String())
+				}
+				if err != nil {
+					errs++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			res.requests += n
+			res.errors += errs
+			res.respBytes += size
+			res.latencies = append(res.latencies, lat...)
+			if res.firstErr == "" {
+				res.firstErr = firstErr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// post sends one request and reads the whole response into buf.
+func post(ctx context.Context, client *http.Client, url string, body []byte, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, buf.String())
+	}
+	return nil
+}
+
+func newClient(concurrency int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        concurrency * 2,
+		MaxIdleConnsPerHost: concurrency * 2,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}}
+}
+
+// phase measures process-wide counters around a measured phase and writes the CPU profile.
+type phase struct {
+	ms0       runtime.MemStats
+	gor0      uint64
+	cpuFile   *os.File
+	memPrefix string
+}
+
+var goroutinesCreated = []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+
+func readGoroutinesCreated() uint64 {
+	metrics.Read(goroutinesCreated)
+	if goroutinesCreated[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return goroutinesCreated[0].Value.Uint64()
+}
+
+// beginPhase starts measuring; cpuProfile and memProfile are file names or "".
+func beginPhase(cpuProfile, memProfile string) (*phase, error) {
+	p := &phase{memPrefix: memProfile}
+	runtime.GC()
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile + ".base"); err != nil {
+			return nil, err
+		}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		p.cpuFile = f
+	}
+	runtime.ReadMemStats(&p.ms0)
+	p.gor0 = readGoroutinesCreated()
+	return p, nil
+}
+
+// end fills the per-op counters of m (m.Requests must be set).
+func (p *phase) end(m *measurement) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gor := readGoroutinesCreated()
+	var errs []error
+	if p.cpuFile != nil {
+		pprof.StopCPUProfile()
+		errs = append(errs, p.cpuFile.Close())
+	}
+	if p.memPrefix != "" {
+		errs = append(errs, writeHeapProfile(p.memPrefix))
+	}
+	if n := float64(m.Requests); n > 0 {
+		m.AllocsPerOp = float64(ms.Mallocs-p.ms0.Mallocs) / n
+		m.BytesPerOp = float64(ms.TotalAlloc-p.ms0.TotalAlloc) / n
+		m.GoroutinesPerOp = float64(gor-p.gor0) / n
+	}
+	return errors.Join(errs...)
+}
+
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	return errors.Join(err, f.Close())
+}
+
+// fillLatency sets the request count, rate and latency percentiles of m from r.
+func (m *measurement) fillLatency(r *loadResult) {
+	m.Requests = r.requests
+	m.Errors = r.errors
+	m.Seconds = r.elapsed.Seconds()
+	if m.Seconds > 0 {
+		m.RPS = float64(r.requests) / m.Seconds
+	}
+	if r.requests > 0 {
+		m.RespBytes = float64(r.respBytes) / float64(r.requests)
+	}
+	m.FirstError = r.firstErr
+	m.P50Ms, m.P95Ms, m.P99Ms, m.MaxMs = percentiles(r.latencies)
+}
+
+func percentiles(lat []time.Duration) (p50, p95, p99, maxv float64) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	at := func(q float64) float64 {
+		i := int(q*float64(len(lat))+0.5) - 1
+		i = min(max(i, 0), len(lat)-1)
+		return float64(lat[i]) / float64(time.Millisecond)
+	}
+	return at(0.50), at(0.95), at(0.99), float64(lat[len(lat)-1]) / float64(time.Millisecond)
+}

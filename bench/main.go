@@ -1,0 +1,556 @@
+// Command bench measures what the featuregraph gateway costs: it generates users, articles and
+// their events, loads them into each backend, serves the GraphQL gateway and a hand-written
+// "direct" baseline (the minimal store calls, encoding/json) over real HTTP servers on
+// 127.0.0.1, drives both with a keep-alive client and prints one row per scenario, backend and
+// target. Everything it starts (servers, redis-server, dynalite) stops when it ends.
+//
+// Usage, from the repository root:
+//
+//	go run ./bench                                  # S1..S4 on memory and redis+dynamodb, 16 clients, 5s each
+//	go run ./bench -backends memory -scenarios S1,S3 -duration 10s -json out.json
+//	go run ./bench -backends memory -scenarios S1 -cpuprofile /tmp/prof   # /tmp/prof-S1-memory-gateway.pprof, ...
+//	go tool pprof -top /tmp/prof-S1-memory-gateway.pprof
+//
+// Scenarios: S1 user vector (5 static + 3 action features, count -s1-count, lastNSec 7 days);
+// S2 candidate scoring, articles(ids:) with -s2-ids ids x 4 static features; S3 join, a user's
+// -s3-count clicked articles with 3 static features each; S4 ingest of -s4-events events
+// (decode, dispatch, batching writer) against writing the same store writes directly.
+// Backends: memory (store/memory) and redis+dynamodb (store/tiered over redis-server and
+// dynalite, which the bench starts itself; needs the redis-server package and `npm ci`).
+//
+// allocs/op and bytes/op are runtime.MemStats deltas of the whole process over the measured
+// phase, so they include the load generator's HTTP client (the same for gateway and direct);
+// -memprofile writes the allocs profile before (NAME.base) and after each phase, for
+// `go tool pprof -sample_index=alloc_space -diff_base NAME.base NAME`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/featuregraph/featuregraph/features"
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store/loader"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	scenarios      []string
+	backends       []string
+	concurrency    int
+	duration       time.Duration
+	requests       int64
+	warmup         time.Duration
+	data           dataConfig
+	s1Count        int
+	s2IDs          int
+	s3Count        int
+	s4Events       int
+	jsonFile       string
+	cpuProfile     string
+	memProfile     string
+	loaderWait     time.Duration
+	metrics        bool
+	verify         int
+	direct         bool
+	timeout        time.Duration
+	staticCacheTTL time.Duration
+	quiet          bool
+}
+
+func parseOptions(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenarios := fs.String("scenarios", "S1,S2,S3,S4", "comma-separated scenarios to run")
+	backends := fs.String("backends", backendMemory+","+backendTiered, "comma-separated backends: memory, redis+dynamodb")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients (S4: dispatching goroutines)")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per scenario, backend and target")
+	fs.Int64Var(&o.requests, "requests", 0, "measure this many requests instead of -duration")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	fs.IntVar(&o.data.Users, "users", 10000, "generated users")
+	fs.IntVar(&o.data.Articles, "articles", 50000, "generated articles")
+	fs.IntVar(&o.data.Events, "events", 60, "generated events per user and action feature (within the last 7 days)")
+	fs.Uint64Var(&o.data.Seed, "seed", 1, "seed of the data and request generators")
+	fs.IntVar(&o.s1Count, "s1-count", 50, "S1: count of each action feature")
+	fs.IntVar(&o.s2IDs, "s2-ids", 200, "S2: ids per articles(ids:) request")
+	fs.IntVar(&o.s3Count, "s3-count", 50, "S3: clicked articles joined per request")
+	fs.IntVar(&o.s4Events, "s4-events", 100000, "S4: events ingested per run")
+	fs.StringVar(&o.jsonFile, "json", "", "write the results as JSON to this file")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write the allocs profile before and after each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof[.base]")
+	fs.DurationVar(&o.loaderWait, "loader-wait", loader.DefaultConfig().Wait, "gateway dataloader batch wait (gateway.Config.Loader.Wait)")
+	fs.BoolVar(&o.metrics, "metrics", false, "serve the gateway with Prometheus metrics on (as production does)")
+	fs.IntVar(&o.verify, "verify", 20, "requests per read scenario whose gateway and direct answers must be equal before measuring")
+	fs.BoolVar(&o.direct, "direct", true, "also measure the direct baseline")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long in total")
+	fs.DurationVar(&o.staticCacheTTL, "static-cache-ttl", 0, "redis+dynamodb: tiered.Config.StaticCacheTTL (0: no static cache, the default)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress messages on stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.scenarios = splitList(*scenarios)
+	o.backends = splitList(*backends)
+	var errs []error
+	for _, s := range o.scenarios {
+		if !slices.Contains([]string{"S1", "S2", "S3", "S4"}, s) {
+			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4)", s))
+		}
+	}
+	for _, b := range o.backends {
+		if b != backendMemory && b != backendTiered {
+			errs = append(errs, fmt.Errorf("-backends: unknown backend %q (want %s, %s)", b, backendMemory, backendTiered))
+		}
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{{"concurrency", o.concurrency}, {"users", o.data.Users}, {"articles", o.data.Articles}, {"events", o.data.Events},
+		{"s1-count", o.s1Count}, {"s2-ids", o.s2IDs}, {"s3-count", o.s3Count}, {"s4-events", o.s4Events}}
+	for _, p := range positive {
+		if p.v < 1 {
+			errs = append(errs, fmt.Errorf("-%s must be at least 1, got %d", p.name, p.v))
+		}
+	}
+	if o.concurrency > 1024 {
+		errs = append(errs, fmt.Errorf("-concurrency %d: at most 1024", o.concurrency))
+	}
+	if o.requests <= 0 && (o.duration <= 0 || o.duration > time.Hour) {
+		errs = append(errs, fmt.Errorf("-duration %s must be between 0 and 1h", o.duration))
+	}
+	if o.warmup < 0 || o.warmup > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("-warmup %s must be between 0 and 10m", o.warmup))
+	}
+	if o.timeout <= 0 {
+		errs = append(errs, fmt.Errorf("-timeout %s must be positive", o.timeout))
+	}
+	return o, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// record is one scenario on one backend: the gateway's measurement (flattened), the direct
+// baseline's, and gateway/direct throughput.
+type record struct {
+	Scenario    string `json:"scenario"`
+	Backend     string `json:"backend"`
+	Concurrency int    `json:"concurrency"`
+	measurement
+	Direct *measurement `json:"direct,omitempty"`
+	Ratio  float64      `json:"gateway_direct_ratio,omitempty"`
+}
+
+// setup describes the machine and the options of a run.
+type setup struct {
+	GoVersion   string  `json:"go_version"`
+	OS          string  `json:"os"`
+	CPUs        int     `json:"cpus"`
+	GOMAXPROCS  int     `json:"gomaxprocs"`
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s,omitempty"`
+	Requests    int64   `json:"requests,omitempty"`
+	WarmupS     float64 `json:"warmup_s"`
+	Users       int     `json:"users"`
+	Articles    int     `json:"articles"`
+	Events      int     `json:"events_per_user_feature"`
+	S1Count     int     `json:"s1_count"`
+	S2IDs       int     `json:"s2_ids"`
+	S3Count     int     `json:"s3_count"`
+	S4Events    int     `json:"s4_events"`
+	LoaderWait  string  `json:"loader_wait"`
+	Metrics     bool    `json:"metrics"`
+	Started     string  `json:"started"`
+}
+
+type report struct {
+	Setup   setup     `json:"setup"`
+	Records []*record `json:"records"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	logf := func(format string, a ...any) {
+		if !o.quiet {
+			fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
+		}
+	}
+	reg, err := registry.LoadFS(features.FS, "features")
+	if err != nil {
+		return err
+	}
+	data, err := newDataset(reg, o.data)
+	if err != nil {
+		return err
+	}
+	rep := &report{Setup: setup{
+		GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, CPUs: runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Concurrency: o.concurrency, WarmupS: o.warmup.Seconds(),
+		Users: o.data.Users, Articles: o.data.Articles, Events: o.data.Events,
+		S1Count: o.s1Count, S2IDs: o.s2IDs, S3Count: o.s3Count, S4Events: o.s4Events,
+		LoaderWait: o.loaderWait.String(), Metrics: o.metrics, Started: time.Now().UTC().Format(time.RFC3339),
+	}}
+	if o.requests > 0 {
+		rep.Setup.Requests = o.requests
+	} else {
+		rep.Setup.DurationS = o.duration.Seconds()
+	}
+	fmt.Fprintf(stdout, "featuregraph bench: %s %s, %d CPUs (GOMAXPROCS %d); concurrency %d, %s, warmup %s\n",
+		rep.Setup.GoVersion, rep.Setup.OS, rep.Setup.CPUs, rep.Setup.GOMAXPROCS, o.concurrency, measureText(o), o.warmup)
+	fmt.Fprintf(stdout, "data: %d users, %d articles, %d events per user and action feature; loader wait %s; metrics %v\n\n",
+		o.data.Users, o.data.Articles, o.data.Events, o.loaderWait, o.metrics)
+	tw := stdout
+	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "allocs/op", "KB/op",
+		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
+	writeJSON := func() error {
+		if o.jsonFile == "" {
+			return nil
+		}
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(o.jsonFile, append(b, '\n'), 0o644)
+	}
+
+	var runErrs []error
+	var lines [][]byte
+	for _, bname := range o.backends {
+		logf("%s: starting", bname)
+		b, err := openBackend(ctx, bname, o)
+		if err != nil {
+			runErrs = append(runErrs, fmt.Errorf("%s: %w", bname, err))
+			continue
+		}
+		err = func() error {
+			defer b.close()
+			if needsReadData(o.scenarios) {
+				start := time.Now()
+				logf("%s: loading %d users and %d articles", bname, o.data.Users, o.data.Articles)
+				if err := data.load(ctx, b.loadInto, func(s string) { logf("%s: loading: %s", bname, s) }); err != nil {
+					return fmt.Errorf("load data: %w", err)
+				}
+				logf("%s: loaded in %s", bname, time.Since(start).Round(time.Millisecond))
+			}
+			var h *harness
+			for _, sname := range o.scenarios {
+				var rec *record
+				var err error
+				if sname == "S4" {
+					if lines == nil {
+						lines = ingestEvents(data, o.s4Events, o.data.Seed)
+					}
+					logf("%s: S4: ingesting %d events", bname, len(lines))
+					rec, err = runS4(ctx, o, reg, b, lines)
+				} else {
+					if h == nil {
+						if h, err = newHarness(o, reg, data, b); err != nil {
+							return err
+						}
+						defer h.close()
+					}
+					logf("%s: %s: verifying, warming up and measuring", bname, sname)
+					rec, err = h.runRead(ctx, readScenarios(o)[sname])
+				}
+				if err != nil {
+					runErrs = append(runErrs, fmt.Errorf("%s on %s: %w", sname, bname, err))
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					continue
+				}
+				rep.Records = append(rep.Records, rec)
+				printRecord(tw, rec)
+				if err := writeJSON(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			runErrs = append(runErrs, fmt.Errorf("%s: %w", bname, err))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	fmt.Fprint(stdout, legend)
+	for _, r := range rep.Records {
+		if r.Errors > 0 || (r.Direct != nil && r.Direct.Errors > 0) {
+			runErrs = append(runErrs, fmt.Errorf("%s on %s: requests failed (first: %s)", r.Scenario, r.Backend, firstNonEmpty(r.FirstError, r.Direct.FirstError)))
+		}
+	}
+	if err := writeJSON(); err != nil {
+		runErrs = append(runErrs, err)
+	}
+	return errors.Join(runErrs...)
+}
+
+func measureText(o *options) string {
+	if o.requests > 0 {
+		return fmt.Sprintf("%d requests per measurement", o.requests)
+	}
+	return fmt.Sprintf("%s per measurement", o.duration)
+}
+
+func needsReadData(scenarios []string) bool {
+	for _, s := range scenarios {
+		if s != "S4" {
+			return true
+		}
+	}
+	return false
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+const rowFormat = "%-4s  %-14s  %-8s  %9s  %7s  %7s  %7s  %9s  %7s  %7s  %8s  %6s  %7s  %9s\n"
+
+const legend = `
+gor/op: goroutines created per request. calls/op: store.Reader calls per request (S4: store.Writer calls
+per event). rt/op: backend round trips per request (Redis pipelines + DynamoDB API calls; memory: = calls/op).
+allocs/op and KB/op are process-wide and include the load generator's HTTP client.
+S4 rows: req/s is events/s, the latencies are those of one store write call, "pipeline" is decode +
+dispatch + ingest.Writer and "direct" writes the same pre-dispatched writes straight to the store.
+`
+
+func printRecord(w io.Writer, r *record) {
+	row := func(target string, m *measurement, ratio string) {
+		fmt.Fprintf(w, rowFormat, r.Scenario, r.Backend, target, fmt.Sprintf("%.0f", m.RPS),
+			fmt.Sprintf("%.3f", m.P50Ms), fmt.Sprintf("%.3f", m.P95Ms), fmt.Sprintf("%.3f", m.P99Ms),
+			fmt.Sprintf("%.0f", m.AllocsPerOp), fmt.Sprintf("%.1f", m.BytesPerOp/1024), fmt.Sprintf("%.1f", m.GoroutinesPerOp),
+			fmt.Sprintf("%.2f", m.StoreCallsPerOp), fmt.Sprintf("%.2f", m.BackendCallsPerOp), fmt.Sprintf("%.1f", m.RespBytes/1024), ratio)
+	}
+	gw := "gateway"
+	if r.Scenario == "S4" {
+		gw = "pipeline"
+	}
+	ratio := ""
+	if r.Direct != nil {
+		ratio = fmt.Sprintf("%.2f", r.Ratio)
+	}
+	row(gw, &r.measurement, ratio)
+	if r.Direct != nil {
+		row("direct", r.Direct, "")
+	}
+}
+
+// profiles are the file names of one measured phase's profiles ("" = none).
+type profiles struct{ cpu, mem string }
+
+func (o *options) profilesFor(scenario, backend, target string) profiles {
+	var p profiles
+	name := fmt.Sprintf("-%s-%s-%s.pprof", scenario, backend, target)
+	if o.cpuProfile != "" {
+		p.cpu = o.cpuProfile + name
+	}
+	if o.memProfile != "" {
+		p.mem = o.memProfile + name
+	}
+	return p
+}
+
+// harness holds the HTTP servers of one backend: the gateway and the direct baseline, each over
+// its own counting reader of the backend's store.
+type harness struct {
+	o                *options
+	b                *backend
+	gwSrv, directSrv *httptest.Server
+	gwRd, directRd   *countingReader
+}
+
+func newHarness(o *options, reg *registry.Registry, data *dataset, b *backend) (*harness, error) {
+	cfg := gateway.DefaultConfig()
+	cfg.Playground = false
+	cfg.Loader.Wait = o.loaderWait
+	if o.metrics {
+		cfg.Metrics = metrics.New()
+	}
+	h := &harness{o: o, b: b, gwRd: &countingReader{r: b.reader}, directRd: &countingReader{r: b.reader}}
+	g, err := gateway.New(cfg, reg, h.gwRd, b.pinger, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	h.gwSrv = httptest.NewServer(g)
+	h.directSrv = httptest.NewServer(newDirect(h.directRd, data, cfg.RequestTimeout))
+	return h, nil
+}
+
+func (h *harness) close() {
+	h.gwSrv.Close()
+	h.directSrv.Close()
+}
+
+// runRead verifies that gateway and direct answer alike, then measures both.
+func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error) {
+	o := h.o
+	client := newClient(o.concurrency)
+	defer client.CloseIdleConnections()
+	gw := httpTarget{url: h.gwSrv.URL + "/graphql", body: graphQLBody(s)}
+	dt := httpTarget{url: h.directSrv.URL + "/direct/" + s.name, body: s.vars}
+	if err := verify(ctx, client, s, gw, dt, o.verify, o.data.Seed); err != nil {
+		return nil, err
+	}
+	rec := &record{Scenario: s.name, Backend: h.b.name, Concurrency: o.concurrency}
+	m, err := h.measure(ctx, client, gw, h.gwRd, o.profilesFor(s.name, h.b.name, "gateway"))
+	if err != nil {
+		return nil, err
+	}
+	rec.measurement = *m
+	if o.direct {
+		if rec.Direct, err = h.measure(ctx, client, dt, h.directRd, o.profilesFor(s.name, h.b.name, "direct")); err != nil {
+			return nil, err
+		}
+		if rec.Direct.RPS > 0 {
+			rec.Ratio = round(rec.RPS/rec.Direct.RPS, 3)
+		}
+	}
+	return rec, nil
+}
+
+func (h *harness) measure(ctx context.Context, client *http.Client, t httpTarget, rd *countingReader, prof profiles) (*measurement, error) {
+	o := h.o
+	lo := loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000}
+	if o.warmup > 0 {
+		runLoad(ctx, client, t, lo)
+	}
+	lo.duration, lo.requests, lo.seed = o.duration, o.requests, o.data.Seed+2000
+	rc0, obs0 := rd.snapshot(), h.b.obs.total()
+	ph, err := beginPhase(prof.cpu, prof.mem)
+	if err != nil {
+		return nil, err
+	}
+	res := runLoad(ctx, client, t, lo)
+	m := &measurement{}
+	m.fillLatency(res)
+	if err := ph.end(m); err != nil {
+		return nil, err
+	}
+	rc1, obs1 := rd.snapshot(), h.b.obs.total()
+	if n := float64(m.Requests); n > 0 {
+		m.StoreCallsPerOp = float64(rc1.calls-rc0.calls) / n
+		m.StaticKeysPerOp = float64(rc1.staticKeys-rc0.staticKeys) / n
+		m.ActionQueriesPerOp = float64(rc1.actionQueries-rc0.actionQueries) / n
+		if h.b.obs != nil {
+			m.BackendCallsPerOp = float64(obs1-obs0) / n
+		} else {
+			m.BackendCallsPerOp = m.StoreCallsPerOp
+		}
+	}
+	roundMeasurement(m)
+	return m, ctx.Err()
+}
+
+// runS4 ingests the events through the pipeline and writes the same writes directly, each into
+// a fresh store.
+func runS4(ctx context.Context, o *options, reg *registry.Registry, b *backend, lines [][]byte) (*record, error) {
+	d := ingest.NewDispatcher(reg)
+	rec := &record{Scenario: "S4", Backend: b.name, Concurrency: o.concurrency}
+	st, err := b.freshStore(ctx, "pipeline")
+	if err != nil {
+		return nil, err
+	}
+	obs0 := b.obs.total()
+	m, writes, err := runIngestPipeline(ctx, d, lines, st.w, o.concurrency, o.profilesFor("S4", b.name, "pipeline"))
+	st.cleanup()
+	if err != nil {
+		return nil, err
+	}
+	m.BackendCallsPerOp = backendCalls(b, obs0, m)
+	roundMeasurement(m)
+	rec.measurement = *m
+	if !o.direct {
+		return rec, nil
+	}
+	static, actions, err := dispatchAll(d, lines)
+	if err != nil {
+		return nil, err
+	}
+	if got := int64(len(static) + len(actions)); got != writes {
+		return nil, fmt.Errorf("the pipeline made %d writes, dispatching alone %d", writes, got)
+	}
+	if st, err = b.freshStore(ctx, "direct"); err != nil {
+		return nil, err
+	}
+	obs0 = b.obs.total()
+	dm, err := runIngestDirect(ctx, static, actions, len(lines), st.w, o.concurrency, ingest.DefaultWriterConfig().BatchSize, o.profilesFor("S4", b.name, "direct"))
+	st.cleanup()
+	if err != nil {
+		return nil, err
+	}
+	dm.BackendCallsPerOp = backendCalls(b, obs0, dm)
+	roundMeasurement(dm)
+	rec.Direct = dm
+	if dm.RPS > 0 {
+		rec.Ratio = round(m.RPS/dm.RPS, 3)
+	}
+	return rec, nil
+}
+
+func backendCalls(b *backend, obs0 int64, m *measurement) float64 {
+	if b.obs == nil {
+		return m.StoreCallsPerOp
+	}
+	return float64(b.obs.total()-obs0) / float64(m.Requests)
+}
+
+func roundMeasurement(m *measurement) {
+	for _, p := range []*float64{&m.Seconds, &m.RPS, &m.P50Ms, &m.P95Ms, &m.P99Ms, &m.MaxMs, &m.AllocsPerOp, &m.BytesPerOp,
+		&m.GoroutinesPerOp, &m.StoreCallsPerOp, &m.StaticKeysPerOp, &m.ActionQueriesPerOp, &m.BackendCallsPerOp, &m.RespBytes} {
+		*p = round(*p, 3)
+	}
+}
+
+func round(f float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(f*p) / p
+}
