@@ -18,6 +18,7 @@ func unavailable(t testing.TB, err error) {
 	t.Helper()
 	if Required() {
 		t.Fatalf("testenv: %v (%s=1 requires every test server)", err, IntegrationEnv)
+		return
 	}
 	t.Skipf("testenv: %v (set %s=1 to make this a failure)", err, IntegrationEnv)
 }

@@ -26,7 +26,7 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 			}
 			fallback = missing
 		} else {
-			s.redisFailed()
+			s.redisFailed(ctx, err)
 		}
 	}
 	if len(fallback) == 0 {
@@ -150,7 +150,7 @@ func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
 		err := s.cache.WriteActions(ctx, writes)
 		s.cfg.Observer.BackendCall(observerName, "refill", len(writes), time.Since(start), err)
 		if err != nil {
-			s.redisFailed()
+			s.redisFailed(ctx, err)
 		}
 	})
 	if !started {
@@ -172,7 +172,7 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	}
 	s.negative.forget(keys)
 	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
-		s.redisFailed()
+		s.redisFailed(ctx, err)
 		return err
 	}
 	return nil

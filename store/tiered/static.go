@@ -34,7 +34,7 @@ func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 	if len(missed) > 0 && s.cfg.StaticCacheRedis && s.redisUsable() {
 		cached, err := s.cache.ReadStatic(ctx, missed)
 		if err != nil {
-			s.redisFailed()
+			s.redisFailed(ctx, err)
 		} else {
 			rest := missed[:0:0]
 			for _, k := range missed {
@@ -76,7 +76,7 @@ func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 			err := s.cache.WriteStaticTTL(ctx, fills, s.cfg.StaticCacheTTL)
 			s.cfg.Observer.BackendCall(observerName, "static fill", len(fills), time.Since(start), err)
 			if err != nil {
-				s.redisFailed()
+				s.redisFailed(ctx, err)
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	}
 	if s.cfg.StaticCacheRedis {
 		if err := s.cache.DeleteStatic(ctx, keys); err != nil {
-			s.redisFailed()
+			s.redisFailed(ctx, err)
 			return err
 		}
 	}

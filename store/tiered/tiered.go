@@ -122,9 +122,10 @@ func (s *Store) redisUsable() bool {
 	return s.cfg.RedisRetryAfter < 0 || s.now().UnixNano() >= s.redisDown.Load()
 }
 
-// redisFailed makes reads skip Redis for RedisRetryAfter.
-func (s *Store) redisFailed() {
-	if s.cfg.RedisRetryAfter > 0 {
+// redisFailed makes reads skip Redis for RedisRetryAfter when err says Redis is unavailable
+// and the caller's context was not the cause (a request out of time says nothing about Redis).
+func (s *Store) redisFailed(ctx context.Context, err error) {
+	if s.cfg.RedisRetryAfter > 0 && ctx.Err() == nil && errors.Is(err, store.ErrUnavailable) {
 		s.redisDown.Store(s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
 	}
 }
