@@ -16,7 +16,6 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/memory"
 )
 
 // Flaky wraps a store.Writer: it fails the next FailNext calls with store.ErrUnavailable, blocks
@@ -111,9 +110,9 @@ func DemoEventsPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "features", "demo", "events.jsonl")
 }
 
-// Dump reads every feature of the given entity ids from a memory store and renders it as
+// Dump reads every feature of the given entity ids from a store and renders it as
 // "key = value @ts" (static) and "key = [ts member, ...]" (actions, newest first), sorted.
-func Dump(t testing.TB, st *memory.Store, reg *registry.Registry, ids map[string][]string) []string {
+func Dump(t testing.TB, st store.Reader, reg *registry.Registry, ids map[string][]string) []string {
 	t.Helper()
 	var skeys []store.Key
 	var queries []store.ActionQuery
