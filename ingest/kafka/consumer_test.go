@@ -534,3 +534,59 @@ func TestConfig(t *testing.T) {
 		t.Errorf("unknown topic: %v", err)
 	}
 }
+
+// BenchmarkConsumer measures the whole stream path through a broker: kfake → consumer →
+// dispatcher → writer → memory store, with commits per poll of 1000 records. It reports events/s.
+func BenchmarkConsumer(b *testing.B) {
+	reg := ingesttest.Registry(b)
+	d := ingest.NewDispatcher(reg)
+	const n = 20000
+	recs := streamRecords(n)
+	b.ResetTimer()
+	var total time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		topics := []string{}
+		for topic := range d.Topics() {
+			topics = append(topics, topic)
+		}
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, append(topics, "bench.dlq")...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerBatchMaxBytes(1<<20))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var krs []*kgo.Record
+		for _, r := range recs {
+			krs = append(krs, &kgo.Record{Topic: r.topic, Key: keyOf(r.value), Value: []byte(r.value)})
+		}
+		if err := cl.ProduceSync(context.Background(), krs...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		cl.Close()
+		cfg := kafka.DefaultConfig()
+		cfg.Brokers, cfg.Group = c.ListenAddrs(), "bench"
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cons, err := kafka.New(d, memory.New(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		b.StartTimer()
+		start := time.Now()
+		go func() { done <- cons.Run(ctx) }()
+		for cons.Stats().Records < n || cons.Stats().Lag != 0 {
+			time.Sleep(time.Millisecond)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		cancel()
+		<-done
+		c.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "events/s")
+}
