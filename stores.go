@@ -99,7 +99,7 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 		return nil, err
 	}
 	if !useRedis {
-		log.Info("store: DynamoDB only; action features are read with Query (add --redis-addr for Redis)", "table", o.dynamo.Table)
+		log.Debug("store: DynamoDB only; action features are read with Query (add --redis-addr for Redis)", "table", o.dynamo.Table)
 		return &openedStore{Store: ddb, kind: kindDynamoDB, table: ddb}, nil
 	}
 	o.redis.Addrs = splitList(o.redisAddr)
@@ -136,7 +136,7 @@ func runInitTable(ctx context.Context, e *cmdEnv) error {
 		return err
 	}
 	e.opts.store.set["dynamodb-table"] = true // init-table always means DynamoDB
-	st, err := e.openStore(ctx, log, nil)
+	st, err := e.openStore(ctx, log.With("command", "init-table"), nil)
 	if err != nil {
 		return err
 	}
