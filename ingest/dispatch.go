@@ -152,12 +152,19 @@ func (d *Dispatcher) Dispatch(env Envelope) (*Result, error) {
 	if err != nil {
 		return &Result{StreamName: env.StreamName, Topic: env.Topic, SubTopic: env.SubTopic}, err
 	}
-	return d.DispatchEvent(env.StreamName, env.Topic, env.SubTopic, ev)
+	return d.DispatchEvent(env, ev)
 }
 
-// DispatchEvent is Dispatch for an event that is already decoded (numbers as json.Number).
-func (d *Dispatcher) DispatchEvent(streamName, topic, subTopic string, ev map[string]any) (*Result, error) {
+// DispatchEvent is Dispatch for an event that is already decoded (numbers as json.Number);
+// env.Event is not read.
+func (d *Dispatcher) DispatchEvent(env Envelope, ev map[string]any) (*Result, error) {
+	streamName, topic, subTopic := env.StreamName, env.Topic, env.SubTopic
 	res := &Result{StreamName: streamName, Topic: topic, SubTopic: subTopic}
+	received := env.ReceivedAt
+	if received.IsZero() {
+		received = d.now()
+	}
+	now := received.UnixMilli()
 	if streamName == "" {
 		switch ss := d.topics[topic]; len(ss) {
 		case 0:
@@ -185,14 +192,14 @@ func (d *Dispatcher) DispatchEvent(streamName, topic, subTopic string, ev map[st
 		res.SubTopic = subTopic
 	}
 	var errs []error
-	d.apply(res, d.routes[routeKey{streamName, topic, subTopic}], ev, &errs)
+	d.apply(res, d.routes[routeKey{streamName, topic, subTopic}], ev, now, &errs)
 	if subTopic != "" {
-		d.apply(res, d.routes[routeKey{streamName, topic, ""}], ev, &errs)
+		d.apply(res, d.routes[routeKey{streamName, topic, ""}], ev, now, &errs)
 	}
 	return res, errors.Join(errs...)
 }
 
-func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, errs *[]error) {
+func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, now int64, errs *[]error) {
 	for _, r := range routes {
 		ok := true
 		for i := range r.filters {
@@ -206,14 +213,14 @@ func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, errs
 			continue
 		}
 		res.Matched++
-		if err := d.convert(res, r, ev); err != nil {
+		if err := d.convert(res, r, ev, now); err != nil {
 			*errs = append(*errs, err)
 		}
 	}
 }
 
 // convert turns one matching event into the writes of one spec.
-func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any) error {
+func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64) error {
 	f := r.feature
 	fail := func(part string, p path, err error) error {
 		return &ConversionError{Feature: r.name, Part: part, Path: p.String(), Err: err}
@@ -226,7 +233,7 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any) error {
 	if err != nil {
 		return fail("entity id", r.id, err)
 	}
-	ts, err := d.eventTime(r.ts, ev)
+	ts, err := eventTime(r.ts, ev, now)
 	if err != nil {
 		return fail("timestamp", r.ts, err)
 	}
@@ -292,9 +299,9 @@ func memberValue(v any) any {
 // The event times accepted: from the Unix epoch to the end of year 9999.
 var maxEventTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).UnixMilli()
 
-func (d *Dispatcher) eventTime(p path, ev map[string]any) (int64, error) {
+func eventTime(p path, ev map[string]any, now int64) (int64, error) {
 	if p == nil {
-		return d.now().UnixMilli(), nil
+		return now, nil
 	}
 	raw, ok := p.lookup(ev)
 	if !ok {

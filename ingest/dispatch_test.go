@@ -271,6 +271,14 @@ func TestDispatchPathsAndTypes(t *testing.T) {
 		if !reflect.DeepEqual(res.Static, want) || res.SubTopic != "whatever" {
 			t.Errorf("got %#v (sub-topic %q)", res.Static, res.SubTopic)
 		}
+		// A source's receive time (a Kafka record's timestamp) wins over the clock, so a
+		// redelivery gets the same time.
+		e := env("s", "wild", "", `{"meta":{"kind":"whatever"},"id":7,"items":[{"n":1},{"n":2}]}`)
+		e.ReceivedAt = time.UnixMilli(1234567)
+		res, _ = d.Dispatch(e)
+		if len(res.Static) != 1 || res.Static[0].TS != 1234567 {
+			t.Errorf("with ReceivedAt: %#v", res.Static)
+		}
 	})
 	t.Run("flattened keys and JSON passthrough", func(t *testing.T) {
 		res, err := d.Dispatch(env("s", "flat", "f", `{"id":7,"ts":1,"params.source":"feed","params":{"b":[1,2.50],"a":null}}`))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Envelope carries one event with its routing: the stream it came from, its topic and, when the
@@ -20,6 +21,11 @@ type Envelope struct {
 	Topic      string          `json:"topic"`
 	SubTopic   string          `json:"subTopic,omitempty"`
 	Event      json.RawMessage `json:"event"`
+
+	// ReceivedAt is the event's ingestion time, used by specs without a timestamp path. Zero:
+	// the dispatcher's clock. Sources that can, set a time that a redelivery repeats (the
+	// Kafka consumer uses the record's timestamp), so that redelivered events stay idempotent.
+	ReceivedAt time.Time `json:"-"`
 }
 
 // DecodeEnvelope reads one envelope from JSON text. Unknown keys are an error (a misspelt

@@ -227,7 +227,7 @@ func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record
 		c.stats.records.Add(1)
 		stream := c.topics[r.Topic]
 		items[i] = pending{rec: r, stream: stream}
-		res, err := c.d.Dispatch(ingest.Envelope{StreamName: stream, Topic: r.Topic, Event: r.Value})
+		res, err := c.d.Dispatch(ingest.Envelope{StreamName: stream, Topic: r.Topic, Event: r.Value, ReceivedAt: r.Timestamp})
 		switch ingest.Reason(err) {
 		case "malformed":
 			c.stats.malformed.Add(1)
