@@ -5,6 +5,8 @@ import (
 	"go/format"
 	"strings"
 
+	"github.com/99designs/gqlgen/codegen/templates"
+
 	"github.com/featuregraph/featuregraph/registry"
 )
 
@@ -74,9 +76,9 @@ var (
 			idConv, idsConv = "id", "ids"
 		}
 		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, id %s) (*model.%s, error) {\n\treturn one(ctx, r.Resolver, %s, %s)\n}\n",
-			registry.GoName(e.Name), idGoType(e), t, bind, idConv)
+			templates.ToGo(e.QueryField()), idGoType(e), t, bind, idConv)
 		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, ids []%s) ([]*model.%s, error) {\n\treturn many(ctx, r.Resolver, %s, %s)\n}\n",
-			registry.GoName(e.Plural), idGoType(e), t, bind, idsConv)
+			templates.ToGo(e.BatchQueryField()), idGoType(e), t, bind, idsConv)
 
 		for _, f := range e.Actions {
 			ev := "model." + f.EventTypeName()
@@ -85,7 +87,7 @@ var (
 				objID = "obj.ID"
 			}
 			fmt.Fprintf(&b, "\nfunc (r *%sResolver) %s(ctx context.Context, obj *model.%s, count *int, lastNSec *int) ([]*%s, error) {\n",
-				e.QueryField(), registry.GoName(f.Name), t, ev)
+				e.QueryField(), templates.ToGo(f.GraphQLName()), t, ev)
 			fmt.Fprintf(&b, "\tevs, err := r.actions(ctx, %q, %q, %s, count, lastNSec)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", e.Name, f.Name, objID)
 			fmt.Fprintf(&b, "\tout, err := decodeEvents(evs, func(o *%s, ts time.Time) { o.Timestamp = ts })\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", ev)
 			for _, fl := range f.Fields {

@@ -153,7 +153,31 @@ func deprecated(f *registry.Feature) string {
 	if f.Deprecated == "" {
 		return ""
 	}
-	return fmt.Sprintf(" @deprecated(reason: %q)", f.Deprecated)
+	return " @deprecated(reason: " + gqlString(f.Deprecated) + ")"
+}
+
+// gqlString quotes s as a GraphQL string literal (GraphQL escapes are not Go's: control
+// characters must be \uXXXX).
+func gqlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // desc writes a block-string description, or nothing for an empty one.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	goccyparser "github.com/goccy/go-yaml/parser"
+	goccytoken "github.com/goccy/go-yaml/token"
 	"gopkg.in/yaml.v3"
 )
 
@@ -269,6 +272,17 @@ func (p *parser) file(file string, src []byte) {
 				if n, err := strconv.Atoi(rest[:i]); err == nil {
 					line, msg = n, strings.TrimSpace(rest[i+1:])
 				}
+			}
+		}
+		// yaml.v3 reports some syntax errors at the line where the enclosing block starts;
+		// goccy/go-yaml's parser names the token at fault, so prefer its position.
+		if _, perr := goccyparser.ParseBytes(src, 0); perr != nil {
+			var pe interface {
+				GetToken() *goccytoken.Token
+				GetMessage() string
+			}
+			if errors.As(perr, &pe) && pe.GetToken() != nil && pe.GetToken().Position != nil {
+				line, msg = pe.GetToken().Position.Line, pe.GetMessage()
 			}
 		}
 		p.errs.add(Pos{File: file, Line: line}, "fix the YAML syntax", "YAML syntax error: %s", msg)
@@ -559,9 +573,9 @@ func (p *parser) eventSpec(file string, f *Feature, n *yaml.Node, what string) {
 	es.SubTopic = p.str(file, m.byKey["subTopic"], "subTopic")
 	es.EntityID = p.str(file, m.byKey["entityId"], "entityId")
 	es.Timestamp = p.str(file, m.byKey["timestamp"], "timestamp")
-	for key, v := range map[string]string{"streamName": es.StreamName, "topic": es.Topic, "entityId": es.EntityID} {
-		if v == "" && m.byKey[key] == nil {
-			p.errs.add(es.Pos, fmt.Sprintf("add `%s:`", key), "%s: an event has no %s", what, key)
+	for _, req := range []struct{ key, v string }{{"streamName", es.StreamName}, {"topic", es.Topic}, {"entityId", es.EntityID}} {
+		if req.v == "" && m.byKey[req.key] == nil {
+			p.errs.add(es.Pos, fmt.Sprintf("add `%s:`", req.key), "%s: an event has no %s", what, req.key)
 		}
 	}
 	for _, fn := range p.seq(file, m.byKey["filter"], "filter") {

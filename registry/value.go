@@ -112,9 +112,13 @@ func CoerceScalar(t Type, v any) (any, error) {
 	case Float:
 		switch x := v.(type) {
 		case float64:
-			return x, nil
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				return x, nil
+			}
 		case float32:
-			return float64(x), nil
+			if f := float64(x); !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return f, nil
+			}
 		case int64:
 			return float64(x), nil
 		case int:
