@@ -172,12 +172,16 @@ func (d *dataset) load(ctx context.Context, t loadTarget, progress func(string))
 			if err := t.static.WriteStatic(ctx, d.staticWrites(false, from, to)); err != nil {
 				return fmt.Errorf("write user static values: %w", err)
 			}
-			aw, err := d.actionWrites(from, to)
-			if err != nil {
-				return err
-			}
-			if err := t.actions.WriteActions(ctx, aw); err != nil {
-				return fmt.Errorf("write user events: %w", err)
+			// events in calls of 20 users (3600 events at 60 per feature): one Redis pipeline
+			// must finish within the client's read timeout
+			for f := from; f < to; f += 20 {
+				aw, err := d.actionWrites(f, min(f+20, to))
+				if err != nil {
+					return err
+				}
+				if err := t.actions.WriteActions(ctx, aw); err != nil {
+					return fmt.Errorf("write user events: %w", err)
+				}
 			}
 			return nil
 		})
