@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/featuregraph/featuregraph/ingest"
@@ -78,6 +79,27 @@ type Handler struct {
 	d   *ingest.Dispatcher
 	w   *ingest.Writer
 	cfg Config
+
+	requests, badRequests, unavailable, accepted, rejected, unrouted, writes atomic.Int64
+}
+
+// Stats are counters since the Handler was created, for metrics.
+type Stats struct {
+	Requests    int64 // requests served
+	BadRequests int64 // requests answered 4xx before any event was processed (shape, size, method)
+	Unavailable int64 // requests answered 503 (store down past the deadline)
+	Accepted    int64 // events accepted (stored or unrouted)
+	Rejected    int64 // events rejected
+	Unrouted    int64 // events that matched no feature spec
+	Writes      int64 // store writes made
+}
+
+// Stats returns the counters.
+func (h *Handler) Stats() Stats {
+	return Stats{
+		Requests: h.requests.Load(), BadRequests: h.badRequests.Load(), Unavailable: h.unavailable.Load(),
+		Accepted: h.accepted.Load(), Rejected: h.rejected.Load(), Unrouted: h.unrouted.Load(), Writes: h.writes.Load(),
+	}
 }
 
 // New returns a Handler that routes with d and stores through w. Share one Writer between
@@ -126,13 +148,16 @@ type errorBody struct {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	h.requests.Add(1)
 	if r.Method != http.MethodPost {
+		h.badRequests.Add(1)
 		rw.Header().Set("Allow", http.MethodPost)
 		writeJSON(rw, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s not allowed: POST one event envelope or a JSON array of them", r.Method)})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
+		h.badRequests.Add(1)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeJSON(rw, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body is larger than %d bytes: send fewer events per request", h.cfg.MaxBodyBytes)})
@@ -143,6 +168,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	items, status, msg := h.split(body)
 	if status != 0 {
+		h.badRequests.Add(1)
 		writeJSON(rw, status, errorBody{msg})
 		return
 	}
@@ -173,7 +199,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		t, err := h.w.Enqueue(ctx, out.Static, out.Actions)
 		if err != nil {
-			h.unavailable(rw, err)
+			h.storeUnavailable(rw, err)
 			return
 		}
 		tickets[i] = t
@@ -185,7 +211,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		if err := t.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
-				h.unavailable(rw, err)
+				h.storeUnavailable(rw, err)
 				return
 			}
 			res := &resp.Results[i]
@@ -203,6 +229,12 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		default:
 			resp.Accepted++
 		}
+	}
+	h.accepted.Add(int64(resp.Accepted))
+	h.rejected.Add(int64(resp.Rejected))
+	h.unrouted.Add(int64(resp.Unrouted))
+	for _, res := range resp.Results {
+		h.writes.Add(int64(res.Writes))
 	}
 	code := http.StatusOK
 	if resp.Accepted == 0 {
@@ -253,7 +285,8 @@ func describeJSONError(err error, body []byte) string {
 	return err.Error()
 }
 
-func (h *Handler) unavailable(rw http.ResponseWriter, err error) {
+func (h *Handler) storeUnavailable(rw http.ResponseWriter, err error) {
+	h.unavailable.Add(1)
 	msg := "the store did not accept the events in time"
 	if cause := h.w.Health(); cause != nil {
 		msg += ": " + cause.Error()

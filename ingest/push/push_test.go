@@ -25,6 +25,7 @@ type fixture struct {
 	srv   *httptest.Server
 	mem   *memory.Store
 	flaky *ingesttest.Flaky
+	h     *push.Handler
 }
 
 func newFixture(t *testing.T, cfg push.Config) *fixture {
@@ -51,7 +52,7 @@ func newFixture(t *testing.T, cfg push.Config) *fixture {
 		defer cancel()
 		w.Close(ctx)
 	})
-	return &fixture{srv: srv, mem: mem, flaky: fl}
+	return &fixture{srv: srv, mem: mem, flaky: fl, h: h}
 }
 
 func (f *fixture) post(t *testing.T, body string) (int, string, http.Header) {
@@ -122,6 +123,9 @@ func TestPushSingleAndBatch(t *testing.T) {
 		}
 	}
 
+	if st := f.h.Stats(); st != (push.Stats{Requests: 2, Accepted: 5, Rejected: 4, Unrouted: 1, Writes: 10}) {
+		t.Errorf("stats %+v", st)
+	}
 	// The store holds exactly what was accepted.
 	dump := ingesttest.Dump(t, f.mem, ingesttest.Registry(t), map[string][]string{"user": {"7"}, "article": {"101", "102"}})
 	wantDump := []string{
@@ -180,6 +184,9 @@ func TestPushStoreDown(t *testing.T) {
 	code, body, hdr := f.post(t, ev)
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "backend unavailable") {
 		t.Fatalf("store down: %d %s", code, body)
+	}
+	if st := f.h.Stats(); st.Unavailable != 1 {
+		t.Errorf("stats %+v", st)
 	}
 	// The write was kept and lands once the store is back; a retried request is harmless.
 	f.flaky.Down.Store(false)
