@@ -132,7 +132,8 @@ func runIngestPipeline(ctx context.Context, d *ingest.Dispatcher, lines [][]byte
 	ferr := wr.Flush(ctx)
 	elapsed := time.Since(start)
 	m := &measurement{Requests: int64(len(lines)), Seconds: elapsed.Seconds(), RPS: float64(len(lines)) / elapsed.Seconds()}
-	perr := ph.end(m)
+	u, perr := ph.end()
+	m.fillUsage(u)
 	cerr := wr.Close(ctx)
 	if err := errors.Join(firstErr, ferr, perr, cerr); err != nil {
 		return nil, 0, err
@@ -185,7 +186,9 @@ func runIngestDirect(ctx context.Context, static []store.StaticWrite, actions []
 	err = runJobs(ctx, concurrency, len(calls), func(i int) error { return calls[i]() }, nil)
 	elapsed := time.Since(start)
 	m := &measurement{Requests: int64(events), Seconds: elapsed.Seconds(), RPS: float64(events) / elapsed.Seconds()}
-	if perr := ph.end(m); err == nil {
+	u, perr := ph.end()
+	m.fillUsage(u)
+	if err == nil {
 		err = perr
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type measurement struct {
 	BytesPerOp  float64 `json:"bytes_per_op"`
 	// GoroutinesPerOp is /sched/goroutines-created over the phase divided by Requests.
 	GoroutinesPerOp float64 `json:"goroutines_per_op"`
+	// CPUPerOpUs is the process's user+system CPU time per request in µs (load generator
+	// included; redis-server and dynalite not).
+	CPUPerOpUs float64 `json:"cpu_us_per_op"`
 	// Store calls seen by the counting store.Reader (S4: store.Writer) wrapper, per request.
 	StoreCallsPerOp    float64 `json:"store_calls_per_op"`
 	StaticKeysPerOp    float64 `json:"static_keys_per_op"`
@@ -164,12 +168,26 @@ func newClient(concurrency int) *http.Client {
 	}}
 }
 
-// phase measures process-wide counters around a measured phase and writes the CPU profile.
+// phase measures what the process uses during a measured phase and writes its profiles.
 type phase struct {
-	ms0       runtime.MemStats
-	gor0      uint64
-	cpuFile   *os.File
-	memPrefix string
+	ms0     runtime.MemStats
+	gor0    uint64
+	cpu0    time.Duration
+	cpuFile *os.File
+	memFile string
+}
+
+// usage is what the whole process used during one or more phases.
+type usage struct {
+	mallocs, bytes, goroutines uint64
+	cpu                        time.Duration
+}
+
+func (u *usage) add(v usage) {
+	u.mallocs += v.mallocs
+	u.bytes += v.bytes
+	u.goroutines += v.goroutines
+	u.cpu += v.cpu
 }
 
 var goroutinesCreated = []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
@@ -182,9 +200,19 @@ func readGoroutinesCreated() uint64 {
 	return goroutinesCreated[0].Value.Uint64()
 }
 
+// processCPU is the user and system CPU time the process used so far (not its children:
+// redis-server and dynalite are not counted).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // beginPhase starts measuring; cpuProfile and memProfile are file names or "".
 func beginPhase(cpuProfile, memProfile string) (*phase, error) {
-	p := &phase{memPrefix: memProfile}
+	p := &phase{memFile: memProfile}
 	runtime.GC()
 	if memProfile != "" {
 		if err := writeHeapProfile(memProfile + ".base"); err != nil {
@@ -204,28 +232,40 @@ func beginPhase(cpuProfile, memProfile string) (*phase, error) {
 	}
 	runtime.ReadMemStats(&p.ms0)
 	p.gor0 = readGoroutinesCreated()
+	p.cpu0 = processCPU()
 	return p, nil
 }
 
-// end fills the per-op counters of m (m.Requests must be set).
-func (p *phase) end(m *measurement) error {
+// end stops measuring and returns what the process used since beginPhase.
+func (p *phase) end() (usage, error) {
+	cpu := processCPU()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	gor := readGoroutinesCreated()
+	u := usage{
+		mallocs:    ms.Mallocs - p.ms0.Mallocs,
+		bytes:      ms.TotalAlloc - p.ms0.TotalAlloc,
+		goroutines: readGoroutinesCreated() - p.gor0,
+		cpu:        cpu - p.cpu0,
+	}
 	var errs []error
 	if p.cpuFile != nil {
 		pprof.StopCPUProfile()
 		errs = append(errs, p.cpuFile.Close())
 	}
-	if p.memPrefix != "" {
-		errs = append(errs, writeHeapProfile(p.memPrefix))
+	if p.memFile != "" {
+		errs = append(errs, writeHeapProfile(p.memFile))
 	}
+	return u, errors.Join(errs...)
+}
+
+// fillUsage sets the per-op usage of m (m.Requests must be set).
+func (m *measurement) fillUsage(u usage) {
 	if n := float64(m.Requests); n > 0 {
-		m.AllocsPerOp = float64(ms.Mallocs-p.ms0.Mallocs) / n
-		m.BytesPerOp = float64(ms.TotalAlloc-p.ms0.TotalAlloc) / n
-		m.GoroutinesPerOp = float64(gor-p.gor0) / n
+		m.AllocsPerOp = float64(u.mallocs) / n
+		m.BytesPerOp = float64(u.bytes) / n
+		m.GoroutinesPerOp = float64(u.goroutines) / n
+		m.CPUPerOpUs = float64(u.cpu.Microseconds()) / n
 	}
-	return errors.Join(errs...)
 }
 
 func writeHeapProfile(name string) error {
@@ -235,6 +275,18 @@ func writeHeapProfile(name string) error {
 	}
 	err = pprof.Lookup("allocs").WriteTo(f, 0)
 	return errors.Join(err, f.Close())
+}
+
+// merge adds the outcome of another round.
+func (r *loadResult) merge(o *loadResult) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.respBytes += o.respBytes
+	r.elapsed += o.elapsed
+	r.latencies = append(r.latencies, o.latencies...)
+	if r.firstErr == "" {
+		r.firstErr = o.firstErr
+	}
 }
 
 // fillLatency sets the request count, rate and latency percentiles of m from r.

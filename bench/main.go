@@ -40,6 +40,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -83,6 +84,8 @@ type options struct {
 	timeout        time.Duration
 	staticCacheTTL time.Duration
 	quiet          bool
+	rounds         int
+	floor          bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -113,6 +116,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long in total")
 	fs.DurationVar(&o.staticCacheTTL, "static-cache-ttl", 0, "redis+dynamodb: tiered.Config.StaticCacheTTL (0: no static cache, the default)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress messages on stderr")
+	fs.IntVar(&o.rounds, "rounds", 3, "split each measurement into this many rounds, alternating gateway, direct and floor")
+	fs.BoolVar(&o.floor, "floor", false, "also measure the floor: a handler that returns a recorded gateway response (HTTP and client cost only)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -136,7 +141,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		name string
 		v    int
 	}{{"concurrency", o.concurrency}, {"users", o.data.Users}, {"articles", o.data.Articles}, {"events", o.data.Events},
-		{"s1-count", o.s1Count}, {"s2-ids", o.s2IDs}, {"s3-count", o.s3Count}, {"s4-events", o.s4Events}}
+		{"rounds", o.rounds}, {"s1-count", o.s1Count}, {"s2-ids", o.s2IDs}, {"s3-count", o.s3Count}, {"s4-events", o.s4Events}}
 	for _, p := range positive {
 		if p.v < 1 {
 			errs = append(errs, fmt.Errorf("-%s must be at least 1, got %d", p.name, p.v))
@@ -176,6 +181,9 @@ type record struct {
 	measurement
 	Direct *measurement `json:"direct,omitempty"`
 	Ratio  float64      `json:"gateway_direct_ratio,omitempty"`
+	// Floor serves a recorded gateway response from a handler that does nothing else: the cost
+	// of the HTTP round trip and the load generator alone (-floor).
+	Floor *measurement `json:"floor,omitempty"`
 }
 
 // setup describes the machine and the options of a run.
@@ -242,7 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "data: %d users, %d articles, %d events per user and action feature; loader wait %s; metrics %v\n\n",
 		o.data.Users, o.data.Articles, o.data.Events, o.loaderWait, o.metrics)
 	tw := stdout
-	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "allocs/op", "KB/op",
+	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu µs/op", "allocs/op", "KB/op",
 		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
 	writeJSON := func() error {
 		if o.jsonFile == "" {
@@ -353,12 +361,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-const rowFormat = "%-4s  %-14s  %-8s  %9s  %7s  %7s  %7s  %9s  %7s  %7s  %8s  %6s  %7s  %9s\n"
+const rowFormat = "%-4s  %-14s  %-8s  %9s  %7s  %7s  %7s  %9s  %9s  %7s  %7s  %8s  %6s  %7s  %9s\n"
 
 const legend = `
-gor/op: goroutines created per request. calls/op: store.Reader calls per request (S4: store.Writer calls
+cpu µs/op: user+system CPU of the bench process per request (load generator included; redis-server and
+dynalite not). gor/op: goroutines created per request. calls/op: store.Reader calls per request (S4: store.Writer calls
 per event). rt/op: backend round trips per request (Redis pipelines + DynamoDB API calls; memory: = calls/op).
-allocs/op and KB/op are process-wide and include the load generator's HTTP client.
+allocs/op and KB/op are process-wide and include the load generator's HTTP client. floor (-floor): a
+handler that returns a recorded gateway response, i.e. the HTTP and load-generator share of the costs.
 S4 rows: req/s is events/s, the latencies are those of one store write call, "pipeline" is decode +
 dispatch + ingest.Writer and "direct" writes the same pre-dispatched writes straight to the store.
 `
@@ -367,7 +377,7 @@ func printRecord(w io.Writer, r *record) {
 	row := func(target string, m *measurement, ratio string) {
 		fmt.Fprintf(w, rowFormat, r.Scenario, r.Backend, target, fmt.Sprintf("%.0f", m.RPS),
 			fmt.Sprintf("%.3f", m.P50Ms), fmt.Sprintf("%.3f", m.P95Ms), fmt.Sprintf("%.3f", m.P99Ms),
-			fmt.Sprintf("%.0f", m.AllocsPerOp), fmt.Sprintf("%.1f", m.BytesPerOp/1024), fmt.Sprintf("%.1f", m.GoroutinesPerOp),
+			fmt.Sprintf("%.0f", m.CPUPerOpUs), fmt.Sprintf("%.0f", m.AllocsPerOp), fmt.Sprintf("%.1f", m.BytesPerOp/1024), fmt.Sprintf("%.1f", m.GoroutinesPerOp),
 			fmt.Sprintf("%.2f", m.StoreCallsPerOp), fmt.Sprintf("%.2f", m.BackendCallsPerOp), fmt.Sprintf("%.1f", m.RespBytes/1024), ratio)
 	}
 	gw := "gateway"
@@ -382,14 +392,20 @@ func printRecord(w io.Writer, r *record) {
 	if r.Direct != nil {
 		row("direct", r.Direct, "")
 	}
+	if r.Floor != nil {
+		row("floor", r.Floor, "")
+	}
 }
 
 // profiles are the file names of one measured phase's profiles ("" = none).
 type profiles struct{ cpu, mem string }
 
-func (o *options) profilesFor(scenario, backend, target string) profiles {
+func (o *options) profilesFor(scenario, backend, target string, round int) profiles {
 	var p profiles
 	name := fmt.Sprintf("-%s-%s-%s.pprof", scenario, backend, target)
+	if round > 0 {
+		name = fmt.Sprintf("-%s-%s-%s.r%d.pprof", scenario, backend, target, round+1)
+	}
 	if o.cpuProfile != "" {
 		p.cpu = o.cpuProfile + name
 	}
@@ -400,12 +416,13 @@ func (o *options) profilesFor(scenario, backend, target string) profiles {
 }
 
 // harness holds the HTTP servers of one backend: the gateway and the direct baseline, each over
-// its own counting reader of the backend's store.
+// its own counting reader of the backend's store, and the floor server.
 type harness struct {
-	o                *options
-	b                *backend
-	gwSrv, directSrv *httptest.Server
-	gwRd, directRd   *countingReader
+	o                          *options
+	b                          *backend
+	gwSrv, directSrv, floorSrv *httptest.Server
+	gwRd, directRd             *countingReader
+	floorBody                  atomic.Pointer[[]byte]
 }
 
 func newHarness(o *options, reg *registry.Registry, data *dataset, b *backend) (*harness, error) {
@@ -422,72 +439,129 @@ func newHarness(o *options, reg *registry.Registry, data *dataset, b *backend) (
 	}
 	h.gwSrv = httptest.NewServer(g)
 	h.directSrv = httptest.NewServer(newDirect(h.directRd, data, cfg.RequestTimeout))
+	h.floorSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(*h.floorBody.Load())
+	}))
 	return h, nil
 }
 
 func (h *harness) close() {
 	h.gwSrv.Close()
 	h.directSrv.Close()
+	h.floorSrv.Close()
 }
 
-// runRead verifies that gateway and direct answer alike, then measures both.
+// targetRun accumulates the rounds of one target.
+type targetRun struct {
+	name  string
+	t     httpTarget
+	rd    *countingReader // nil: the floor, which reads nothing
+	res   loadResult
+	use   usage
+	reads readCounts
+	obs   int64
+}
+
+// runRead verifies that gateway and direct answer alike, then measures them (and the floor) in
+// alternating rounds, so that a noisy neighbour slows all of them alike.
 func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error) {
 	o := h.o
 	client := newClient(o.concurrency)
 	defer client.CloseIdleConnections()
-	gw := httpTarget{url: h.gwSrv.URL + "/graphql", body: graphQLBody(s)}
-	dt := httpTarget{url: h.directSrv.URL + "/direct/" + s.name, body: s.vars}
-	if err := verify(ctx, client, s, gw, dt, o.verify, o.data.Seed); err != nil {
-		return nil, err
-	}
-	rec := &record{Scenario: s.name, Backend: h.b.name, Concurrency: o.concurrency}
-	m, err := h.measure(ctx, client, gw, h.gwRd, o.profilesFor(s.name, h.b.name, "gateway"))
+	gw := &targetRun{name: "gateway", t: httpTarget{url: h.gwSrv.URL + "/graphql", body: graphQLBody(s)}, rd: h.gwRd}
+	dt := &targetRun{name: "direct", t: httpTarget{url: h.directSrv.URL + "/direct/" + s.name, body: s.vars}, rd: h.directRd}
+	sample, err := verify(ctx, client, s, gw.t, dt.t, o.verify, o.data.Seed)
 	if err != nil {
 		return nil, err
 	}
-	rec.measurement = *m
+	h.floorBody.Store(&sample)
+	targets := []*targetRun{gw}
 	if o.direct {
-		if rec.Direct, err = h.measure(ctx, client, dt, h.directRd, o.profilesFor(s.name, h.b.name, "direct")); err != nil {
-			return nil, err
+		targets = append(targets, dt)
+	}
+	if o.floor {
+		targets = append(targets, &targetRun{name: "floor", t: httpTarget{url: h.floorSrv.URL, body: graphQLBody(s)}})
+	}
+	for _, t := range targets {
+		if o.warmup > 0 {
+			runLoad(ctx, client, t.t, loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000})
 		}
-		if rec.Direct.RPS > 0 {
-			rec.Ratio = round(rec.RPS/rec.Direct.RPS, 3)
+	}
+	for round := range o.rounds {
+		for _, t := range targets {
+			lo := loadOptions{concurrency: o.concurrency, duration: o.duration / time.Duration(o.rounds),
+				seed: o.data.Seed + 2000 + uint64(round)}
+			if o.requests > 0 {
+				lo.requests = max(o.requests/int64(o.rounds), 1)
+			}
+			if err := h.round(ctx, client, t, lo, o.profilesFor(s.name, h.b.name, t.name, round)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rec := &record{Scenario: s.name, Backend: h.b.name, Concurrency: o.concurrency}
+	rec.measurement = *h.result(gw)
+	for _, t := range targets[1:] {
+		m := h.result(t)
+		switch t.name {
+		case "direct":
+			rec.Direct = m
+			if m.RPS > 0 {
+				rec.Ratio = round(rec.RPS/m.RPS, 3)
+			}
+		case "floor":
+			rec.Floor = m
 		}
 	}
 	return rec, nil
 }
 
-func (h *harness) measure(ctx context.Context, client *http.Client, t httpTarget, rd *countingReader, prof profiles) (*measurement, error) {
-	o := h.o
-	lo := loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000}
-	if o.warmup > 0 {
-		runLoad(ctx, client, t, lo)
+// round runs one measured phase of t.
+func (h *harness) round(ctx context.Context, client *http.Client, t *targetRun, lo loadOptions, prof profiles) error {
+	var rc0 readCounts
+	if t.rd != nil {
+		rc0 = t.rd.snapshot()
 	}
-	lo.duration, lo.requests, lo.seed = o.duration, o.requests, o.data.Seed+2000
-	rc0, obs0 := rd.snapshot(), h.b.obs.total()
+	obs0 := h.b.obs.total()
 	ph, err := beginPhase(prof.cpu, prof.mem)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := runLoad(ctx, client, t, lo)
+	res := runLoad(ctx, client, t.t, lo)
+	u, err := ph.end()
+	if err != nil {
+		return err
+	}
+	t.res.merge(res)
+	t.use.add(u)
+	if t.rd != nil {
+		rc1 := t.rd.snapshot()
+		t.reads.calls += rc1.calls - rc0.calls
+		t.reads.staticKeys += rc1.staticKeys - rc0.staticKeys
+		t.reads.actionQueries += rc1.actionQueries - rc0.actionQueries
+	}
+	t.obs += h.b.obs.total() - obs0
+	return ctx.Err()
+}
+
+func (h *harness) result(t *targetRun) *measurement {
 	m := &measurement{}
-	m.fillLatency(res)
-	if err := ph.end(m); err != nil {
-		return nil, err
-	}
-	rc1, obs1 := rd.snapshot(), h.b.obs.total()
+	m.fillLatency(&t.res)
+	m.fillUsage(t.use)
 	if n := float64(m.Requests); n > 0 {
-		m.StoreCallsPerOp = float64(rc1.calls-rc0.calls) / n
-		m.StaticKeysPerOp = float64(rc1.staticKeys-rc0.staticKeys) / n
-		m.ActionQueriesPerOp = float64(rc1.actionQueries-rc0.actionQueries) / n
+		m.StoreCallsPerOp = float64(t.reads.calls) / n
+		m.StaticKeysPerOp = float64(t.reads.staticKeys) / n
+		m.ActionQueriesPerOp = float64(t.reads.actionQueries) / n
 		if h.b.obs != nil {
-			m.BackendCallsPerOp = float64(obs1-obs0) / n
+			m.BackendCallsPerOp = float64(t.obs) / n
 		} else {
 			m.BackendCallsPerOp = m.StoreCallsPerOp
 		}
 	}
 	roundMeasurement(m)
-	return m, ctx.Err()
+	return m
 }
 
 // runS4 ingests the events through the pipeline and writes the same writes directly, each into
@@ -500,7 +574,7 @@ func runS4(ctx context.Context, o *options, reg *registry.Registry, b *backend, 
 		return nil, err
 	}
 	obs0 := b.obs.total()
-	m, writes, err := runIngestPipeline(ctx, d, lines, st.w, o.concurrency, o.profilesFor("S4", b.name, "pipeline"))
+	m, writes, err := runIngestPipeline(ctx, d, lines, st.w, o.concurrency, o.profilesFor("S4", b.name, "pipeline", 0))
 	st.cleanup()
 	if err != nil {
 		return nil, err
@@ -522,7 +596,7 @@ func runS4(ctx context.Context, o *options, reg *registry.Registry, b *backend, 
 		return nil, err
 	}
 	obs0 = b.obs.total()
-	dm, err := runIngestDirect(ctx, static, actions, len(lines), st.w, o.concurrency, ingest.DefaultWriterConfig().BatchSize, o.profilesFor("S4", b.name, "direct"))
+	dm, err := runIngestDirect(ctx, static, actions, len(lines), st.w, o.concurrency, ingest.DefaultWriterConfig().BatchSize, o.profilesFor("S4", b.name, "direct", 0))
 	st.cleanup()
 	if err != nil {
 		return nil, err
@@ -545,7 +619,7 @@ func backendCalls(b *backend, obs0 int64, m *measurement) float64 {
 
 func roundMeasurement(m *measurement) {
 	for _, p := range []*float64{&m.Seconds, &m.RPS, &m.P50Ms, &m.P95Ms, &m.P99Ms, &m.MaxMs, &m.AllocsPerOp, &m.BytesPerOp,
-		&m.GoroutinesPerOp, &m.StoreCallsPerOp, &m.StaticKeysPerOp, &m.ActionQueriesPerOp, &m.BackendCallsPerOp, &m.RespBytes} {
+		&m.GoroutinesPerOp, &m.CPUPerOpUs, &m.StoreCallsPerOp, &m.StaticKeysPerOp, &m.ActionQueriesPerOp, &m.BackendCallsPerOp, &m.RespBytes} {
 		*p = round(*p, 3)
 	}
 }

@@ -14,30 +14,33 @@ import (
 
 // verify sends n requests with equal variables to the gateway and the direct baseline and
 // fails unless both answer the same data and the data passes the scenario's check: the direct
-// baseline must do the same work, not less.
-func verify(ctx context.Context, client *http.Client, s *readScenario, gw, direct httpTarget, n int, seed uint64) error {
+// baseline must do the same work, not less. It returns the last gateway response (at least one
+// request is made).
+func verify(ctx context.Context, client *http.Client, s *readScenario, gw, direct httpTarget, n int, seed uint64) ([]byte, error) {
 	rng := rand.New(rand.NewPCG(seed, 0xfeed))
 	prefix := graphQLPrefix(s)
 	var buf bytes.Buffer
-	for i := range n {
+	var sample []byte
+	for i := range max(n, 1) {
 		vars := s.vars(rng, nil)
 		body := append(append(slices.Clip(prefix), vars...), '}')
 		gwData, err := fetchData(ctx, client, gw.url, body, &buf)
 		if err != nil {
-			return fmt.Errorf("verify %s gateway request %d: %w", s.name, i, err)
+			return nil, fmt.Errorf("verify %s gateway request %d: %w", s.name, i, err)
 		}
+		sample = bytes.Clone(buf.Bytes())
 		dData, err := fetchData(ctx, client, direct.url, vars, &buf)
 		if err != nil {
-			return fmt.Errorf("verify %s direct request %d: %w", s.name, i, err)
+			return nil, fmt.Errorf("verify %s direct request %d: %w", s.name, i, err)
 		}
 		if err := s.check(gwData); err != nil {
-			return fmt.Errorf("verify %s request %d (%s): gateway answer: %w", s.name, i, vars, err)
+			return nil, fmt.Errorf("verify %s request %d (%s): gateway answer: %w", s.name, i, vars, err)
 		}
 		if !reflect.DeepEqual(gwData, dData) {
-			return fmt.Errorf("verify %s request %d (%s): gateway and direct answers differ at %s", s.name, i, vars, firstDiff("data", gwData, dData))
+			return nil, fmt.Errorf("verify %s request %d (%s): gateway and direct answers differ at %s", s.name, i, vars, firstDiff("data", gwData, dData))
 		}
 	}
-	return nil
+	return sample, nil
 }
 
 func fetchData(ctx context.Context, client *http.Client, url string, body []byte, buf *bytes.Buffer) (map[string]any, error) {
