@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/ingest/internal/ingesttest"
@@ -589,4 +590,48 @@ func BenchmarkConsumer(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "events/s")
+}
+
+// TestConsumerWaitsForDeadLetterTopic: a record is committed only once its dead letter is safe.
+// With the DLQ topic missing the consumer retries and commits nothing; once the topic exists
+// it goes on.
+func TestConsumerWaitsForDeadLetterTopic(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg) // no DLQ topic
+	produce(t, c, []rec{
+		{"user_cdc", `{"event_name":"manner_updated","user_id":1,"temperature":40,"updated_at":1760000000}`},
+		{"user_cdc", `poison`},
+	})
+	cfg := config(c, "late-dlq")
+	cfg.ClientOpts = append(cfg.ClientOpts, kgo.UnknownTopicRetries(1))
+	cons, stop := start(t, d, memory.New(), cfg)
+	ingesttest.Eventually(t, 20*time.Second, "the poison record dispatched", func() bool { return cons.Stats().Malformed == 1 })
+	time.Sleep(300 * time.Millisecond) // give a wrong commit the chance to happen
+	if s := cons.Stats(); s.Commits != 0 || s.DeadLetters != 0 {
+		t.Fatalf("committed without the dead letter: %+v", s)
+	}
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "late-dlq.dlq", 1, 1
+	req.Topics = append(req.Topics, rt)
+	if _, err := req.RequestWith(context.Background(), cl); err != nil {
+		t.Fatal(err)
+	}
+	ingesttest.Eventually(t, 20*time.Second, "the dead letter produced and the records committed", func() bool {
+		s := cons.Stats()
+		return s.DeadLetters == 1 && s.Commits > 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if dl := deadLetters(t, c, "late-dlq.dlq", 1); len(dl) != 1 || string(dl[0].Value) != "poison" {
+		t.Errorf("dead letters %v", dl)
+	}
 }
