@@ -1,52 +1,38 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/load"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
 
-type demoSummary struct{ events, writes, rejected int }
-
-// ingestDemo dispatches a JSONL file of event envelopes and writes the result in one batch.
-// Every line must be valid: demo events that do not fit the registry are a bug in the example.
-func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, w store.Writer) (demoSummary, error) {
-	var sum demoSummary
-	d := ingest.NewDispatcher(reg)
-	var static []store.StaticWrite
-	var actions []store.ActionWrite
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		sum.events++
-		env, err := ingest.DecodeEnvelope(sc.Bytes())
-		if err != nil {
-			return sum, fmt.Errorf("demo events line %d: %w", line, err)
-		}
-		res, err := d.Dispatch(env)
-		if err != nil {
-			return sum, fmt.Errorf("demo events line %d: %w", line, err)
-		}
-		static = append(static, res.Static...)
-		actions = append(actions, res.Actions...)
+// ingestDemo loads the demo events (JSONL envelopes) through the same loader as
+// `featuregraph load`. Every line must be accepted: a demo event that does not fit the registry
+// is a bug in the example.
+func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st store.Writer) (load.Summary, error) {
+	w, err := ingest.NewWriter(st, ingest.DefaultWriterConfig())
+	if err != nil {
+		return load.Summary{}, err
 	}
-	if err := sc.Err(); err != nil {
-		return sum, err
+	rejects := filepath.Join(os.TempDir(), "featuregraph-demo.rejected.jsonl")
+	l, err := load.New(ingest.NewDispatcher(reg), w, load.Config{Concurrency: 1, RejectsPath: rejects, NoProgress: true})
+	if err != nil {
+		return load.Summary{}, errors.Join(err, w.Close(ctx))
 	}
-	if err := w.WriteStatic(ctx, static); err != nil {
-		return sum, err
+	sum, err := l.Load(ctx, r, "demo events", load.JSONL)
+	if cerr := w.Close(ctx); err == nil {
+		err = cerr
 	}
-	if err := w.WriteActions(ctx, actions); err != nil {
-		return sum, err
+	if err == nil && sum.Rejected > 0 {
+		err = fmt.Errorf("%d demo events were rejected; see %s", sum.Rejected, rejects)
 	}
-	sum.writes = len(static) + len(actions)
-	return sum, nil
+	return sum, err
 }

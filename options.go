@@ -22,6 +22,8 @@ type options struct {
 	store     storeOptions
 	serve     serveOptions
 	gateway   gateway.Config
+	ingest    ingestOptions
+	load      loadOptions
 }
 
 type serveOptions struct {

@@ -48,7 +48,15 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 			return err
 		}
 	}
-	mountIngest(g, reg, st, log)
+	closeIngest, err := mountIngest(g, reg, st, m)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeIngest(context.WithoutCancel(ctx)); err != nil {
+			log.Error("flushing pushed events", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -89,7 +97,7 @@ func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.
 	if err != nil {
 		return fmt.Errorf("--demo: %w", err)
 	}
-	log.Info("loaded demo events", "events", sum.events, "writes", sum.writes, "rejected", sum.rejected)
+	log.Info("loaded demo events", "events", sum.Records, "writes", sum.Written, "elapsed", sum.Elapsed)
 	return nil
 }
 

@@ -6,6 +6,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,9 +24,7 @@ type Metrics struct {
 	backendDur   *prometheus.HistogramVec
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
-	ingestEvents *prometheus.CounterVec
-	ingestWrites *prometheus.CounterVec
-	ingestLag    *prometheus.GaugeVec
+	ingest       *ingestCollector
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -56,20 +55,9 @@ func New() *Metrics {
 		Name: "featuregraph_cache_lookups_total",
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
-	m.ingestEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "featuregraph_ingest_events_total",
-		Help: "Ingested events by source and outcome (written, unrouted, dead_letter).",
-	}, []string{"source", "outcome"})
-	m.ingestWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "featuregraph_ingest_writes_total",
-		Help: "Feature writes by kind (static, action).",
-	}, []string{"kind"})
-	m.ingestLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "featuregraph_ingest_lag_records",
-		Help: "Records not yet consumed, by Kafka topic.",
-	}, []string{"topic"})
+	m.ingest = &ingestCollector{}
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
-		m.ingestEvents, m.ingestWrites, m.ingestLag,
+		m.ingest,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -128,17 +116,59 @@ func (m *Metrics) Cache(cache string, hit bool) {
 	m.cache.WithLabelValues(cache, result).Inc()
 }
 
-// IngestEvents counts n events of a source with an outcome: written, unrouted or dead_letter.
-func (m *Metrics) IngestEvents(source, outcome string, n int) {
-	m.ingestEvents.WithLabelValues(source, outcome).Add(float64(n))
+// IngestCounts are the cumulative counters of one ingestion source.
+type IngestCounts struct {
+	Events      int64 // events that fed at least one feature
+	Unrouted    int64 // events that matched no feature spec
+	Rejected    int64 // malformed events and events that failed conversion or storage
+	DeadLetters int64 // events sent to the dead-letter sink
+	Writes      int64 // feature writes made
+	Lag         int64 // records not yet consumed (Kafka); 0 elsewhere
 }
 
-// IngestWrites counts feature writes of a kind: static or action.
-func (m *Metrics) IngestWrites(kind string, n int) {
-	m.ingestWrites.WithLabelValues(kind).Add(float64(n))
+// IngestSource exports the counters of an ingestion source ("kafka", "push", "load"), read
+// from counts at every scrape.
+func (m *Metrics) IngestSource(source string, counts func() IngestCounts) {
+	m.ingest.mu.Lock()
+	defer m.ingest.mu.Unlock()
+	m.ingest.sources = append(m.ingest.sources, ingestSource{source, counts})
 }
 
-// IngestLag sets the records not yet consumed of a topic.
-func (m *Metrics) IngestLag(topic string, lag int64) {
-	m.ingestLag.WithLabelValues(topic).Set(float64(lag))
+type ingestSource struct {
+	name   string
+	counts func() IngestCounts
+}
+
+type ingestCollector struct {
+	mu      sync.Mutex
+	sources []ingestSource
+}
+
+var (
+	ingestEventsDesc = prometheus.NewDesc("featuregraph_ingest_events_total",
+		"Ingested events by source and outcome (written, unrouted, rejected, dead_letter).", []string{"source", "outcome"}, nil)
+	ingestWritesDesc = prometheus.NewDesc("featuregraph_ingest_writes_total",
+		"Feature writes made by ingestion, by source.", []string{"source"}, nil)
+	ingestLagDesc = prometheus.NewDesc("featuregraph_ingest_lag_records",
+		"Kafka records behind the high watermarks, by source.", []string{"source"}, nil)
+)
+
+func (c *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- ingestEventsDesc
+	ch <- ingestWritesDesc
+	ch <- ingestLagDesc
+}
+
+func (c *ingestCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	sources := append([]ingestSource(nil), c.sources...)
+	c.mu.Unlock()
+	for _, s := range sources {
+		n := s.counts()
+		for outcome, v := range map[string]int64{"written": n.Events, "unrouted": n.Unrouted, "rejected": n.Rejected, "dead_letter": n.DeadLetters} {
+			ch <- prometheus.MustNewConstMetric(ingestEventsDesc, prometheus.CounterValue, float64(v), s.name, outcome)
+		}
+		ch <- prometheus.MustNewConstMetric(ingestWritesDesc, prometheus.CounterValue, float64(n.Writes), s.name)
+		ch <- prometheus.MustNewConstMetric(ingestLagDesc, prometheus.GaugeValue, float64(n.Lag), s.name)
+	}
 }

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/kafka"
+	"github.com/featuregraph/featuregraph/ingest/load"
+	"github.com/featuregraph/featuregraph/ingest/push"
+	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+type ingestOptions struct {
+	brokers     string
+	group       string
+	topics      string
+	streams     string
+	dlqTopic    string
+	clientID    string
+	resetOffset string
+	metricsAddr string
+	writer      ingest.WriterConfig
+}
+
+type loadOptions struct {
+	file        string
+	format      string
+	concurrency int
+	rejects     string
+	noProgress  bool
+}
+
+func writerFlags(fs *flag.FlagSet, w *ingest.WriterConfig) {
+	*w = ingest.DefaultWriterConfig()
+	fs.IntVar(&w.BatchSize, "write-batch", w.BatchSize, "feature writes per store call")
+	fs.DurationVar(&w.Linger, "write-linger", w.Linger, "how long writes wait to fill a batch")
+	fs.IntVar(&w.Concurrency, "write-concurrency", w.Concurrency, "store write calls in flight")
+}
+
+func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
+	featuresFlag(fs, e)
+	logFlags(fs, e)
+	storeFlags(fs, e)
+	o := &e.opts.ingest
+	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
+	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
+	fs.StringVar(&o.topics, "kafka-topics", "", "topics to consume and the registry stream each carries: topic=stream,... (a bare topic takes the stream the registry uses for it; default: every topic the registry reads)")
+	fs.StringVar(&o.streams, "kafka-streams", "", "with no --kafka-topics: only the topics of these registry streams (comma-separated)")
+	fs.StringVar(&o.dlqTopic, "kafka-dlq-topic", "", "dead-letter topic for malformed events and failed conversions (default <group>.dlq; must exist)")
+	fs.StringVar(&o.clientID, "kafka-client-id", "featuregraph-ingest", "client id shown to the brokers")
+	fs.StringVar(&o.resetOffset, "kafka-reset-offset", "earliest", "where a group with no committed offset starts: earliest or latest")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", ":9091", "address of /metrics and /healthz of the worker (empty: off)")
+	writerFlags(fs, &o.writer)
+}
+
+// runIngest consumes the registry's topics from Kafka into the stores until SIGTERM, then
+// flushes, commits and leaves the group.
+func runIngest(ctx context.Context, e *cmdEnv) error {
+	o := e.opts.ingest
+	if o.brokers == "" {
+		return errors.New("--kafka-brokers is required (FEATUREGRAPH_KAFKA_BROKERS)")
+	}
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	reg, _, err := e.loadRegistry(log)
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	st, err := e.openStore(ctx, log, m)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.kind == kindMemory {
+		log.Warn("ingesting into the in-memory store: nothing is kept when this process exits; give --dynamodb-* and --redis-addr")
+	}
+	cfg := kafka.Config{
+		Brokers:     splitList(o.brokers),
+		Group:       o.group,
+		Streams:     splitList(o.streams),
+		DLQTopic:    o.dlqTopic,
+		ClientID:    o.clientID,
+		ResetOffset: o.resetOffset,
+		Writer:      o.writer,
+		Logger:      log,
+	}
+	if o.topics != "" {
+		if cfg.TopicStreams, err = kafka.ParseTopicStreams(o.topics); err != nil {
+			return fmt.Errorf("--kafka-topics: %w", err)
+		}
+	}
+	c, err := kafka.New(ingest.NewDispatcher(reg), st, cfg)
+	if err != nil {
+		return err
+	}
+	m.IngestSource("kafka", func() metrics.IngestCounts {
+		s := c.Stats()
+		return metrics.IngestCounts{Events: s.Events, Unrouted: s.Unrouted, Rejected: s.Malformed + s.ConversionErrors + s.StoreErrors,
+			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
+	})
+	if o.metricsAddr != "" {
+		stop, err := serveMetrics(o.metricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	log.Info("ingesting", "brokers", cfg.Brokers, "group", cfg.Group, "topics", c.Topics(), "dlq", c.DLQTopic(), "store", st.kind)
+	err = c.Run(ctx)
+	s := c.Stats()
+	log.Info("ingestion stopped", "records", s.Records, "events", s.Events, "writes", s.Writes, "unrouted", s.Unrouted,
+		"dead_letters", s.DeadLetters, "commits", s.Commits)
+	return err
+}
+
+// serveMetrics serves /metrics and /healthz of a worker on addr.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, `{"status":"ok"}`) })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return func() { _ = srv.Close() }, nil
+}
+
+func loadFlags(fs *flag.FlagSet, e *cmdEnv) {
+	featuresFlag(fs, e)
+	logFlags(fs, e)
+	storeFlags(fs, e)
+	o := &e.opts.load
+	fs.StringVar(&o.file, "file", "", "file to load: JSONL of event envelopes and/or feature values, or CSV of feature values (.gz allowed) (required)")
+	fs.StringVar(&o.format, "format", "", "jsonl or csv (default: from the file name)")
+	fs.IntVar(&o.concurrency, "concurrency", 4, "records converted and written in parallel")
+	fs.StringVar(&o.rejects, "rejects", "", "where rejected records go, with the reason (default <file>.rejected.jsonl, created only when needed)")
+	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it is shown only on a terminal anyway)")
+	writerFlags(fs, &e.opts.ingest.writer)
+}
+
+// runLoad loads one file into the stores and prints a summary.
+func runLoad(ctx context.Context, e *cmdEnv) error {
+	o := e.opts.load
+	if o.file == "" {
+		return errors.New("--file is required")
+	}
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	reg, _, err := e.loadRegistry(log)
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore(ctx, log, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.kind == kindMemory {
+		return errors.New("load needs a store: give --dynamodb-endpoint/--dynamodb-region/--dynamodb-table (and --redis-addr); the in-memory store would be gone when load exits")
+	}
+	format, err := load.ParseFormat(o.format)
+	if err != nil {
+		return err
+	}
+	w, err := ingest.NewWriter(st, e.opts.ingest.writer)
+	if err != nil {
+		return err
+	}
+	l, err := load.New(ingest.NewDispatcher(reg), w, load.Config{Format: format, Concurrency: o.concurrency, RejectsPath: o.rejects, NoProgress: o.noProgress})
+	if err != nil {
+		return errors.Join(err, w.Close(ctx))
+	}
+	sum, err := l.LoadFile(ctx, o.file)
+	if cerr := w.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+		err = cerr
+	}
+	fmt.Fprintln(e.stdout, sum.String())
+	return err
+}
+
+// mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
+// returned function flushes and closes the writer (at shutdown).
+func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
+	cfg := ingest.DefaultWriterConfig()
+	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	w, err := ingest.NewWriter(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h, err := push.New(ingest.NewDispatcher(reg), w, push.Config{})
+	if err != nil {
+		return nil, errors.Join(err, w.Close(context.Background()))
+	}
+	g.Handle(push.Path, h)
+	if m != nil {
+		m.IngestSource("push", func() metrics.IngestCounts {
+			s := h.Stats()
+			return metrics.IngestCounts{Events: s.Accepted - s.Unrouted, Unrouted: s.Unrouted, Rejected: s.Rejected, Writes: s.Writes}
+		})
+	}
+	return w.Close, nil
+}
