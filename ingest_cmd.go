@@ -70,19 +70,12 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	if o.brokers == "" {
 		return errors.New("--kafka-brokers is required (FEATUREGRAPH_KAFKA_BROKERS)")
 	}
-	log, err := e.logger()
-	if err != nil {
-		return err
-	}
-	reg, _, err := e.loadRegistry(log)
-	if err != nil {
-		return err
-	}
 	m := metrics.New()
-	st, err := e.openStore(ctx, log, m)
+	rt, err := e.setup(ctx, m)
 	if err != nil {
 		return err
 	}
+	log, reg, st := rt.log, rt.reg, rt.st
 	defer st.Close()
 	if st.kind == kindMemory {
 		log.Warn("ingesting into the in-memory store: nothing is kept when this process exits; give --dynamodb-* and --redis-addr")
@@ -163,18 +156,11 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	if o.file == "" {
 		return errors.New("--file is required")
 	}
-	log, err := e.logger()
+	rt, err := e.setup(ctx, nil)
 	if err != nil {
 		return err
 	}
-	reg, _, err := e.loadRegistry(log)
-	if err != nil {
-		return err
-	}
-	st, err := e.openStore(ctx, log, nil)
-	if err != nil {
-		return err
-	}
+	reg, st := rt.reg, rt.st
 	defer st.Close()
 	if st.kind == kindMemory {
 		return errors.New("load needs a store: give --dynamodb-endpoint/--dynamodb-region/--dynamodb-table (and --redis-addr); the in-memory store would be gone when load exits")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"github.com/featuregraph/featuregraph/features"
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
 )
 
 // options are the flag values of all commands; each command registers the groups it uses.
@@ -91,6 +93,31 @@ func (e *cmdEnv) loadRegistry(log *slog.Logger) (*registry.Registry, fs.FS, erro
 	}
 	reg, err := registry.Load(e.opts.features)
 	return reg, os.DirFS(e.opts.features), err
+}
+
+// runtime is what serve, ingest and load start from.
+type runtime struct {
+	log   *slog.Logger
+	reg   *registry.Registry
+	regFS fs.FS // the registry's files (demo events)
+	st    *openedStore
+}
+
+// setup builds the logger, loads the registry and opens the store; the caller closes rt.st.
+func (e *cmdEnv) setup(ctx context.Context, obs store.Observer) (*runtime, error) {
+	log, err := e.logger()
+	if err != nil {
+		return nil, err
+	}
+	reg, regFS, err := e.loadRegistry(log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.openStore(ctx, log, obs)
+	if err != nil {
+		return nil, err
+	}
+	return &runtime{log: log, reg: reg, regFS: regFS, st: st}, nil
 }
 
 func serveFlags(fs *flag.FlagSet, e *cmdEnv) {

@@ -18,19 +18,12 @@ import (
 )
 
 func runServe(ctx context.Context, e *cmdEnv) error {
-	log, err := e.logger()
-	if err != nil {
-		return err
-	}
-	reg, regFS, err := e.loadRegistry(log)
-	if err != nil {
-		return err
-	}
 	m := metrics.New()
-	st, err := e.openStore(ctx, log, m)
+	rt, err := e.setup(ctx, m)
 	if err != nil {
 		return err
 	}
+	log, reg, st := rt.log, rt.reg, rt.st
 	defer st.Close()
 
 	o := e.opts.serve
@@ -44,7 +37,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		return err
 	}
 	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
-		if err := loadDemo(ctx, reg, regFS, st, log, o.demo.set); err != nil {
+		if err := loadDemo(ctx, reg, rt.regFS, st, log, o.demo.set); err != nil {
 			return err
 		}
 	}
