@@ -402,3 +402,50 @@ func TestFragmentsVariablesAliasesAndGET(t *testing.T) {
 	_ = json.NewDecoder(res.Body).Decode(&got)
 	jsonEq(t, got.Data, `{"user":{"os":"android"}}`)
 }
+
+// roundReader blocks the static read until the action read has started: it only completes
+// when both are issued in the same batch round.
+type roundReader struct {
+	store.Reader
+	actionsStarted chan struct{}
+	once           sync.Once
+}
+
+func (r *roundReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+	select {
+	case <-r.actionsStarted:
+	case <-time.After(2 * time.Second):
+		return nil, errors.New("the action read did not start while the static read was in flight")
+	}
+	return r.Reader.ReadStatic(ctx, keys)
+}
+
+func (r *roundReader) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	r.once.Do(func() { close(r.actionsStarted) })
+	return r.Reader.ReadActions(ctx, qs)
+}
+
+// The action features selected on an entity are read in the same batch round as its static
+// features, not in a second round after them.
+func TestActionsPrefetchedWithStatics(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.New()
+	rr := &roundReader{Reader: mem, actionsStarted: make(chan struct{})}
+	g, err := gateway.New(gateway.DefaultConfig(), reg, rr, mem, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	e := &env{t: t, srv: srv, mem: mem, reg: reg}
+	e.static("user", "1", "os", "ios", 1)
+	e.action("user", "1", "recent_searches", time.Now(), map[string]any{"query": "lego"})
+	r, _ := e.query(`query($n: Int) { user(id: 1) { os recentSearches(count: $n, lastNSec: 3600) { query } } }`, map[string]any{"n": 5})
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	jsonEq(t, r.Data, `{"user":{"os":"ios","recentSearches":[{"query":"lego"}]}}`)
+}

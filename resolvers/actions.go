@@ -7,6 +7,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
 )
@@ -14,25 +17,34 @@ import (
 // actions reads one action feature of one entity: the newest count events (default
 // defaultCount, clamped to maxCount and the server's MaxCount) of the last lastNSec seconds
 // (default: all) that have not outlived the feature's TTL. Lookups of the whole request share
-// one batched read.
+// one batched read; when the entity was loaded by this request, the read was already started
+// then (prefetchActions) and this only waits for it.
 func (r *Resolver) actions(ctx context.Context, entity, feature, id string, count, lastNSec *int) ([]store.ActionEvent, error) {
-	e := r.reg.Entity(entity)
-	f := e.Feature(feature)
+	f := r.reg.Entity(entity).Feature(feature)
+	l := loader.For(ctx)
+	q, err := r.actionQuery(f, id, count, lastNSec, l.Now)
+	if err != nil {
+		return nil, err
+	}
+	r.cfg.Recorder.FeatureRead(entity, feature, 1)
+	return l.Actions.Load(ctx, q)
+}
+
+// actionQuery validates the arguments of an action field and builds its store query.
+func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time) (store.ActionQuery, error) {
 	n := f.DefaultCount
 	if count != nil {
 		if *count <= 0 {
-			return nil, inputError("count must be positive, got %d", *count)
+			return store.ActionQuery{}, inputError("count must be positive, got %d", *count)
 		}
 		n = *count
 	}
 	n = min(n, f.MaxCount, r.cfg.MaxCount)
-	r.cfg.Recorder.FeatureRead(entity, feature, 1)
-	l := loader.For(ctx)
-	nowMS := l.Now.UnixMilli()
+	nowMS := now.UnixMilli()
 	var minTS int64
 	if lastNSec != nil {
 		if *lastNSec < 0 {
-			return nil, inputError("lastNSec must not be negative, got %d", *lastNSec)
+			return store.ActionQuery{}, inputError("lastNSec must not be negative, got %d", *lastNSec)
 		}
 		if sec := int64(*lastNSec); sec < math.MaxInt64/1000 {
 			minTS = max(nowMS-sec*1000, 0)
@@ -41,18 +53,61 @@ func (r *Resolver) actions(ctx context.Context, entity, feature, id string, coun
 	if f.TTL > 0 {
 		minTS = max(minTS, nowMS-f.TTL.Milliseconds())
 	}
-	q := store.ActionQuery{
-		Key:      store.Key{Prefix: e.Prefix, ID: id, Feature: f.Name},
+	return store.ActionQuery{
+		Key:      store.Key{Prefix: f.Entity.Prefix, ID: id, Feature: f.Name},
 		Count:    n,
 		MinTS:    minTS,
 		Dedupe:   f.Dedupe,
 		MaxCount: f.MaxCount,
+	}, nil
+}
+
+// prefetchActions starts the reads of the action fields selected on entities that are being
+// loaded, so they join the same batch round as the entities' static features instead of waiting
+// for a second one. The action resolvers then find the read in the loader's cache. Fields whose
+// arguments are invalid are left to their resolver, which reports the error.
+func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids []string, sel []graphql.CollectedField) {
+	l := loader.For(ctx)
+	var vars map[string]any
+	for _, cf := range sel {
+		f := e.Feature(r.actionByField[e.Name][cf.Name])
+		if f == nil {
+			continue
+		}
+		if vars == nil {
+			vars = graphql.GetOperationContext(ctx).Variables
+		}
+		args := cf.ArgumentMap(vars)
+		count, ok1 := intArg(args["count"])
+		lastNSec, ok2 := intArg(args["lastNSec"])
+		if !ok1 || !ok2 {
+			continue
+		}
+		for _, id := range ids {
+			if q, err := r.actionQuery(f, id, count, lastNSec, l.Now); err == nil {
+				l.Actions.LoadThunk(ctx, q)
+			}
+		}
 	}
-	evs, err := l.Actions.Load(ctx, q)
-	if err != nil {
-		return nil, err
+}
+
+// intArg reads an optional Int argument as the resolvers receive it.
+func intArg(v any) (*int, bool) {
+	switch x := v.(type) {
+	case nil:
+		return nil, true
+	case int64:
+		n := int(x)
+		return &n, true
+	case int:
+		return &x, true
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			m := int(n)
+			return &m, true
+		}
 	}
-	return evs, nil
+	return nil, false
 }
 
 // decodeEvents turns stored events into model objects: the member's JSON into the struct (its

@@ -48,6 +48,8 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	for i, id := range ids {
 		objs[i] = b.new(id)
 	}
+	e := r.reg.Entity(b.entity)
+	r.prefetchActions(ctx, e, ids, sel)
 	byField := r.staticByField[b.entity]
 	type wanted struct {
 		f     *registry.Feature
@@ -66,7 +68,6 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	if len(features) == 0 || len(ids) == 0 {
 		return objs
 	}
-	e := r.reg.Entity(b.entity)
 	for _, w := range features {
 		r.cfg.Recorder.FeatureRead(e.Name, w.f.Name, len(ids))
 	}

@@ -6,7 +6,6 @@ package resolvers
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/featuregraph/featuregraph/codegen"
 	"github.com/featuregraph/featuregraph/registry"
@@ -53,7 +52,8 @@ type Resolver struct {
 	cfg Config
 	// staticByField maps entity → GraphQL field name → static feature.
 	staticByField map[string]map[string]*registry.Feature
-	now           func() time.Time
+	// actionByField maps entity → GraphQL field name → action feature name.
+	actionByField map[string]map[string]string
 }
 
 // New returns the resolver for reg. It fails when reg does not produce the schema this binary
@@ -70,13 +70,17 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 	if cfg.Recorder == nil {
 		cfg.Recorder = nopRecorder{}
 	}
-	r := &Resolver{reg: reg, cfg: cfg, staticByField: map[string]map[string]*registry.Feature{}, now: time.Now}
+	r := &Resolver{reg: reg, cfg: cfg,
+		staticByField: map[string]map[string]*registry.Feature{},
+		actionByField: map[string]map[string]string{},
+	}
 	for entity, features := range bound {
 		e := reg.Entity(entity)
 		if e == nil {
 			return nil, fmt.Errorf("resolvers: entity %q is not in the registry", entity)
 		}
 		m := map[string]*registry.Feature{}
+		acts := map[string]string{}
 		for _, name := range features {
 			f := e.Feature(name)
 			if f == nil {
@@ -84,9 +88,12 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 			}
 			if f.FeatureType == registry.Static {
 				m[f.GraphQLName()] = f
+			} else {
+				acts[f.GraphQLName()] = f.Name
 			}
 		}
 		r.staticByField[entity] = m
+		r.actionByField[entity] = acts
 	}
 	return r, nil
 }
