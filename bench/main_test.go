@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs every scenario briefly on the memory backend with little data: the bench
+// must verify the gateway against the direct baseline, measure both and write its JSON.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the bench for a few seconds")
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{
+		"-backends", "memory", "-scenarios", "S1,S2,S3,S4",
+		"-users", "200", "-articles", "1000", "-s2-ids", "50", "-s4-events", "2000",
+		"-concurrency", "4", "-duration", "200ms", "-warmup", "50ms", "-rounds", "2", "-verify", "5",
+		"-floor", "-quiet", "-json", out,
+	}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Records) != 4 {
+		t.Fatalf("%d records, want 4:\n%s", len(rep.Records), b)
+	}
+	for _, r := range rep.Records {
+		if r.Requests == 0 || r.RPS <= 0 || r.Direct == nil || r.Direct.Requests == 0 || r.Ratio <= 0 {
+			t.Errorf("%s on %s: empty measurement: %+v", r.Scenario, r.Backend, r)
+		}
+		if r.Errors != 0 || r.Direct.Errors != 0 {
+			t.Errorf("%s on %s: errors: %s %s", r.Scenario, r.Backend, r.FirstError, r.Direct.FirstError)
+		}
+		if r.Scenario != "S4" && (r.StoreCallsPerOp < 1 || r.Floor == nil) {
+			t.Errorf("%s: %.2f store calls per request, floor %v", r.Scenario, r.StoreCallsPerOp, r.Floor)
+		}
+	}
+}
