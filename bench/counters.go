@@ -101,3 +101,10 @@ func (o *countingObserver) total() int64 {
 	}
 	return o.redis.Load() + o.dynamodb.Load()
 }
+
+func (o *countingObserver) tieredOps() int64 {
+	if o == nil {
+		return 0
+	}
+	return o.tiered.Load()
+}

@@ -44,8 +44,11 @@ type measurement struct {
 	// BackendCallsPerOp counts round trips to Redis and DynamoDB (store.Observer) per request;
 	// for the memory backend it equals StoreCallsPerOp.
 	BackendCallsPerOp float64 `json:"backend_calls_per_op"`
-	RespBytes         float64 `json:"response_bytes"` // mean response body size
-	FirstError        string  `json:"first_error,omitempty"`
+	// TieredOpsPerOp counts the tiered store's own work per request: DynamoDB fallbacks after a
+	// Redis miss, refills, static cache fills (0 when Redis holds every series read).
+	TieredOpsPerOp float64 `json:"tiered_ops_per_op,omitempty"`
+	RespBytes      float64 `json:"response_bytes"` // mean response body size
+	FirstError     string  `json:"first_error,omitempty"`
 }
 
 // httpTarget is one endpoint and how to build its request bodies.

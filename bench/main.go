@@ -462,6 +462,7 @@ type targetRun struct {
 	use   usage
 	reads readCounts
 	obs   int64
+	tier  int64 // tiered store's own operations (fallbacks, refills)
 }
 
 // runRead verifies that gateway and direct answer alike, then measures them (and the floor) in
@@ -524,7 +525,7 @@ func (h *harness) round(ctx context.Context, client *http.Client, t *targetRun, 
 	if t.rd != nil {
 		rc0 = t.rd.snapshot()
 	}
-	obs0 := h.b.obs.total()
+	obs0, tier0 := h.b.obs.total(), h.b.obs.tieredOps()
 	ph, err := beginPhase(prof.cpu, prof.mem)
 	if err != nil {
 		return err
@@ -543,6 +544,7 @@ func (h *harness) round(ctx context.Context, client *http.Client, t *targetRun, 
 		t.reads.actionQueries += rc1.actionQueries - rc0.actionQueries
 	}
 	t.obs += h.b.obs.total() - obs0
+	t.tier += h.b.obs.tieredOps() - tier0
 	return ctx.Err()
 }
 
@@ -556,6 +558,7 @@ func (h *harness) result(t *targetRun) *measurement {
 		m.ActionQueriesPerOp = float64(t.reads.actionQueries) / n
 		if h.b.obs != nil {
 			m.BackendCallsPerOp = float64(t.obs) / n
+			m.TieredOpsPerOp = float64(t.tier) / n
 		} else {
 			m.BackendCallsPerOp = m.StoreCallsPerOp
 		}
