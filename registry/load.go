@@ -102,15 +102,62 @@ type fields struct {
 
 func (p *parser) pos(file string, n *yaml.Node) Pos { return Pos{File: file, Line: n.Line} }
 
+// deref follows a YAML alias (*name) to the anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// pairs returns the key/value pairs of a mapping with YAML merge keys (<<: *anchor, or a list
+// of anchors) expanded: merged pairs come first, so the mapping's own keys override them.
+func pairs(n *yaml.Node) [][2]*yaml.Node {
+	var merged, own [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], deref(n.Content[i+1])
+		if k.Value != "<<" || k.Tag != "!!merge" {
+			own = append(own, [2]*yaml.Node{k, v})
+			continue
+		}
+		srcs := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			srcs = v.Content
+		}
+		for _, src := range srcs {
+			if src = deref(src); src.Kind == yaml.MappingNode {
+				merged = append(merged, pairs(src)...)
+			}
+		}
+	}
+	if len(merged) == 0 {
+		return own
+	}
+	ownKeys := map[string]bool{}
+	for _, kv := range own {
+		ownKeys[kv[0].Value] = true
+	}
+	var out [][2]*yaml.Node
+	seen := map[string]bool{}
+	for _, kv := range merged {
+		if !ownKeys[kv[0].Value] && !seen[kv[0].Value] {
+			seen[kv[0].Value] = true
+			out = append(out, kv)
+		}
+	}
+	return append(out, own...)
+}
+
 // mapping checks that n is a mapping with only allowed keys and returns its values by key.
 func (p *parser) mapping(file string, n *yaml.Node, what string, allowed ...string) *fields {
 	f := &fields{byKey: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		p.errs.add(p.pos(file, n), "", "%s must be a mapping of keys to values, got %s", what, kindName(n))
 		return f
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, kv := range pairs(n) {
+		k, v := kv[0], kv[1]
 		if prev, dup := f.keys[k.Value]; dup {
 			p.errs.add(p.pos(file, k), "remove one of them", "duplicate key %q in %s (first at line %d)", k.Value, what, prev.Line)
 			continue
@@ -131,26 +178,27 @@ func (p *parser) mapping(file string, n *yaml.Node, what string, allowed ...stri
 
 // entries returns the key/value pairs of a mapping, in file order.
 func (p *parser) entries(file string, n *yaml.Node, what string) [][2]*yaml.Node {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		p.errs.add(p.pos(file, n), "", "%s must be a mapping, got %s", what, kindName(n))
 		return nil
 	}
 	var out [][2]*yaml.Node
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
+	for _, kv := range pairs(n) {
+		k := kv[0]
 		if line, dup := seen[k.Value]; dup {
 			p.errs.add(p.pos(file, k), "remove or rename one of them", "duplicate %q in %s (first at line %d)", k.Value, what, line)
 			continue
 		}
 		seen[k.Value] = k.Line
-		out = append(out, [2]*yaml.Node{k, n.Content[i+1]})
+		out = append(out, kv)
 	}
 	return out
 }
 
 func (p *parser) str(file string, n *yaml.Node, what string) string {
-	if n == nil {
+	if n = deref(n); n == nil {
 		return ""
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
@@ -161,7 +209,7 @@ func (p *parser) str(file string, n *yaml.Node, what string) string {
 }
 
 func (p *parser) integer(file string, n *yaml.Node, what string) (int, bool) {
-	if n == nil {
+	if n = deref(n); n == nil {
 		return 0, false
 	}
 	v, err := strconv.Atoi(n.Value)
@@ -173,7 +221,7 @@ func (p *parser) integer(file string, n *yaml.Node, what string) (int, bool) {
 }
 
 func (p *parser) boolean(file string, n *yaml.Node, what string) (bool, bool) {
-	if n == nil {
+	if n = deref(n); n == nil {
 		return false, false
 	}
 	var b bool
@@ -185,7 +233,7 @@ func (p *parser) boolean(file string, n *yaml.Node, what string) (bool, bool) {
 }
 
 func (p *parser) seq(file string, n *yaml.Node, what string) []*yaml.Node {
-	if n == nil {
+	if n = deref(n); n == nil {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -291,7 +339,19 @@ func (p *parser) file(file string, src []byte) {
 	if len(doc.Content) == 0 {
 		return // an empty file is allowed
 	}
-	top := p.mapping(file, doc.Content[0], "the file", "entities", "features", "streams")
+	// Top-level keys starting with "x-" are free: a place to define YAML anchors (&name) that
+	// features reuse with aliases (*name) and merge keys (<<: *name).
+	root := deref(doc.Content[0])
+	if root.Kind == yaml.MappingNode {
+		kept := &yaml.Node{Kind: yaml.MappingNode, Line: root.Line, Column: root.Column}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if !strings.HasPrefix(root.Content[i].Value, "x-") {
+				kept.Content = append(kept.Content, root.Content[i], root.Content[i+1])
+			}
+		}
+		root = kept
+	}
+	top := p.mapping(file, root, "the file", "entities", "features", "streams")
 	if n := top.byKey["streams"]; n != nil {
 		for _, kv := range p.entries(file, n, "streams") {
 			p.stream(file, kv[0], kv[1])
