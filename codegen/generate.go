@@ -32,7 +32,7 @@ func Files(reg *registry.Registry) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codegen: resolver glue: %w", err)
 	}
-	return map[string][]byte{SchemaFile: SDL(reg), ModelsFile: models, GlueFile: glue}, nil
+	return map[string][]byte{SchemaFile: SDL(reg), ModelsFile: models, GlueFile: glue, FastPathFile: FastPath(reg)}, nil
 }
 
 // Generate loads the registry in featuresDir, writes the schema, models and glue under root (the
@@ -64,7 +64,19 @@ func Generate(root, featuresDir string) error {
 	if err := api.Generate(cfg, api.NoPlugins()); err != nil {
 		return fmt.Errorf("codegen: gqlgen: %w", err)
 	}
-	return nil
+	exec := cfg.Exec.Filename // gqlgen made it absolute
+	if !filepath.IsAbs(exec) {
+		exec = filepath.Join(root, exec)
+	}
+	src, err := os.ReadFile(exec)
+	if err != nil {
+		return err
+	}
+	fast, err := rewriteExec(src, reg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(exec, fast, 0o644)
 }
 
 func writeIfChanged(path string, content []byte) error {

@@ -274,8 +274,12 @@ func TestDedupeAndNoDedupe(t *testing.T) {
 
 // One user with static and action features and a join costs one static read, one action read
 // and one static read for the joined articles: one batched call per round, not one per field.
+//
+// Batching is bounded by the loaders' wait window: lookups that reach a loader within it share a
+// call. The test widens the window so the assertion does not depend on how fast this machine
+// schedules 60 resolver goroutines (the default 500µs can split a round under CPU contention).
 func TestBatchedStoreCalls(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(c *gateway.Config) { c.Loader.Wait = 50 * time.Millisecond })
 	base := time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC)
 	for u := 1; u <= 20; u++ {
 		for i := 0; i < 5; i++ {
