@@ -3,6 +3,7 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"regexp"
 	"strings"
 
@@ -105,5 +106,9 @@ func FastPath(reg *registry.Registry) []byte {
 		fmt.Fprintf(&b, "\t%q: {%s},\n", e.TypeName(), strings.Join(names, ", "))
 	}
 	b.WriteString("}\n")
-	return []byte(b.String())
+	out, err := format.Source([]byte(b.String()))
+	if err != nil {
+		panic(fmt.Sprintf("codegen: fast path table does not parse: %v", err)) // a bug in this file
+	}
+	return out
 }

@@ -6,5 +6,5 @@ package graph
 // dataloader; marshalSlice keeps one goroutine per element when a selection includes one.
 var resolverFields = map[string][]string{
 	"Article": {"recentViewers"},
-	"User": {"recentClickedArticles", "recentPurchases", "recentSearches"},
+	"User":    {"recentClickedArticles", "recentPurchases", "recentSearches"},
 }
