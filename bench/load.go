@@ -61,8 +61,12 @@ type httpTarget struct {
 type loadOptions struct {
 	concurrency int
 	duration    time.Duration // used when requests == 0
-	requests    int64
-	seed        uint64
+	// rate > 0 is open-loop: the workers together start rate requests per second on a fixed
+	// schedule, and a request that could not start on time (its worker was still waiting for the
+	// previous answer) counts its latency from when it should have started.
+	requests int64
+	seed     uint64
+	rate     float64
 }
 
 // loadResult is the raw outcome of one load phase.
@@ -99,6 +103,12 @@ func runLoad(ctx context.Context, client *http.Client, t httpTarget, o loadOptio
 			var buf bytes.Buffer
 			var n, errs, size int64
 			var firstErr string
+			var interval time.Duration
+			var next time.Time
+			if o.rate > 0 {
+				interval = time.Duration(float64(o.concurrency) / o.rate * float64(time.Second))
+				next = start.Add(interval * time.Duration(w) / time.Duration(o.concurrency))
+			}
 			for ctx.Err() == nil {
 				if o.requests > 0 {
 					if issued.Add(1) > o.requests {
@@ -109,6 +119,18 @@ func runLoad(ctx context.Context, client *http.Client, t httpTarget, o loadOptio
 				}
 				body = t.body(rng, body[:0])
 				t0 := time.Now()
+				if interval > 0 {
+					if d := next.Sub(t0); d > 0 {
+						time.Sleep(d)
+						t0 = time.Now() // a late wake-up is the timer's, not the server's
+						if o.requests == 0 && !t0.Before(deadline) {
+							break
+						}
+					} else {
+						t0 = next // behind schedule: the wait for the previous answer counts
+					}
+					next = next.Add(interval)
+				}
 				err := post(ctx, client, t.url, body, &buf)
 				lat = append(lat, time.Since(t0))
 				n++

@@ -86,6 +86,7 @@ type options struct {
 	quiet          bool
 	rounds         int
 	floor          bool
+	rate           float64
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -117,6 +118,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.staticCacheTTL, "static-cache-ttl", 0, "redis+dynamodb: tiered.Config.StaticCacheTTL (0: no static cache, the default)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress messages on stderr")
 	fs.IntVar(&o.rounds, "rounds", 3, "split each measurement into this many rounds, alternating gateway, direct and floor")
+	fs.Float64Var(&o.rate, "rate", 0, "open loop: start this many requests per second in total (0: closed loop, each client sends its next request when the answer arrives)")
 	fs.BoolVar(&o.floor, "floor", false, "also measure the floor: a handler that returns a recorded gateway response (HTTP and client cost only)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -155,6 +157,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.warmup < 0 || o.warmup > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("-warmup %s must be between 0 and 10m", o.warmup))
+	}
+	if o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0) {
+		errs = append(errs, fmt.Errorf("-rate %v must be 0 (closed loop) or a positive number of requests per second", o.rate))
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %s must be positive", o.timeout))
@@ -203,6 +208,7 @@ type setup struct {
 	S2IDs       int     `json:"s2_ids"`
 	S3Count     int     `json:"s3_count"`
 	S4Events    int     `json:"s4_events"`
+	RatePerSec  float64 `json:"rate_per_sec,omitempty"` // open loop; 0: closed loop
 	LoaderWait  string  `json:"loader_wait"`
 	Metrics     bool    `json:"metrics"`
 	Started     string  `json:"started"`
@@ -238,7 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Concurrency: o.concurrency, WarmupS: o.warmup.Seconds(),
 		Users: o.data.Users, Articles: o.data.Articles, Events: o.data.Events,
 		S1Count: o.s1Count, S2IDs: o.s2IDs, S3Count: o.s3Count, S4Events: o.s4Events,
-		LoaderWait: o.loaderWait.String(), Metrics: o.metrics, Started: time.Now().UTC().Format(time.RFC3339),
+		LoaderWait: o.loaderWait.String(), Metrics: o.metrics, RatePerSec: o.rate, Started: time.Now().UTC().Format(time.RFC3339),
 	}}
 	if o.requests > 0 {
 		rep.Setup.Requests = o.requests
@@ -337,10 +343,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func measureText(o *options) string {
-	if o.requests > 0 {
-		return fmt.Sprintf("%d requests per measurement", o.requests)
+	loop := "closed loop"
+	if o.rate > 0 {
+		loop = fmt.Sprintf("open loop at %g req/s", o.rate)
 	}
-	return fmt.Sprintf("%s per measurement", o.duration)
+	if o.requests > 0 {
+		return fmt.Sprintf("%s, %d requests per measurement in %d rounds", loop, o.requests, o.rounds)
+	}
+	return fmt.Sprintf("%s, %s per measurement in %d rounds", loop, o.duration, o.rounds)
 }
 
 func needsReadData(scenarios []string) bool {
@@ -487,13 +497,13 @@ func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error)
 	}
 	for _, t := range targets {
 		if o.warmup > 0 {
-			runLoad(ctx, client, t.t, loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000})
+			runLoad(ctx, client, t.t, loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000, rate: o.rate})
 		}
 	}
 	for round := range o.rounds {
 		for _, t := range targets {
 			lo := loadOptions{concurrency: o.concurrency, duration: o.duration / time.Duration(o.rounds),
-				seed: o.data.Seed + 2000 + uint64(round)}
+				seed: o.data.Seed + 2000 + uint64(round), rate: o.rate}
 			if o.requests > 0 {
 				lo.requests = max(o.requests/int64(o.rounds), 1)
 			}
