@@ -36,6 +36,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
@@ -212,6 +213,10 @@ type setup struct {
 	LoaderWait  string  `json:"loader_wait"`
 	Metrics     bool    `json:"metrics"`
 	Started     string  `json:"started"`
+	// GitCommit and GitDirty say what code was measured: HEAD and the files changed in the
+	// working tree (other engineers may be editing while the bench runs).
+	GitCommit string   `json:"git_commit,omitempty"`
+	GitDirty  []string `json:"git_dirty,omitempty"`
 }
 
 type report struct {
@@ -246,6 +251,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		S1Count: o.s1Count, S2IDs: o.s2IDs, S3Count: o.s3Count, S4Events: o.s4Events,
 		LoaderWait: o.loaderWait.String(), Metrics: o.metrics, RatePerSec: o.rate, Started: time.Now().UTC().Format(time.RFC3339),
 	}}
+	rep.Setup.GitCommit, rep.Setup.GitDirty = gitState(ctx)
 	if o.requests > 0 {
 		rep.Setup.Requests = o.requests
 	} else {
@@ -253,6 +259,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "featuregraph bench: %s %s, %d CPUs (GOMAXPROCS %d); concurrency %d, %s, warmup %s\n",
 		rep.Setup.GoVersion, rep.Setup.OS, rep.Setup.CPUs, rep.Setup.GOMAXPROCS, o.concurrency, measureText(o), o.warmup)
+	if rep.Setup.GitCommit != "" {
+		fmt.Fprintf(stdout, "code: %s, %d files changed in the working tree\n", rep.Setup.GitCommit, len(rep.Setup.GitDirty))
+	}
 	fmt.Fprintf(stdout, "data: %d users, %d articles, %d events per user and action feature; loader wait %s; metrics %v\n\n",
 		o.data.Users, o.data.Articles, o.data.Events, o.loaderWait, o.metrics)
 	tw := stdout
@@ -340,6 +349,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErrs = append(runErrs, err)
 	}
 	return errors.Join(runErrs...)
+}
+
+// gitState returns HEAD and the working tree's changed files, or nothing when git is not at
+// hand.
+func gitState(ctx context.Context) (string, []string) {
+	head, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "", nil
+	}
+	var dirty []string
+	if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain").Output(); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(st)), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				dirty = append(dirty, l)
+			}
+		}
+	}
+	return strings.TrimSpace(string(head)), dirty
 }
 
 func measureText(o *options) string {
