@@ -89,7 +89,7 @@ var (
 			fmt.Fprintf(&b, "\nfunc (r *%sResolver) %s(ctx context.Context, obj *model.%s, count *int, lastNSec *int) ([]*%s, error) {\n",
 				e.QueryField(), templates.ToGo(f.GraphQLName()), t, ev)
 			fmt.Fprintf(&b, "\tevs, err := r.actions(ctx, %q, %q, %s, count, lastNSec)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", e.Name, f.Name, objID)
-			fmt.Fprintf(&b, "\tout, err := decodeEvents(evs, func(o *%s, ts time.Time) { o.Timestamp = ts })\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", ev)
+			fmt.Fprintf(&b, "\tout, err := decodeEvents(evs, func(o *%s, ts time.Time) { o.Timestamp = ts }, decode%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", ev, f.EventTypeName())
 			for _, fl := range f.Fields {
 				if fl.Join == "" {
 					continue
@@ -108,6 +108,16 @@ var (
 		}
 	}
 
+	for _, e := range reg.Entities {
+		for _, f := range e.Actions {
+			fmt.Fprintf(&b, "\n// decode%s sets one field of a stored member.\nfunc decode%s(o *model.%s, key string, raw []byte) (err error) {\n\tswitch key {\n",
+				f.EventTypeName(), f.EventTypeName(), f.EventTypeName())
+			for _, fl := range f.Fields {
+				fmt.Fprintf(&b, "\tcase %q:\n\t\to.%s, err = member%s(raw)\n", fl.Name, registry.GoName(fl.Name), fl.Type)
+			}
+			b.WriteString("\t}\n\treturn err\n}\n")
+		}
+	}
 	for _, t := range mapTypes(reg) {
 		et := "model." + mapEntryType(t)
 		fmt.Fprintf(&b, "\nfunc as%sMap(v any) []*%s {\n\tm, ok := v.(map[string]any)\n\tif !ok {\n\t\treturn nil\n\t}\n", t, et)

@@ -110,18 +110,20 @@ func intArg(v any) (*int, bool) {
 	return nil, false
 }
 
-// decodeEvents turns stored events into model objects: the member's JSON into the struct (its
-// JSON tags are the registry field names) and the score into the timestamp. Objects are
-// allocated in one slice.
-func decodeEvents[T any](evs []store.ActionEvent, setTS func(*T, time.Time)) ([]*T, error) {
+// decodeEvents turns stored events into model objects: each member field into the struct (set
+// is generated per event type) and the score into the timestamp. Objects are allocated in one
+// slice. Unknown member keys (a field removed from the registry, the no-dedupe time) are ignored.
+func decodeEvents[T any](evs []store.ActionEvent, setTS func(*T, time.Time), set func(o *T, key string, raw []byte) error) ([]*T, error) {
 	objs := make([]T, len(evs))
 	out := make([]*T, len(evs))
 	for i, e := range evs {
-		if err := json.Unmarshal([]byte(e.Member), &objs[i]); err != nil {
+		o := &objs[i]
+		err := memberFields([]byte(e.Member), func(key string, raw []byte) error { return set(o, key, raw) })
+		if err != nil {
 			return nil, fmt.Errorf("%w: stored event %q: %v", errBadStoredValue, e.Member, err)
 		}
-		setTS(&objs[i], time.UnixMilli(e.TS).UTC())
-		out[i] = &objs[i]
+		setTS(o, time.UnixMilli(e.TS).UTC())
+		out[i] = o
 	}
 	return out, nil
 }

@@ -74,7 +74,7 @@ func (r *articleResolver) RecentViewers(ctx context.Context, obj *model.Article,
 	if err != nil {
 		return nil, err
 	}
-	out, err := decodeEvents(evs, func(o *model.ArticleRecentViewersEvent, ts time.Time) { o.Timestamp = ts })
+	out, err := decodeEvents(evs, func(o *model.ArticleRecentViewersEvent, ts time.Time) { o.Timestamp = ts }, decodeArticleRecentViewersEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (r *userResolver) RecentClickedArticles(ctx context.Context, obj *model.Use
 	if err != nil {
 		return nil, err
 	}
-	out, err := decodeEvents(evs, func(o *model.UserRecentClickedArticlesEvent, ts time.Time) { o.Timestamp = ts })
+	out, err := decodeEvents(evs, func(o *model.UserRecentClickedArticlesEvent, ts time.Time) { o.Timestamp = ts }, decodeUserRecentClickedArticlesEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (r *userResolver) RecentPurchases(ctx context.Context, obj *model.User, cou
 	if err != nil {
 		return nil, err
 	}
-	out, err := decodeEvents(evs, func(o *model.UserRecentPurchasesEvent, ts time.Time) { o.Timestamp = ts })
+	out, err := decodeEvents(evs, func(o *model.UserRecentPurchasesEvent, ts time.Time) { o.Timestamp = ts }, decodeUserRecentPurchasesEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +169,53 @@ func (r *userResolver) RecentSearches(ctx context.Context, obj *model.User, coun
 	if err != nil {
 		return nil, err
 	}
-	out, err := decodeEvents(evs, func(o *model.UserRecentSearchesEvent, ts time.Time) { o.Timestamp = ts })
+	out, err := decodeEvents(evs, func(o *model.UserRecentSearchesEvent, ts time.Time) { o.Timestamp = ts }, decodeUserRecentSearchesEvent)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeArticleRecentViewersEvent sets one field of a stored member.
+func decodeArticleRecentViewersEvent(o *model.ArticleRecentViewersEvent, key string, raw []byte) (err error) {
+	switch key {
+	case "user_id":
+		o.UserID, err = memberInt(raw)
+	}
+	return err
+}
+
+// decodeUserRecentClickedArticlesEvent sets one field of a stored member.
+func decodeUserRecentClickedArticlesEvent(o *model.UserRecentClickedArticlesEvent, key string, raw []byte) (err error) {
+	switch key {
+	case "article_id":
+		o.ArticleID, err = memberInt(raw)
+	case "source":
+		o.Source, err = memberString(raw)
+	}
+	return err
+}
+
+// decodeUserRecentPurchasesEvent sets one field of a stored member.
+func decodeUserRecentPurchasesEvent(o *model.UserRecentPurchasesEvent, key string, raw []byte) (err error) {
+	switch key {
+	case "article_id":
+		o.ArticleID, err = memberInt(raw)
+	case "price":
+		o.Price, err = memberInt(raw)
+	}
+	return err
+}
+
+// decodeUserRecentSearchesEvent sets one field of a stored member.
+func decodeUserRecentSearchesEvent(o *model.UserRecentSearchesEvent, key string, raw []byte) (err error) {
+	switch key {
+	case "query":
+		o.Query, err = memberString(raw)
+	case "result_count":
+		o.ResultCount, err = memberInt(raw)
+	}
+	return err
 }
 
 func asFloatMap(v any) []*model.FloatMapEntry {
