@@ -1,25 +1,30 @@
 // Command bench measures what the featuregraph gateway costs: it generates users, articles and
 // their events, loads them into each backend, serves the GraphQL gateway and a hand-written
-// "direct" baseline (the minimal store calls, encoding/json) over real HTTP servers on
-// 127.0.0.1, drives both with a keep-alive client and prints one row per scenario, backend and
-// target. Everything it starts (servers, redis-server, dynalite) stops when it ends.
+// "direct" baseline (the minimal store calls, encoding/json, same JSON answer) over real HTTP
+// servers on 127.0.0.1, checks that both answer alike, drives both with a keep-alive client and
+// prints one row per scenario, backend and target. Everything it starts (HTTP servers,
+// redis-server, dynalite) stops when it ends.
 //
 // Usage, from the repository root:
 //
-//	go run ./bench                                  # S1..S4 on memory and redis+dynamodb, 16 clients, 5s each
+//	go run ./bench                          # S1..S4 on memory and redis+dynamodb, 16 clients, 5s each
 //	go run ./bench -backends memory -scenarios S1,S3 -duration 10s -json out.json
-//	go run ./bench -backends memory -scenarios S1 -cpuprofile /tmp/prof   # /tmp/prof-S1-memory-gateway.pprof, ...
-//	go tool pprof -top /tmp/prof-S1-memory-gateway.pprof
+//	go run ./bench -backends memory -concurrency 1 -loader-wait 0s    # latency of one client
+//	go run ./bench -backends memory -rate 500  # open loop: 500 req/s in total instead of closed loop
+//	go run ./bench -backends memory -scenarios S1 -rounds 1 -cpuprofile /tmp/p   # /tmp/p-S1-memory-gateway.pprof, ...
+//	go tool pprof -top /tmp/p-S1-memory-gateway.pprof
 //
 // Scenarios: S1 user vector (5 static + 3 action features, count -s1-count, lastNSec 7 days);
 // S2 candidate scoring, articles(ids:) with -s2-ids ids x 4 static features; S3 join, a user's
 // -s3-count clicked articles with 3 static features each; S4 ingest of -s4-events events
-// (decode, dispatch, batching writer) against writing the same store writes directly.
-// Backends: memory (store/memory) and redis+dynamodb (store/tiered over redis-server and
-// dynalite, which the bench starts itself; needs the redis-server package and `npm ci`).
+// (decode, dispatch, batching writer: "pipeline") against writing the same store writes
+// directly. Backends: memory (store/memory) and redis+dynamodb (store/tiered over redis-server
+// and dynalite, which the bench starts on free ports; needs the redis-server package and `npm ci`).
 //
-// allocs/op and bytes/op are runtime.MemStats deltas of the whole process over the measured
-// phase, so they include the load generator's HTTP client (the same for gateway and direct);
+// Each measurement is split into -rounds rounds that alternate gateway, direct and (-floor) a
+// handler returning a recorded response, so a noisy neighbour slows them alike. cpu µs/op,
+// allocs/op and bytes/op are deltas of the whole process over the measured phases per request:
+// they include the load generator's HTTP client, the same for every target (see the floor).
 // -memprofile writes the allocs profile before (NAME.base) and after each phase, for
 // `go tool pprof -sample_index=alloc_space -diff_base NAME.base NAME`.
 package main
