@@ -9,7 +9,6 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
 )
 
@@ -68,35 +67,32 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	if len(features) == 0 || len(ids) == 0 {
 		return objs
 	}
-	for _, w := range features {
+	names := &loader.Features{Names: make([]string, len(features))}
+	for j, w := range features {
+		names.Names[j] = w.f.Name
 		r.cfg.Recorder.FeatureRead(e.Name, w.f.Name, len(ids))
 	}
-	keys := make([]store.Key, 0, len(ids)*len(features))
-	for _, id := range ids {
-		for _, w := range features {
-			keys = append(keys, store.Key{Prefix: e.Prefix, ID: id, Feature: w.f.Name})
-		}
+	keys := make([]loader.EntityKey, len(ids))
+	for i, id := range ids {
+		keys[i] = loader.EntityKey{Prefix: e.Prefix, ID: id, Features: names}
 	}
 	values, err := loader.For(ctx).Static.LoadAll(ctx, keys)
 	perKey := keyErrors(err, len(keys))
 	for i := range ids {
 		for j, w := range features {
-			k := i*len(features) + j
-			if kerr := perKey[k]; kerr != nil && !loader.IsMissing(kerr) {
-				graphql.AddError(ctx, fieldError(pathOf(i), w.alias, kerr))
+			if perKey[i] != nil {
+				graphql.AddError(ctx, fieldError(pathOf(i), w.alias, perKey[i]))
 				continue
 			}
-			var v any
-			if perKey[k] == nil {
-				cv, cerr := registry.Coerce(w.f.Type, w.f.Container, values[k].Value)
+			v := w.f.DefaultValue
+			if sv := values[i][j]; sv != nil {
+				cv, cerr := registry.Coerce(w.f.Type, w.f.Container, sv.Value)
 				if cerr != nil {
 					graphql.AddError(ctx, fieldError(pathOf(i), w.alias,
 						fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)))
 					continue
 				}
 				v = cv
-			} else {
-				v = w.f.DefaultValue
 			}
 			if v != nil {
 				b.set(objs[i], w.f.Name, v)
