@@ -196,7 +196,7 @@ func TestSpotChecks(t *testing.T) {
 		},
 		{
 			name: "many_to_many",
-			sdl: []string{"  recentEngagements(\n", "): [UserRecentEngagementsEvent!]!\n", "  recentViews(\n", "  lastSeenAt: Time\n",
+			sdl: []string{"  recentEngagements(\n", "): [UserRecentEngagementsEvent!]\n", "  recentViews(\n", "  lastSeenAt: Time\n",
 				"  viewers(\n", "  likeCount: Int\n", "type UserRecentEngagementsEvent {\n"},
 			glue: []string{`r.actions(ctx, "user", "recent_engagements", strconv.Itoa(obj.ID), count, lastNSec)`, `r.actions(ctx, "item", "viewers", strconv.Itoa(obj.ID), count, lastNSec)`},
 		},
@@ -208,7 +208,7 @@ func TestSpotChecks(t *testing.T) {
 				`  legacyScore: Float @deprecated(reason: "Use \"score_v2\" instead.\nSee the wiki at https://wiki/x?a=b&c=\\d.")` + "\n",
 				"  \"\"\"\n  Line one.\n  Line two: tab\there.\n\n  Default: 0.5.\n\n  Owner: ranking.\n  \"\"\"\n",
 				"  Folded description on one line.\n", "  scoreV2: Float\n",
-				"): [UserOldClicksEvent!]! @deprecated(reason: \"Replaced by clicks — read that instead.\")\n",
+				"): [UserOldClicksEvent!] @deprecated(reason: \"Replaced by clicks — read that instead.\")\n",
 				"  \"\"\"\n  The \"target\", an id.\n  May be absent.\n  \"\"\"\n  targetId: Int\n",
 			},
 			notIn: []string{"  \"\"\"\n   \n", "scoreV2: Float @deprecated"},

@@ -58,8 +58,10 @@ type Query {
 			desc(&b, "    ", fmt.Sprintf("How many events, newest first. Default %d, at most %d (larger values are clamped). Must be positive.", f.DefaultCount, f.MaxCount))
 			b.WriteString("    count: Int\n")
 			desc(&b, "    ", "Only events of the last lastNSec seconds. Default: no limit. Must not be negative.")
+			// The list is nullable: a failure of this field (its backend, its arguments) is an
+			// error on this field alone, and the entity's other features are still answered.
 			b.WriteString("    lastNSec: Int\n")
-			fmt.Fprintf(&b, "  ): [%s!]!%s\n", f.EventTypeName(), deprecated(f))
+			fmt.Fprintf(&b, "  ): [%s!]%s\n", f.EventTypeName(), deprecated(f))
 		}
 		b.WriteString("}\n")
 	}

@@ -330,7 +330,16 @@ func TestBackendFailureGivesPartialResults(t *testing.T) {
 	if len(r.Errors) != 1 || r.Errors[0].Extensions["backend"] != "redis" || fmt.Sprint(r.Errors[0].Path) != "[user recentClickedArticles]" {
 		t.Fatalf("want a redis error on recentClickedArticles, got %+v", r.Errors)
 	}
-	jsonEq(t, r.Data, `{"user":null}`) // the list is non-null, so the error nulls its parent
+	// The action list is nullable: the failure is an error on that field, and the static
+	// features next to it are still answered.
+	jsonEq(t, r.Data, `{"user":{"os":"unknown","recentClickedArticles":null}}`)
+
+	// In a batch, one failing field does not take the other entities' features with it.
+	r, _ = e.query(`{ users(ids: [1, 2]) { id os recentClickedArticles { articleId } } }`, nil)
+	jsonEq(t, r.Data, `{"users":[{"id":1,"os":"unknown","recentClickedArticles":null},{"id":2,"os":"unknown","recentClickedArticles":null}]}`)
+	if len(r.Errors) != 2 {
+		t.Fatalf("want one error per failed field, got %+v", r.Errors)
+	}
 }
 
 func TestMalformedAndOversizedQueries(t *testing.T) {

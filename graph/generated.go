@@ -569,7 +569,7 @@ type Article {
     Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
     """
     lastNSec: Int
-  ): [ArticleRecentViewersEvent!]!
+  ): [ArticleRecentViewersEvent!]
   """
   Region the article is listed in.
   """
@@ -637,7 +637,7 @@ type User {
     Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
     """
     lastNSec: Int
-  ): [UserRecentClickedArticlesEvent!]!
+  ): [UserRecentClickedArticlesEvent!]
   """
   Articles the user bought, every purchase kept.
   """
@@ -650,7 +650,7 @@ type User {
     Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
     """
     lastNSec: Int
-  ): [UserRecentPurchasesEvent!]!
+  ): [UserRecentPurchasesEvent!]
   """
   The last search queries, newest first, as the search service keeps them.
   """
@@ -667,7 +667,7 @@ type User {
     Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
     """
     lastNSec: Int
-  ): [UserRecentSearchesEvent!]!
+  ): [UserRecentSearchesEvent!]
   """
   Region the user set as home.
 
@@ -1259,10 +1259,10 @@ func (ec *executionContext) _Article_recentViewers(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ArticleRecentViewersEvent) graphql.Marshaler {
-			return ec.marshalNArticleRecentViewersEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventᚄ(ctx, selections, v)
+			return ec.marshalOArticleRecentViewersEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Article_recentViewers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1703,10 +1703,10 @@ func (ec *executionContext) _User_recentClickedArticles(ctx context.Context, fie
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentClickedArticlesEvent) graphql.Marshaler {
-			return ec.marshalNUserRecentClickedArticlesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventᚄ(ctx, selections, v)
+			return ec.marshalOUserRecentClickedArticlesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_recentClickedArticles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1747,10 +1747,10 @@ func (ec *executionContext) _User_recentPurchases(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentPurchasesEvent) graphql.Marshaler {
-			return ec.marshalNUserRecentPurchasesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventᚄ(ctx, selections, v)
+			return ec.marshalOUserRecentPurchasesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_recentPurchases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1798,10 +1798,10 @@ func (ec *executionContext) _User_recentSearches(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentSearchesEvent) graphql.Marshaler {
-			return ec.marshalNUserRecentSearchesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventᚄ(ctx, selections, v)
+			return ec.marshalOUserRecentSearchesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_recentSearches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3083,7 +3083,7 @@ func (ec *executionContext) _Article(ctx context.Context, sel ast.SelectionSet, 
 					}
 				}()
 				res = ec._Article_recentViewers(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -3433,7 +3433,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_recentClickedArticles(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -3471,7 +3471,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_recentPurchases(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -3514,7 +3514,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					}
 				}()
 				res = ec._User_recentSearches(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -4145,22 +4145,6 @@ func (ec *executionContext) marshalNArticle2ᚖgithubᚗcomᚋfeaturegraphᚋfea
 	return ec._Article(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNArticleRecentViewersEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ArticleRecentViewersEvent) graphql.Marshaler {
-	ret := marshalSlice(ctx, "ArticleRecentViewersEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNArticleRecentViewersEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEvent(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNArticleRecentViewersEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEvent(ctx context.Context, sel ast.SelectionSet, v *model.ArticleRecentViewersEvent) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -4316,22 +4300,6 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋfeaturegraphᚋfeatur
 	return ec._User(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUserRecentClickedArticlesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentClickedArticlesEvent) graphql.Marshaler {
-	ret := marshalSlice(ctx, "UserRecentClickedArticlesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNUserRecentClickedArticlesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEvent(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNUserRecentClickedArticlesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEvent(ctx context.Context, sel ast.SelectionSet, v *model.UserRecentClickedArticlesEvent) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -4342,22 +4310,6 @@ func (ec *executionContext) marshalNUserRecentClickedArticlesEvent2ᚖgithubᚗc
 	return ec._UserRecentClickedArticlesEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUserRecentPurchasesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentPurchasesEvent) graphql.Marshaler {
-	ret := marshalSlice(ctx, "UserRecentPurchasesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNUserRecentPurchasesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEvent(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNUserRecentPurchasesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEvent(ctx context.Context, sel ast.SelectionSet, v *model.UserRecentPurchasesEvent) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -4366,22 +4318,6 @@ func (ec *executionContext) marshalNUserRecentPurchasesEvent2ᚖgithubᚗcomᚋf
 		return graphql.Null
 	}
 	return ec._UserRecentPurchasesEvent(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNUserRecentSearchesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentSearchesEvent) graphql.Marshaler {
-	ret := marshalSlice(ctx, "UserRecentSearchesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNUserRecentSearchesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEvent(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNUserRecentSearchesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEvent(ctx context.Context, sel ast.SelectionSet, v *model.UserRecentSearchesEvent) graphql.Marshaler {
@@ -4539,6 +4475,25 @@ func (ec *executionContext) marshalOArticle2ᚖgithubᚗcomᚋfeaturegraphᚋfea
 		return graphql.Null
 	}
 	return ec._Article(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOArticleRecentViewersEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ArticleRecentViewersEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, "ArticleRecentViewersEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNArticleRecentViewersEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -4717,6 +4672,63 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋfeaturegraphᚋfeatur
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUserRecentClickedArticlesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentClickedArticlesEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, "UserRecentClickedArticlesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserRecentClickedArticlesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOUserRecentPurchasesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentPurchasesEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, "UserRecentPurchasesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserRecentPurchasesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOUserRecentSearchesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentSearchesEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalSlice(ctx, "UserRecentSearchesEvent", len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserRecentSearchesEvent2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

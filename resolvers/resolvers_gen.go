@@ -17,7 +17,7 @@ var (
 )
 
 // SchemaFingerprint identifies the registry this code was generated from (codegen.Fingerprint).
-const SchemaFingerprint = "52e9187da969a055"
+const SchemaFingerprint = "8f5b5fc217a358e6"
 
 // Query returns the resolver of the Query type.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
