@@ -135,12 +135,12 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.Int64Var(&g.MaxBodyBytes, "max-body-bytes", g.MaxBodyBytes, "largest request body accepted")
 	fs.IntVar(&g.ParserTokenLimit, "max-tokens", g.ParserTokenLimit, "most tokens a query may have")
 	fs.IntVar(&g.MaxDepth, "max-depth", g.MaxDepth, "deepest selection nesting a query may have")
-	fs.IntVar(&g.MaxComplexity, "max-complexity", g.MaxComplexity, "most fields a query may select")
+	fs.IntVar(&g.MaxComplexity, "max-complexity", g.MaxComplexity, "most values a query may return (fields × ids × count)")
 	fs.IntVar(&g.QueryCacheSize, "query-cache-size", g.QueryCacheSize, "parsed queries kept in the cache (and APQ entries)")
 	fs.IntVar(&g.Resolvers.MaxIDs, "max-ids", g.Resolvers.MaxIDs, "most ids one batch field (users(ids:)) accepts")
 	fs.IntVar(&g.Resolvers.MaxCount, "max-count", g.Resolvers.MaxCount, "largest count an action field returns (on top of each feature's maxCount)")
 	fs.DurationVar(&g.Loader.Wait, "batch-wait", g.Loader.Wait, "how long the dataloaders collect keys before one batched store call")
-	fs.IntVar(&g.Loader.StaticBatch, "static-batch", g.Loader.StaticBatch, "most static keys in one batched store call")
+	fs.IntVar(&g.Loader.StaticBatch, "static-batch", g.Loader.StaticBatch, "most entities (each with its selected static features) in one batched store call")
 	fs.IntVar(&g.Loader.ActionBatch, "action-batch", g.Loader.ActionBatch, "most action lookups in one Redis pipeline")
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -41,8 +40,9 @@ type Config struct {
 	ParserTokenLimit int
 	// MaxDepth limits how deeply selections nest. Default 10.
 	MaxDepth int
-	// MaxComplexity limits the number of fields a query selects (counted by gqlgen's default
-	// complexity: one per field). Default 5000.
+	// MaxComplexity limits the values a query may return: every field counts once per object it
+	// is answered for, so a batch field multiplies its selection by its ids and an action field
+	// by its count. Default 200000 (1000 ids × 200 values).
 	MaxComplexity int
 	// QueryCacheSize is how many parsed and validated queries are kept. Default 1000.
 	QueryCacheSize int
@@ -68,7 +68,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:     1 << 20,
 		ParserTokenLimit: 10000,
 		MaxDepth:         10,
-		MaxComplexity:    5000,
+		MaxComplexity:    200000,
 		QueryCacheSize:   1000,
 		Introspection:    true,
 		Suggestions:      true,
@@ -132,7 +132,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		log = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log}
-	g.Handle("/graphql", g.graphQL(res))
+	g.Handle("/graphql", g.graphQL(reg, res))
 	g.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -157,7 +157,7 @@ func (g *Gateway) Handle(pattern string, h http.Handler) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
-func (g *Gateway) graphQL(res *resolvers.Resolver) http.Handler {
+func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -169,8 +169,7 @@ func (g *Gateway) graphQL(res *resolvers.Resolver) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](g.cfg.QueryCacheSize)})
-	srv.Use(extension.FixedComplexityLimit(g.cfg.MaxComplexity))
-	srv.Use(depthLimit(g.cfg.MaxDepth))
+	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity))
 	srv.SetErrorPresenter(resolvers.ErrorPresenter)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
@@ -203,54 +202,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// depthLimit rejects operations whose selections nest deeper than max.
-type depthLimit int
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit(0)
-
-func (d depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (d depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
-	if rc.Operation == nil {
-		return nil
-	}
-	if depth := selectionDepth(rc.Operation.SelectionSet, rc.Doc.Fragments, 0); depth > int(d) {
-		return &gqlerror.Error{
-			Message:    fmt.Sprintf("query is %d levels deep, at most %d allowed", depth, int(d)),
-			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
-		}
-	}
-	return nil
-}
-
-func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen int) int {
-	if seen > 64 { // fragment cycles are rejected by validation; this only bounds the walk
-		return seen
-	}
-	best := 0
-	for _, s := range set {
-		var d int
-		switch s := s.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = 1
-			} else {
-				d = 1 + selectionDepth(s.SelectionSet, frags, seen+1)
-			}
-		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, frags, seen+1)
-		case *ast.FragmentSpread:
-			if f := frags.ForName(s.Name); f != nil {
-				d = selectionDepth(f.SelectionSet, frags, seen+1)
-			}
-		}
-		best = max(best, d)
-	}
-	return best
 }

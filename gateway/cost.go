@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/registry"
+)
+
+// queryCost rejects an operation before it runs when it nests deeper than maxDepth or would
+// return more than maxCost values. The cost counts every field once per object it is answered
+// for: a batch field multiplies its selection by its number of ids, an action field by its
+// count (the feature's defaultCount when absent). Fragments are measured once each and
+// reused, so a query of chained fragment spreads costs its size to check, not the size of its
+// expansion (gqlgen's own complexity walk re-expands every spread).
+type queryCost struct {
+	maxDepth int
+	maxCost  float64
+	// defaultCount maps "Type.field" of every action field to its feature's defaultCount.
+	defaultCount map[string]int
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*queryCost)(nil)
+
+func newQueryCost(reg *registry.Registry, maxDepth, maxCost int) *queryCost {
+	q := &queryCost{maxDepth: maxDepth, maxCost: float64(maxCost), defaultCount: map[string]int{}}
+	for _, e := range reg.Entities {
+		for _, f := range e.Actions {
+			q.defaultCount[e.TypeName()+"."+f.GraphQLName()] = f.DefaultCount
+		}
+	}
+	return q
+}
+
+func (q *queryCost) ExtensionName() string                   { return "QueryCost" }
+func (q *queryCost) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (q *queryCost) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
+		return nil
+	}
+	w := &costWalk{q: q, frags: rc.Doc.Fragments, vars: rc.Variables, memo: map[string]measure{}}
+	m := w.set(rc.Operation.SelectionSet, 0)
+	switch {
+	case m.depth > q.maxDepth:
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("query is %d levels deep, at most %d allowed", m.depth, q.maxDepth),
+			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
+		}
+	case m.cost > q.maxCost:
+		return &gqlerror.Error{
+			Message: fmt.Sprintf("query would return about %.0f values, at most %.0f allowed (lower ids or count, or split the query)",
+				m.cost, q.maxCost),
+			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
+		}
+	}
+	return nil
+}
+
+type measure struct {
+	depth int
+	cost  float64
+}
+
+type costWalk struct {
+	q     *queryCost
+	frags ast.FragmentDefinitionList
+	vars  map[string]any
+	memo  map[string]measure // by fragment name
+	stack map[string]bool    // fragments being measured (cycles are rejected by validation)
+}
+
+func (w *costWalk) set(set ast.SelectionSet, depth int) measure {
+	var m measure
+	for _, s := range set {
+		var sm measure
+		switch s := s.(type) {
+		case *ast.Field:
+			sub := w.set(s.SelectionSet, 0)
+			sm = measure{depth: 1 + sub.depth, cost: 1 + w.multiplier(s)*sub.cost}
+		case *ast.InlineFragment:
+			sm = w.set(s.SelectionSet, 0)
+		case *ast.FragmentSpread:
+			sm = w.fragment(s.Name)
+		}
+		m.depth = max(m.depth, sm.depth)
+		m.cost = math.Min(m.cost+sm.cost, math.MaxFloat64/2)
+	}
+	return m
+}
+
+func (w *costWalk) fragment(name string) measure {
+	if m, ok := w.memo[name]; ok {
+		return m
+	}
+	if w.stack == nil {
+		w.stack = map[string]bool{}
+	}
+	f := w.frags.ForName(name)
+	if f == nil || w.stack[name] {
+		return measure{}
+	}
+	w.stack[name] = true
+	m := w.set(f.SelectionSet, 0)
+	delete(w.stack, name)
+	w.memo[name] = m
+	return m
+}
+
+// multiplier is how many objects a field's selection is answered for.
+func (w *costWalk) multiplier(f *ast.Field) float64 {
+	if len(f.SelectionSet) == 0 {
+		return 1
+	}
+	if a := f.Arguments.ForName("ids"); a != nil {
+		if v, err := a.Value.Value(w.vars); err == nil {
+			if ids, ok := v.([]any); ok {
+				return float64(max(len(ids), 1))
+			}
+		}
+		return 1
+	}
+	if f.ObjectDefinition != nil {
+		if def, ok := w.q.defaultCount[f.ObjectDefinition.Name+"."+f.Name]; ok {
+			n := float64(def)
+			if a := f.Arguments.ForName("count"); a != nil {
+				if v, err := a.Value.Value(w.vars); err == nil {
+					if c, ok := v.(int64); ok && c > 0 {
+						n = float64(c)
+					}
+				}
+			}
+			return n
+		}
+	}
+	return 1
+}

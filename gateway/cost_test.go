@@ -1,0 +1,69 @@
+package gateway_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+)
+
+// 40 chained fragments, each spreading the next twice, expand to 2^40 fields. The check must
+// measure each fragment once and reject the query at once, not walk its expansion.
+func TestChainedFragmentsAreRejectedCheaply(t *testing.T) {
+	e := newEnv(t)
+	var b strings.Builder
+	b.WriteString("{ ...F0 }\n")
+	const n = 40
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "fragment F%d on Query { user(id: 1) { os } }\n", n)
+	start := time.Now()
+	r, _ := e.query(b.String(), nil)
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Fatalf("want a complexity error, got %+v", r.Errors)
+	}
+	// Generous bound: the rejection is linear in the query; the expansion would take hours.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("rejecting took %s", d)
+	}
+}
+
+func TestCostMultipliesByIDsAndCount(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.MaxComplexity = 1000 })
+	ids := func(n int) string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = fmt.Sprint(i + 1)
+		}
+		return "[" + strings.Join(s, ",") + "]"
+	}
+	for _, tc := range []struct {
+		name, q string
+		vars    map[string]any
+		ok      bool
+	}{
+		// 1 + 400 × (1 os + 1 region) = 801
+		{"ids within", `{ articles(ids: ` + ids(400) + `) { category price } }`, nil, true},
+		// 1 + 600 × 2 = 1201
+		{"ids over", `{ articles(ids: ` + ids(600) + `) { category price } }`, nil, false},
+		// ids from a variable count the same
+		{"ids variable over", `query($ids: [Int!]!) { articles(ids: $ids) { category price } }`, map[string]any{"ids": make([]int, 600)}, false},
+		// 1 + 1 × (1 + 300 × 3) = 902
+		{"count within", `{ user(id: 1) { recentClickedArticles(count: 300) { articleId source timestamp } } }`, nil, true},
+		// 1 + 1 × (1 + 40 × (1 + 10 (recentViewers' defaultCount) × 2)) = 842
+		{"nested default count within", `{ user(id: 1) { recentClickedArticles(count: 40) { article { recentViewers { userId timestamp } } } } }`, nil, true},
+		// 1 + 1 × (1 + 50 × (1 + 10 × 2)) = 1052
+		{"nested default count over", `{ user(id: 1) { recentClickedArticles(count: 50) { article { recentViewers { userId timestamp } } } } }`, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := e.query(tc.q, tc.vars)
+			rejected := len(r.Errors) > 0 && r.Errors[0].Extensions["code"] == "COMPLEXITY_LIMIT_EXCEEDED"
+			if rejected == tc.ok {
+				t.Fatalf("ok=%v, got errors %+v", tc.ok, r.Errors)
+			}
+		})
+	}
+}
