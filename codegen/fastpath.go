@@ -105,6 +105,20 @@ func FastPath(reg *registry.Registry) []byte {
 		}
 		fmt.Fprintf(&b, "\t%q: {%s},\n", e.TypeName(), strings.Join(names, ", "))
 	}
+	b.WriteString("}\n\n// joinFields lists, per event type, its join fields and the entity type each one expands\n// into; marshalSlice looks through them for resolver fields of the joined entity.\nvar joinFields = map[string]map[string]string{\n")
+	for _, e := range reg.Entities {
+		for _, f := range e.Actions {
+			var joins []string
+			for _, fl := range f.Fields {
+				if fl.Join != "" {
+					joins = append(joins, fmt.Sprintf("%q: %q", registry.Camel(fl.JoinName()), reg.Entity(fl.Join).TypeName()))
+				}
+			}
+			if len(joins) > 0 {
+				fmt.Fprintf(&b, "\t%q: {%s},\n", f.EventTypeName(), strings.Join(joins, ", "))
+			}
+		}
+	}
 	b.WriteString("}\n")
 	out, err := format.Source([]byte(b.String()))
 	if err != nil {

@@ -462,3 +462,22 @@ func TestActionsPrefetchedWithStatics(t *testing.T) {
 	}
 	jsonEq(t, r.Data, `{"user":{"os":"ios","recentSearches":[{"query":"lego"}]}}`)
 }
+
+// Joins nested in joins stay batched: the action features of the articles joined to a user's
+// clicks are read in one round for all of them, not one round per article.
+func TestNestedJoinsStayBatched(t *testing.T) {
+	e := newEnv(t)
+	base := time.Date(2026, 10, 15, 8, 0, 0, 0, time.UTC)
+	for i := 0; i < 20; i++ {
+		e.action("user", "1", "recent_clicked_articles", base.Add(time.Duration(i)*time.Minute), map[string]any{"article_id": 100 + i})
+		e.action("article", fmt.Sprint(100+i), "recent_viewers", base, map[string]any{"user_id": 1000 + i})
+	}
+	r, _ := e.query(`{ user(id: 1) { recentClickedArticles(count: 20) { article { category recentViewers { user { os } } } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	// user statics (none selected) → clicks; articles' statics + viewers; viewers' users.
+	if e.rd.static > 3 || e.rd.acts > 2 {
+		t.Fatalf("want at most 3 static and 2 action reads, got %d static (%v keys) and %d action reads", e.rd.static, e.rd.staticKeys, e.rd.acts)
+	}
+}

@@ -8,3 +8,11 @@ var resolverFields = map[string][]string{
 	"Article": {"recentViewers"},
 	"User":    {"recentClickedArticles", "recentPurchases", "recentSearches"},
 }
+
+// joinFields lists, per event type, its join fields and the entity type each one expands
+// into; marshalSlice looks through them for resolver fields of the joined entity.
+var joinFields = map[string]map[string]string{
+	"ArticleRecentViewersEvent":      {"user": "User"},
+	"UserRecentClickedArticlesEvent": {"article": "Article"},
+	"UserRecentPurchasesEvent":       {"article": "Article"},
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // marshalSlice replaces graphql.MarshalSliceConcurrently in generated.go (see
@@ -39,18 +40,28 @@ func marshalElement(ctx context.Context, i int, marshal func(ctx context.Context
 }
 
 // selectsResolverField reports whether the list field's selection includes a field of
-// typeName that has a resolver which may wait on a dataloader.
+// typeName that has a resolver which may wait on a dataloader, directly or through a join.
 func selectsResolverField(ctx context.Context, typeName string) bool {
-	names := resolverFields[typeName]
-	if len(names) == 0 {
-		return false
-	}
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return true
 	}
-	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, []string{typeName}) {
+	return selects(graphql.GetOperationContext(ctx), fc.Field.Selections, typeName, 0)
+}
+
+func selects(opCtx *graphql.OperationContext, sel ast.SelectionSet, typeName string, depth int) bool {
+	names, joins := resolverFields[typeName], joinFields[typeName]
+	if len(names) == 0 && len(joins) == 0 {
+		return false
+	}
+	if depth > 32 { // the query depth limit is far lower; this only bounds the walk
+		return true
+	}
+	for _, f := range graphql.CollectFields(opCtx, sel, []string{typeName}) {
 		if slices.Contains(names, f.Name) {
+			return true
+		}
+		if target, ok := joins[f.Name]; ok && selects(opCtx, f.Selections, target, depth+1) {
 			return true
 		}
 	}
