@@ -101,7 +101,10 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	m.IngestSource("kafka", func() metrics.IngestCounts {
 		s := c.Stats()
-		return metrics.IngestCounts{Events: s.Events, Unrouted: s.Unrouted, Rejected: s.Malformed + s.ConversionErrors + s.StoreErrors,
+		// Events counts every record that matched a spec, failed or not: count the failed ones
+		// once, as rejected.
+		rejected := s.ConversionErrors + s.StoreErrors
+		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
 	if o.metricsAddr != "" {
@@ -178,7 +181,10 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 		return errors.Join(err, w.Close(ctx))
 	}
 	sum, err := l.LoadFile(ctx, o.file)
-	if cerr := w.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+	// On SIGINT the load stops; what was read is flushed, within a bound (the store may be down).
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if cerr := w.Close(cctx); cerr != nil && err == nil {
 		err = cerr
 	}
 	fmt.Fprintln(e.stdout, sum.String())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -164,5 +165,41 @@ func TestLoadCSVIntoStores(t *testing.T) {
 	got := serveAndQuery(t, stores, `{ articles(ids: [900, 901]) { price category } user(id: 900) { notificationKeywords } }`)[0]
 	if want := `{"data":{"articles":[{"category":"books","price":12000},{"category":null,"price":null}],"user":{"notificationKeywords":["go","yaml"]}}}`; got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// --production serves no push endpoint unless --push asks for it.
+func TestProductionModeHasNoPushEndpointByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--production"}, http.StatusNotFound},
+		{[]string{"--production", "--push"}, http.StatusBadRequest}, // served: an empty body is a 400
+	} {
+		addr := freeAddr(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"serve", "--addr", addr}, tc.args...), io.Discard, io.Discard, noEnv)
+		}()
+		var res *http.Response
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if res, err = http.Post("http://"+addr+"/v1/events", "application/json", strings.NewReader("")); err == nil {
+				break
+			}
+		}
+		cancel()
+		if serr := <-done; serr != nil {
+			t.Fatalf("%v: serve: %v", tc.args, serr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Fatalf("%v: POST /v1/events = %d, want %d", tc.args, res.StatusCode, tc.want)
+		}
 	}
 }

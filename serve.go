@@ -41,21 +41,27 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 			return err
 		}
 	}
-	closeIngest, err := mountIngest(g, reg, st, m)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := closeIngest(context.WithoutCancel(ctx)); err != nil {
-			log.Error("flushing pushed events", "err", err)
+	if push := o.push.value || (!o.push.set && !o.production); push {
+		closeIngest, err := mountIngest(g, reg, st, m)
+		if err != nil {
+			return err
 		}
-	}()
+		defer func() {
+			// Bounded: with the store down the writer would retry forever.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
+			defer cancel()
+			if err := closeIngest(cctx); err != nil {
+				log.Error("flushing pushed events", "err", err)
+			}
+		}()
+	}
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "store", st.kind, "playground", cfg.Playground,

@@ -22,6 +22,18 @@ type Dispatcher struct {
 	topics  map[string][]string // topic → stream names whose specs use it, sorted
 	reg     *registry.Registry
 	now     func() time.Time
+	// maxAhead is how far in the future an event time may be (clock skew). A later time would
+	// pin a static value (no real event could overwrite it) and sit as the newest action.
+	maxAhead time.Duration
+}
+
+// DefaultMaxAhead is how far ahead of the clock an event time may be by default.
+const DefaultMaxAhead = 24 * time.Hour
+
+// WithMaxAhead sets how far in the future an event time may be; later events fail conversion
+// (and go to the dead letters). Default DefaultMaxAhead.
+func WithMaxAhead(d time.Duration) DispatcherOption {
+	return func(x *Dispatcher) { x.maxAhead = d }
 }
 
 // DispatcherOption configures a Dispatcher.
@@ -56,12 +68,13 @@ type field struct {
 // sub-topic matches every event of its topic.
 func NewDispatcher(reg *registry.Registry, opts ...DispatcherOption) *Dispatcher {
 	d := &Dispatcher{
-		routes:  map[routeKey][]*route{},
-		streams: reg.Streams,
-		subPath: map[string]path{},
-		topics:  map[string][]string{},
-		reg:     reg,
-		now:     time.Now,
+		routes:   map[routeKey][]*route{},
+		streams:  reg.Streams,
+		subPath:  map[string]path{},
+		topics:   map[string][]string{},
+		reg:      reg,
+		now:      time.Now,
+		maxAhead: DefaultMaxAhead,
 	}
 	for _, o := range opts {
 		o(d)
@@ -234,6 +247,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 		return fail("entity id", r.id, err)
 	}
 	ts, err := eventTime(r.ts, ev, now)
+	if err == nil {
+		err = d.checkAhead(ts, now)
+	}
 	if err != nil {
 		return fail("timestamp", r.ts, err)
 	}
@@ -294,6 +310,15 @@ func memberValue(v any) any {
 		return t.UTC().Format(time.RFC3339Nano)
 	}
 	return v
+}
+
+// checkAhead rejects an event time more than maxAhead after now (both Unix ms).
+func (d *Dispatcher) checkAhead(ts, now int64) error {
+	if limit := now + d.maxAhead.Milliseconds(); ts > limit {
+		return fmt.Errorf("time %s is more than %s in the future (clock %s)",
+			time.UnixMilli(ts).UTC().Format(time.RFC3339), d.maxAhead, time.UnixMilli(now).UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // The event times accepted: from the Unix epoch to the end of year 9999.

@@ -51,6 +51,8 @@ func (d *Dispatcher) DispatchValue(v Value) (*Result, error) {
 		ts = d.now().UnixMilli()
 	} else if ts, err = TimeMillis(v.Timestamp); err != nil {
 		return fail("timestamp", err)
+	} else if err = d.checkAhead(ts, d.now().UnixMilli()); err != nil {
+		return fail("timestamp", err)
 	}
 	if v.Value == nil {
 		return fail("value", errors.New("missing or null"))

@@ -101,7 +101,9 @@ func wrap(op string, err error) error {
 }
 
 func transientReply(msg string) bool {
-	for _, p := range []string{"LOADING", "READONLY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "BUSY", "MOVED", "ASK", "NOREPLICAS"} {
+	// OOM (maxmemory reached) and EXECABORT (a MULTI aborted, e.g. by OOM) pass once memory is
+	// freed: retrying beats dead-lettering events DynamoDB already holds.
+	for _, p := range []string{"LOADING", "READONLY", "CLUSTERDOWN", "MASTERDOWN", "TRYAGAIN", "BUSY", "MOVED", "ASK", "NOREPLICAS", "OOM", "EXECABORT"} {
 		if strings.HasPrefix(msg, p) {
 			return true
 		}
