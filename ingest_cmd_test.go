@@ -168,8 +168,13 @@ func TestLoadCSVIntoStores(t *testing.T) {
 	}
 }
 
-// --production serves no push endpoint unless --push asks for it.
-func TestProductionModeHasNoPushEndpointByDefault(t *testing.T) {
+// --production refuses the in-memory store, and serves no push endpoint unless --push asks.
+func TestProductionMode(t *testing.T) {
+	err := run(context.Background(), []string{"serve", "--production", "--addr", freeAddr(t)}, io.Discard, io.Discard, noEnv)
+	if err == nil || !strings.Contains(err.Error(), "--production needs a store") {
+		t.Fatalf("want --production to refuse the in-memory store, got %v", err)
+	}
+	stores := tieredArgs(t)
 	for _, tc := range []struct {
 		args []string
 		want int
@@ -177,6 +182,7 @@ func TestProductionModeHasNoPushEndpointByDefault(t *testing.T) {
 		{[]string{"--production"}, http.StatusNotFound},
 		{[]string{"--production", "--push"}, http.StatusBadRequest}, // served: an empty body is a 400
 	} {
+		tc.args = append(tc.args, stores...)
 		addr := freeAddr(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

@@ -18,6 +18,11 @@ import (
 )
 
 func runServe(ctx context.Context, e *cmdEnv) error {
+	o := e.opts.serve
+	if o.production && !e.opts.store.configured() {
+		return errors.New("--production needs a store: give --dynamodb-endpoint, --dynamodb-region or --dynamodb-table " +
+			"(and --redis-addr); the in-memory store is for trying featuregraph out")
+	}
 	m := metrics.New()
 	rt, err := e.setup(ctx, m)
 	if err != nil {
@@ -26,7 +31,6 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	log, reg, st := rt.log, rt.reg, rt.st
 	defer st.Close()
 
-	o := e.opts.serve
 	cfg := e.opts.gateway
 	cfg.Metrics = m
 	if o.production {

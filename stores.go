@@ -56,7 +56,9 @@ func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.BoolVar(&d.ConsistentRead, "dynamodb-consistent-read", d.ConsistentRead, "strongly consistent DynamoDB reads (twice the read capacity)")
 	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds action features, DynamoDB is the source of truth)")
 	fs.BoolVar(&r.Cluster, "redis-cluster", false, "use a Redis Cluster client")
+	fs.StringVar(&r.Username, "redis-username", "", "Redis ACL user name")
 	fs.StringVar(&r.Password, "redis-password", "", "Redis password (prefer FEATUREGRAPH_REDIS_PASSWORD)")
+	fs.BoolVar(&r.TLS, "redis-tls", false, "connect to Redis with TLS (certificates verified against the system roots)")
 	fs.IntVar(&r.PoolSize, "redis-pool-size", r.PoolSize, "Redis connections per node")
 	fs.DurationVar(&r.DialTimeout, "redis-dial-timeout", r.DialTimeout, "timeout of establishing a Redis connection")
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", r.ReadTimeout, "timeout of one Redis socket read or write")
@@ -68,6 +70,19 @@ func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 
 var dynamoFlags = []string{"dynamodb-endpoint", "dynamodb-region", "dynamodb-table"}
 
+// dynamoConfigured reports whether a DynamoDB flag was given.
+func (o *storeOptions) dynamoConfigured() bool {
+	for _, f := range dynamoFlags {
+		if o.set[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// configured reports whether any store flag was given (else the store is the in-memory one).
+func (o *storeOptions) configured() bool { return o.dynamoConfigured() || o.redisAddr != "" }
+
 // recordSet notes which flags were given; run calls it after parsing flags and environment.
 func (e *cmdEnv) recordSet(fs *flag.FlagSet) {
 	e.opts.store.set = map[string]bool{}
@@ -78,11 +93,7 @@ func (e *cmdEnv) recordSet(fs *flag.FlagSet) {
 // with no DynamoDB or Redis flag the in-memory store.
 func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Observer) (*openedStore, error) {
 	o := &e.opts.store
-	useDynamo := false
-	for _, f := range dynamoFlags {
-		useDynamo = useDynamo || o.set[f]
-	}
-	useRedis := o.redisAddr != ""
+	useDynamo, useRedis := o.dynamoConfigured(), o.redisAddr != ""
 	switch {
 	case !useDynamo && !useRedis:
 		return &openedStore{Store: memory.New(), kind: kindMemory}, nil

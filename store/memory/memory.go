@@ -25,7 +25,7 @@ var _ store.Store = (*Store)(nil)
 
 // series is one action feature of one entity, newest first.
 type series struct {
-	events   []store.ActionEvent // sorted by TS descending, then member ascending
+	events   []store.ActionEvent // sorted by TS descending, then member descending (as ZRANGE REV)
 	expireAt int64               // Unix seconds; 0 = never
 }
 
