@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"strconv"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -98,9 +99,11 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	return s.exec(ctx, "write actions", pipe)
 }
 
-// writeIfPresent is WriteActions for one key, done only when the key exists.
+// writeIfPresent is WriteActions for one key, done only when the key exists or a refill of it
+// is under way (KEYS[2], its marker): an event written during a refill then merges with the
+// refilled series (ZADD GT) instead of being lost from it.
 var writeIfPresent = goredis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 for i = 3, #ARGV, 2 do
   redis.call('ZADD', KEYS[1], 'GT', ARGV[i], ARGV[i+1])
 end
@@ -130,9 +133,43 @@ func (s *Store) WriteActionsIfPresent(ctx context.Context, writes []store.Action
 		for _, m := range g.members {
 			args = append(args, int64(m.Score), m.Member)
 		}
-		writeIfPresent.Eval(ctx, pipe, []string{g.key}, args...)
+		writeIfPresent.Eval(ctx, pipe, []string{g.key, refillMarker(g.key)}, args...)
 	}
 	return s.exec(ctx, "write actions", pipe)
+}
+
+// refillMarker is the key that says a refill of series key is under way. Its hash tag puts it
+// in the series' Cluster slot, so one script can read both.
+func refillMarker(key string) string { return "{" + key + "}:refill" }
+
+// MarkRefill records that the series of keys are about to be refilled: until EndRefill (or ttl),
+// WriteActionsIfPresent writes to them even though Redis does not hold them yet.
+func (s *Store) MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	pipe := s.client.Pipeline()
+	for _, k := range keys {
+		pipe.Set(ctx, refillMarker(k.String()), 1, ttl)
+	}
+	return s.exec(ctx, "mark refill", pipe)
+}
+
+// EndRefill removes the refill markers of keys and, with drop, the series themselves: a refill
+// that did not complete may have left a series holding only events written meanwhile, and an
+// absent series is refilled whole on its next read.
+func (s *Store) EndRefill(ctx context.Context, keys []store.Key, drop bool) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	pipe := s.client.Pipeline()
+	for _, k := range keys {
+		pipe.Del(ctx, refillMarker(k.String()))
+		if drop {
+			pipe.Del(ctx, k.String())
+		}
+	}
+	return s.exec(ctx, "end refill", pipe)
 }
 
 // keyWrites are the writes of one call to one key.

@@ -83,13 +83,29 @@ func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refil
 	if len(series) == 0 {
 		return nil
 	}
+	// Mark the series to refill before reading them: an event ingested after the read then still
+	// reaches Redis (ingestion writes marked series too) and merges with the refill.
+	var marked []store.Key
+	if refill {
+		for _, sq := range series {
+			if refillable[sq] {
+				marked = append(marked, sq.Key)
+			}
+		}
+		if err := s.cache.MarkRefill(ctx, marked, s.cfg.RefillTimeout+markerSlack); err != nil {
+			s.redisFailed(ctx, err)
+			refill, marked = false, nil
+		}
+	}
 	start := time.Now()
 	got, err := s.source.ReadEvents(ctx, series)
 	s.cfg.Observer.BackendCall(observerName, "fallback", len(series), time.Since(start), err)
 	if err != nil {
+		s.endRefill(marked, true)
 		return err
 	}
 	var refills []store.ActionQuery
+	var empty []store.Key
 	for _, sq := range series {
 		evs := got[sq]
 		for _, q := range bySeries[sq] {
@@ -97,18 +113,44 @@ func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refil
 		}
 		switch {
 		case len(evs) == 0 && (refillable[sq] || sq.MinTS <= 0):
-			// The key holds no (unexpired) events at all.
+			// The key holds no (unexpired) events at all: nothing to refill. An event ingested
+			// since the read went to Redis through the marker, and is the whole series.
 			if s.negative.enabled() {
 				s.negative.add(sq.Key, now)
+			}
+			if refillable[sq] && refill {
+				empty = append(empty, sq.Key)
 			}
 		case refillable[sq] && refill:
 			refills = append(refills, sq)
 		}
 	}
+	s.endRefill(empty, false)
 	for _, sq := range refills {
 		s.startRefill(sq, got[sq])
 	}
 	return nil
+}
+
+// markerSlack is how much longer than a refill a refill marker lives, covering the DynamoDB read
+// that comes before the refill (bounded by the request deadline).
+const markerSlack = 10 * time.Second
+
+// endRefill removes refill markers in the background (best effort: a marker left behind
+// expires), dropping the series when the refill did not complete.
+func (s *Store) endRefill(keys []store.Key, drop bool) {
+	if len(keys) == 0 {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
+		defer cancel()
+		if err := s.cache.EndRefill(ctx, keys, drop); err != nil {
+			s.redisFailed(ctx, err)
+		}
+	}()
 }
 
 // answer picks q's events out of a newest-first series.
@@ -127,10 +169,11 @@ func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
 // of the same series is running or every refill slot is busy.
 func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
 	if !s.redisUsable() {
+		s.endRefill([]store.Key{sq.Key}, true)
 		return
 	}
 	if _, running := s.inflight.LoadOrStore(sq, struct{}{}); running {
-		return
+		return // that refill merges what it read with what is written meanwhile, and ends the marker
 	}
 	writes := make([]store.ActionWrite, 0, len(evs))
 	for _, e := range evs {
@@ -152,9 +195,13 @@ func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
 		if err != nil {
 			s.redisFailed(ctx, err)
 		}
+		if eerr := s.cache.EndRefill(ctx, []store.Key{sq.Key}, err != nil); eerr != nil {
+			s.redisFailed(ctx, eerr)
+		}
 	})
 	if !started {
 		s.inflight.Delete(sq)
+		s.endRefill([]store.Key{sq.Key}, true)
 	}
 }
 

@@ -39,8 +39,13 @@ type Cache interface {
 	ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (found map[store.ActionQuery][]store.ActionEvent, missing []store.ActionQuery, err error)
 	// WriteActions writes events, creating keys (the refill).
 	store.ActionWriter
-	// WriteActionsIfPresent writes events to keys Redis holds and drops the others.
+	// WriteActionsIfPresent writes events to keys Redis holds or is refilling (MarkRefill) and
+	// drops the others.
 	WriteActionsIfPresent(ctx context.Context, writes []store.ActionWrite) error
+	// MarkRefill says the series of keys are about to be refilled; EndRefill ends that, and with
+	// drop deletes the series (a refill that did not complete leaves no partial series).
+	MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error
+	EndRefill(ctx context.Context, keys []store.Key, drop bool) error
 	store.StaticReader
 	WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error
 	DeleteStatic(ctx context.Context, keys []store.Key) error
