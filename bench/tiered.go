@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/store/dynamodb"
 	"github.com/featuregraph/featuregraph/store/redis"
 	"github.com/featuregraph/featuregraph/store/tiered"
@@ -21,24 +22,24 @@ import (
 // so a Redis miss would read an empty series; the observer's "tiered" count (fallbacks) shows
 // that none happens. S4 writes through the tiered store into a fresh table and Redis database.
 func openTiered(ctx context.Context, o *options) (*backend, error) {
-	rs, err := startRedis(ctx)
+	redisAddr, stopRedis, err := testenv.StartRedis()
 	if err != nil {
 		return nil, err
 	}
-	ds, err := startDynalite(ctx)
+	endpoint, stopDynamo, err := testenv.StartDynamoDB()
 	if err != nil {
-		rs.stop()
+		stopRedis()
 		return nil, err
 	}
 	obs := &countingObserver{}
 	var dbs atomic.Int32 // Redis databases handed out to S4 runs
 	var closers []func() error
 	open := func(ctx context.Context, table string, db int) (*tiered.Store, *redis.Store, error) {
-		r, err := redis.New(redis.Config{Addrs: []string{rs.addr}, DB: db, Observer: obs})
+		r, err := redis.New(redis.Config{Addrs: []string{redisAddr}, DB: db, Observer: obs})
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: "http://" + ds.addr, Table: table, Observer: obs})
+		d, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: endpoint, Table: table, Observer: obs})
 		if err != nil {
 			return nil, nil, errors.Join(err, r.Close())
 		}
@@ -59,8 +60,8 @@ func openTiered(ctx context.Context, o *options) (*backend, error) {
 		for _, c := range closers {
 			_ = c()
 		}
-		ds.stop()
-		rs.stop()
+		stopDynamo()
+		stopRedis()
 	}
 	t, r, err := open(ctx, "featuregraph_bench", 0)
 	if err != nil {
