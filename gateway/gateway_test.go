@@ -324,6 +324,14 @@ func TestBackendFailureGivesPartialResults(t *testing.T) {
 			t.Fatalf("error must name the backend: %+v", er)
 		}
 	}
+	// Every alias of a failed field gets its error.
+	r, _ = e.query(`{ user(id: 1) { a: os b: os } }`, nil)
+	if len(r.Errors) != 2 || fmt.Sprint(r.Errors[0].Path, r.Errors[1].Path) != "[user a] [user b]" {
+		t.Fatalf("want an error at each alias, got %+v", r.Errors)
+	}
+	if !strings.HasPrefix(r.Errors[0].Message, "backend dynamodb failed: dynamodb: BatchGetItem:") {
+		t.Fatalf("the message should be the backend's own, got %q", r.Errors[0].Message)
+	}
 	e.rd.failStatic = nil
 	e.rd.failActions = &store.BackendError{Backend: "redis", Op: "pipeline", Err: errors.New("connection refused")}
 	r, _ = e.query(`{ user(id: 1) { os recentClickedArticles { articleId } } }`, nil)

@@ -51,18 +51,22 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	r.prefetchActions(ctx, e, ids, sel)
 	byField := r.staticByField[b.entity]
 	type wanted struct {
-		f     *registry.Feature
-		alias string
+		f       *registry.Feature
+		aliases []string // every alias the feature is selected under (errors go to each)
 	}
 	var features []wanted
-	seen := map[string]bool{}
+	index := map[string]int{}
 	for _, cf := range sel {
 		f := byField[cf.Name]
-		if f == nil || seen[f.Name] {
+		if f == nil {
 			continue
 		}
-		seen[f.Name] = true
-		features = append(features, wanted{f, cf.Alias})
+		if j, seen := index[f.Name]; seen {
+			features[j].aliases = append(features[j].aliases, cf.Alias)
+			continue
+		}
+		index[f.Name] = len(features)
+		features = append(features, wanted{f, []string{cf.Alias}})
 	}
 	if len(features) == 0 || len(ids) == 0 {
 		return objs
@@ -81,15 +85,19 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	for i := range ids {
 		for j, w := range features {
 			if perKey[i] != nil {
-				graphql.AddError(ctx, fieldError(pathOf(i), w.alias, perKey[i]))
+				for _, a := range w.aliases {
+					graphql.AddError(ctx, fieldError(pathOf(i), a, perKey[i]))
+				}
 				continue
 			}
 			v := w.f.DefaultValue
 			if sv := values[i][j]; sv != nil {
 				cv, cerr := registry.Coerce(w.f.Type, w.f.Container, sv.Value)
 				if cerr != nil {
-					graphql.AddError(ctx, fieldError(pathOf(i), w.alias,
-						fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)))
+					err := fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)
+					for _, a := range w.aliases {
+						graphql.AddError(ctx, fieldError(pathOf(i), a, err))
+					}
 					continue
 				}
 				v = cv

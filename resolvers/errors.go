@@ -52,15 +52,17 @@ func ErrorPresenter(ctx context.Context, err error) *gqlerror.Error {
 
 func present(err error) *gqlerror.Error {
 	var gqlErr *gqlerror.Error
+	var be *store.BackendError
 	switch {
 	case errors.Is(err, errBadInput):
 		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 	case errors.Is(err, errBadStoredValue):
 		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_STORED_VALUE"}}
-	case store.BackendOf(err) != "":
+	case errors.As(err, &be):
+		// be's own text: err may be a gqlerror that prefixes the field's location and path.
 		return &gqlerror.Error{
-			Message:    fmt.Sprintf("backend %s failed: %v", store.BackendOf(err), err),
-			Extensions: map[string]any{"code": "BACKEND_ERROR", "backend": store.BackendOf(err)},
+			Message:    fmt.Sprintf("backend %s failed: %v", be.Backend, be),
+			Extensions: map[string]any{"code": "BACKEND_ERROR", "backend": be.Backend},
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &gqlerror.Error{Message: "request deadline exceeded: " + err.Error(), Extensions: map[string]any{"code": "TIMEOUT"}}
