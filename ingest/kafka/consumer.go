@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/featuregraph/featuregraph/ingest"
@@ -100,6 +101,23 @@ func New(d *ingest.Dispatcher, st store.Writer, cfg Config) (*Consumer, error) {
 	return &Consumer{cfg: cfg, d: d, w: w, topics: topics, lag: map[topicPartition]int64{}}, nil
 }
 
+// checkDLQ warns at start when the dead-letter topic does not exist: the first dead letter would
+// then hold the consumer (nothing is committed past a record whose dead letter is not stored)
+// until the topic is created.
+func (c *Consumer) checkDLQ(ctx context.Context, cl *kgo.Client) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	td, err := kadm.NewClient(cl).ListTopics(ctx, c.cfg.DLQTopic)
+	if err != nil {
+		c.cfg.Logger.Warn("kafka: could not check the dead-letter topic", "topic", c.cfg.DLQTopic, "err", err)
+		return
+	}
+	if t, ok := td[c.cfg.DLQTopic]; !ok || t.Err != nil {
+		c.cfg.Logger.Warn("kafka: the dead-letter topic does not exist: create it, or the first malformed event will hold "+
+			"the consumer until it does (unless the brokers create topics on first use)", "topic", c.cfg.DLQTopic)
+	}
+}
+
 // Topics returns the topics consumed and the stream each is read as.
 func (c *Consumer) Topics() map[string]string {
 	out := make(map[string]string, len(c.topics))
@@ -172,6 +190,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	log := c.cfg.Logger
 	log.Info("kafka: consuming", "group", c.cfg.Group, "topics", topics, "dlq", c.cfg.DLQTopic)
+	c.checkDLQ(ctx, cl)
 
 	// Once ctx is done the current cycle gets ShutdownTimeout more to finish.
 	cycleCtx, cancelCycle := context.WithCancel(context.WithoutCancel(ctx))
