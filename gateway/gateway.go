@@ -161,7 +161,8 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(fastPOST{})       // the common case, see transport.go
+	srv.AddTransport(transport.POST{}) // other Accept types
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](g.cfg.QueryCacheSize))
 	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
 	srv.SetDisableSuggestion(!g.cfg.Suggestions)

@@ -489,3 +489,39 @@ func TestNestedJoinsStayBatched(t *testing.T) {
 		t.Fatalf("want at most 3 static and 2 action reads, got %d static (%v keys) and %d action reads", e.rd.static, e.rd.staticKeys, e.rd.acts)
 	}
 }
+
+// The fast POST transport answers exactly as gqlgen's own, which still serves other Accept
+// types and every failure.
+func TestFastPOSTAnswersAsGqlgen(t *testing.T) {
+	e := newEnv(t)
+	e.static("user", "1", "os", "<ios & co>", 1)
+	post := func(q, accept string) (string, string, int) {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", strings.NewReader(q))
+		req.Header.Set("Content-Type", "application/json")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b), res.Header.Get("Content-Type"), res.StatusCode
+	}
+	for _, q := range []string{
+		`{"query":"{ user(id: 1) { os regionId } }"}`,
+		`{"query":"{ user(id: 1) { oss } }"}`,
+		`{"query":`,
+	} {
+		fast, ct, code := post(q, "")
+		std, _, stdCode := post(q, "application/graphql-response+json, application/json")
+		var a, b any
+		if json.Unmarshal([]byte(fast), &a) != nil || json.Unmarshal([]byte(std), &b) != nil {
+			t.Fatalf("%s: not JSON: %q / %q", q, fast, std)
+		}
+		if fmt.Sprint(a) != fmt.Sprint(b) || !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("%s: fast %s (%s, %d) differs from gqlgen's %s (%d)", q, fast, ct, code, std, stdCode)
+		}
+	}
+}
