@@ -86,7 +86,47 @@ func rewriteExec(src []byte, reg *registry.Registry) ([]byte, error) {
 		return nil, fmt.Errorf("codegen: fast path: %d list marshals left unrewritten (%d rewritten): "+
 			"gqlgen's generated code changed shape; update codegen/fastpath.go", n, lists)
 	}
-	return out, nil
+	return stripUnusedDefer(out)
+}
+
+var (
+	objectMarshaller = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) _\w+\(ctx context\.Context, sel ast\.SelectionSet, obj [^)]+\) graphql\.Marshaler \{\n`)
+	deferDecls       = "\tdeferredFieldSet := graphql.NewFieldSet(nil)\n\tdeferLabelToView := make(map[string]*graphql.FieldSetView)\n"
+	deferTail        = regexp.MustCompile(`\n\tatomic\.AddInt32\(&ec\.Deferred, int32\(min\(len\(deferLabelToView\), math\.MaxInt32\)\)\)\n\n\tec\.ProcessDeferredGroup\(graphql\.DeferredGroup\{\n\t\tDefers:   deferLabelToView,\n\t\tPath:     graphql\.GetPath\(ctx\),\n\t\tFieldSet: deferredFieldSet,\n\t\tContext:  ctx,\n\t\}\)\n`)
+)
+
+// stripUnusedDefer removes the @defer scaffolding from object marshallers that never defer a
+// field (objects without resolver fields: events, map entries). For them deferLabelToView stays
+// empty, so ProcessDeferredGroup returns at once — but only after the scaffolding was allocated
+// and graphql.GetPath built the object's path, per object.
+func stripUnusedDefer(src []byte) ([]byte, error) {
+	var out bytes.Buffer
+	stripped, rest := 0, src
+	for {
+		loc := objectMarshaller.FindIndex(rest)
+		if loc == nil {
+			out.Write(rest)
+			break
+		}
+		end := bytes.Index(rest[loc[1]:], []byte("\n}\n"))
+		if end < 0 {
+			return nil, fmt.Errorf("codegen: fast path: unterminated object marshaller: update codegen/fastpath.go")
+		}
+		end += loc[1] + 3
+		body := rest[loc[1]:end]
+		out.Write(rest[:loc[1]])
+		if !bytes.Contains(body, []byte("deferLabelToView[")) && bytes.Contains(body, []byte(deferDecls)) && deferTail.Match(body) {
+			body = bytes.Replace(body, []byte(deferDecls), nil, 1)
+			body = deferTail.ReplaceAll(body, []byte("\n\t// fast path: no field of this object is deferred (codegen/fastpath.go)\n"))
+			stripped++
+		}
+		out.Write(body)
+		rest = rest[end:]
+	}
+	if stripped == 0 {
+		return nil, fmt.Errorf("codegen: fast path: no object marshaller had the @defer shape: update codegen/fastpath.go")
+	}
+	return out.Bytes(), nil
 }
 
 // FastPath renders graph/fastpath_gen.go: for every object type, the fields whose values come

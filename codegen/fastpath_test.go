@@ -29,6 +29,14 @@ func TestFastPathApplied(t *testing.T) {
 			t.Errorf("generated.go lacks %q (run `go generate ./...`)", want)
 		}
 	}
+	// Objects without resolver fields lose the @defer scaffolding; entities keep it.
+	ev := funcBody(string(src), "func (ec *executionContext) _UserRecentSearchesEvent(ctx context.Context, sel ast.SelectionSet")
+	if !strings.Contains(ev, "no field of this object is deferred") || strings.Contains(ev, "ProcessDeferredGroup") {
+		t.Errorf("event marshaller still carries the @defer scaffolding:\n%s", ev)
+	}
+	if user := funcBody(string(src), "func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet"); !strings.Contains(user, "ProcessDeferredGroup") {
+		t.Error("the User marshaller (it has resolver fields) must keep @defer support")
+	}
 	// Joins and resolvers keep gqlgen's field machinery.
 	if strings.Contains(string(src), "obj.Article) // fast path") {
 		t.Error("the join field must not take the scalar fast path")
@@ -46,4 +54,13 @@ func TestFastPathFailsLoudlyOnUnknownShapes(t *testing.T) {
 	if _, err := rewriteExec([]byte("package graph\n"), reg); err == nil || !strings.Contains(err.Error(), "changed shape") {
 		t.Fatalf("want a changed-shape error, got %v", err)
 	}
+}
+
+func funcBody(src, start string) string {
+	i := strings.Index(src, start)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(src[i:], "\n}\n")
+	return src[i : i+j]
 }
