@@ -22,6 +22,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
@@ -54,6 +55,13 @@ type Config struct {
 	Suggestions bool
 	// Playground serves GraphiQL at /. Default true.
 	Playground bool
+	// Plans serves the operations the generated schema covers with compiled plans (package
+	// plan); the rest, and every operation when false, goes through gqlgen's executor. Default
+	// true.
+	Plans bool
+	// PlanObserver is told about every store read step of a plan (the tracing hook, see package
+	// plan). Default nil: none.
+	PlanObserver plan.StepObserver
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
@@ -73,6 +81,7 @@ func DefaultConfig() Config {
 		Introspection:    true,
 		Suggestions:      true,
 		Playground:       true,
+		Plans:            true,
 	}
 }
 
@@ -132,7 +141,11 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		log = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log}
-	g.Handle("/graphql", g.graphQL(reg, res))
+	gql, err := g.graphQL(reg, res)
+	if err != nil {
+		return nil, err
+	}
+	g.Handle("/graphql", gql)
 	g.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -157,7 +170,7 @@ func (g *Gateway) Handle(pattern string, h http.Handler) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
-func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.Handler {
+func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http.Handler, error) {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -171,6 +184,17 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](g.cfg.QueryCacheSize)})
 	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity))
+	if g.cfg.Plans {
+		pc := plan.Config{
+			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
+			Presenter: resolvers.ErrorPresenter, CacheSize: g.cfg.QueryCacheSize, Observer: g.cfg.PlanObserver,
+		}
+		ex, err := plan.New(reg, g.reader, pc)
+		if err != nil {
+			return nil, err
+		}
+		srv.Use(plan.Extension{Executor: ex})
+	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
@@ -181,9 +205,11 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
+		ctx, release := plan.WithBuffers(ctx)
+		defer release()
 		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
 		h.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}), nil
 }
 
 // ready answers 200 when every backend answers a ping within a second, else 503 naming it.

@@ -1,0 +1,181 @@
+package plan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/plan"
+	"github.com/featuregraph/featuregraph/plan/querygen"
+	"github.com/featuregraph/featuregraph/registry"
+)
+
+// The differential test: generated operations go to a gateway serving compiled plans and to
+// one serving gqlgen's executor only, over the same deterministic store, and the answers must
+// be byte-identical — data, errors (message, path, locations, extensions) and partial results.
+// gqlgen reports the errors of concurrent resolvers in the order they happen, so errors are
+// compared as a sorted list of their JSON encodings.
+
+// steps counts plan read steps: a plan that read nothing is still byte-compared, but the test
+// insists that most generated operations ran on the plan path.
+type steps struct{ n atomic.Int64 }
+
+func (s *steps) Step(ctx context.Context, _ plan.Step) (context.Context, func(error)) {
+	s.n.Add(1)
+	return ctx, func(error) {}
+}
+
+type pair struct {
+	plans, gqlgen *httptest.Server
+	steps         *steps
+	store         *querygen.Store
+}
+
+const maxIDs = 50
+
+func newPair(t testing.TB, reg *registry.Registry, seed uint64) *pair {
+	t.Helper()
+	p := &pair{steps: &steps{}, store: querygen.NewStore(reg, seed, 0)}
+	for _, plans := range []bool{true, false} {
+		cfg := gateway.DefaultConfig()
+		cfg.Resolvers.MaxIDs = maxIDs
+		cfg.Plans = plans
+		cfg.PlanObserver = p.steps
+		cfg.RequestTimeout = 300 * time.Millisecond
+		g, err := gateway.New(cfg, reg, p.store, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(g)
+		t.Cleanup(srv.Close)
+		if plans {
+			p.plans = srv
+		} else {
+			p.gqlgen = srv
+		}
+	}
+	return p
+}
+
+func post(t testing.TB, url string, q querygen.Query) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": q.Text, "variables": q.Vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(url+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, fmt.Sprintf(" (HTTP %d)", res.StatusCode)...)
+}
+
+// normalize sorts the errors of a response and returns it re-encoded with data kept as raw
+// bytes; a body that is not a JSON response is returned as is.
+func normalize(body []byte) string {
+	i := bytes.LastIndex(body, []byte(" (HTTP "))
+	raw, status := body[:i], body[i:]
+	var r struct {
+		Errors     []json.RawMessage `json:"errors"`
+		Data       json.RawMessage   `json:"data"`
+		Extensions json.RawMessage   `json:"extensions"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return string(body)
+	}
+	errs := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		errs[i] = string(e)
+	}
+	slices.Sort(errs)
+	return fmt.Sprintf("data=%s\nerrors=%v\nextensions=%s%s", r.Data, errs, r.Extensions, status)
+}
+
+// check runs one operation through both gateways and reports whether the plan path ran it.
+func (p *pair) check(t testing.TB, q querygen.Query, fault querygen.Fault) bool {
+	t.Helper()
+	p.store.SetFault(fault)
+	before := p.steps.n.Load()
+	got := post(t, p.plans.URL, q)
+	ran := p.steps.n.Load() > before
+	want := post(t, p.gqlgen.URL, q)
+	if g, w := normalize(got), normalize(want); g != w {
+		vars, _ := json.Marshal(q.Vars)
+		t.Fatalf("plan and gqlgen differ (fault %d)\nquery: %s\nvariables: %s\nplan:\n%s\ngqlgen:\n%s", fault, q.Text, vars, g, w)
+	}
+	return ran
+}
+
+func faultFor(i int) querygen.Fault {
+	switch i % 10 {
+	case 3:
+		return querygen.StaticFault
+	case 7:
+		return querygen.ActionFault
+	}
+	return querygen.NoFault
+}
+
+func TestPlanMatchesGqlgen(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t, reg, 1)
+	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+	const n = 800
+	ran := 0
+	for i := range n {
+		q := gen.Next()
+		if p.check(t, q, faultFor(i)) {
+			ran++
+		}
+	}
+	t.Logf("%d of %d generated operations ran on the plan path", ran, n)
+	if ran < 500 {
+		t.Errorf("only %d of %d generated operations ran on the plan path, want at least 500", ran, n)
+	}
+}
+
+func TestPlanMatchesGqlgenOnTimeout(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t, reg, 2)
+	q := querygen.Query{Text: `{ users(ids: [1, 2]) { os recentSearches(count: 2) { query } } }`}
+	if !p.check(t, q, querygen.TimeoutFault) {
+		t.Error("the plan path did not run")
+	}
+}
+
+// FuzzPlanMatchesGqlgen runs generated operations for fuzzed generator seeds:
+// go test -fuzz FuzzPlanMatchesGqlgen ./plan
+func FuzzPlanMatchesGqlgen(f *testing.F) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := newPair(f, reg, 3)
+	for _, s := range []uint64{0, 1, 42} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, fault uint8) {
+		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+		p.check(t, gen.Next(), querygen.Fault(fault%3))
+	})
+}

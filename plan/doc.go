@@ -1,0 +1,29 @@
+// Package plan is featuregraph's own GraphQL executor for the operations the generated schema
+// serves: entity roots (user, users), static features, action features with count/lastNSec,
+// joins, aliases, fragments, variables, @include/@skip and __typename.
+//
+// An operation is compiled once into a Plan (cached by query text and operation name, like
+// gqlgen's query cache and APQ, and by the values of the variables @include/@skip read). A plan
+// knows every store read of each level before it runs: a level issues one batched static read
+// and one batched action read (concurrently), then the join fields of the events read make the
+// next level. There is no batch timer, no goroutine per field or list element, no FieldContext
+// and no reflection: values are store.Value and the answer is written straight into a pooled
+// buffer.
+//
+// gqlgen stays in charge of the rest. Extension is a gqlgen OperationInterceptor: gqlgen parses,
+// validates, applies APQ and the limits, then the interceptor runs the plan when the operation is
+// covered and its arguments are plain valid values; otherwise (introspection, mutations, other
+// directives, a bad count, too many ids, …) it falls through to gqlgen's executor, whose answer
+// for those is the reference. A differential test (difftest) keeps both byte-identical.
+//
+// Observability: feature reads are counted through resolvers.Recorder, backend errors are
+// presented by the same error presenter as on gqlgen's path (extensions.code and
+// extensions.backend), the request context's deadline bounds every read, and every read step is
+// reported to a StepObserver (no-op by default), the hook for tracing:
+//
+//	type tracer struct{}
+//	func (tracer) Step(ctx context.Context, s plan.Step) func(error) {
+//		_, span := otel.Tracer("plan").Start(ctx, s.Kind.String())
+//		return func(err error) { span.End() }
+//	}
+package plan
