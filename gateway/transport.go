@@ -9,6 +9,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/featuregraph/featuregraph/plan"
 )
 
 // fastPOST serves the common request — POST application/json, a JSON response — like gqlgen's
@@ -52,7 +54,7 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
 	w.Header().Set("Content-Type", "application/json")
-	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && json.Valid(resp.Data) {
+	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && (plan.Wrote(ctx, resp.Data) || json.Valid(resp.Data)) {
 		var b bytes.Buffer
 		b.Grow(len(resp.Data) + 10)
 		b.WriteString(`{"data":`)

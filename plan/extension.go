@@ -90,3 +90,20 @@ func keepBuffer(ctx context.Context, b []byte) {
 		bs.mu.Unlock()
 	}
 }
+
+// Wrote reports whether data is the data of a response this request's plan wrote (valid JSON by
+// construction: a transport need not check it again).
+func Wrote(ctx context.Context, data []byte) bool {
+	bs, ok := ctx.Value(buffersKey{}).(*buffers)
+	if !ok || len(data) == 0 {
+		return false
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	for _, b := range bs.bufs {
+		if len(*b) > 0 && &(*b)[0] == &data[0] {
+			return true
+		}
+	}
+	return false
+}
