@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/plan/querygen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
 )
 
 // The differential test: generated operations go to a gateway serving compiled plans and to
@@ -34,29 +37,44 @@ func (s *steps) Step(ctx context.Context, _ plan.Step) (context.Context, func(er
 	return ctx, func(error) {}
 }
 
+// reads counts feature reads (what the Prometheus metrics count) per entity and feature.
+type reads struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *reads) FeatureRead(entity, feature string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n[entity+"."+feature] += n
+}
+
+func (r *reads) take() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.n
+	r.n = map[string]int{}
+	return out
+}
+
 type pair struct {
 	plans, gqlgen *httptest.Server
 	steps         *steps
 	store         *querygen.Store
+	reads         [2]*reads // plans, gqlgen
 }
 
 const maxIDs = 50
 
 func newPair(t testing.TB, reg *registry.Registry, seed uint64) *pair {
 	t.Helper()
-	p := &pair{steps: &steps{}, store: querygen.NewStore(reg, seed, 0)}
-	for _, plans := range []bool{true, false} {
-		cfg := gateway.DefaultConfig()
-		cfg.Resolvers.MaxIDs = maxIDs
-		cfg.Plans = plans
-		cfg.PlanObserver = p.steps
-		cfg.RequestTimeout = 300 * time.Millisecond
-		g, err := gateway.New(cfg, reg, p.store, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(g)
-		t.Cleanup(srv.Close)
+	p := &pair{steps: &steps{}, store: querygen.NewStore(reg, seed, 0),
+		reads: [2]*reads{{n: map[string]int{}}, {n: map[string]int{}}}}
+	for i, plans := range []bool{true, false} {
+		srv := newServer(t, reg, p.store, plans, func(cfg *gateway.Config) {
+			cfg.Resolvers.Recorder = p.reads[i]
+			cfg.PlanObserver = p.steps
+		})
 		if plans {
 			p.plans = srv
 		} else {
@@ -64,6 +82,25 @@ func newPair(t testing.TB, reg *registry.Registry, seed uint64) *pair {
 		}
 	}
 	return p
+}
+
+// newServer serves the gateway over r, with plans or gqlgen's executor only.
+func newServer(t testing.TB, reg *registry.Registry, r store.Reader, plans bool, mutate ...func(*gateway.Config)) *httptest.Server {
+	t.Helper()
+	cfg := gateway.DefaultConfig()
+	cfg.Resolvers.MaxIDs = maxIDs
+	cfg.Plans = plans
+	cfg.RequestTimeout = 300 * time.Millisecond
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	g, err := gateway.New(cfg, reg, r, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func post(t testing.TB, url string, q querygen.Query) []byte {
@@ -116,6 +153,9 @@ func (p *pair) check(t testing.TB, q querygen.Query, fault querygen.Fault) bool 
 	if g, w := normalize(got), normalize(want); g != w {
 		vars, _ := json.Marshal(q.Vars)
 		t.Fatalf("plan and gqlgen differ (fault %d)\nquery: %s\nvariables: %s\nplan:\n%s\ngqlgen:\n%s", fault, q.Text, vars, g, w)
+	}
+	if g, w := p.reads[0].take(), p.reads[1].take(); !maps.Equal(g, w) {
+		t.Fatalf("plan and gqlgen count different feature reads\nquery: %s\nplan:   %v\ngqlgen: %v", q.Text, g, w)
 	}
 	return ran
 }
