@@ -61,12 +61,14 @@ func (c *negativeCache) forget(keys []store.Key) {
 	}
 }
 
-// staticLRU is the in-process layer of the static cache: values and absences, each for a TTL,
-// the least recently used dropped when it is full.
+// staticLRU is the in-process cache of static values and absences, each for a TTL, the least
+// recently used dropped when it holds more than size bytes.
 type staticLRU struct {
 	mu    sync.Mutex
 	ttl   time.Duration
 	size  int
+	bytes int
+	now   func() time.Time
 	ll    *list.List // front = most recently used
 	items map[store.Key]*list.Element
 }
@@ -74,46 +76,51 @@ type staticLRU struct {
 type staticEntry struct {
 	key   store.Key
 	value store.StaticValue
-	found bool
 	until time.Time
+	size  int
 }
 
-func newStaticLRU(ttl time.Duration, size int) *staticLRU {
-	return &staticLRU{ttl: ttl, size: size, ll: list.New(), items: make(map[store.Key]*list.Element)}
+func newStaticLRU(ttl time.Duration, size int, now func() time.Time) *staticLRU {
+	return &staticLRU{ttl: ttl, size: size, now: now, ll: list.New(), items: make(map[store.Key]*list.Element)}
 }
 
-// get returns the cached value of k; ok is false on a miss, found is false for a cached absence.
-func (c *staticLRU) get(k store.Key, now time.Time) (v store.StaticValue, found, ok bool) {
+// get returns the cached value of k (Kind Absent for a cached absence); ok is false on a miss.
+func (c *staticLRU) get(k store.Key) (v store.StaticValue, ok bool) {
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, hit := c.items[k]
 	if !hit {
-		return store.StaticValue{}, false, false
+		return store.StaticValue{}, false
 	}
 	e := el.Value.(*staticEntry)
 	if !now.Before(e.until) {
-		c.ll.Remove(el)
-		delete(c.items, k)
-		return store.StaticValue{}, false, false
+		c.remove(el)
+		return store.StaticValue{}, false
 	}
 	c.ll.MoveToFront(el)
-	return e.value, e.found, true
+	return e.value, true
 }
 
-func (c *staticLRU) put(k store.Key, v store.StaticValue, found bool, now time.Time) {
+func (c *staticLRU) remove(el *list.Element) {
+	e := el.Value.(*staticEntry)
+	c.ll.Remove(el)
+	delete(c.items, e.key)
+	c.bytes -= e.size
+}
+
+func (c *staticLRU) put(k store.Key, v store.StaticValue) {
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := &staticEntry{key: k, value: v, found: found, until: now.Add(c.ttl)}
+	e := &staticEntry{key: k, value: v, until: now.Add(c.ttl), size: v.Size() + len(k.Prefix) + len(k.ID) + len(k.Feature) + 64}
 	if el, hit := c.items[k]; hit {
-		el.Value = e
-		c.ll.MoveToFront(el)
-		return
+		c.remove(el)
 	}
 	c.items[k] = c.ll.PushFront(e)
-	for c.ll.Len() > c.size {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*staticEntry).key)
+	c.bytes += e.size
+	for c.bytes > c.size && c.ll.Len() > 0 {
+		c.remove(c.ll.Back())
 	}
 }
 
@@ -122,8 +129,7 @@ func (c *staticLRU) forget(keys []store.Key) {
 	defer c.mu.Unlock()
 	for _, k := range keys {
 		if el, hit := c.items[k]; hit {
-			c.ll.Remove(el)
-			delete(c.items, k)
+			c.remove(el)
 		}
 	}
 }
