@@ -212,11 +212,34 @@ func (s *Store) FillStatic(ctx context.Context, writes []store.StaticWrite, abse
 	for _, k := range absent {
 		set(k, 0, true, neg)
 	}
+	// EVALSHA first (the script is not resent every time); a server that does not have the
+	// script yet (first use, restart, SCRIPT FLUSH) answers NOSCRIPT and gets EVAL, which also
+	// loads it.
 	pipe := s.client.Pipeline()
-	for _, ek := range order {
-		setStatic.Eval(ctx, pipe, []string{ek}, byKey[ek].args...)
+	cmds := make([]*goredis.Cmd, len(order))
+	for i, ek := range order {
+		cmds[i] = setStatic.EvalSha(ctx, pipe, []string{ek}, byKey[ek].args...)
+	}
+	err := s.exec(ctx, "write static", pipe)
+	if err == nil || !goredis.HasErrorPrefix(err, "NOSCRIPT") && !anyNoScript(cmds) {
+		return err
+	}
+	pipe = s.client.Pipeline()
+	for i, ek := range order {
+		if cmds[i].Err() != nil {
+			setStatic.Eval(ctx, pipe, []string{ek}, byKey[ek].args...)
+		}
 	}
 	return s.exec(ctx, "write static", pipe)
+}
+
+func anyNoScript(cmds []*goredis.Cmd) bool {
+	for _, c := range cmds {
+		if c.Err() != nil && goredis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
 }
 
 // DeleteStatic drops the static hashes of the given entities (tests, operators).

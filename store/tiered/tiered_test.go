@@ -30,20 +30,47 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
-// counter counts backend calls by op and cache outcomes by cache and hit.
+// counter counts backend calls and their items by op, errors by op and cause, and cache
+// outcomes by cache and hit.
 type counter struct {
 	mu    sync.Mutex
 	calls map[string]int
+	nitem map[string]int
+	errOf map[string][]error
 	cache map[string]int
 }
 
-func (c *counter) BackendCall(_, op string, _ int, _ time.Duration, _ error) {
+func (c *counter) BackendCall(_, op string, items int, _ time.Duration, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls == nil {
-		c.calls = map[string]int{}
+		c.calls, c.nitem, c.errOf = map[string]int{}, map[string]int{}, map[string][]error{}
 	}
 	c.calls[op]++
+	c.nitem[op] += items
+	if err != nil {
+		c.errOf[op] = append(c.errOf[op], err)
+	}
+}
+
+// items returns the items carried by the calls of op.
+func (c *counter) items(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nitem[op]
+}
+
+// errs returns how many calls of op failed with target.
+func (c *counter) errs(op string, target error) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, err := range c.errOf[op] {
+		if errors.Is(err, target) {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *counter) Cache(name string, hit bool) {
