@@ -206,4 +206,3 @@ func TestCancelledStaticReadDoesNotAskDynamoDB(t *testing.T) {
 		})
 	}
 }
-
