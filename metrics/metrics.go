@@ -121,6 +121,16 @@ func (m *Metrics) Cache(cache string, hit bool) {
 	m.cache.WithLabelValues(cache, result).Inc()
 }
 
+// CacheN implements store.CacheCounter.
+func (m *Metrics) CacheN(cache string, hits, misses int) {
+	if hits > 0 {
+		m.cache.WithLabelValues(cache, "hit").Add(float64(hits))
+	}
+	if misses > 0 {
+		m.cache.WithLabelValues(cache, "miss").Add(float64(misses))
+	}
+}
+
 // IngestCounts are the cumulative counters of one ingestion source.
 type IngestCounts struct {
 	Events      int64 // events that fed at least one feature

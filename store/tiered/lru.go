@@ -1,7 +1,6 @@
 package tiered
 
 import (
-	"container/list"
 	"sync"
 	"time"
 
@@ -58,78 +57,5 @@ func (c *negativeCache) forget(keys []store.Key) {
 	defer c.mu.Unlock()
 	for _, k := range keys {
 		delete(c.until, k)
-	}
-}
-
-// staticLRU is the in-process cache of static values and absences, each for a TTL, the least
-// recently used dropped when it holds more than size bytes.
-type staticLRU struct {
-	mu    sync.Mutex
-	ttl   time.Duration
-	size  int
-	bytes int
-	now   func() time.Time
-	ll    *list.List // front = most recently used
-	items map[store.Key]*list.Element
-}
-
-type staticEntry struct {
-	key   store.Key
-	value store.StaticValue
-	until time.Time
-	size  int
-}
-
-func newStaticLRU(ttl time.Duration, size int, now func() time.Time) *staticLRU {
-	return &staticLRU{ttl: ttl, size: size, now: now, ll: list.New(), items: make(map[store.Key]*list.Element)}
-}
-
-// get returns the cached value of k (Kind Absent for a cached absence); ok is false on a miss.
-func (c *staticLRU) get(k store.Key) (v store.StaticValue, ok bool) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, hit := c.items[k]
-	if !hit {
-		return store.StaticValue{}, false
-	}
-	e := el.Value.(*staticEntry)
-	if !now.Before(e.until) {
-		c.remove(el)
-		return store.StaticValue{}, false
-	}
-	c.ll.MoveToFront(el)
-	return e.value, true
-}
-
-func (c *staticLRU) remove(el *list.Element) {
-	e := el.Value.(*staticEntry)
-	c.ll.Remove(el)
-	delete(c.items, e.key)
-	c.bytes -= e.size
-}
-
-func (c *staticLRU) put(k store.Key, v store.StaticValue) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := &staticEntry{key: k, value: v, until: now.Add(c.ttl), size: v.Size() + len(k.Prefix) + len(k.ID) + len(k.Feature) + 64}
-	if el, hit := c.items[k]; hit {
-		c.remove(el)
-	}
-	c.items[k] = c.ll.PushFront(e)
-	c.bytes += e.size
-	for c.bytes > c.size && c.ll.Len() > 0 {
-		c.remove(c.ll.Back())
-	}
-}
-
-func (c *staticLRU) forget(keys []store.Key) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, k := range keys {
-		if el, hit := c.items[k]; hit {
-			c.remove(el)
-		}
 	}
 }

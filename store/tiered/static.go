@@ -24,21 +24,27 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	nf := len(q.Features)
 	// need[i] says out[i] is still unanswered; nil: every one is.
 	var need []bool
+	var epochs []uint64 // of the in-process cache, per entity, taken before the backends are asked
 	if s.static != nil {
 		need = make([]bool, len(out))
-		left := 0
-		for i := range out {
-			k := q.Key(i)
-			v, ok := s.static.get(k)
-			s.cfg.Observer.Cache("static", ok)
-			if ok {
-				out[i] = v
-			} else {
-				need[i] = true
-				left++
+		epochs = make([]uint64, len(q.IDs))
+		nowNs := s.now().UnixNano()
+		hits := 0
+		for e, id := range q.IDs {
+			epochs[e] = s.static.epoch(q.Prefix, id)
+			ent := s.static.get(q.Prefix, id)
+			for j, f := range q.Features {
+				i := e*nf + j
+				if v, ok := ent.value(f, nowNs); ok {
+					out[i] = v
+					hits++
+				} else {
+					need[i] = true
+				}
 			}
 		}
-		if left == 0 {
+		store.ReportCache(s.cfg.Observer, "static", hits, len(out)-hits)
+		if hits == len(out) {
 			return nil
 		}
 	}
@@ -64,39 +70,38 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 			subAt = nil
 		}
 	}
-	toOut := func(i int) int { // index of sub's answer i in out
+	toOut := func(i int) int { // index in out of answer i of sub
 		if subAt == nil {
 			return i
 		}
 		return subAt[i/nf]*nf + i%nf
 	}
-	var missing []int // indexes of out
+	var missing []int // indexes of out for DynamoDB
 	redisOK := false
 	if s.redisUsable() {
 		miss, err := s.cache.ReadStaticCached(ctx, sub, subOut, nil)
 		switch {
 		case err == nil:
 			redisOK = true
-			isMiss := make(map[int]bool, len(miss))
-			for _, m := range miss {
-				isMiss[m] = true
-			}
+			mi := 0 // miss is ascending
 			for i := range subOut {
 				o := toOut(i)
+				isMiss := mi < len(miss) && miss[mi] == i
+				if isMiss {
+					mi++
+				}
 				if !needs(o) {
 					continue
 				}
-				if isMiss[i] {
+				if isMiss {
 					missing = append(missing, o)
-					s.cfg.Observer.Cache("static_redis", false)
 					continue
 				}
-				s.cfg.Observer.Cache("static_redis", true)
-				out[o] = subOut[i]
-				if s.static != nil {
-					s.static.put(q.Key(o), subOut[i])
+				if subAt != nil {
+					out[o] = subOut[i]
 				}
 			}
+			store.ReportCache(s.cfg.Observer, "static_redis", sub.Len()-len(miss), len(miss))
 		case ctx.Err() != nil:
 			return s.cancelled(ctx, start, len(out))
 		default:
@@ -110,14 +115,26 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 			}
 		}
 	}
-	if len(missing) == 0 {
-		return nil
+	if len(missing) > 0 {
+		if err := s.readSource(ctx, start, q, out, missing, redisOK); err != nil {
+			return err
+		}
 	}
+	if s.static != nil {
+		for e, id := range q.IDs {
+			row := e * nf
+			s.static.put(q.Prefix, id, epochs[e], q.Features, out[row:row+nf], func(j int) bool { return need[row+j] })
+		}
+	}
+	return nil
+}
+
+// readSource answers out[i] for i in missing from DynamoDB and, when Redis answered the rest
+// (refill), refills Redis with what DynamoDB holds: values, and negative entries for absences.
+func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQuery, out []store.StaticValue, missing []int, refill bool) error {
 	if ctx.Err() != nil {
 		return s.cancelled(ctx, start, len(out))
 	}
-
-	// DynamoDB.
 	keys := make([]store.Key, len(missing))
 	for n, i := range missing {
 		keys[n] = q.Key(i)
@@ -136,16 +153,13 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	var absent []store.Key
 	for n, i := range missing {
 		out[i] = vals[n]
-		if s.static != nil {
-			s.static.put(keys[n], vals[n])
-		}
 		if vals[n].Kind == store.Absent {
 			absent = append(absent, keys[n])
 		} else {
 			fills = append(fills, store.StaticWrite{Key: keys[n], Value: vals[n].Value, TS: vals[n].TS})
 		}
 	}
-	if redisOK {
+	if refill {
 		s.refillStatic(fills, absent)
 	}
 	return nil

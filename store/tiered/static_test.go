@@ -3,7 +3,9 @@ package tiered_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/store"
@@ -205,4 +207,65 @@ func TestCancelledStaticReadDoesNotAskDynamoDB(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestInProcessStaticCache(t *testing.T) {
+	addr := testenv.Redis(t)
+	t.Run("hits_skip_redis_and_writes_invalidate", func(t *testing.T) {
+		e := newEnv(t, addr, tiered.Config{StaticCacheTTL: time.Minute, StaticCacheSize: 1 << 20})
+		q := staticQuery(t, e, 4)
+		readStatic(t, e.tiered, q) // fills the cache (and the negative entries)
+		e.tiered.WaitBackground()
+		pipes := e.redisCalls.call("pipeline")
+		checkStatic(t, q, readStatic(t, e.tiered, q))
+		if n := e.redisCalls.call("pipeline") - pipes; n != 0 {
+			t.Fatalf("a cached read made %d Redis round trips", n)
+		}
+		if e.outcomes.outcome("static", true) != q.Len() {
+			t.Fatalf("want %d in-process hits counted, got %v", q.Len(), e.outcomes.cache)
+		}
+		k := store.Key{Prefix: q.Prefix, ID: q.IDs[0], Feature: "region_id"}
+		mustWriteStatic(t, e.tiered, store.StaticWrite{Key: k, Value: store.IntValue(99), TS: 200})
+		if got := readStatic(t, e.tiered, q)[0]; got.Num != 99 {
+			t.Fatalf("a write through the store must be visible at once, got %v", got.Value)
+		}
+	})
+	t.Run("expires_after_ttl", func(t *testing.T) {
+		e := newEnv(t, addr, tiered.Config{StaticCacheTTL: 10 * time.Second, StaticCacheSize: 1 << 20})
+		now := time.Now()
+		var mu sync.Mutex
+		e.tiered.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+		q := staticQuery(t, e, 2)
+		readStatic(t, e.tiered, q)
+		e.tiered.WaitBackground()
+		mu.Lock()
+		now = now.Add(12 * time.Second)
+		mu.Unlock()
+		pipes := e.redisCalls.call("pipeline")
+		readStatic(t, e.tiered, q)
+		if n := e.redisCalls.call("pipeline") - pipes; n != 1 {
+			t.Fatalf("after the TTL the read must ask Redis again, made %d round trips", n)
+		}
+	})
+	t.Run("size_0_is_off", func(t *testing.T) {
+		e := newEnv(t, addr, tiered.Config{StaticCacheTTL: time.Minute, StaticCacheSize: 0})
+		q := staticQuery(t, e, 2)
+		readStatic(t, e.tiered, q)
+		e.tiered.WaitBackground()
+		pipes := e.redisCalls.call("pipeline")
+		readStatic(t, e.tiered, q)
+		if n := e.redisCalls.call("pipeline") - pipes; n != 1 {
+			t.Fatalf("with size 0 every read asks Redis, made %d round trips", n)
+		}
+	})
+	t.Run("bounded_in_bytes", func(t *testing.T) {
+		const limit = 64 << 10
+		e := newEnv(t, addr, tiered.Config{StaticCacheTTL: time.Minute, StaticCacheSize: limit})
+		for range 10 {
+			readStatic(t, e.tiered, staticQuery(t, e, 100)) // 1000 entities, far more than 64 KiB
+		}
+		if n := e.tiered.StaticCacheBytes(); n == 0 || n > limit {
+			t.Fatalf("want the cache filled up to %d bytes, holds %d", limit, n)
+		}
+	})
 }

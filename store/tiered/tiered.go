@@ -80,7 +80,7 @@ type Store struct {
 	now    func() time.Time
 
 	negative  *negativeCache
-	static    *staticLRU // nil: no in-process static cache
+	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
 	// background refills and cache fills
 	slots     chan struct{}
@@ -109,7 +109,7 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 		slots:    make(chan struct{}, cfg.RefillConcurrency),
 	}
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
-		s.static = newStaticLRU(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
+		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
 	}
 	return s, nil
 }
@@ -129,6 +129,9 @@ func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.bg.Wait()
+		if s.static != nil {
+			s.static.close()
+		}
 		err = errors.Join(s.cache.Close(), s.source.Close())
 	})
 	return err
