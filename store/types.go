@@ -53,6 +53,13 @@ type ActionEvent struct {
 	Member string
 }
 
+// StoredEvent is an action event with its expiry, as the source of truth holds it: what a
+// refill carries to Redis.
+type StoredEvent struct {
+	ActionEvent
+	ExpireAt int64 // Unix seconds; 0 = never
+}
+
 // ActionQuery asks for the newest Count events of Key with TS >= MinTS (0: no lower bound),
 // newest first. Callers fold the feature's TTL into MinTS (now-TTL), so expired events that a
 // backend still holds are never returned. Dedupe and MaxCount describe the feature so that a backend that does not keep

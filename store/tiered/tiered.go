@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/dynamodb"
 )
 
 // Cache is the Redis side, implemented by *redis.Store.
@@ -63,13 +62,14 @@ type Cache interface {
 	Close() error
 }
 
-// Source is the DynamoDB side, implemented by *dynamodb.Store.
+// Source is the DynamoDB side, implemented by *dynamodb.Store (tiered composes the two
+// through these interfaces only).
 type Source interface {
 	store.Store
 	// ReadStaticKeys is ReadStatic for any keys: out[i] is the value of keys[i].
 	ReadStaticKeys(ctx context.Context, keys []store.Key, out []store.StaticValue) error
 	// ReadEvents is ReadActions with each event's expiry, which the refill carries to Redis.
-	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error)
+	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.StoredEvent, error)
 }
 
 // Store is the tiered store. It is safe for concurrent use.
