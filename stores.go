@@ -55,7 +55,7 @@ func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&d.Table, "dynamodb-table", d.Table, "DynamoDB table holding every feature")
 	fs.IntVar(&d.Concurrency, "dynamodb-concurrency", d.Concurrency, "DynamoDB calls one store call runs at once (BatchGetItem rounds, writes, queries)")
 	fs.BoolVar(&d.ConsistentRead, "dynamodb-consistent-read", d.ConsistentRead, "strongly consistent DynamoDB reads (twice the read capacity)")
-	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds action features, DynamoDB is the source of truth)")
+	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds the online copy, DynamoDB is the source of truth)")
 	fs.BoolVar(&r.Cluster, "redis-cluster", false, "use a Redis Cluster client")
 	fs.StringVar(&r.Username, "redis-username", "", "Redis ACL user name")
 	fs.StringVar(&r.Password, "redis-password", "", "Redis password (prefer FEATUREGRAPH_REDIS_PASSWORD)")
@@ -102,7 +102,7 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 		return &openedStore{Store: memory.New(), kind: kindMemory}, nil
 	case useRedis && !useDynamo:
 		return nil, errors.New("--redis-addr needs DynamoDB (--dynamodb-endpoint, --dynamodb-region or --dynamodb-table): " +
-			"Redis holds action features, DynamoDB is the source of truth")
+			"Redis holds the online copy, DynamoDB is the source of truth")
 	}
 	if obs == nil {
 		obs = store.NopObserver{}

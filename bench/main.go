@@ -288,8 +288,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "data: %d users, %d articles, %d events per user and action feature; loader wait %s; metrics %v\n\n",
 		o.data.Users, o.data.Articles, o.data.Events, o.loaderWait, o.metrics)
 	tw := stdout
-	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu µs/op", "allocs/op", "KB/op",
-		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
 	writeJSON := func() error {
 		if o.jsonFile == "" {
 			return nil
@@ -317,6 +315,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout)
 	}
+	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu µs/op", "allocs/op", "KB/op",
+		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
 	var lines [][]byte
 	for _, bname := range o.backends {
 		logf("%s: starting", bname)
