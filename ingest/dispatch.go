@@ -264,7 +264,7 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 		if !ok {
 			return fail("field", fl.path, errors.New("missing or null"))
 		}
-		v, err := registry.Coerce(f.Type, f.Container, raw)
+		v, err := registry.ToValue(f.Type, f.Container, raw)
 		if err != nil {
 			return fail("field", fl.path, err)
 		}
