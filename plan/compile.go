@@ -45,7 +45,6 @@ type load struct {
 
 type staticRead struct {
 	f       *registry.Feature
-	def     store.Value // the default value, Absent when none
 	aliases []string
 }
 
@@ -188,11 +187,7 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 				if !seen {
 					j = len(ld.statics)
 					index[f] = j
-					def, err := defaultValue(f)
-					if err != nil {
-						return nil, nil, err
-					}
-					ld.statics = append(ld.statics, staticRead{f: f, def: def})
+					ld.statics = append(ld.statics, staticRead{f: f})
 				}
 				ld.statics[j].aliases = append(ld.statics[j].aliases, cf.alias)
 				of.kind, of.n = kStatic, j
@@ -461,15 +456,3 @@ func conditionVars(doc *ast.QueryDocument) []string {
 func jsonKey(alias string) string { return jsonString(alias) + ":" }
 
 func jsonString(s string) string { return string(store.AppendString(nil, s)) }
-
-// defaultValue is a feature's defaultValue as a store.Value.
-func defaultValue(f *registry.Feature) (store.Value, error) {
-	if f.DefaultValue == nil {
-		return store.Value{}, nil
-	}
-	v, err := valueOf(f, f.DefaultValue)
-	if err != nil {
-		return store.Value{}, fmt.Errorf("plan: default value of %s.%s: %w", f.Entity.Name, f.Name, err)
-	}
-	return v, nil
-}

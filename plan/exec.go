@@ -256,64 +256,97 @@ func (r *run) readLevel(level []*batch) {
 	}
 }
 
-// readStatics reads every static feature of the level in one store call.
+// readStatics reads every static feature of the level: one store call per entity kind, for the
+// union of the level's ids and features of that kind. Like the dataloader batch on gqlgen's
+// path, a failed call fails every static feature of the level.
 func (r *run) readStatics(level []*batch) {
-	n := 0
-	for _, b := range level {
-		n += len(b.ids) * len(b.ld.statics)
+	type group struct {
+		q        store.StaticQuery
+		ids      map[string]int
+		features map[string]int
+		out      []store.StaticValue
 	}
-	keys := make([]store.Key, 0, n)
-	for _, b := range level {
-		for _, id := range b.ids {
-			for _, s := range b.ld.statics {
-				keys = append(keys, store.Key{Prefix: b.ld.ent.e.Prefix, ID: id, Feature: s.f.Name})
+	var groups []*group
+	byPrefix := map[string]*group{}
+	rowOf := make([][]int32, len(level)) // per batch, per id: the entity's index in its group
+	colOf := make([][]int32, len(level)) // per batch, per static: the feature's index in its group
+	for x, b := range level {
+		if len(b.ids) == 0 || len(b.ld.statics) == 0 {
+			continue
+		}
+		prefix := b.ld.ent.e.Prefix
+		g := byPrefix[prefix]
+		if g == nil {
+			g = &group{q: store.StaticQuery{Prefix: prefix}, ids: map[string]int{}, features: map[string]int{}}
+			byPrefix[prefix] = g
+			groups = append(groups, g)
+		}
+		rowOf[x] = make([]int32, len(b.ids))
+		for i, id := range b.ids {
+			k, seen := g.ids[id]
+			if !seen {
+				k = len(g.q.IDs)
+				g.ids[id] = k
+				g.q.IDs = append(g.q.IDs, id)
 			}
+			rowOf[x][i] = int32(k)
+		}
+		colOf[x] = make([]int32, len(b.ld.statics))
+		for j, st := range b.ld.statics {
+			k, seen := g.features[st.f.Name]
+			if !seen {
+				k = len(g.q.Features)
+				g.features[st.f.Name] = k
+				g.q.Features = append(g.q.Features, st.f.Name)
+			}
+			colOf[x][j] = int32(k)
 		}
 	}
-	ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: len(keys)})
-	got, err := r.ex.statics.ReadStatic(ctx, keys)
-	done(err)
-	at := 0
-	for _, b := range level {
+	var err error
+	for _, g := range groups {
+		g.out = make([]store.StaticValue, g.q.Len())
+		ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: g.q.Len()})
+		err = r.ex.statics.ReadStatic(ctx, g.q, g.out)
+		done(err)
+		if err != nil {
+			break
+		}
+	}
+	for x, b := range level {
 		ns := len(b.ld.statics)
 		if ns == 0 || len(b.ids) == 0 {
 			continue
 		}
 		if err != nil {
 			b.err = err
-			at += len(b.ids) * ns
 			continue
 		}
+		g := byPrefix[b.ld.ent.e.Prefix]
+		nf := len(g.q.Features)
 		b.vals = make([]store.Value, len(b.ids)*ns)
-		for c := range b.vals {
-			s := &b.ld.statics[c%ns]
-			sv, ok := got[keys[at]]
-			at++
-			if !ok || sv.Value == nil {
-				b.vals[c] = s.def
-				continue
-			}
-			v, cerr := storedValue(s.f, sv.Value)
-			if cerr != nil {
-				if b.bad == nil {
-					b.bad = make([]error, len(b.vals))
+		for i := range b.ids {
+			row := g.out[int(rowOf[x][i])*nf:]
+			for j := range b.ld.statics {
+				s := &b.ld.statics[j]
+				c := i*ns + j
+				sv := row[colOf[x][j]].Value
+				if sv.Kind == store.Absent {
+					b.vals[c] = s.f.Default
+					continue
 				}
-				b.bad[c] = cerr
-				continue
+				v, cerr := registry.Conform(s.f.Type, s.f.Container, sv)
+				if cerr != nil {
+					if b.bad == nil {
+						b.bad = make([]error, len(b.vals))
+					}
+					b.bad[c] = fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v",
+						resolvers.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
+					continue
+				}
+				b.vals[c] = v
 			}
-			b.vals[c] = v
 		}
 	}
-}
-
-// storedValue coerces a stored value to the feature's type, as the resolvers do.
-func storedValue(f *registry.Feature, raw any) (store.Value, error) {
-	cv, err := registry.Coerce(f.Type, f.Container, raw)
-	if err != nil {
-		return store.Value{}, fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v",
-			resolvers.ErrBadStoredValue, f.Entity.Name, f.Name, f.Container, f.Type, err)
-	}
-	return valueOf(f, cv)
 }
 
 func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results map[store.ActionQuery][]store.ActionEvent, err error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/featuregraph/featuregraph/registry"
+	gqlschema "github.com/featuregraph/featuregraph/schema"
 )
 
 // schema is what the planner knows about the generated GraphQL schema, derived from the
@@ -58,7 +59,7 @@ func newSchema(reg *registry.Registry) (*schema, error) {
 			ei.statics[f.GraphQLName()] = f
 			ei.staticIx[f] = struct{}{}
 			if f.Container == registry.Map {
-				ei.mapEntry[f] = string(f.Type) + "MapEntry"
+				ei.mapEntry[f] = gqlschema.MapEntryType(f.Type)
 			}
 		}
 		for _, f := range e.Actions {

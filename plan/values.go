@@ -1,85 +1,13 @@
 package plan
 
 import (
-	"encoding/json"
 	"errors"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
-
-// valueOf turns a canonical value (registry.Coerce's form) into a store.Value, keeping what the
-// gqlgen glue keeps (resolvers/convert.go): a list drops items of the wrong form, a map is its
-// entries sorted by key.
-func valueOf(f *registry.Feature, v any) (store.Value, error) {
-	switch f.Container {
-	case registry.List, registry.Set:
-		items, ok := v.([]any)
-		if !ok {
-			return store.Value{}, nil
-		}
-		out := make([]store.Value, 0, len(items))
-		for _, it := range items {
-			if x := scalarOf(f.Type, it); x.Kind != store.Absent {
-				out = append(out, x)
-			}
-		}
-		return store.ListValue(out), nil
-	case registry.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return store.Value{}, nil
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		outK := keys[:0:0]
-		outV := make([]store.Value, 0, len(keys))
-		for _, k := range keys {
-			if x := scalarOf(f.Type, m[k]); x.Kind != store.Absent {
-				outK = append(outK, k)
-				outV = append(outV, x)
-			}
-		}
-		return store.MapValue(outK, outV), nil
-	}
-	return scalarOf(f.Type, v), nil
-}
-
-func scalarOf(t registry.Type, v any) store.Value {
-	switch t {
-	case registry.Int:
-		if n, ok := v.(int64); ok {
-			return store.IntValue(n)
-		}
-	case registry.Float:
-		if x, ok := v.(float64); ok {
-			return store.FloatValue(x)
-		}
-	case registry.String:
-		if s, ok := v.(string); ok {
-			return store.StringValue(s)
-		}
-	case registry.Boolean:
-		if b, ok := v.(bool); ok {
-			return store.BoolValue(b)
-		}
-	case registry.Time:
-		if x, ok := v.(time.Time); ok && !x.IsZero() {
-			return timeText(x)
-		}
-	case registry.JSON:
-		if raw, ok := v.(json.RawMessage); ok {
-			return store.JSONValue(string(raw))
-		}
-	}
-	return store.Value{}
-}
 
 // timeText is a time as gqlgen's Time scalar writes it (RFC 3339 with nanoseconds, in the time's
 // own zone), kept as JSON text so the zone is not lost.

@@ -84,12 +84,16 @@ func (s *Store) feature(k store.Key) *registry.Feature {
 }
 
 // ReadStatic implements store.StaticReader.
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	if err := s.fail(ctx, StaticFault, "read static"); err != nil {
-		return nil, err
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	if err := q.Check(out); err != nil {
+		return err
 	}
-	out := make(map[store.Key]store.StaticValue, len(keys))
-	for _, k := range keys {
+	if err := s.fail(ctx, StaticFault, "read static"); err != nil {
+		return err
+	}
+	for i := range out {
+		k := q.Key(i)
+		out[i] = store.StaticValue{}
 		f := s.feature(k)
 		if f == nil {
 			continue
@@ -98,13 +102,21 @@ func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 		switch {
 		case h%10 < 2:
 			continue // absent
-		case h%101 == 0:
-			out[k] = store.StaticValue{Value: struct{}{}, TS: 1} // not any registry type
+		case h%101 == 0: // a value of another type than the registry's
+			bad := store.MapValue([]string{"bad"}, []store.Value{store.BoolValue(true)})
+			if f.Container == registry.Map {
+				bad = store.StringValue("bad")
+			}
+			out[i] = store.StaticValue{Value: bad, TS: 1}
 			continue
 		}
-		out[k] = store.StaticValue{Value: s.value(f, h/10), TS: 1}
+		v, err := registry.ToValue(f.Type, f.Container, s.value(f, h/10))
+		if err != nil {
+			panic(err) // every generated value has the feature's type
+		}
+		out[i] = store.StaticValue{Value: v, TS: 1}
 	}
-	return out, nil
+	return nil
 }
 
 func (s *Store) value(f *registry.Feature, h uint64) any {
