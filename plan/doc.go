@@ -19,11 +19,18 @@
 // Observability: feature reads are counted through resolvers.Recorder, backend errors are
 // presented by the same error presenter as on gqlgen's path (extensions.code and
 // extensions.backend), the request context's deadline bounds every read, and every read step is
-// reported to a StepObserver (no-op by default), the hook for tracing:
+// reported to a StepObserver (Config.Observer, gateway.Config.PlanObserver; no-op by default),
+// the hook for tracing: the context it returns is the one the step's store call runs with, so a
+// tracer's span is the parent of the store's own spans.
 //
-//	type tracer struct{}
-//	func (tracer) Step(ctx context.Context, s plan.Step) func(error) {
-//		_, span := otel.Tracer("plan").Start(ctx, s.Kind.String())
-//		return func(err error) { span.End() }
+//	type tracer struct{ t trace.Tracer }
+//	func (x tracer) Step(ctx context.Context, s plan.Step) (context.Context, func(error)) {
+//		ctx, span := x.t.Start(ctx, s.Kind.String(), trace.WithAttributes(attribute.Int("level", s.Level)))
+//		return ctx, func(err error) {
+//			if err != nil {
+//				span.RecordError(err)
+//			}
+//			span.End()
+//		}
 //	}
 package plan
