@@ -14,7 +14,10 @@
 // validates, applies APQ and the limits, then the interceptor runs the plan when the operation is
 // covered and its arguments are plain valid values; otherwise (introspection, mutations, other
 // directives, a bad count, too many ids, …) it falls through to gqlgen's executor, whose answer
-// for those is the reference. A differential test (difftest) keeps both byte-identical.
+// for those is the reference. A differential test (diff_test.go, over package querygen's
+// generated operations) keeps both byte-identical. gqlgen's field middleware and response
+// interceptors do not run for plan-served operations: an extension that must see every
+// operation is an OperationInterceptor registered before the Extension (srv.Use order).
 //
 // Observability: feature reads are counted through resolvers.Recorder, backend errors are
 // presented by the same error presenter as on gqlgen's path (extensions.code and
