@@ -1,0 +1,162 @@
+package traced
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/dynamodb"
+	"github.com/featuregraph/featuregraph/store/tiered"
+	"github.com/featuregraph/featuregraph/tracing"
+)
+
+// Cache wraps the Redis side of a tiered store: spans "redis.<Method>" with db.system.name
+// "redis". ReadActionsCached reports hits (keys Redis held) and misses (queries that fall back
+// to DynamoDB, tracing.Fallbacks). With t off it returns c itself.
+func Cache(c tiered.Cache, t tracing.Tracer) tiered.Cache {
+	if !t.Enabled() {
+		return c
+	}
+	return &cache{next: c, t: t}
+}
+
+// Source wraps the DynamoDB side of a tiered store: spans "dynamodb.<Method>" with
+// db.system.name "aws.dynamodb". Every action read a tiered store makes of its source stands in
+// for Redis, so ReadEvents and ReadActions spans carry tracing.Fallback. With t off it returns s
+// itself.
+func Source(s tiered.Source, t tracing.Tracer) tiered.Source {
+	if !t.Enabled() {
+		return s
+	}
+	return &source{Store: Store{next: s, t: t, name: "dynamodb", system: dynamoSystem}, events: s}
+}
+
+var (
+	redisSystem  = attribute.String(tracing.DBSystem, "redis")
+	dynamoSystem = attribute.String(tracing.DBSystem, "aws.dynamodb")
+)
+
+type cache struct {
+	next tiered.Cache
+	t    tracing.Tracer
+}
+
+var _ tiered.Cache = (*cache)(nil)
+
+func (c *cache) span(ctx context.Context, op string) (context.Context, tracing.Span) {
+	return start(ctx, c.t, "redis", op, redisSystem)
+}
+
+func (c *cache) ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, []store.ActionQuery, error) {
+	ctx, sp := c.span(ctx, "ReadActionsCached")
+	sp.Int(tracing.Queries, len(queries))
+	found, missing, err := c.next.ReadActionsCached(ctx, queries)
+	if err == nil {
+		sp.Int(tracing.Hits, len(found))
+		sp.Int(tracing.Misses, len(missing))
+	}
+	sp.EndErr(err)
+	return found, missing, err
+}
+
+func (c *cache) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+	return readStatic(ctx, c.t, "redis", redisSystem, c.next, keys)
+}
+
+func (c *cache) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
+	ctx, sp := c.span(ctx, "WriteActions")
+	sp.Int(tracing.Writes, len(writes))
+	err := c.next.WriteActions(ctx, writes)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) WriteActionsIfPresent(ctx context.Context, writes []store.ActionWrite) error {
+	ctx, sp := c.span(ctx, "WriteActionsIfPresent")
+	sp.Int(tracing.Writes, len(writes))
+	err := c.next.WriteActionsIfPresent(ctx, writes)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error {
+	ctx, sp := c.span(ctx, "MarkRefill")
+	sp.Int(tracing.Keys, len(keys))
+	err := c.next.MarkRefill(ctx, keys, ttl)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) EndRefill(ctx context.Context, keys []store.Key, drop bool) error {
+	ctx, sp := c.span(ctx, "EndRefill")
+	sp.Int(tracing.Keys, len(keys))
+	sp.Bool("featuregraph.drop", drop)
+	err := c.next.EndRefill(ctx, keys, drop)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error {
+	ctx, sp := c.span(ctx, "WriteStaticTTL")
+	sp.Int(tracing.Writes, len(writes))
+	err := c.next.WriteStaticTTL(ctx, writes, ttl)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) DeleteStatic(ctx context.Context, keys []store.Key) error {
+	ctx, sp := c.span(ctx, "DeleteStatic")
+	sp.Int(tracing.Keys, len(keys))
+	err := c.next.DeleteStatic(ctx, keys)
+	sp.EndErr(err)
+	return err
+}
+
+func (c *cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
+func (c *cache) Close() error                   { return c.next.Close() }
+
+type source struct {
+	Store
+	events tiered.Source
+}
+
+var _ tiered.Source = (*source)(nil)
+
+func (s *source) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
+	ctx, sp := start(ctx, s.t, s.name, "ReadActions", s.system)
+	sp.Bool(tracing.Fallback, true)
+	sp.Int(tracing.Queries, len(queries))
+	got, err := s.next.ReadActions(ctx, queries)
+	if err == nil {
+		setFound(sp, got)
+	}
+	sp.EndErr(err)
+	return got, err
+}
+
+func (s *source) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error) {
+	ctx, sp := start(ctx, s.t, s.name, "ReadEvents", s.system)
+	sp.Bool(tracing.Fallback, true)
+	sp.Int(tracing.Queries, len(queries))
+	got, err := s.events.ReadEvents(ctx, queries)
+	if err == nil {
+		setFound(sp, got)
+	}
+	sp.EndErr(err)
+	return got, err
+}
+
+// setFound sets the hits (series with events) and events of an action read.
+func setFound[E any](sp tracing.Span, got map[store.ActionQuery][]E) {
+	hits, events := 0, 0
+	for _, evs := range got {
+		if len(evs) > 0 {
+			hits++
+		}
+		events += len(evs)
+	}
+	sp.Int(tracing.Hits, hits)
+	sp.Int(tracing.Events, events)
+}
