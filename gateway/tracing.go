@@ -16,9 +16,10 @@ import (
 //
 //	POST /graphql                         server span; W3C traceparent/baggage honoured
 //	└─ query <OperationName>              the operation (graphql.operation.type/name, errors)
-//	   ├─ graphql.parse, graphql.validate gqlgen's own timings (absent on a query cache hit)
+//	   ├─ graphql.parse, graphql.validate gqlgen's own timings (a query cache lookup on a hit)
 //	   └─ graphql.resolve <Type>.<field>  each resolver-backed field (entity roots, action
-//	      └─ store.ReadStatic ...         features, joins) and the store calls it batches
+//	      ├─ graphql.resolve ...          features, joins), nested as the query is, and the
+//	      └─ store.ReadStatic ...         store calls of the batches it started
 //
 // With the tracer off the extension and the HTTP wrapper are not installed at all.
 
@@ -96,8 +97,10 @@ func (e tracingExtension) InterceptOperation(ctx context.Context, next graphql.O
 	if opName != "" {
 		name += " " + opName
 	}
-	ctx, sp := e.t.StartKind(ctx, name, trace.SpanKindInternal,
-		attribute.String(tracing.OperationType, opType), attribute.String(tracing.OperationName, opName))
+	ctx, sp := e.t.StartKind(ctx, name, trace.SpanKindInternal, attribute.String(tracing.OperationType, opType))
+	if opName != "" {
+		sp.String(tracing.OperationName, opName)
+	}
 	e.t.Record(ctx, "graphql.parse", rc.Stats.Parsing.Start, rc.Stats.Parsing.End)
 	e.t.Record(ctx, "graphql.validate", rc.Stats.Validation.Start, rc.Stats.Validation.End)
 	responses := next(ctx)

@@ -154,3 +154,44 @@ func TestTracingSpanTree(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTracing measures one user-vector request through the handler (in-memory store, no
+// network) with tracing off — nothing installed — and on, recording every span.
+func BenchmarkTracing(b *testing.B) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"query": `{ user(id: 1) { os recentClickedArticles(count: 5) { articleId article { category } } } }`})
+	for _, mode := range []string{"off", "on"} {
+		b.Run(mode, func(b *testing.B) {
+			var tr tracing.Tracer
+			if mode == "on" {
+				tr = tracing.New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder())))
+			}
+			mem := memory.New()
+			cfg := gateway.DefaultConfig()
+			cfg.Tracer = tr
+			cfg.Loader.Wait = 0
+			st := traced.Wrap(mem, tr, "memory")
+			g, err := gateway.New(cfg, reg, st, st, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := &env{t: &testing.T{}, mem: mem, reg: reg}
+			e.static("user", "1", "os", "ios", 1)
+			e.static("article", "7", "category", "toys", 1)
+			e.action("user", "1", "recent_clicked_articles", time.Now(), map[string]any{"article_id": int64(7)})
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				g.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatal(w.Body.String())
+				}
+			}
+		})
+	}
+}
