@@ -115,7 +115,7 @@ func TestLoadParquetWideTypedColumns(t *testing.T) {
 		{"is_verified", true},
 		{"last_active_at", eventTime.Add(-time.Hour)},
 		{"notification_keywords", []any{"camping", "lego"}}, // a set: sorted, without repeats
-		{"recent_search_queries", []any{"b", "a"}},         // a list: as given
+		{"recent_search_queries", []any{"b", "a"}},          // a list: as given
 		{"category_affinity", map[string]any{"books": 0.25, "toys": 0.5}},
 		{"settings", json.RawMessage(`{"push":true}`)}, // JSON text, compacted
 	} {
