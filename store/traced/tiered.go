@@ -45,12 +45,8 @@ type cache struct {
 
 var _ tiered.Cache = (*cache)(nil)
 
-func (c *cache) span(ctx context.Context, op string) (context.Context, tracing.Span) {
-	return start(ctx, c.t, "redis", op, redisSystem)
-}
-
 func (c *cache) ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, []store.ActionQuery, error) {
-	ctx, sp := c.span(ctx, "ReadActionsCached")
+	ctx, sp := start(ctx, c.t, "redis", "ReadActionsCached", redisSystem)
 	sp.Int(tracing.Queries, len(queries))
 	found, missing, err := c.next.ReadActionsCached(ctx, queries)
 	if err == nil {
@@ -66,52 +62,39 @@ func (c *cache) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 }
 
 func (c *cache) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
-	ctx, sp := c.span(ctx, "WriteActions")
-	sp.Int(tracing.Writes, len(writes))
-	err := c.next.WriteActions(ctx, writes)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "WriteActions", redisSystem, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return c.next.WriteActions(ctx, writes)
+	})
 }
 
 func (c *cache) WriteActionsIfPresent(ctx context.Context, writes []store.ActionWrite) error {
-	ctx, sp := c.span(ctx, "WriteActionsIfPresent")
-	sp.Int(tracing.Writes, len(writes))
-	err := c.next.WriteActionsIfPresent(ctx, writes)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "WriteActionsIfPresent", redisSystem, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return c.next.WriteActionsIfPresent(ctx, writes)
+	})
 }
 
 func (c *cache) MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error {
-	ctx, sp := c.span(ctx, "MarkRefill")
-	sp.Int(tracing.Keys, len(keys))
-	err := c.next.MarkRefill(ctx, keys, ttl)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "MarkRefill", redisSystem, tracing.Keys, len(keys), func(ctx context.Context) error {
+		return c.next.MarkRefill(ctx, keys, ttl)
+	})
 }
 
 func (c *cache) EndRefill(ctx context.Context, keys []store.Key, drop bool) error {
-	ctx, sp := c.span(ctx, "EndRefill")
-	sp.Int(tracing.Keys, len(keys))
-	sp.Bool("featuregraph.drop", drop)
-	err := c.next.EndRefill(ctx, keys, drop)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "EndRefill", redisSystem, tracing.Keys, len(keys), func(ctx context.Context) error {
+		return c.next.EndRefill(ctx, keys, drop)
+	})
 }
 
 func (c *cache) WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error {
-	ctx, sp := c.span(ctx, "WriteStaticTTL")
-	sp.Int(tracing.Writes, len(writes))
-	err := c.next.WriteStaticTTL(ctx, writes, ttl)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "WriteStaticTTL", redisSystem, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return c.next.WriteStaticTTL(ctx, writes, ttl)
+	})
 }
 
 func (c *cache) DeleteStatic(ctx context.Context, keys []store.Key) error {
-	ctx, sp := c.span(ctx, "DeleteStatic")
-	sp.Int(tracing.Keys, len(keys))
-	err := c.next.DeleteStatic(ctx, keys)
-	sp.EndErr(err)
-	return err
+	return call(ctx, c.t, "redis", "DeleteStatic", redisSystem, tracing.Keys, len(keys), func(ctx context.Context) error {
+		return c.next.DeleteStatic(ctx, keys)
+	})
 }
 
 func (c *cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }

@@ -57,6 +57,15 @@ func start(ctx context.Context, t tracing.Tracer, name, op string, system attrib
 	return t.StartKind(ctx, name+"."+op, trace.SpanKindClient, system, attribute.String(tracing.DBOperation, op))
 }
 
+// call runs f, a call that returns only an error, in a span carrying its batch size n under key.
+func call(ctx context.Context, t tracing.Tracer, name, op string, system attribute.KeyValue, key string, n int, f func(context.Context) error) error {
+	ctx, sp := start(ctx, t, name, op, system)
+	sp.Int(key, n)
+	err := f(ctx)
+	sp.EndErr(err)
+	return err
+}
+
 // ReadStatic implements store.StaticReader.
 func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
 	return readStatic(ctx, s.t, s.name, s.system, s.next, keys)
@@ -69,20 +78,16 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 
 // WriteStatic implements store.StaticWriter.
 func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
-	ctx, sp := start(ctx, s.t, s.name, "WriteStatic", s.system)
-	sp.Int(tracing.Writes, len(writes))
-	err := s.next.WriteStatic(ctx, writes)
-	sp.EndErr(err)
-	return err
+	return call(ctx, s.t, s.name, "WriteStatic", s.system, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return s.next.WriteStatic(ctx, writes)
+	})
 }
 
 // WriteActions implements store.ActionWriter.
 func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
-	ctx, sp := start(ctx, s.t, s.name, "WriteActions", s.system)
-	sp.Int(tracing.Writes, len(writes))
-	err := s.next.WriteActions(ctx, writes)
-	sp.EndErr(err)
-	return err
+	return call(ctx, s.t, s.name, "WriteActions", s.system, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return s.next.WriteActions(ctx, writes)
+	})
 }
 
 // Ping implements store.Pinger (not traced: readiness probes would flood the traces).
