@@ -9,13 +9,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/featuregraph/featuregraph/ingest/load"
 )
 
-// fakeS3 is an in-process S3 server (gofakes3) holding objects, and a client for it.
+// pagedS3 lists one key a page, so that every listing goes through continuation tokens.
+type pagedS3 struct{ load.S3API }
+
+func (p pagedS3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	in.MaxKeys = aws.Int32(1)
+	return p.S3API.ListObjectsV2(ctx, in, opts...)
+}
+
+// fakeS3 is an in-process S3 server (gofakes3) holding objects, and a client for it that lists
+// one key a page.
 func fakeS3(t *testing.T, bucket string, objects map[string][]byte) load.S3API {
 	t.Helper()
 	be := s3mem.New()
@@ -35,7 +46,7 @@ func fakeS3(t *testing.T, bucket string, objects map[string][]byte) load.S3API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client
+	return pagedS3{client}
 }
 
 func gz(t *testing.T, s string) []byte {
