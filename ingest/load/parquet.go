@@ -22,7 +22,8 @@ import (
 //     typed values), chosen when the file has exactly those columns;
 //   - wide (Feast's offline layout): one row per entity and event time, an id column, an
 //     event-time column and one column per feature, typed as the feature is (lists and sets as
-//     LIST, maps as MAP, an action event as a group of its fields, JSON as a string).
+//     LIST, maps as MAP, an action event as a group of its fields or a LIST of such groups for
+//     several events at the row's time, JSON as a string).
 //
 // A null cell writes nothing.
 type ParquetConfig struct {
@@ -72,8 +73,14 @@ type parquetReader struct {
 	entity  string
 	idCol   string
 	tsCol   string
-	mapped  [][2]string // column, feature (wide layout), in column order
+	mapped  []mappedColumn // wide layout, in column order
 	line    int
+}
+
+// mappedColumn is a column of a wide file and the feature it loads.
+type mappedColumn struct {
+	column, feature string
+	action          bool // an action feature: a group is one event, a LIST of groups many
 }
 
 var longColumns = map[string]bool{"entity": true, "id": true, "feature": true, "value": true, "timestamp": true}
@@ -144,14 +151,15 @@ func newParquetReader(ra io.ReaderAt, size int64, reg *registry.Registry, cfg Pa
 				continue // not asked for
 			}
 		}
-		if e.Feature(feat) == nil {
+		fe := e.Feature(feat)
+		if fe == nil {
 			if feat != n {
 				n += " (→ " + feat + ")"
 			}
 			unknown = append(unknown, n)
 			continue
 		}
-		pr.mapped = append(pr.mapped, [2]string{n, feat})
+		pr.mapped = append(pr.mapped, mappedColumn{column: n, feature: feat, action: fe.FeatureType == registry.Action})
 	}
 	for col := range cfg.Columns {
 		if pr.columns[col] == nil {
@@ -202,12 +210,18 @@ func (p *parquetReader) next() (record, error) {
 		ts = row[p.tsCol]
 	}
 	for _, m := range p.mapped {
-		v := row[m[0]]
+		v := row[m.column]
 		if v == nil {
 			continue
 		}
-		rec.values = append(rec.values, ingest.Value{Entity: p.entity, ID: row[p.idCol], Feature: m[1], Value: v, Timestamp: ts})
-		rec.columns = append(rec.columns, m[0])
+		events, many := v.([]any)
+		if !m.action || !many {
+			events = []any{v}
+		}
+		for _, ev := range events {
+			rec.values = append(rec.values, ingest.Value{Entity: p.entity, ID: row[p.idCol], Feature: m.feature, Value: ev, Timestamp: ts})
+			rec.columns = append(rec.columns, m.column)
+		}
 	}
 	return rec, nil
 }

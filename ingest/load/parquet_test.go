@@ -37,6 +37,13 @@ type userRow struct {
 	CategoryAffinity     map[string]float64 `parquet:"category_affinity"`
 	Settings             *string            `parquet:"settings,optional"`
 	RecentSearches       *searchEvent       `parquet:"recent_searches,optional"`
+	RecentPurchases      []purchaseEvent    `parquet:"recent_purchases,list"`
+}
+
+// purchaseEvent is an event of recent_purchases; a LIST of them is several events.
+type purchaseEvent struct {
+	ArticleID int64 `parquet:"article_id"`
+	Price     int64 `parquet:"price"`
 }
 
 // longRow is the long layout: one feature value a row, as in CSV files.
@@ -74,6 +81,7 @@ func userRows() []userRow {
 		LastActiveAt: eventTime.Add(-time.Hour), NotificationKeywords: []string{"lego", "camping", "lego"},
 		RecentSearchQueries: []string{"b", "a"}, CategoryAffinity: map[string]float64{"toys": 0.5, "books": 0.25},
 		Settings: ptr(`{"push": true}`), RecentSearches: &searchEvent{Query: "lego", ResultCount: 3},
+		RecentPurchases: []purchaseEvent{{ArticleID: 101, Price: 5000}, {ArticleID: 102, Price: 7000}},
 	}, {
 		UserID: 2, EventTimestamp: eventTime.Add(time.Minute), RegionID: 7, MannerTemperature: 36.5,
 		LastActiveAt: eventTime, Settings: ptr(`{not json`),
@@ -99,9 +107,10 @@ func TestLoadParquetWideTypedColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// user 1: 10 features written; user 2: region_id, manner_temperature, is_verified,
-	// last_active_at and the empty lists and map (empty values, not nulls) written, settings rejected.
-	if sum.Format != load.Parquet || sum.Records != 2 || sum.Rejected != 1 || sum.Events != 1 || sum.Written != 10+7 {
+	// user 1: 10 features written, 2 purchase events; user 2: region_id, manner_temperature,
+	// is_verified, last_active_at and the empty lists and map (empty values, not nulls) written,
+	// settings rejected, no purchase (an empty list).
+	if sum.Format != load.Parquet || sum.Records != 2 || sum.Rejected != 1 || sum.Events != 1 || sum.Written != 12+7 {
 		t.Errorf("summary %+v", sum)
 	}
 	ts := eventTime.UnixMilli()
@@ -135,6 +144,15 @@ func TestLoadParquetWideTypedColumns(t *testing.T) {
 	for _, es := range evs {
 		if len(es) != 1 || es[0].TS != ts || !strings.Contains(es[0].Member, `"query":"lego"`) || !strings.Contains(es[0].Member, `"result_count":3`) {
 			t.Errorf("user 1 recent_searches = %+v", es)
+		}
+	}
+	evs, err = f.mem.ReadActions(context.Background(), []store.ActionQuery{{Key: store.Key{Prefix: "u", ID: "1", Feature: "recent_purchases"}, Count: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, es := range evs {
+		if len(es) != 2 || !strings.Contains(es[0].Member+es[1].Member, `"article_id":101`) || !strings.Contains(es[0].Member+es[1].Member, `"price":7000`) {
+			t.Errorf("user 1 recent_purchases = %+v", es)
 		}
 	}
 	if _, ok := f.static(t, "u", "2", "os"); ok {

@@ -63,6 +63,8 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.UsePathStyle = cfg.PathStyle
+		// S3-compatible stores often send no checksum; the SDK would log that for every object.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	}), nil
 }
 

@@ -87,7 +87,7 @@ func TestLoadS3Prefix(t *testing.T) {
 		t.Fatalf("want the two part files in key order, got %+v", sums)
 	}
 	total := load.Total("s3://offline/features/user/latest/", sums)
-	if total.Records != 2 || total.Written != 17 || total.Rejected != 1 || total.RejectsPath != rejects || total.Format != load.Parquet {
+	if total.Records != 2 || total.Written != 19 || total.Rejected != 1 || total.RejectsPath != rejects || total.Format != load.Parquet {
 		t.Errorf("total %+v", total)
 	}
 	if v, ok := f.static(t, "u", "1", "os"); !ok || v.Value != "ios" {
