@@ -45,7 +45,9 @@ func (t Tracer) Start(ctx context.Context, name string) (context.Context, Span) 
 }
 
 // StartKind starts a span of the given kind (trace.SpanKindServer for a request,
-// trace.SpanKindClient for a backend call) with its first attributes.
+// trace.SpanKindClient for a backend call) with its first attributes. The attribute list is
+// built by the caller even when t is off: code that runs whether or not tracing is on calls
+// Start, or checks Enabled first.
 func (t Tracer) StartKind(ctx context.Context, name string, kind trace.SpanKind, attrs ...attribute.KeyValue) (context.Context, Span) {
 	if t.t == nil {
 		return ctx, Span{}
