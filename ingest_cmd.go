@@ -73,6 +73,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	if o.brokers == "" {
 		return errors.New("--kafka-brokers is required (FEATUREGRAPH_KAFKA_BROKERS)")
 	}
+	prov, err := e.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stopTracing(ctx, prov, 10*time.Second)
 	m := metrics.New()
 	rt, err := e.setup(ctx, m)
 	if err != nil {
@@ -170,6 +175,11 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	if o.file == "" {
 		return errors.New("--file is required")
 	}
+	prov, err := e.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stopTracing(ctx, prov, 10*time.Second)
 	rt, err := e.setup(ctx, nil)
 	if err != nil {
 		return err

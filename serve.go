@@ -15,7 +15,6 @@ import (
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/tracing"
 )
 
 func runServe(ctx context.Context, e *cmdEnv) error {
@@ -24,19 +23,11 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		return errors.New("--production needs a store: give --dynamodb-endpoint, --dynamodb-region or --dynamodb-table " +
 			"(and --redis-addr); the in-memory store is for trying featuregraph out")
 	}
-	// Tracing is configured by the standard OTEL_* variables and off unless they ask for it.
-	prov, err := tracing.FromEnv(ctx, e.getenv, e.stderr)
+	prov, err := e.startTracing(ctx)
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
-		defer cancel()
-		if err := prov.Shutdown(sctx); err != nil {
-			fmt.Fprintln(e.stderr, "featuregraph: flushing traces:", err)
-		}
-	}()
-	e.opts.store.tracer = prov.Tracer()
+	defer e.stopTracing(ctx, prov, o.shutdownTimeout)
 	m := metrics.New()
 	rt, err := e.setup(ctx, m)
 	if err != nil {
