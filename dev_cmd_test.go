@@ -141,23 +141,7 @@ func TestDevPicksUpANewFeature(t *testing.T) {
 	}
 
 	// Add a feature fed by the same events.
-	feature := `
-features:
-  user:
-    app_version:
-      featureType: static
-      type: String
-      description: App version of the user's latest session.
-      events:
-        - streamName: app_events
-          topic: user_cdc
-          subTopic: user_updated
-          entityId: user_id
-          timestamp: updated_at
-          fields:
-            - { name: device.app_version, rename: app_version }
-`
-	if err := os.WriteFile(filepath.Join(root, "features", "app_version.yaml"), []byte(feature), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "features", "app_version.yaml"), []byte(appVersionFeature), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, &logs, 4*time.Minute, "the new feature to be served", func() bool {

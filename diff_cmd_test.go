@@ -21,13 +21,14 @@ func TestDiffCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(user), "maxCount: 100", "maxCount: 40", 1)
-	changed = strings.Replace(changed, "  is_verified:", "  phone_verified:", 1)
-	changed = strings.Replace(changed, "rename: is_verified", "rename: phone_verified", 1)
-	if changed == string(user) {
-		t.Fatal("user.yaml did not change")
-	}
+	// The README's example: a feature added, one removed, a maxCount lowered.
+	from, to := strings.Index(string(user), "    is_verified:"), strings.Index(string(user), "    last_active_at:")
+	changed := string(user)[:from] + string(user)[to:]
+	changed = strings.Replace(changed, "maxCount: 100", "maxCount: 40", 1)
 	if err := os.WriteFile(filepath.Join(head, "user.yaml"), []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(head, "app_version.yaml"), []byte(appVersionFeature), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	diff := func(args ...string) (string, error) {
@@ -39,14 +40,20 @@ func TestDiffCommand(t *testing.T) {
 	if err == nil {
 		t.Fatalf("breaking changes passed:\n%s", out)
 	}
-	for _, want := range []string{"field-renamed User.isVerified", "feature-renamed user.is_verified", "max-count-lowered user.recent_clicked_articles"} {
-		if !strings.Contains(err.Error(), want) || !strings.Contains(out, want) {
-			t.Errorf("error %q / report does not name %q:\n%s", err, want, out)
+	// What the README shows, with the directories named as there.
+	shown := strings.NewReplacer(head, "./features", base, "origin/main").Replace(out + "featuregraph: " + err.Error() + "\n")
+	var readme string
+	for _, f := range readmeFences(t) {
+		if strings.HasPrefix(f.body, "registry ./features against base") {
+			readme = f.body
 		}
+	}
+	if shown != readme {
+		t.Errorf("diff output\n%s\nthe README shows\n%s", shown, readme)
 	}
 
 	accepted := filepath.Join(t.TempDir(), "accepted")
-	if err := os.WriteFile(accepted, []byte("# renamed in PR 12\nfield-renamed User.isVerified\nfeature-renamed user.is_verified\n"), 0o644); err != nil {
+	if err := os.WriteFile(accepted, []byte("# reviewed in PR 12\nfield-removed User.isVerified   # no client reads it\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := diff("--accept-file", accepted, "--accept", "max-count-lowered user.recent_clicked_articles"); err != nil {
@@ -61,7 +68,7 @@ func TestDiffCommand(t *testing.T) {
 	if jerr := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &rep); jerr != nil {
 		t.Fatalf("--json output: %v\n%s", jerr, out)
 	}
-	if rep.Breaking != 1 || rep.Passed || len(rep.Changes) < 3 {
+	if rep.Breaking != 1 || rep.Passed || len(rep.Changes) != 3 || !rep.Changes[0].Accepted {
 		t.Errorf("--json report %+v", rep)
 	}
 
@@ -76,3 +83,21 @@ func run2(t *testing.T, args ...string) (string, error) {
 	err := run(context.Background(), args, &out, &out, noEnv)
 	return out.String(), err
 }
+
+// appVersionFeature is the feature the README's walk-through adds.
+const appVersionFeature = `
+features:
+  user:
+    app_version:
+      featureType: static
+      type: String
+      description: App version of the user's latest session.
+      events:
+        - streamName: app_events
+          topic: user_cdc
+          subTopic: user_updated
+          entityId: user_id
+          timestamp: updated_at
+          fields:
+            - { name: device.app_version, rename: app_version }
+`
