@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/registry"
 )
 
@@ -364,7 +365,13 @@ func TestReadmeKafkaExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	stores := tieredArgs(t)
+	// Its own Redis and table: other tests write the same user to the shared ones.
+	stores := []string{"--dynamodb-endpoint", testenv.DynamoDB(t), "--dynamodb-table", fmt.Sprintf("fg_readme_%d", time.Now().UnixNano())}
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"init-table"}, stores...), &out, &out, noEnv); err != nil {
+		t.Fatalf("init-table: %v\n%s", err, out.String())
+	}
+	stores = append(stores, "--redis-addr", testenv.NewRedis(t).Addr())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
