@@ -406,3 +406,50 @@ func TestReadmeKafkaExample(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", got, query.answer)
 	}
 }
+
+// The README's `go run . validate` example: a registry with a misspelt key and a misspelt join
+// target prints exactly the problems shown.
+func TestReadmeValidateOutput(t *testing.T) {
+	const cmd = "$ go run . validate --features ./my-features\n"
+	var shown string
+	for _, f := range readmeFences(t) {
+		if strings.HasPrefix(f.body, cmd) {
+			shown = strings.TrimPrefix(f.body, cmd)
+		}
+	}
+	if shown == "" {
+		t.Fatalf("README.md has no block starting with %q", cmd)
+	}
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "my-features")
+	files := map[string]string{
+		"entities.yaml": "entities:\n  user: { prefix: u }\n  article: { prefix: a }\n",
+		"user.yaml": `features:
+  user:
+    recent_clicks:
+      maxcount: 100
+      featureType: action
+      fields:
+        - { name: source, type: String }
+        # the article clicked
+        - { name: article_id, type: Int, join: articel }
+`,
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"validate", "--features", dir}, &out, &out, noEnv)
+	if err == nil {
+		t.Fatalf("the registry validated:\n%s", out.String())
+	}
+	got := strings.ReplaceAll(out.String()+"featuregraph: "+err.Error()+"\n", tmp+"/", "")
+	if got != shown {
+		t.Errorf("validate printed\n%s\nthe README shows\n%s", got, shown)
+	}
+}
