@@ -13,6 +13,7 @@ type devOptions struct {
 	dir      string
 	addr     string
 	debounce time.Duration
+	events   string
 }
 
 func devFlags(fs *flag.FlagSet, e *cmdEnv) {
@@ -22,6 +23,7 @@ func devFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&o.dir, "dir", ".", "the featuregraph module root (go.mod, gqlgen.yml): where the code is regenerated and built")
 	fs.StringVar(&o.addr, "addr", ":8080", "listen address (the server restarts behind it)")
 	fs.DurationVar(&o.debounce, "debounce", 300*time.Millisecond, "quiet time after a registry change before rebuilding")
+	fs.StringVar(&o.events, "events-log", "", "JSONL file the pushed events are appended to and replayed from at start (default: kept in memory while dev runs)")
 }
 
 // runDev is `featuregraph dev [flags] [-- serve flags]`: flags after -- go to every
@@ -42,6 +44,7 @@ func runDev(ctx context.Context, e *cmdEnv) error {
 		Addr:      o.addr,
 		ServeArgs: e.args,
 		Debounce:  o.debounce,
+		EventsLog: o.events,
 		Output:    e.stderr,
 		Logger:    log,
 	})

@@ -33,6 +33,10 @@ type Config struct {
 	Debounce time.Duration
 	// ReadyTimeout bounds how long a new server may take to answer /healthz. Default 60s.
 	ReadyTimeout time.Duration
+	// EventsLog, if set, is a JSONL file that every accepted pushed event is appended to; the
+	// events already in it are replayed into the first server, so the data also survives a
+	// restart of dev itself. Default: the events are kept in memory only.
+	EventsLog string
 	// Go is the go command. Default "go".
 	Go string
 	// Output receives the servers' logs and the build output. Default os.Stderr.
@@ -108,6 +112,14 @@ func Run(ctx context.Context, cfg Config) error {
 	defer os.RemoveAll(binDir)
 
 	d := &devServer{cfg: cfg, log: cfg.Logger, binDir: binDir, proxy: newProxy(cfg.Logger)}
+	if cfg.EventsLog != "" {
+		f, n, err := openEventsLog(cfg.EventsLog, d.proxy)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		d.log.Info("dev: events log", "file", cfg.EventsLog, "events", n)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("dev: listen on %s: %w", cfg.Addr, err)

@@ -1,6 +1,7 @@
 package dev
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sync"
 )
 
@@ -32,6 +34,7 @@ type proxy struct {
 
 	pushMu sync.Mutex        // held by a push and by a switch
 	events []json.RawMessage // accepted envelopes, oldest first
+	file   io.Writer         // nil, or where accepted envelopes are appended (JSONL)
 }
 
 func newProxy(log *slog.Logger) *proxy {
@@ -84,7 +87,19 @@ func (p *proxy) push(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "dev: the server is restarting: "+err.Error(), http.StatusBadGateway)
 		return
 	}
-	p.events = append(p.events, acceptedEnvelopes(body, answer)...)
+	kept := acceptedEnvelopes(body, answer)
+	p.events = append(p.events, kept...)
+	if p.file != nil {
+		var lines bytes.Buffer
+		for _, env := range kept {
+			if err := json.Compact(&lines, env); err == nil {
+				lines.WriteByte('\n')
+			}
+		}
+		if _, err := p.file.Write(lines.Bytes()); err != nil {
+			p.log.Warn("dev: appending to the events log", "err", err)
+		}
+	}
 	for k, vs := range header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -202,4 +217,34 @@ func (p *proxy) switchTo(ctx context.Context, target *url.URL) (replayed, reject
 	p.target = target
 	p.mu.Unlock()
 	return replayed, rejected, nil
+}
+
+// openEventsLog reads the envelopes already in path (one JSON object per line) into p's log and
+// opens path for appending the next ones.
+func openEventsLog(path string, p *proxy) (*os.File, int, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dev: events log: %w", err)
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), maxPushBody)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if !json.Valid(b) {
+			f.Close()
+			return nil, 0, fmt.Errorf("dev: events log %s:%d is not JSON: remove the line or the file", path, line)
+		}
+		p.events = append(p.events, json.RawMessage(bytes.Clone(b)))
+	}
+	if err := sc.Err(); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("dev: events log %s: %w", path, err)
+	}
+	p.file = f
+	return f, len(p.events), nil
 }

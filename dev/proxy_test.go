@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -122,5 +124,43 @@ func TestReplayBatchesLargeLogs(t *testing.T) {
 	n, _, err := p.switchTo(context.Background(), u)
 	if err != nil || n != 1234 || len(s.got()) != 1234 {
 		t.Fatalf("replayed %d (server got %d), err %v", n, len(s.got()), err)
+	}
+}
+
+// With an events log the events pushed in an earlier dev session are replayed, and new ones
+// are appended.
+func TestEventsLogSurvivesDev(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(path, []byte("{\"id\":1,\"ok\":true}\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f, n, err := openEventsLog(path, p)
+	if err != nil || n != 1 {
+		t.Fatalf("open: %d events, %v", n, err)
+	}
+	defer f.Close()
+	s := newFakeServer(t)
+	u, _ := url.Parse(s.URL)
+	if n, _, err := p.switchTo(context.Background(), u); err != nil || n != 1 {
+		t.Fatalf("replayed %d, %v", n, err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	res, err := http.Post(front.URL+pushPath, "application/json", strings.NewReader("[{\"id\": 2, \"ok\": true}, {\"id\": 3}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	b, _ := os.ReadFile(path)
+	if want := "{\"id\":1,\"ok\":true}\n\n{\"id\":2,\"ok\":true}\n"; string(b) != want {
+		t.Errorf("log %q, want %q", b, want)
+	}
+
+	if err := os.WriteFile(path, []byte("{not json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openEventsLog(path, newProxy(slog.New(slog.NewTextHandler(io.Discard, nil)))); err == nil || !strings.Contains(err.Error(), ":1 is not JSON") {
+		t.Errorf("a broken log: %v", err)
 	}
 }
