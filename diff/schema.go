@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -104,60 +105,74 @@ func compareOutputType(r *Report, coord string, b, h *ast.Type) {
 	}
 }
 
-// compareArgs classifies argument changes: removing one, changing its type or adding a
-// required one breaks queries; an added optional one does not.
-func compareArgs(r *Report, coord string, b, h ast.ArgumentDefinitionList) {
-	for _, ba := range b {
-		ac := fmt.Sprintf("%s(%s:)", coord, ba.Name)
-		ha := h.ForName(ba.Name)
+// input is an argument or an input-object field: what a query passes in.
+type input struct {
+	name       string
+	typ        *ast.Type
+	hasDefault bool
+}
+
+func argInputs(l ast.ArgumentDefinitionList) []input {
+	out := make([]input, len(l))
+	for i, a := range l {
+		out[i] = input{a.Name, a.Type, a.DefaultValue != nil}
+	}
+	return out
+}
+
+func fieldInputs(l ast.FieldList) []input {
+	out := make([]input, len(l))
+	for i, f := range l {
+		out[i] = input{f.Name, f.Type, f.DefaultValue != nil}
+	}
+	return out
+}
+
+// compareInputs classifies changes of what a query passes in: removing one, changing its type
+// or adding a required one breaks queries; an added optional one, or one made optional, does
+// not. kind is "argument" or "input-field"; coord names each.
+func compareInputs(r *Report, kind string, coord func(name string) string, base, head []input) {
+	what := strings.ReplaceAll(kind, "-", " ")
+	find := func(l []input, name string) *input {
+		for i := range l {
+			if l[i].name == name {
+				return &l[i]
+			}
+		}
+		return nil
+	}
+	for _, b := range base {
+		c := coord(b.name)
+		h := find(head, b.name)
 		switch {
-		case ha == nil:
-			r.add(BreakingClient, "argument-removed", ac, "argument %s was removed (queries passing it fail)", ac)
-		case ba.Type.String() == ha.Type.String():
-		case sameIgnoringNull(ba.Type, ha.Type) && looserOutput(ba.Type, ha.Type):
-			r.add(Safe, "argument-made-optional", ac, "argument %s was %s, is %s", ac, ba.Type, ha.Type)
+		case h == nil:
+			r.add(BreakingClient, kind+"-removed", c, "%s %s was removed (queries passing it fail)", what, c)
+		case b.typ.String() == h.typ.String():
+		case sameIgnoringNull(b.typ, h.typ) && looserOutput(b.typ, h.typ):
+			r.add(Safe, kind+"-made-optional", c, "%s %s was %s, is %s", what, c, b.typ, h.typ)
 		default:
-			r.add(BreakingClient, "argument-type-changed", ac, "argument %s was %s, is %s", ac, ba.Type, ha.Type)
+			r.add(BreakingClient, kind+"-type-changed", c, "%s %s was %s, is %s", what, c, b.typ, h.typ)
 		}
 	}
-	for _, ha := range h {
-		if b.ForName(ha.Name) != nil {
+	for _, h := range head {
+		if find(base, h.name) != nil {
 			continue
 		}
-		ac := fmt.Sprintf("%s(%s:)", coord, ha.Name)
-		if ha.Type.NonNull && ha.DefaultValue == nil {
-			r.add(BreakingClient, "argument-required-added", ac, "required argument %s: %s was added (queries without it fail)", ac, ha.Type)
+		c := coord(h.name)
+		if h.typ.NonNull && !h.hasDefault {
+			r.add(BreakingClient, kind+"-required-added", c, "required %s %s: %s was added (queries without it fail)", what, c, h.typ)
 		} else {
-			r.add(Safe, "argument-added", ac, "optional argument %s: %s was added", ac, ha.Type)
+			r.add(Safe, kind+"-added", c, "optional %s %s: %s was added", what, c, h.typ)
 		}
 	}
 }
 
+func compareArgs(r *Report, coord string, b, h ast.ArgumentDefinitionList) {
+	compareInputs(r, "argument", func(name string) string { return fmt.Sprintf("%s(%s:)", coord, name) }, argInputs(b), argInputs(h))
+}
+
 func compareInputFields(r *Report, bt, ht *ast.Definition) {
-	for _, bf := range bt.Fields {
-		coord := bt.Name + "." + bf.Name
-		hf := ht.Fields.ForName(bf.Name)
-		switch {
-		case hf == nil:
-			r.add(BreakingClient, "input-field-removed", coord, "input field %s was removed (queries passing it fail)", coord)
-		case bf.Type.String() == hf.Type.String():
-		case sameIgnoringNull(bf.Type, hf.Type) && looserOutput(bf.Type, hf.Type):
-			r.add(Safe, "input-field-made-optional", coord, "input field %s was %s, is %s", coord, bf.Type, hf.Type)
-		default:
-			r.add(BreakingClient, "input-field-type-changed", coord, "input field %s was %s, is %s", coord, bf.Type, hf.Type)
-		}
-	}
-	for _, hf := range ht.Fields {
-		if bt.Fields.ForName(hf.Name) != nil {
-			continue
-		}
-		coord := ht.Name + "." + hf.Name
-		if hf.Type.NonNull && hf.DefaultValue == nil {
-			r.add(BreakingClient, "input-field-required-added", coord, "required input field %s: %s was added", coord, hf.Type)
-		} else {
-			r.add(Safe, "input-field-added", coord, "optional input field %s: %s was added", coord, hf.Type)
-		}
-	}
+	compareInputs(r, "input-field", func(name string) string { return bt.Name + "." + name }, fieldInputs(bt.Fields), fieldInputs(ht.Fields))
 }
 
 func compareEnum(r *Report, bt, ht *ast.Definition) {
