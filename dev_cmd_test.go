@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -152,12 +153,15 @@ func TestDevPicksUpANewFeature(t *testing.T) {
 	if got := query(`{ user(id: 42) { os appVersion } user1: user(id: 1) { os appVersion } }`); got != `{"data":{"user":{"os":"android","appVersion":"7.1.0"},"user1":{"os":"ios","appVersion":null}}}` {
 		t.Fatalf("after the change: %s", got)
 	}
-	code, ans = postJSON(t, "http://"+addr+"/v1/events", `{"streamName":"app_events","topic":"user_cdc","subTopic":"user_updated",
-		"event":{"user_id":43,"device":{"os":"ios","app_version":"8.0.0"},"region":{"id":3},"verified":false,"updated_at":"2026-11-02T00:00:00Z"}}`)
-	if code != http.StatusOK || !strings.Contains(ans, `"writes":4`) {
-		t.Fatalf("push after the change: %d %s", code, ans)
+	// The README's step 3: push an event with the new path, query the new field.
+	block := readmeBlockTestedBy(t, "TestDevPicksUpANewFeature")
+	examples := curlExamples(t, fmt.Sprintf("README.md:%d", block.line), block.body)
+	if len(examples) != 2 {
+		t.Fatalf("README.md:%d: want a push and a query with answers, got %d", block.line, len(examples))
 	}
-	if got := query(`{ user(id: 43) { appVersion } }`); got != `{"data":{"user":{"appVersion":"8.0.0"}}}` {
-		t.Fatalf("new feature after a push: %s", got)
+	for _, ex := range examples {
+		if got := ex.send(t, addr); !sameJSON(got, ex.answer) {
+			t.Errorf("%s: %s %s\n got %s\nwant %s", ex.where, ex.method, ex.path, got, ex.answer)
+		}
 	}
 }

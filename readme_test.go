@@ -48,19 +48,20 @@ func readmeFences(t *testing.T) []fence {
 	var out []fence
 	var cur *fence
 	var body []string
-	last := ""
+	last, indent := "", ""
 	for i, line := range strings.Split(string(b), "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case cur == nil && strings.HasPrefix(trimmed, "```"):
 			cur = &fence{lang: strings.TrimPrefix(trimmed, "```"), line: i + 1, before: last}
+			indent = line[:len(line)-len(strings.TrimLeft(line, " "))] // a block in a list item
 			body = nil
 		case cur != nil && trimmed == "```":
 			cur.body = strings.Join(body, "\n") + "\n"
 			out = append(out, *cur)
 			cur = nil
 		case cur != nil:
-			body = append(body, line)
+			body = append(body, strings.TrimPrefix(line, indent))
 		case trimmed != "":
 			last = trimmed
 		}
@@ -160,20 +161,57 @@ func readmeExamples(t *testing.T) []readmeExample {
 			out = append(out, readmeExample{where: where, method: http.MethodPost, path: "/graphql", body: string(body), answer: fences[j].body})
 			i = j
 		case "sh":
-			if strings.Contains(f.body, "kcat") {
-				continue // TestReadmeKafkaExample
+			if strings.Contains(f.body, "kcat") || strings.HasPrefix(f.before, "<!-- tested by ") {
+				continue // TestReadmeKafkaExample, or the test the marker names
 			}
-			for _, c := range shellCommands(f.body) {
-				if c.answer == "" || len(c.words) == 0 || c.words[0] != "curl" {
-					continue
-				}
-				ex := curlExample(t, where, c.words)
-				ex.answer = c.answer
-				out = append(out, ex)
-			}
+			out = append(out, curlExamples(t, where, f.body)...)
 		}
 	}
 	return out
+}
+
+// curlExamples returns the curl commands of a shell block that show an answer.
+func curlExamples(t *testing.T, where, block string) []readmeExample {
+	t.Helper()
+	var out []readmeExample
+	for _, c := range shellCommands(block) {
+		if c.answer == "" || len(c.words) == 0 || c.words[0] != "curl" {
+			continue
+		}
+		ex := curlExample(t, where, c.words)
+		ex.answer = c.answer
+		out = append(out, ex)
+	}
+	return out
+}
+
+// readmeBlockTestedBy returns the shell block marked `<!-- tested by name -->`.
+func readmeBlockTestedBy(t *testing.T, name string) fence {
+	t.Helper()
+	for _, f := range readmeFences(t) {
+		if f.before == "<!-- tested by "+name+" -->" {
+			return f
+		}
+	}
+	t.Fatalf("README.md has no block marked as tested by %s", name)
+	return fence{}
+}
+
+// send runs a README request against the server at addr and returns the answer.
+func (ex readmeExample) send(t *testing.T, addr string) string {
+	t.Helper()
+	req, err := http.NewRequest(ex.method, "http://"+addr+ex.path, strings.NewReader(ex.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	return string(bytes.TrimSpace(got))
 }
 
 // shellCommand is one command of a shell block and the `# ` comment lines that follow it.
@@ -310,19 +348,8 @@ func TestReadmeExamplesAnswerAsShown(t *testing.T) {
 		}
 	}
 	for _, ex := range examples {
-		req, err := http.NewRequest(ex.method, "http://"+addr+ex.path, strings.NewReader(ex.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if !sameJSON(string(got), ex.answer) {
-			t.Errorf("%s: %s %s\n got %s\nwant %s", ex.where, ex.method, ex.path, bytes.TrimSpace(got), ex.answer)
+		if got := ex.send(t, addr); !sameJSON(got, ex.answer) {
+			t.Errorf("%s: %s %s\n got %s\nwant %s", ex.where, ex.method, ex.path, got, ex.answer)
 		}
 	}
 }
