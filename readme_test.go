@@ -352,6 +352,16 @@ func TestReadmeExamplesAnswerAsShown(t *testing.T) {
 			t.Errorf("%s: %s %s\n got %s\nwant %s", ex.where, ex.method, ex.path, got, ex.answer)
 		}
 	}
+	// The README's push of an event without device.os is counted as a skip.
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := `featuregraph_ingest_skipped_total{entity="user",feature="os",reason="missing_path"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
 }
 
 // The Kafka walk-through: the event the README produces with kcat, consumed by `featuregraph
