@@ -169,6 +169,11 @@ func TestCompare(t *testing.T) {
 			want: []string{"safe field-added User.locale", "safe ingestion-changed user.os"},
 		},
 		{
+			name:  "default value changed",
+			pairs: []string{"      type: String\n      events:", "      type: String\n      defaultValue: unknown\n      events:"},
+			want:  []string{"safe default-value-changed user.os"},
+		},
+		{
 			name:  "deprecation is safe",
 			pairs: []string{"      containerType: set", "      containerType: set\n      deprecated: use labels"},
 			want:  []string{"safe field-deprecated User.tags"},

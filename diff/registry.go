@@ -84,6 +84,9 @@ func compareFeature(r *Report, bf, hf *registry.Feature) {
 			r.add(BreakingData, "value-type-changed", subj, "feature %s: value type %s → %s: stored values are misread or fail to decode until rewritten",
 				subj, staticType(bf), staticType(hf))
 		}
+		if fmt.Sprint(bf.DefaultValue) != fmt.Sprint(hf.DefaultValue) {
+			r.add(Safe, "default-value-changed", subj, "feature %s: defaultValue %v → %v: answered for entities with no stored value", subj, orNull(bf.DefaultValue), orNull(hf.DefaultValue))
+		}
 		return
 	}
 	for _, bfl := range bf.Fields {
@@ -135,6 +138,13 @@ func ttlString(d time.Duration) string {
 		return "never"
 	}
 	return d.String()
+}
+
+func orNull(v any) any {
+	if v == nil {
+		return "null"
+	}
+	return v
 }
 
 func staticType(f *registry.Feature) string {
