@@ -16,12 +16,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/featuregraph/featuregraph/catalog"
 	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
@@ -52,7 +53,9 @@ type Config struct {
 	// Suggestions allows "did you mean" hints in validation errors. Default true; production
 	// mode turns it off.
 	Suggestions bool
-	// Playground serves GraphiQL at /. Default true.
+	// Playground serves GraphiQL at / (its bundles, embedded in the binary, under /playground/),
+	// with the query editor filled with an example from the registry. Default true; production
+	// mode turns it off.
 	Playground bool
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
@@ -141,7 +144,8 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle("/metrics", cfg.Metrics.Handler())
 	}
 	if cfg.Playground {
-		g.mux.Handle("/{$}", playground.Handler("featuregraph", "/graphql"))
+		g.mux.Handle("/{$}", playground.Page(playground.Config{Endpoint: "/graphql", DefaultQuery: catalog.RegistryExample(reg)}))
+		g.mux.Handle(playground.AssetPrefix, playground.Assets())
 	}
 	return g, nil
 }
