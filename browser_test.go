@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -257,6 +258,22 @@ func (b *browser) keepScreenshot(name string) {
 	}
 }
 
+// keepElementScreenshot writes a screenshot of the element sel when FEATUREGRAPH_SCREENSHOTS
+// asks for them.
+func (b *browser) keepElementScreenshot(name, sel string) {
+	dir := os.Getenv("FEATUREGRAPH_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, screenshotName.ReplaceAllString(b.t.Name()+"-"+name, "_")+".png"), png, 0o644)
+	}
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // readmeExample returns the README's first GraphQL query and the JSON answer shown after it.
 func readmeExample(t *testing.T) (query string, answer any) {
 	t.Helper()
@@ -384,4 +401,109 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// post sends body to base+path and returns the answer.
+func post(t *testing.T, base, path, body string) string {
+	t.Helper()
+	res, err := http.Post(base+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(res.Body)
+	return b.String()
+}
+
+// The catalog lists every feature of the registry with its live figures: a pushed event shows as
+// a write and as the feature's freshness, an event that cannot be converted as a dead letter,
+// queries as reads; its example query opens in the playground and runs there.
+func TestBrowserCatalog(t *testing.T) {
+	reg, err := registry.LoadFS(features.FS, "features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServer(t)
+	view := func(id int, ts string) string {
+		return `{"streamName": "client_event", "topic": "client_event_cleansed", "subTopic": "view_article_v1", "event": {"user_id": ` +
+			fmt.Sprint(id) + `, "event_time": "` + ts + `", "country_code": "kr", "params": {"article_id_v1": 108, "source": "search"}}}`
+	}
+	if got := post(t, base, "/v1/events", view(2, "2026-11-20T09:30:00Z")); !strings.Contains(got, `"accepted":1`) {
+		t.Fatalf("push: %s", got)
+	}
+	// A user id that is not an Int: user.recent_clicked_articles cannot convert it.
+	if got := post(t, base, "/v1/events", strings.Replace(view(0, "2026-11-20T09:31:00Z"), `"user_id": 0`, `"user_id": "x"`, 1)); !strings.Contains(got, `"status":"error"`) {
+		t.Fatalf("push of a bad event: %s", got)
+	}
+	for range 3 {
+		post(t, base, "/graphql", `{"query":"{ user(id: 2) { recentClickedArticles(count: 1) { articleId } } }"}`)
+	}
+
+	b := newBrowser(t)
+	b.do("open the catalog", chromedp.Navigate(base+"/catalog"), chromedp.WaitVisible(chromedp.CSS("#feature-user-os")))
+	b.keepScreenshot("catalog")
+	b.keepElementScreenshot("catalog-header", "header")
+	b.keepElementScreenshot("catalog-feature", "#feature-user-recent_clicked_articles")
+	var ids []string
+	b.eval("list the features", `[...document.querySelectorAll('section.feature')].map(s => s.id)`, &ids)
+	var want []string
+	for _, e := range reg.Entities {
+		for _, f := range e.Features() {
+			want = append(want, "feature-"+e.Name+"-"+f.Name)
+		}
+	}
+	if strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Errorf("catalog lists\n%v\nwant every feature of the registry\n%v", ids, want)
+	}
+	text := func(sel string) string {
+		var s string
+		b.eval("read "+sel, `document.querySelector(`+mustJSON(sel)+`).innerText`, &s)
+		return s
+	}
+	const f = "#feature-user-recent_clicked_articles "
+	if got := text(f + ".freshness"); !strings.HasPrefix(got, "2026-11-20T09:30:00Z") {
+		t.Errorf("freshness of user.recent_clicked_articles: %q, want the pushed event's time", got)
+	}
+	if got := text(f + ".dead-letters"); got != "1" {
+		t.Errorf("dead letters of user.recent_clicked_articles: %q, want 1", got)
+	}
+	if got := text(f + ".reads-per-sec"); !strings.Contains(got, "(3 total)") {
+		t.Errorf("reads of user.recent_clicked_articles: %q, want 3 in total", got)
+	}
+	if got := text(f + ".writes"); strings.HasPrefix(got, "0 ") {
+		t.Errorf("writes of user.recent_clicked_articles: %q, want the demo's and the pushed one", got)
+	}
+	for _, sel := range []string{"#feature-user-os", f} {
+		for _, want := range []string{"client_event", "client_event_cleansed", "view_article_v1", "params.article_id_v1 → article_id"} {
+			if sel == f && !strings.Contains(text(sel), want) {
+				t.Errorf("%s does not show its ingestion rule (%s)", sel, want)
+			}
+		}
+	}
+	if got := text("#feature-article-image_count"); !strings.Contains(got, "deprecated") {
+		t.Errorf("article.image_count is not shown deprecated: %q", got)
+	}
+
+	// The example of user.os opens in the playground and answers there.
+	b.do("open the example in the playground",
+		chromedp.Click(chromedp.CSS(`#feature-user-os a.run`)),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-query-editor .CodeMirror")),
+		chromedp.Click(chromedp.CSS(`.graphiql-execute-button`)),
+		chromedp.Poll[chromedp.Void](`(() => { try { return JSON.parse(`+jsResponseEditor+`.getValue()).data !== undefined; } catch (e) { return false; } })()`,
+			chromedp.WithPollingTimeout(15*time.Second)),
+	)
+	var editor, answer string
+	b.eval("read the query editor", jsQueryEditor+`.getValue()`, &editor)
+	b.eval("read the answer", jsResponseEditor+`.getValue()`, &answer)
+	if want := catalog.FeatureExample(reg, reg.Entity("user").Feature("os")); editor != want {
+		t.Errorf("playground opened with\n%s\nwant the catalog's example\n%s", editor, want)
+	}
+	var got any
+	_ = json.Unmarshal([]byte(answer), &got)
+	if mustJSON(got) != `{"data":{"user":{"os":"ios"}}}` {
+		b.screenshot("example")
+		t.Errorf("example answered %s", answer)
+	}
+	b.keepScreenshot("example")
 }

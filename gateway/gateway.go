@@ -1,6 +1,6 @@
 // Package gateway assembles the HTTP server of featuregraph: the GraphQL endpoint (gqlgen
-// handler with explicit transports, query cache, APQ and limits), the GraphiQL playground,
-// health and readiness checks, and the per-request dataloaders. server.go builds one from flags.
+// handler with explicit transports, query cache, APQ and limits), the GraphiQL playground, the
+// feature catalog, health and readiness checks, and the per-request dataloaders. server.go builds one from flags.
 package gateway
 
 import (
@@ -57,6 +57,10 @@ type Config struct {
 	// with the query editor filled with an example from the registry. Default true; production
 	// mode turns it off.
 	Playground bool
+	// Catalog serves the feature catalog at /catalog: every feature with its definition,
+	// ingestion rules, an example query and the live figures of Metrics. Default true;
+	// production mode turns it off unless asked for.
+	Catalog bool
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
@@ -76,6 +80,7 @@ func DefaultConfig() Config {
 		Introspection:    true,
 		Suggestions:      true,
 		Playground:       true,
+		Catalog:          true,
 	}
 }
 
@@ -146,6 +151,16 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if cfg.Playground {
 		g.mux.Handle("/{$}", playground.Page(playground.Config{Endpoint: "/graphql", DefaultQuery: catalog.RegistryExample(reg)}))
 		g.mux.Handle(playground.AssetPrefix, playground.Assets())
+	}
+	if cfg.Catalog {
+		cc := catalog.Config{}
+		if cfg.Playground {
+			cc.Playground = "/"
+		}
+		if cfg.Metrics != nil {
+			cc.Figures = cfg.Metrics
+		}
+		g.Handle("/catalog", catalog.New(reg, cc))
 	}
 	return g, nil
 }

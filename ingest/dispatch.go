@@ -25,6 +25,7 @@ type Dispatcher struct {
 	// maxAhead is how far in the future an event time may be (clock skew). A later time would
 	// pin a static value (no real event could overwrite it) and sit as the newest action.
 	maxAhead time.Duration
+	obs      *FeatureObserver // nil: no per-feature figures
 }
 
 // DefaultMaxAhead is how far ahead of the clock an event time may be by default.
@@ -228,6 +229,9 @@ func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, now 
 		res.Matched++
 		if err := d.convert(res, r, ev, now); err != nil {
 			*errs = append(*errs, err)
+			if d.obs != nil {
+				d.obs.conversionFailed(r.feature)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package metrics exports featuregraph's Prometheus metrics: HTTP request latency, per-feature
-// reads, backend calls and batch sizes, cache outcomes and ingestion counters. One *Metrics is
-// shared by the gateway (as store.Observer and resolvers.Recorder) and ingestion.
+// reads, writes, freshness and dead letters, backend calls and batch sizes, cache outcomes and
+// ingestion counters. One *Metrics is shared by the gateway (as store.Observer and
+// resolvers.Recorder) and ingestion (as ingest.FeatureRecorder); the feature catalog reads it.
 package metrics
 
 import (
@@ -25,6 +26,7 @@ type Metrics struct {
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
 	ingest       *ingestCollector
+	features     *featureTable
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -56,8 +58,9 @@ func New() *Metrics {
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
 	m.ingest = &ingestCollector{}
+	m.features = &featureTable{m: map[[2]string]*featureCounters{}, now: time.Now}
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
-		m.ingest,
+		m.ingest, m.features,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
