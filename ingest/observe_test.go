@@ -69,7 +69,7 @@ func TestFeatureObserverCountsWritesAndFailures(t *testing.T) {
 		view("1", "101", "2026-10-15T08:00:00Z"),
 		view("2", "102", "2026-10-15T09:00:00Z"),
 		view(`"x"`, "103", "2026-10-15T10:00:00Z"), // user id is not an Int: fails both (it is a field of article.recent_viewers)
-		view("77", "104", "2026-10-15T11:00:00Z"), // both writes of this event: user 77 rejected, article 104 stored
+		view("77", "104", "2026-10-15T11:00:00Z"),  // both writes of this event: user 77 rejected, article 104 stored
 	} {
 		res, err := d.Dispatch(env)
 		var ce *ingest.ConversionError
