@@ -38,6 +38,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		cfg.Playground, cfg.Introspection, cfg.Suggestions = false, false, false
 	}
 	cfg.Catalog = o.catalog.value || (!o.catalog.set && !o.production)
+	cfg.CatalogPeers = splitList(o.catalogPeers)
 	g, err := gateway.New(cfg, reg, st, st, log)
 	if err != nil {
 		return err

@@ -30,8 +30,15 @@ type Config struct {
 	// Playground is the path of the playground page that example queries open in ("/"); empty
 	// when the playground is off (the queries are then shown without a link).
 	Playground string
-	// Figures gives the live figures; nil shows the registry only.
+	// Figures gives the live figures of this process; nil (and no Peers) shows the registry
+	// only.
 	Figures Figures
+	// Peers are the /metrics URLs of other featuregraph processes whose figures add to these:
+	// the ingest workers (writes, freshness, dead letters) and other gateway replicas (reads).
+	// They are scraped when the page is rendered; one that does not answer is named on the page.
+	Peers []string
+	// PeerTimeout bounds the scrape of the peers. Default 2s.
+	PeerTimeout time.Duration
 	// RateWindow is the window of the per-second rates. Default 1 minute.
 	RateWindow time.Duration
 	// Now is the clock. Default time.Now.
@@ -64,6 +71,9 @@ func New(reg *registry.Registry, cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = 2 * time.Second
 	}
 	return &Handler{reg: reg, cfg: cfg, rates: newRates(cfg.Now(), cfg.RateWindow)}
 }
@@ -99,6 +109,8 @@ type view struct {
 	Generated  string       `json:"generated"`
 	Refresh    int          `json:"-"`
 	Live       bool         `json:"live"`
+	Peers      []string     `json:"peers,omitempty"`
+	PeerErrors []string     `json:"peerErrors,omitempty"`
 	RateWindow string       `json:"rateWindow"`
 	Features   int          `json:"featureCount"`
 	Streams    []streamView `json:"streams"`
@@ -200,11 +212,23 @@ func (h *Handler) view(r *http.Request) view {
 	}
 	var figs map[string]metrics.FeatureFigures
 	var perSec map[string]rate
-	if h.cfg.Figures != nil {
+	if h.cfg.Figures != nil || len(h.cfg.Peers) > 0 {
 		v.Live = true
-		figs = h.cfg.Figures.Features()
+		figs = map[string]metrics.FeatureFigures{}
+		totals := map[string]metrics.IngestCounts{}
+		if h.cfg.Figures != nil {
+			figs, totals = h.cfg.Figures.Features(), h.cfg.Figures.IngestTotals()
+		}
+		if len(h.cfg.Peers) > 0 {
+			p := scrapePeers(r.Context(), http.DefaultClient, h.cfg.Peers, h.cfg.PeerTimeout)
+			figs = add(figs, p.features)
+			for k, c := range p.sources {
+				totals[k] = c
+			}
+			v.Peers, v.PeerErrors = h.cfg.Peers, p.errs
+			sort.Strings(v.PeerErrors)
+		}
 		perSec = h.rates.observe(now, figs)
-		totals := h.cfg.Figures.IngestTotals()
 		for name, c := range totals {
 			v.Sources = append(v.Sources, sourceView{Name: name, Events: c.Events, Unrouted: c.Unrouted, Rejected: c.Rejected,
 				DeadLetters: c.DeadLetters, Writes: c.Writes, Lag: c.Lag})

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -61,6 +62,9 @@ type Config struct {
 	// ingestion rules, an example query and the live figures of Metrics. Default true;
 	// production mode turns it off unless asked for.
 	Catalog bool
+	// CatalogPeers are the /metrics URLs of other featuregraph processes (ingest workers, other
+	// replicas) whose figures the catalog adds to this process's. Default none.
+	CatalogPeers []string
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
@@ -108,6 +112,11 @@ func (c Config) Validate() error {
 	if c.MaxComplexity < 10 {
 		errs = append(errs, fmt.Errorf("max complexity %d must be at least 10", c.MaxComplexity))
 	}
+	for _, p := range c.CatalogPeers {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("catalog peer %q must be an http(s) URL of a /metrics endpoint, like http://ingest-0:9091/metrics", p))
+		}
+	}
 	if c.QueryCacheSize < 1 {
 		errs = append(errs, fmt.Errorf("query cache size %d must be at least 1", c.QueryCacheSize))
 	}
@@ -153,7 +162,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle(playground.AssetPrefix, playground.Assets())
 	}
 	if cfg.Catalog {
-		cc := catalog.Config{}
+		cc := catalog.Config{Peers: cfg.CatalogPeers}
 		if cfg.Playground {
 			cc.Playground = "/"
 		}

@@ -135,6 +135,8 @@ var (
 		"Events lost to a feature (unconvertible, or rejected by the store), by entity and feature.", []string{"entity", "feature"}, nil)
 	featureLastEventDesc = prometheus.NewDesc("featuregraph_feature_last_event_timestamp_seconds",
 		"Newest event time written to a feature (freshness), by entity and feature.", []string{"entity", "feature"}, nil)
+	featureLastWriteDesc = prometheus.NewDesc("featuregraph_feature_last_write_timestamp_seconds",
+		"When ingestion last stored a write of a feature, by entity and feature.", []string{"entity", "feature"}, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -142,6 +144,7 @@ func (t *featureTable) Describe(ch chan<- *prometheus.Desc) {
 	ch <- featureWritesDesc
 	ch <- featureDeadDesc
 	ch <- featureLastEventDesc
+	ch <- featureLastWriteDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -159,6 +162,9 @@ func (t *featureTable) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(featureDeadDesc, prometheus.CounterValue, float64(c.deadLetters.Load()), k[0], k[1])
 		if ts := c.lastEvent.Load(); ts > 0 {
 			ch <- prometheus.MustNewConstMetric(featureLastEventDesc, prometheus.GaugeValue, float64(ts)/1000, k[0], k[1])
+		}
+		if ts := c.lastWrite.Load(); ts > 0 {
+			ch <- prometheus.MustNewConstMetric(featureLastWriteDesc, prometheus.GaugeValue, float64(ts)/1000, k[0], k[1])
 		}
 	}
 }
