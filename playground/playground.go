@@ -4,6 +4,8 @@
 package playground
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -34,10 +36,21 @@ type Config struct {
 var page = template.Must(template.ParseFS(files, "page.html"))
 
 type pageData struct {
-	Title  string
-	Assets string
-	Config map[string]string
+	Title   string
+	Assets  string
+	Version string // changes with the bundles, so that a browser's cached copy is not reused
+	Config  map[string]string
 }
+
+// assetsVersion is a short hash of assets/VERSIONS and page.js.
+var assetsVersion = func() string {
+	h := sha256.New()
+	versions, _ := assets.ReadFile("assets/VERSIONS")
+	script, _ := files.ReadFile("page.js")
+	h.Write(versions)
+	h.Write(script)
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
 
 // Page serves the playground's HTML page.
 func Page(cfg Config) http.Handler {
@@ -47,7 +60,7 @@ func Page(cfg Config) http.Handler {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = "/graphql"
 	}
-	data := pageData{Title: cfg.Title, Assets: AssetPrefix,
+	data := pageData{Title: cfg.Title, Assets: AssetPrefix, Version: assetsVersion,
 		Config: map[string]string{"endpoint": cfg.Endpoint, "defaultQuery": cfg.DefaultQuery}}
 	var b strings.Builder
 	if err := page.Execute(&b, data); err != nil {
