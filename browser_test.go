@@ -61,23 +61,6 @@ func startServer(t *testing.T, args ...string) string {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // browser is one headless Chromium tab with a fresh profile. It fails the test on any request
 // that does not go to loopback and on any uncaught exception or console error of the page.
 type browser struct {
@@ -274,33 +257,27 @@ func (b *browser) keepElementScreenshot(name, sel string) {
 	}
 }
 
-// readmeExample returns the README's first GraphQL query and the JSON answer shown after it.
-func readmeExample(t *testing.T) (query string, answer any) {
+// readmeFirstQuery returns the README's first GraphQL query and the JSON answer shown after it
+// (as readme_test.go reads them).
+func readmeFirstQuery(t *testing.T) (query string, answer any) {
 	t.Helper()
-	src, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	block := func(s, lang string) (string, string, bool) {
-		_, rest, ok := strings.Cut(s, "```"+lang+"\n")
-		if !ok {
-			return "", "", false
+	for _, ex := range readmeExamples(t) {
+		if ex.path != "/graphql" {
+			continue
 		}
-		body, rest, ok := strings.Cut(rest, "```")
-		return body, rest, ok
+		var req struct {
+			Query string `json:"query"`
+		}
+		if err := json.Unmarshal([]byte(ex.body), &req); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(ex.answer), &answer); err != nil {
+			t.Fatalf("%s: the answer is not JSON: %v", ex.where, err)
+		}
+		return req.Query, answer
 	}
-	q, rest, ok := block(string(src), "graphql")
-	if !ok {
-		t.Fatal("README.md has no ```graphql block")
-	}
-	a, _, ok := block(rest, "json")
-	if !ok {
-		t.Fatal("README.md has no ```json block after its first query")
-	}
-	if err := json.Unmarshal([]byte(a), &answer); err != nil {
-		t.Fatalf("README.md's first answer is not JSON: %v", err)
-	}
-	return q, answer
+	t.Fatal("README.md has no GraphQL query with an answer")
+	return "", nil
 }
 
 // js helpers evaluated in the page. GraphiQL 4 uses CodeMirror 5, whose editor object hangs
@@ -356,7 +333,7 @@ func TestBrowserPlaygroundOffline(t *testing.T) {
 	b.keepScreenshot("autocomplete")
 
 	// The README's first query, run from the page, answers what the README shows.
-	query, want := readmeExample(t)
+	query, want := readmeFirstQuery(t)
 	qjs, _ := json.Marshal(query)
 	var answer string
 	b.do("run the README query",

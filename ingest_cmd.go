@@ -97,7 +97,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	obs := featureObserver(reg, m)
 	cfg.Writer.Observer = obs
-	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithFeatureObserver(obs)), st, cfg)
+	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,11 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if err != nil {
 		return nil, err
 	}
-	h, err := push.New(ingest.NewDispatcher(reg, ingest.WithFeatureObserver(obs)), w, push.Config{})
+	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
+	if m != nil {
+		opts = append(opts, ingest.WithSkipRecorder(m))
+	}
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}
