@@ -196,6 +196,7 @@ type liveView struct {
 	Writes       int64   `json:"writes"`
 	WritesPerSec float64 `json:"writesPerSecond"`
 	DeadLetters  int64   `json:"deadLetters"`
+	Skipped      int64   `json:"skipped"`
 	LastEvent    string  `json:"lastEventTime,omitempty"`
 	LastWrite    string  `json:"lastWriteTime,omitempty"`
 	// Freshness is how old the newest event is; WriteAge how long ago the last write was.
@@ -328,7 +329,8 @@ func lastPathElem(p string) string {
 }
 
 func live(now time.Time, f metrics.FeatureFigures, r rate) *liveView {
-	lv := &liveView{Reads: f.Reads, ReadsPerSec: r.reads, Writes: f.Writes, WritesPerSec: r.writes, DeadLetters: f.DeadLetters}
+	lv := &liveView{Reads: f.Reads, ReadsPerSec: r.reads, Writes: f.Writes, WritesPerSec: r.writes, DeadLetters: f.DeadLetters,
+		Skipped: f.Skipped}
 	if !f.LastEvent.IsZero() {
 		lv.LastEvent = f.LastEvent.UTC().Format(time.RFC3339)
 		lv.Freshness = age(now.Sub(f.LastEvent))

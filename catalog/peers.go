@@ -123,6 +123,7 @@ func merge(out *peerFigures, fams map[string]*dto.MetricFamily, host string) {
 	feature("featuregraph_feature_reads_total", func(ff *metrics.FeatureFigures, v float64) { ff.Reads += int64(v) })
 	feature("featuregraph_feature_writes_total", func(ff *metrics.FeatureFigures, v float64) { ff.Writes += int64(v) })
 	feature("featuregraph_feature_dead_letters_total", func(ff *metrics.FeatureFigures, v float64) { ff.DeadLetters += int64(v) })
+	feature("featuregraph_ingest_skipped_total", func(ff *metrics.FeatureFigures, v float64) { ff.Skipped += int64(v) })
 	feature("featuregraph_feature_last_event_timestamp_seconds", func(ff *metrics.FeatureFigures, v float64) { later(&ff.LastEvent, v) })
 	feature("featuregraph_feature_last_write_timestamp_seconds", func(ff *metrics.FeatureFigures, v float64) { later(&ff.LastWrite, v) })
 	source := func(name string, f func(c *metrics.IngestCounts, l map[string]string, v float64)) {
@@ -160,6 +161,7 @@ func add(local map[string]metrics.FeatureFigures, peer map[string]metrics.Featur
 		f.Reads += p.Reads
 		f.Writes += p.Writes
 		f.DeadLetters += p.DeadLetters
+		f.Skipped += p.Skipped
 		if p.LastEvent.After(f.LastEvent) {
 			f.LastEvent = p.LastEvent
 		}

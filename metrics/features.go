@@ -15,6 +15,7 @@ type FeatureFigures struct {
 	Reads       int64 // values served (one per entity and request)
 	Writes      int64 // writes the store accepted from ingestion
 	DeadLetters int64 // events lost to the feature: unconvertible, or rejected by the store
+	Skipped     int64 // events that matched the feature's rule but lacked its path (written without it)
 	// LastEvent is the newest event time among the writes (zero when none); LastWrite is when
 	// the latest write was stored.
 	LastEvent, LastWrite time.Time
@@ -76,8 +77,32 @@ func (m *Metrics) FeatureFailed(entity, feature string, n int) {
 // Features returns the figures of every feature read or ingested so far, by "entity.feature".
 func (m *Metrics) Features() map[string]FeatureFigures {
 	out := map[string]FeatureFigures{}
+	collectByFeature(m.featureReads, func(k string, v int64) {
+		f := out[k]
+		f.Reads += v
+		out[k] = f
+	})
+	collectByFeature(m.skipped, func(k string, v int64) { // summed over reasons
+		f := out[k]
+		f.Skipped += v
+		out[k] = f
+	})
+	m.features.mu.RLock()
+	defer m.features.mu.RUnlock()
+	for k, c := range m.features.m {
+		name := k[0] + "." + k[1]
+		f := out[name]
+		f.Writes, f.DeadLetters = c.writes.Load(), c.deadLetters.Load()
+		f.LastEvent, f.LastWrite = unixMilli(c.lastEvent.Load()), unixMilli(c.lastWrite.Load())
+		out[name] = f
+	}
+	return out
+}
+
+// collectByFeature calls f with "entity.feature" and the value of every counter of vec.
+func collectByFeature(vec *prometheus.CounterVec, f func(key string, v int64)) {
 	ch := make(chan prometheus.Metric, 64)
-	go func() { m.featureReads.Collect(ch); close(ch) }()
+	go func() { vec.Collect(ch); close(ch) }()
 	for metric := range ch {
 		var d dto.Metric
 		if metric.Write(&d) != nil || d.Counter == nil {
@@ -92,21 +117,8 @@ func (m *Metrics) Features() map[string]FeatureFigures {
 				feature = l.GetValue()
 			}
 		}
-		k := entity + "." + feature
-		f := out[k]
-		f.Reads = int64(d.Counter.GetValue())
-		out[k] = f
+		f(entity+"."+feature, int64(d.Counter.GetValue()))
 	}
-	m.features.mu.RLock()
-	defer m.features.mu.RUnlock()
-	for k, c := range m.features.m {
-		name := k[0] + "." + k[1]
-		f := out[name]
-		f.Writes, f.DeadLetters = c.writes.Load(), c.deadLetters.Load()
-		f.LastEvent, f.LastWrite = unixMilli(c.lastEvent.Load()), unixMilli(c.lastWrite.Load())
-		out[name] = f
-	}
-	return out
 }
 
 func unixMilli(ms int64) time.Time {

@@ -25,12 +25,14 @@ func TestFeatureFigures(t *testing.T) {
 	wg.Wait()
 	m.FeatureFailed("user", "os", 1)
 	m.FeatureFailed("article", "price", 2)
+	m.FeatureSkipped("article", "price", "missing_path")
+	m.FeatureSkipped("article", "price", "other")
 	figs := m.Features()
 	os := figs["user.os"]
 	if os.Reads != 16 || os.Writes != 24 || os.DeadLetters != 1 || !os.LastEvent.Equal(time.UnixMilli(1_700_000_007_000)) || os.LastWrite.IsZero() {
 		t.Fatalf("user.os: %+v", os)
 	}
-	if p := figs["article.price"]; p.DeadLetters != 2 || p.Writes != 0 || !p.LastEvent.IsZero() {
+	if p := figs["article.price"]; p.DeadLetters != 2 || p.Skipped != 2 || p.Writes != 0 || !p.LastEvent.IsZero() {
 		t.Fatalf("article.price: %+v", p)
 	}
 	rec := httptest.NewRecorder()
