@@ -79,6 +79,9 @@ func (r *Registry) EntityByPrefix(prefix string) *Entity {
 // value. A feature the registry does not know is decoded untyped.
 func (r *Registry) DecodeStatic(prefix, feature string, v any) (store.Value, error) {
 	var f *Feature
+	if r == nil {
+		return store.UntypedDecoder{}.DecodeStatic(prefix, feature, v)
+	}
 	if e := r.EntityByPrefix(prefix); e != nil {
 		f = e.Feature(feature)
 	}
