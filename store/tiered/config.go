@@ -23,9 +23,13 @@ type Config struct {
 	// fallback (the refill reads and writes MaxCount events). Features with a larger or no
 	// MaxCount are read from DynamoDB as asked and never refilled. Default 1000.
 	RefillMaxEvents int
-	// RefillConcurrency bounds refills (and static cache fills) running in the background; when
+	// RefillConcurrency bounds action refills running in the background; when
 	// all are busy a refill is skipped and a later read tries again. Default 4.
 	RefillConcurrency int
+	// StaticRefillConcurrency bounds the background refills of static values (one pipeline of
+	// one script per entity each); when all are busy a refill is skipped and a later read tries
+	// again. Default 64.
+	StaticRefillConcurrency int
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
@@ -57,15 +61,16 @@ type Config struct {
 // DefaultConfig returns the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
-		NegativeTTL:       5 * time.Second,
-		NegativeCacheSize: 100_000,
-		RefillMaxEvents:   1000,
-		RefillConcurrency: 4,
-		RefillTimeout:     2 * time.Second,
-		RedisRetryAfter:   time.Second,
-		StaticNegativeTTL: time.Minute,
-		StaticCacheSize:   64 << 20,
-		Observer:          store.NopObserver{},
+		NegativeTTL:             5 * time.Second,
+		NegativeCacheSize:       100_000,
+		RefillMaxEvents:         1000,
+		RefillConcurrency:       4,
+		StaticRefillConcurrency: 64,
+		RefillTimeout:           2 * time.Second,
+		RedisRetryAfter:         time.Second,
+		StaticNegativeTTL:       time.Minute,
+		StaticCacheSize:         64 << 20,
+		Observer:                store.NopObserver{},
 	}
 }
 
@@ -78,7 +83,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}} {
+	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}, {"StaticRefillConcurrency", c.StaticRefillConcurrency}} {
 		if f.v < 0 {
 			bad(f.name, "must not be negative, got %d", f.v)
 		}
@@ -111,6 +116,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefillConcurrency == 0 {
 		c.RefillConcurrency = d.RefillConcurrency
+	}
+	if c.StaticRefillConcurrency == 0 {
+		c.StaticRefillConcurrency = d.StaticRefillConcurrency
 	}
 	if c.RefillTimeout == 0 {
 		c.RefillTimeout = d.RefillTimeout

@@ -178,7 +178,7 @@ func (s *Store) refillStatic(fills []store.StaticWrite, absent []store.Key) {
 	if len(fills)+len(absent) == 0 {
 		return
 	}
-	s.background(func(ctx context.Context) {
+	s.backgroundIn(s.staticSlots, func(ctx context.Context) {
 		start := time.Now()
 		err := s.cache.FillStatic(ctx, fills, absent, until)
 		s.cfg.Observer.BackendCall(observerName, "static refill", len(fills)+len(absent), time.Since(start), err)

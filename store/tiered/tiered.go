@@ -83,10 +83,13 @@ type Store struct {
 	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
 	// background refills and cache fills
-	slots     chan struct{}
-	inflight  sync.Map // series key -> struct{}: a refill of that key is running
-	bg        sync.WaitGroup
-	closeOnce sync.Once
+	slots chan struct{}
+	// static refills have slots of their own: one is a single cheap pipeline, and after a
+	// FLUSHALL every read needs one, so sharing the action refills' few slots would drop most.
+	staticSlots chan struct{}
+	inflight    sync.Map // series key -> struct{}: a refill of that key is running
+	bg          sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,12 +104,13 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Store{
-		cache:    cache,
-		source:   source,
-		cfg:      cfg,
-		now:      time.Now,
-		negative: newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
-		slots:    make(chan struct{}, cfg.RefillConcurrency),
+		cache:       cache,
+		source:      source,
+		cfg:         cfg,
+		now:         time.Now,
+		negative:    newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
+		slots:       make(chan struct{}, cfg.RefillConcurrency),
+		staticSlots: make(chan struct{}, cfg.StaticRefillConcurrency),
 	}
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
 		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
@@ -155,15 +159,20 @@ func (s *Store) redisFailed(ctx context.Context, err error) {
 // background runs f with its own deadline unless RefillConcurrency jobs are running already,
 // and reports whether it started.
 func (s *Store) background(f func(ctx context.Context)) bool {
+	return s.backgroundIn(s.slots, f)
+}
+
+// backgroundIn is background with the slots given.
+func (s *Store) backgroundIn(slots chan struct{}, f func(ctx context.Context)) bool {
 	select {
-	case s.slots <- struct{}{}:
+	case slots <- struct{}{}:
 	default:
 		return false
 	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		defer func() { <-s.slots }()
+		defer func() { <-slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
 		defer cancel()
 		f(ctx)
