@@ -56,7 +56,7 @@ func TestTracingTieredBackends(t *testing.T) {
 
 	user := reg.Entity("user")
 	now := time.Now()
-	if err := ts.WriteStatic(ctx, []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}, Value: "ios", TS: 1}}); err != nil {
+	if err := ts.WriteStatic(ctx, []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}, Value: store.StringValue("ios"), TS: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	f := user.Feature("recent_searches")
@@ -119,7 +119,7 @@ func TestTracingTieredBackends(t *testing.T) {
         redis.MarkRefill featuregraph.keys=1
         redis.ReadActionsCached featuregraph.queries=1 featuregraph.hits=0 featuregraph.misses=1
       store.ReadStatic featuregraph.store=dynamodb+redis featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
-        dynamodb.ReadStatic featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
+        redis.ReadStaticCached featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
     graphql.validate
 `
 	if got != want {
@@ -135,7 +135,7 @@ func TestTracingTieredBackends(t *testing.T) {
       store.ReadActions featuregraph.store=dynamodb+redis featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=2
         redis.ReadActionsCached featuregraph.queries=1 featuregraph.hits=1 featuregraph.misses=0
       store.ReadStatic featuregraph.store=dynamodb+redis featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
-        dynamodb.ReadStatic featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
+        redis.ReadStaticCached featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
     graphql.validate
 `
 	if got != want {

@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/featuregraph/featuregraph/ingest/load"
+	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -88,15 +89,19 @@ func userRows() []userRow {
 	}}
 }
 
-func (f *fixture) static(t *testing.T, prefix, id, feature string) (store.StaticValue, bool) {
+// storedValue is a stored static value in its canonical Go form.
+type storedValue struct {
+	Value any
+	TS    int64
+}
+
+func (f *fixture) static(t *testing.T, prefix, id, feature string) (storedValue, bool) {
 	t.Helper()
-	k := store.Key{Prefix: prefix, ID: id, Feature: feature}
-	got, err := f.mem.ReadStatic(context.Background(), []store.Key{k})
-	if err != nil {
+	out := make([]store.StaticValue, 1)
+	if err := f.mem.ReadStatic(context.Background(), store.StaticQuery{Prefix: prefix, IDs: []string{id}, Features: []string{feature}}, out); err != nil {
 		t.Fatal(err)
 	}
-	v, ok := got[k]
-	return v, ok
+	return storedValue{registry.CanonicalOf(out[0].Value), out[0].TS}, out[0].Kind != store.Absent
 }
 
 func TestLoadParquetWideTypedColumns(t *testing.T) {

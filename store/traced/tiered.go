@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/dynamodb"
 	"github.com/featuregraph/featuregraph/store/tiered"
 	"github.com/featuregraph/featuregraph/tracing"
 )
@@ -57,8 +56,29 @@ func (c *cache) ReadActionsCached(ctx context.Context, queries []store.ActionQue
 	return found, missing, err
 }
 
-func (c *cache) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	return readStatic(ctx, c.t, "redis", redisSystem, c.next, keys)
+func (c *cache) ReadStaticCached(ctx context.Context, q store.StaticQuery, out []store.StaticValue, missing []int) ([]int, error) {
+	ctx, sp := start(ctx, c.t, "redis", "ReadStaticCached", redisSystem)
+	sp.Int(tracing.Keys, q.Len())
+	before := len(missing)
+	missing, err := c.next.ReadStaticCached(ctx, q, out, missing)
+	if err == nil {
+		sp.Int(tracing.Hits, q.Len()-(len(missing)-before)) // values and known absences
+		sp.Int(tracing.Misses, len(missing)-before)
+	}
+	sp.EndErr(err)
+	return missing, err
+}
+
+func (c *cache) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
+	return call(ctx, c.t, "redis", "WriteStatic", redisSystem, tracing.Writes, len(writes), func(ctx context.Context) error {
+		return c.next.WriteStatic(ctx, writes)
+	})
+}
+
+func (c *cache) FillStatic(ctx context.Context, writes []store.StaticWrite, absent []store.Key, negativeUntil int64) error {
+	return call(ctx, c.t, "redis", "FillStatic", redisSystem, tracing.Writes, len(writes)+len(absent), func(ctx context.Context) error {
+		return c.next.FillStatic(ctx, writes, absent, negativeUntil)
+	})
 }
 
 func (c *cache) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
@@ -85,18 +105,6 @@ func (c *cache) EndRefill(ctx context.Context, keys []store.Key, drop bool) erro
 	})
 }
 
-func (c *cache) WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error {
-	return call(ctx, c.t, "redis", "WriteStaticTTL", redisSystem, tracing.Writes, len(writes), func(ctx context.Context) error {
-		return c.next.WriteStaticTTL(ctx, writes, ttl)
-	})
-}
-
-func (c *cache) DeleteStatic(ctx context.Context, keys []store.Key) error {
-	return call(ctx, c.t, "redis", "DeleteStatic", redisSystem, tracing.Keys, len(keys), func(ctx context.Context) error {
-		return c.next.DeleteStatic(ctx, keys)
-	})
-}
-
 func (c *cache) Ping(ctx context.Context) error { return c.next.Ping(ctx) }
 func (c *cache) Close() error                   { return c.next.Close() }
 
@@ -119,7 +127,18 @@ func (s *source) ReadActions(ctx context.Context, queries []store.ActionQuery) (
 	return got, err
 }
 
-func (s *source) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error) {
+func (s *source) ReadStaticKeys(ctx context.Context, keys []store.Key, out []store.StaticValue) error {
+	ctx, sp := start(ctx, s.t, s.name, "ReadStaticKeys", s.system)
+	sp.Int(tracing.Keys, len(keys))
+	err := s.events.ReadStaticKeys(ctx, keys, out)
+	if err == nil {
+		setStaticFound(sp, out)
+	}
+	sp.EndErr(err)
+	return err
+}
+
+func (s *source) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.StoredEvent, error) {
 	ctx, sp := start(ctx, s.t, s.name, "ReadEvents", s.system)
 	sp.Bool(tracing.Fallback, true)
 	sp.Int(tracing.Queries, len(queries))

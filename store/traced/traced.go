@@ -67,8 +67,8 @@ func call(ctx context.Context, t tracing.Tracer, name, op string, system attribu
 }
 
 // ReadStatic implements store.StaticReader.
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	return readStatic(ctx, s.t, s.name, s.system, s.next, keys)
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	return readStatic(ctx, s.t, s.name, s.system, s.next, q, out)
 }
 
 // ReadActions implements store.ActionReader.

@@ -25,8 +25,8 @@ func TestOffReturnsTheStoreItself(t *testing.T) {
 
 type failing struct{ store.Store }
 
-func (failing) ReadStatic(context.Context, []store.Key) (map[store.Key]store.StaticValue, error) {
-	return nil, &store.BackendError{Backend: "dynamodb", Op: "batch get", Err: store.ErrUnavailable}
+func (failing) ReadStatic(context.Context, store.StaticQuery, []store.StaticValue) error {
+	return &store.BackendError{Backend: "dynamodb", Op: "batch get", Err: store.ErrUnavailable}
 }
 
 func TestSpansCarryBatchSizeHitsAndErrors(t *testing.T) {
@@ -34,16 +34,16 @@ func TestSpansCarryBatchSizeHitsAndErrors(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	on := tracing.New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
 	mem := memory.New()
-	k1, k2 := store.Key{Prefix: "u", ID: "1", Feature: "os"}, store.Key{Prefix: "u", ID: "2", Feature: "os"}
+	k1 := store.Key{Prefix: "u", ID: "1", Feature: "os"}
 	st := traced.Wrap(mem, on, "memory")
-	if err := st.WriteStatic(ctx, []store.StaticWrite{{Key: k1, Value: "ios", TS: 1}}); err != nil {
+	if err := st.WriteStatic(ctx, []store.StaticWrite{{Key: k1, Value: store.StringValue("ios"), TS: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ReadStatic(ctx, []store.Key{k1, k2}); err != nil {
+	if err := st.ReadStatic(ctx, store.StaticQuery{Prefix: "u", IDs: []string{"1", "2"}, Features: []string{"os"}}, make([]store.StaticValue, 2)); err != nil {
 		t.Fatal(err)
 	}
 	bad := traced.DynamoDB(failing{mem}, on)
-	if _, err := bad.ReadStatic(ctx, []store.Key{k1}); !errors.Is(err, store.ErrUnavailable) {
+	if err := bad.ReadStatic(ctx, store.StaticQuery{Prefix: "u", IDs: []string{"1"}, Features: []string{"os"}}, make([]store.StaticValue, 1)); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("the decorator must return the backend's error, got %v", err)
 	}
 	spans := rec.Ended()
