@@ -54,6 +54,11 @@ func (l *shapeLimits) MutateOperationParameters(ctx context.Context, p *graphql.
 
 // check returns why the document is refused, or "".
 func (l *shapeLimits) check(doc *ast.QueryDocument) string {
+	if name := longName(doc); name != "" {
+		// The validator's "did you mean" compares an unknown name with every known one by edit
+		// distance: a 900 KB field name cost 0.4 s.
+		return fmt.Sprintf("name %s is longer than %d bytes", excerpt(name, 40), maxNameLen)
+	}
 	if n := countSelections(doc, l.maxSelections); n > l.maxSelections {
 		return fmt.Sprintf("query has more than %d selections (fields, fragment spreads and inline fragments): split it", l.maxSelections)
 	}
@@ -66,6 +71,95 @@ func (l *shapeLimits) check(doc *ast.QueryDocument) string {
 	for _, f := range doc.Fragments {
 		if msg := w.visit(f.SelectionSet); msg != "" {
 			return msg
+		}
+	}
+	return ""
+}
+
+// maxNameLen bounds every name of a query (fields, aliases, arguments, directives, fragments,
+// operations, variables).
+const maxNameLen = 128
+
+// longName returns the first name of the document longer than maxNameLen, or "".
+func longName(doc *ast.QueryDocument) string {
+	long := func(names ...string) string {
+		for _, n := range names {
+			if len(n) > maxNameLen {
+				return n
+			}
+		}
+		return ""
+	}
+	dirs := func(ds ast.DirectiveList) string {
+		for _, d := range ds {
+			if n := long(d.Name); n != "" {
+				return n
+			}
+			for _, a := range d.Arguments {
+				if n := long(a.Name); n != "" {
+					return n
+				}
+			}
+		}
+		return ""
+	}
+	var set func(ast.SelectionSet) string
+	set = func(ss ast.SelectionSet) string {
+		for _, s := range ss {
+			var n string
+			switch s := s.(type) {
+			case *ast.Field:
+				n = long(s.Name, s.Alias)
+				for _, a := range s.Arguments {
+					if n == "" {
+						n = long(a.Name)
+					}
+				}
+				if n == "" {
+					n = dirs(s.Directives)
+				}
+				if n == "" {
+					n = set(s.SelectionSet)
+				}
+			case *ast.InlineFragment:
+				if n = long(s.TypeCondition); n == "" {
+					if n = dirs(s.Directives); n == "" {
+						n = set(s.SelectionSet)
+					}
+				}
+			case *ast.FragmentSpread:
+				if n = long(s.Name); n == "" {
+					n = dirs(s.Directives)
+				}
+			}
+			if n != "" {
+				return n
+			}
+		}
+		return ""
+	}
+	for _, op := range doc.Operations {
+		if n := long(op.Name); n != "" {
+			return n
+		}
+		for _, v := range op.VariableDefinitions {
+			if n := long(v.Variable); n != "" {
+				return n
+			}
+		}
+		if n := dirs(op.Directives); n != "" {
+			return n
+		}
+		if n := set(op.SelectionSet); n != "" {
+			return n
+		}
+	}
+	for _, f := range doc.Fragments {
+		if n := long(f.Name, f.TypeCondition); n != "" {
+			return n
+		}
+		if n := set(f.SelectionSet); n != "" {
+			return n
 		}
 	}
 	return ""
