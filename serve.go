@@ -82,7 +82,6 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 // endpoint's store wait; its answer must be written within writeGrace after that, so a client
 // that does not read its answer holds its goroutine, buffers and admission slot no longer.
 const (
-	writeGrace  = 2 * time.Second
 	pushTimeout = 10 * time.Second // push.DefaultConfig().Timeout
 	idleTimeout = 60 * time.Second
 )
@@ -93,7 +92,7 @@ func newHTTPServer(h http.Handler, cfg gateway.Config, log *slog.Logger) *http.S
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.RequestTimeout + 10*time.Second,
 		// The GraphQL handler sets its own, shorter, write deadline per request.
-		WriteTimeout: max(cfg.RequestTimeout, pushTimeout) + writeGrace,
+		WriteTimeout: max(cfg.RequestTimeout, pushTimeout) + cfg.WriteGrace,
 		IdleTimeout:  idleTimeout,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

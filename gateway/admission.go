@@ -150,6 +150,8 @@ func (w *overloadWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+func (w *overloadWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *overloadWriter) Write(b []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)

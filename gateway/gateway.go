@@ -65,6 +65,9 @@ type Config struct {
 	// executed at once, and so the memory of the answers being built; a request that does not
 	// get its share within QueueWait is answered 503. At least MaxComplexity. Default 1,000,000.
 	MaxInFlightValues int64
+	// WriteGrace is how long after RequestTimeout the answer may take to be written (a client
+	// that does not read it is cut off then). Default 2s.
+	WriteGrace time.Duration
 	// Introspection allows schema introspection (the playground needs it). Default true;
 	// production mode turns it off.
 	Introspection bool
@@ -97,6 +100,7 @@ func DefaultConfig() Config {
 		MaxQueue:          256,
 		QueueWait:         250 * time.Millisecond,
 		MaxInFlightValues: 1000000,
+		WriteGrace:        2 * time.Second,
 		Introspection:     true,
 		Suggestions:       true,
 		Playground:        true,
@@ -140,6 +144,9 @@ func (c Config) Validate() error {
 	if c.MaxInFlight < 1 || c.MaxQueue < 0 || c.QueueWait < 0 {
 		errs = append(errs, fmt.Errorf("max in flight %d must be positive, max queue %d and queue wait %s not negative",
 			c.MaxInFlight, c.MaxQueue, c.QueueWait))
+	}
+	if c.WriteGrace <= 0 {
+		errs = append(errs, fmt.Errorf("write grace %s must be positive", c.WriteGrace))
 	}
 	if c.MaxInFlightValues < int64(c.MaxComplexity) {
 		errs = append(errs, fmt.Errorf("max in-flight values %d must be at least max complexity %d", c.MaxInFlightValues, c.MaxComplexity))
@@ -241,6 +248,9 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
+		// A client that does not read its answer holds this request (its slot, its buffers) at
+		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.RequestTimeout + g.cfg.WriteGrace))
 		if r.Body != nil && r.Body != http.NoBody {
 			// Read whole (bounded) before any work, so that an oversized body is a short 413
 			// whatever the transport.

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServe runs `featuregraph serve` in process on a free port and waits until it answers.
+func startServe(t *testing.T, args ...string) (addr string, stop func() (error, time.Duration)) {
+	t.Helper()
+	addr = freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, noEnv) }()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	var err error
+	var took time.Duration
+	stop = func() (error, time.Duration) {
+		once.Do(func() {
+			start := time.Now()
+			cancel()
+			err = <-done
+			took = time.Since(start)
+		})
+		return err, took
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestShutdownDrainsThenStops: on SIGTERM /readyz fails for the drain period while queries are
+// still answered, then the listener closes; no request that reached the server fails, and the
+// whole shutdown fits in --shutdown-timeout with a nil error (exit 0).
+func TestShutdownDrainsThenStops(t *testing.T) {
+	addr, stop := startServe(t, "--shutdown-drain", "400ms", "--shutdown-timeout", "3s")
+	query := `{"query":"{ user(id: 1) { os recentClickedArticles(count: 3) { articleId } } }"}`
+	var ok, failed, refused atomic.Int64
+	var wg sync.WaitGroup
+	stopLoad := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				res, err := client.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(query))
+				if err != nil {
+					refused.Add(1) // the listener is closed: a load balancer has stopped sending by then
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	type stopped struct {
+		err  error
+		took time.Duration
+	}
+	sc := make(chan stopped, 1)
+	go func() { err, took := stop(); sc <- stopped{err, took} }()
+	// During the drain: /readyz says draining, queries are still served.
+	time.Sleep(150 * time.Millisecond)
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz during the drain: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "draining") {
+		t.Fatalf("readyz during the drain: %d %s", res.StatusCode, b)
+	}
+	okDuringDrain := ok.Load()
+	s := <-sc
+	close(stopLoad)
+	wg.Wait()
+	t.Logf("shutdown took %s: %d answered, %d failed, %d refused after close", s.took, ok.Load(), failed.Load(), refused.Load())
+	if s.err != nil {
+		t.Fatalf("serve returned %v (exit code 2)", s.err)
+	}
+	if failed.Load() != 0 {
+		t.Fatalf("%d requests failed during shutdown", failed.Load())
+	}
+	if ok.Load() <= okDuringDrain {
+		t.Fatalf("no query answered during the drain")
+	}
+	if s.took > 3*time.Second+500*time.Millisecond {
+		t.Fatalf("shutdown took %s, --shutdown-timeout 3s", s.took)
+	}
+}
+
+// TestSlowClientsAreCutOff: clients that send a query and never read its (large) answer hold
+// their goroutines and admission slots only until the write deadline (request timeout + grace);
+// meanwhile other clients are answered (503 while every slot is held, never a hang), and then
+// served normally.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	addr, _ := startServe(t, "--request-timeout", "1s", "--max-in-flight", "4", "--max-queue", "4",
+		"--max-complexity", "2000000", "--max-in-flight-values", "20000000", "--max-ids", "1000")
+	var ids []string
+	for i := range 1000 {
+		ids = append(ids, fmt.Sprint(i))
+	}
+	var q strings.Builder
+	q.WriteString(`{"query":"query Q($ids: [Int!]!) { `)
+	for i := range 40 {
+		fmt.Fprintf(&q, "a%d: users(ids: $ids) { id os regionId notificationKeywords mannerTemperature } ", i)
+	}
+	fmt.Fprintf(&q, `}", "variables": {"ids": [%s]}}`, strings.Join(ids, ","))
+	heavy := q.String()
+	base := goruntime.NumGoroutine()
+	var conns []net.Conn
+	for range 4 {
+		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(heavy), heavy)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	held := goruntime.NumGoroutine()
+	// Other clients: never a hang, and served again once the slow ones are cut off.
+	client := &http.Client{Timeout: 5 * time.Second}
+	light := `{"query":"{ user(id: 1) { os } }"}`
+	served := false
+	start := time.Now()
+	for time.Since(start) < 10*time.Second {
+		t0 := time.Now()
+		res, err := client.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(light))
+		if err != nil {
+			t.Fatalf("light query: %v", err)
+		}
+		t.Logf("light query at %s: %d in %s", time.Since(start).Round(time.Millisecond), res.StatusCode, time.Since(t0).Round(time.Millisecond))
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			served = true
+			break
+		}
+		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("light query: %d", res.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !served {
+		t.Fatal("light queries not served within 10 s while slow clients hold their answers")
+	}
+	t.Logf("goroutines: %d before, %d with 4 slow clients; light query served after %s", base, held, time.Since(start).Round(time.Millisecond))
+	if time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("light query served at once: the slow clients did not hold the slots")
+	}
+	// The slow clients' handlers are gone, and their connections closed by the server, although
+	// they never read.
+	client.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for goruntime.NumGoroutine() > base+1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := goruntime.NumGoroutine(); n > base+1 {
+		t.Fatalf("%d goroutines remain (base %d): slow clients still hold the server", n, base)
+	}
+}
