@@ -17,8 +17,11 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 	fallback := queries
 	redisOK := false
 	if s.redisUsable() {
-		found, missing, err := s.cache.ReadActionsCached(ctx, queries)
+		rctx, cancel := s.redisContext(ctx)
+		found, missing, err := s.cache.ReadActionsCached(rctx, queries)
+		cancel()
 		if err == nil {
+			s.redisWorked()
 			redisOK = true
 			for q, evs := range found {
 				out[q] = evs

@@ -29,8 +29,12 @@ type Config struct {
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
-	// DynamoDB (writes always try Redis). Default 1s; negative never skips.
+	// DynamoDB (writes always try Redis); then one read probes Redis (breaker.go). Default 1s;
+	// negative never skips.
 	RedisRetryAfter time.Duration
+	// RedisReadBudget is the longest a read waits for Redis before falling back to DynamoDB (and
+	// never more than a third of what is left of the read's deadline). Default 150ms.
+	RedisReadBudget time.Duration
 	// StaticCacheTTL enables the read-through cache of static values and is how long an entry
 	// (a value, or in process also its absence) is served without asking DynamoDB. Writes
 	// through this store invalidate it at once; writes by other processes show after at most
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 		RefillConcurrency: 4,
 		RefillTimeout:     2 * time.Second,
 		RedisRetryAfter:   time.Second,
+		RedisReadBudget:   150 * time.Millisecond,
 		StaticCacheSize:   100_000,
 		Observer:          store.NopObserver{},
 	}
@@ -116,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RedisRetryAfter == 0 {
 		c.RedisRetryAfter = d.RedisRetryAfter
+	}
+	if c.RedisReadBudget <= 0 {
+		c.RedisReadBudget = d.RedisReadBudget
 	}
 	if c.StaticCacheSize == 0 {
 		c.StaticCacheSize = d.StaticCacheSize

@@ -32,10 +32,13 @@ func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 		}
 	}
 	if len(missed) > 0 && s.cfg.StaticCacheRedis && s.redisUsable() {
-		cached, err := s.cache.ReadStatic(ctx, missed)
+		rctx, cancel := s.redisContext(ctx)
+		cached, err := s.cache.ReadStatic(rctx, missed)
+		cancel()
 		if err != nil {
 			s.redisFailed(ctx, err)
 		} else {
+			s.redisWorked()
 			rest := missed[:0:0]
 			for _, k := range missed {
 				v, ok := cached[k]

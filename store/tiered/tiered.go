@@ -122,19 +122,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// redisUsable reports whether reads should try Redis.
-func (s *Store) redisUsable() bool {
-	return s.cfg.RedisRetryAfter < 0 || s.now().UnixNano() >= s.redisDown.Load()
-}
-
-// redisFailed makes reads skip Redis for RedisRetryAfter when err says Redis is unavailable
-// and the caller's context was not the cause (a request out of time says nothing about Redis).
-func (s *Store) redisFailed(ctx context.Context, err error) {
-	if s.cfg.RedisRetryAfter > 0 && ctx.Err() == nil && errors.Is(err, store.ErrUnavailable) {
-		s.redisDown.Store(s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
-	}
-}
-
 // background runs f with its own deadline unless RefillConcurrency jobs are running already,
 // and reports whether it started.
 func (s *Store) background(f func(ctx context.Context)) bool {
