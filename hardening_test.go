@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/featuregraph/featuregraph/internal/testenv"
 )
 
 // startServe runs `featuregraph serve` in process on a free port and waits until it answers.
@@ -213,5 +216,67 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 	if n := goruntime.NumGoroutine(); n > base+1 {
 		t.Fatalf("%d goroutines remain (base %d): slow clients still hold the server", n, base)
+	}
+}
+
+// TestHungRedisDegradesButServes: with Redis hung behind a fault proxy the gateway answers the
+// README query without an error (from DynamoDB), /readyz stays 200 and says "degraded: redis",
+// and featuregraph_degraded{backend="redis"} is 1; when Redis answers again it is 0.
+func TestHungRedisDegradesButServes(t *testing.T) {
+	endpoint := testenv.DynamoDB(t)
+	proxy := testenv.NewFaultProxy(t, testenv.Redis(t))
+	table := fmt.Sprintf("fg_fault_%d", time.Now().UnixNano())
+	storeArgs := []string{"--dynamodb-endpoint", endpoint, "--dynamodb-table", table}
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"init-table"}, storeArgs...), &out, &out, noEnv); err != nil {
+		t.Fatalf("init-table: %v\n%s", err, out.String())
+	}
+	addr, _ := startServe(t, append([]string{"--demo", "--redis-addr", proxy.Addr(), "--shutdown-drain", "0"}, storeArgs...)...)
+	query := func() (int, string) {
+		body, _ := json.Marshal(map[string]string{"query": readmeQuery})
+		res, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	get := func(path string) string {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return fmt.Sprint(res.StatusCode, " ", string(b))
+	}
+	_, healthy := query()
+	proxy.Set(testenv.Blackhole, 0)
+	errs := 0
+	for range 20 {
+		code, b := query()
+		if code != http.StatusOK || b != healthy {
+			errs++
+			t.Errorf("with Redis hung: %d %s", code, b)
+		}
+	}
+	if r := get("/readyz"); !strings.HasPrefix(r, "200 ") || !strings.Contains(r, `"degraded":"redis"`) {
+		t.Fatalf("readyz with Redis hung: %s", r)
+	}
+	if m := get("/metrics"); !strings.Contains(m, `featuregraph_degraded{backend="redis"} 1`) {
+		t.Fatalf("metrics with Redis hung lack featuregraph_degraded 1")
+	}
+	proxy.Set(testenv.Pass, 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(get("/readyz"), "degraded") && time.Now().Before(deadline) {
+		query()
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := get("/readyz"); strings.Contains(r, "degraded") {
+		t.Fatalf("still degraded 10 s after Redis recovered: %s", r)
+	}
+	if m := get("/metrics"); !strings.Contains(m, `featuregraph_degraded{backend="redis"} 0`) {
+		t.Fatalf("metrics after recovery lack featuregraph_degraded 0")
 	}
 }

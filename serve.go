@@ -40,6 +40,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
+	m.Degraded([]string{"redis"}, g.Degraded, g.Rejected)
 	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
 		if err := loadDemo(ctx, reg, rt.regFS, st, log, o.demo.set); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -306,7 +307,22 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+		if names := d.Degraded(); len(names) > 0 {
+			// Still ready: reads fall back to the source of truth.
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "degraded": strings.Join(names, ",")})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Degraded names the backends the store serves without (see tiered.Store.Degraded).
+func (g *Gateway) Degraded() []string {
+	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+		return d.Degraded()
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
