@@ -14,6 +14,16 @@ const observerName = "tiered"
 // and on an error.
 func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
 	out := make(map[store.ActionQuery][]store.ActionEvent, len(queries))
+	queries, stale := s.splitStale(queries)
+	if len(stale) > 0 {
+		// Series whose Redis update failed: from DynamoDB, without refill (pending.go).
+		if err := s.fallback(ctx, stale, false, out); err != nil {
+			return nil, err
+		}
+	}
+	if len(queries) == 0 {
+		return out, nil
+	}
 	fallback := queries
 	redisOK := false
 	if s.redisUsable() {
@@ -223,6 +233,9 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	s.negative.forget(keys)
 	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
 		s.redisFailed(ctx, err)
+		if ctx.Err() == nil && s.markStale(keys) {
+			return nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)
+		}
 		return err
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/redis"
 	"github.com/featuregraph/featuregraph/store/tiered"
 )
 
@@ -85,5 +86,49 @@ func TestSlowOrHungRedisNeverFailsReads(t *testing.T) {
 				t.Fatalf("after recovery the read should be a Redis hit")
 			}
 		})
+	}
+}
+
+// TestFailedRedisWriteDoesNotBlockIngestion: a write whose Redis update fails (connections reset)
+// succeeds once DynamoDB has it; this process reads that series from DynamoDB meanwhile, and once
+// Redis is back the stale series is dropped from it, so another process reading through Redis
+// (refilled from DynamoDB) sees the event too. Nothing is lost.
+func TestFailedRedisWriteDoesNotBlockIngestion(t *testing.T) {
+	redisAddr := testenv.Redis(t)
+	proxy := testenv.NewFaultProxy(t, redisAddr)
+	e := newEnv(t, proxy.Addr(), tiered.Config{RedisRetryAfter: -1})
+	k := newKey("clicks")
+	mustWrite(t, e.tiered, events(k, 5, 5, 50, true)...)
+	q := store.ActionQuery{Key: k, Count: 10, MaxCount: 50, Dedupe: true}
+	prime(t, e, q)
+
+	proxy.Set(testenv.Reset, 0)
+	w := events(k, 1, 1, 50, true)[0]
+	w.TS = time.Now().UnixMilli()
+	w.Member = `{"article_id":77}`
+	if err := e.tiered.WriteActions(context.Background(), []store.ActionWrite{w}); err != nil {
+		t.Fatalf("write with Redis resetting: %v (ingestion would be blocked)", err)
+	}
+	if got := mustRead(t, e.tiered, q)[q]; len(got) != 6 || got[0].Member != w.Member {
+		t.Fatalf("this process should read the stale series from DynamoDB: %v", got)
+	}
+	proxy.Set(testenv.Pass, 0)
+	for deadline := time.Now().Add(10 * time.Second); e.tiered.StaleSeries() > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("stale series not dropped 10 s after Redis came back")
+		}
+	}
+	// Another gateway process, straight to Redis, on the same table.
+	other, err := redis.New(redis.Config{Addrs: []string{redisAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tiered.New(other, e.dynamo, tiered.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if got := mustRead(t, ts, q)[q]; len(got) != 6 || got[0].Member != w.Member {
+		t.Fatalf("another process misses the event: %v", got)
 	}
 }

@@ -15,9 +15,12 @@
 // an in-process LRU, then Redis if Config.StaticCacheRedis) that is off by default. A failing
 // Redis cache layer is skipped, never an error.
 //
-// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis, and if
-// Redis fails after DynamoDB succeeded the write returns an error so ingestion retries (writes
-// are idempotent). Action writes update only keys Redis already holds: a key Redis lost is
+// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
+// is the commit point: if an action write's Redis update fails, the write still succeeds, the
+// series are read from DynamoDB in this process and dropped from Redis in the background
+// (pending.go). A failed static cache invalidation returns the error so ingestion retries
+// (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
+// (breaker.go). Action writes update only keys Redis already holds: a key Redis lost is
 // refilled whole from DynamoDB on its next read, never recreated holding only the newest
 // events. Static writes invalidate the cached value.
 package tiered
@@ -75,6 +78,8 @@ type Store struct {
 	inflight  sync.Map // series key -> struct{}: a refill of that key is running
 	bg        sync.WaitGroup
 	closeOnce sync.Once
+	closing   chan struct{} // closed by Close: background retries stop
+	stale     staleSet      // series whose Redis update failed (pending.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -95,6 +100,7 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 		now:      time.Now,
 		negative: newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
 		slots:    make(chan struct{}, cfg.RefillConcurrency),
+		closing:  make(chan struct{}),
 	}
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
 		s.static = newStaticLRU(cfg.StaticCacheTTL, cfg.StaticCacheSize)
@@ -116,6 +122,7 @@ func (s *Store) WaitBackground() { s.bg.Wait() }
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		s.bg.Wait()
 		err = errors.Join(s.cache.Close(), s.source.Close())
 	})
