@@ -177,12 +177,13 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}()
 	time.Sleep(500 * time.Millisecond)
 	held := goruntime.NumGoroutine()
-	// Other clients: never a hang, and served again once the slow ones are cut off.
-	client := &http.Client{Timeout: 5 * time.Second}
+	// Other clients: never a hang, and served again once the slow ones are cut off. (The
+	// slow clients' queries are CPU-bound: under -race on two cores one takes seconds.)
+	client := &http.Client{Timeout: 30 * time.Second}
 	light := `{"query":"{ user(id: 1) { os } }"}`
 	served := false
 	start := time.Now()
-	for time.Since(start) < 10*time.Second {
+	for time.Since(start) < 30*time.Second {
 		t0 := time.Now()
 		res, err := client.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(light))
 		if err != nil {
@@ -201,7 +202,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !served {
-		t.Fatal("light queries not served within 10 s while slow clients hold their answers")
+		t.Fatal("light queries not served within 30 s while slow clients hold their answers")
 	}
 	t.Logf("goroutines: %d before, %d with 4 slow clients; light query served after %s", base, held, time.Since(start).Round(time.Millisecond))
 	if time.Since(start) < 200*time.Millisecond {
