@@ -212,25 +212,11 @@ func (w *shapeWalk) visit(set ast.SelectionSet) string {
 	if fs := w.flatten(set); fs.over != "" {
 		return fs.over
 	}
-	for _, s := range set {
-		var msg string
-		switch s := s.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) > 0 {
-				msg = w.visit(s.SelectionSet)
-			}
-		case *ast.InlineFragment:
-			msg = w.visitChildren(s.SelectionSet)
-		}
-		if msg != "" {
-			return msg
-		}
-	}
-	return ""
+	return w.visitChildren(set)
 }
 
-// visitChildren checks the sets of the fields of an inline fragment (the fragment's own fields
-// were counted with its parent's).
+// visitChildren checks the sets of the fields of set, and of its inline fragments (whose own
+// fields were counted with set's).
 func (w *shapeWalk) visitChildren(set ast.SelectionSet) string {
 	for _, s := range set {
 		var msg string
