@@ -81,7 +81,9 @@ func (e *cmdEnv) logger() (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q: use text or json", e.opts.logFormat)
 	}
-	routeLibraryLogs(log)
+	if e.routeLibraryLogs {
+		routeLibraryLogs(log)
+	}
 	return log, nil
 }
 
