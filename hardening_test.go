@@ -55,18 +55,6 @@ func startServe(t *testing.T, args ...string) (addr string, stop func() (error, 
 	return addr, stop
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestShutdownDrainsThenStops: on SIGTERM /readyz fails for the drain period while queries are
 // still answered, then the listener closes; no request that reached the server fails, and the
 // whole shutdown fits in --shutdown-timeout with a nil error (exit 0).

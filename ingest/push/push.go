@@ -138,6 +138,9 @@ type Result struct {
 	Error  string   `json:"error,omitempty"`
 	Failed []string `json:"failed,omitempty"`
 	Writes int      `json:"writes"`
+	// Skipped lists the features the event matched but lacked the value of (a path not marked
+	// required): they were not written; the event is still accepted.
+	Skipped []ingest.Skip `json:"skipped,omitempty"`
 }
 
 // The statuses of a Result.
@@ -193,6 +196,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out, err := h.d.Dispatch(env)
+		res.Skipped = out.Skipped
 		switch {
 		case err != nil && out.Writes() > 0:
 			res.Status, res.Error, res.Failed = StatusPartial, excerpt(err.Error()), failedFeatures(err)
