@@ -233,10 +233,12 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	s.negative.forget(keys)
 	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
 		s.redisFailed(ctx, err)
-		if ctx.Err() == nil && s.markStale(keys) {
+		// The series written lately may be lost too (a failover loses unreplicated writes).
+		if ctx.Err() == nil && s.markStale(append(keys, s.recent.since(s.now())...)) {
 			return nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)
 		}
 		return err
 	}
+	s.recent.wrote(keys, s.now())
 	return nil
 }

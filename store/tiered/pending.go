@@ -132,3 +132,65 @@ func (s *Store) StaleSeries() int {
 	defer s.stale.mu.Unlock()
 	return len(s.stale.keys)
 }
+
+// Redis replicates asynchronously: when a Cluster master dies, the writes it acknowledged but had
+// not yet sent to its replica are lost with it, and the promoted replica serves those series
+// without them. So when a Redis write fails, the series written in the last recentWindow are
+// marked stale too (dropped from Redis once it answers, refilled from DynamoDB), not only the
+// series of the failed write.
+const (
+	recentWindow = 10 * time.Second
+	maxRecent    = 50_000
+)
+
+type recentWrites struct {
+	mu      sync.Mutex
+	entries []recentWrite // oldest first
+}
+
+type recentWrite struct {
+	key store.Key
+	at  int64 // Unix ns
+}
+
+// wrote records keys written to Redis at now.
+func (r *recentWrites) wrote(keys []store.Key, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(now)
+	if len(r.entries)+len(keys) > maxRecent {
+		drop := min(len(r.entries), len(r.entries)+len(keys)-maxRecent)
+		r.entries = append(r.entries[:0], r.entries[drop:]...)
+	}
+	at := now.UnixNano()
+	for _, k := range keys {
+		r.entries = append(r.entries, recentWrite{k, at})
+	}
+}
+
+// since returns the keys written within the window.
+func (r *recentWrites) since(now time.Time) []store.Key {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(now)
+	seen := make(map[store.Key]bool, len(r.entries))
+	var out []store.Key
+	for _, e := range r.entries {
+		if !seen[e.key] {
+			seen[e.key] = true
+			out = append(out, e.key)
+		}
+	}
+	return out
+}
+
+func (r *recentWrites) pruneLocked(now time.Time) {
+	cut := now.Add(-recentWindow).UnixNano()
+	i := 0
+	for i < len(r.entries) && r.entries[i].at < cut {
+		i++
+	}
+	if i > 0 {
+		r.entries = append(r.entries[:0], r.entries[i:]...)
+	}
+}

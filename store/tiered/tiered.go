@@ -80,6 +80,7 @@ type Store struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close: background retries stop
 	stale     staleSet      // series whose Redis update failed (pending.go)
+	recent    recentWrites  // series written to Redis lately (pending.go)
 }
 
 var _ store.Store = (*Store)(nil)
