@@ -169,11 +169,11 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	held := goruntime.NumGoroutine()
 	// Other clients: never a hang, and served again once the slow ones are cut off. (The
 	// slow clients' queries are CPU-bound: under -race on two cores one takes seconds.)
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := &http.Client{Timeout: 120 * time.Second}
 	light := `{"query":"{ user(id: 1) { os } }"}`
 	served := false
 	start := time.Now()
-	for time.Since(start) < 30*time.Second {
+	for time.Since(start) < 120*time.Second {
 		t0 := time.Now()
 		res, err := client.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(light))
 		if err != nil {
@@ -192,7 +192,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !served {
-		t.Fatal("light queries not served within 30 s while slow clients hold their answers")
+		t.Fatal("light queries not served within 120 s while slow clients hold their answers")
 	}
 	t.Logf("goroutines: %d before, %d with 4 slow clients; light query served after %s", base, held, time.Since(start).Round(time.Millisecond))
 	if time.Since(start) < 200*time.Millisecond {
@@ -201,7 +201,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	// The slow clients' handlers are gone, and their connections closed by the server, although
 	// they never read.
 	client.CloseIdleConnections()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for goruntime.NumGoroutine() > base+1 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
