@@ -22,16 +22,16 @@ type blockingReader struct {
 	release chan struct{}
 }
 
-func (b *blockingReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+func (b *blockingReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	select {
 	case b.entered <- struct{}{}:
 	default:
 	}
 	select {
 	case <-b.release:
-		return b.Reader.ReadStatic(ctx, keys)
+		return b.Reader.ReadStatic(ctx, q, out)
 	case <-ctx.Done():
-		return nil, &store.BackendError{Backend: "dynamodb", Op: "batch get", Err: ctx.Err()}
+		return &store.BackendError{Backend: "dynamodb", Op: "batch get", Err: ctx.Err()}
 	}
 }
 

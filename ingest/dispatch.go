@@ -27,7 +27,8 @@ type Dispatcher struct {
 	// maxAhead is how far in the future an event time may be (clock skew). A later time would
 	// pin a static value (no real event could overwrite it) and sit as the newest action.
 	maxAhead time.Duration
-	skips    SkipRecorder // nil: skips are only reported in the Result
+	obs      *FeatureObserver // nil: no per-feature figures
+	skips    SkipRecorder     // nil: skips are only reported in the Result
 }
 
 // SkipRecorder counts features skipped for an event (metrics). It must be safe for concurrent
@@ -257,6 +258,9 @@ func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, now 
 		res.Matched++
 		if err := d.convert(res, r, ev, now); err != nil {
 			*errs = append(*errs, err)
+			if d.obs != nil {
+				d.obs.conversionFailed(r.feature)
+			}
 		}
 	}
 }
@@ -297,7 +301,7 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			d.skip(res, r, fl.path.String())
 			return nil
 		}
-		v, err := registry.Coerce(f.Type, f.Container, raw)
+		v, err := registry.ToValue(f.Type, f.Container, raw)
 		if err != nil {
 			return fail("field", fl.path, err)
 		}
