@@ -22,8 +22,8 @@
 // Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
 // is the commit point: if an action write's Redis update fails, the write still succeeds, the
 // series are read from DynamoDB in this process and dropped from Redis in the background
-// (pending.go). A failed static cache invalidation returns the error so ingestion retries
-// (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
+// (pending.go). A failed static write-through to Redis still returns the error so ingestion
+// retries (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
 // (breaker.go). Action writes update only keys Redis already holds: a key Redis lost is
 // refilled whole from DynamoDB on its next read, never recreated holding only the newest
 // events. Static writes are written through to Redis (a script per entity keeps the newer
