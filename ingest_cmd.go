@@ -195,9 +195,10 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
-func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
+func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	cfg.Logger = log
 	obs := featureObserver(reg, m)
 	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
@@ -208,7 +209,7 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if m != nil {
 		opts = append(opts, ingest.WithSkipRecorder(m))
 	}
-	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: pushTimeout})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

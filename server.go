@@ -27,6 +27,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	routeLibLogs = true
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "featuregraph:", err)
@@ -48,7 +49,13 @@ type cmdEnv struct {
 	getenv         func(string) string
 	args           []string // positional arguments left after flags
 	opts           options
+	// routeLibraryLogs sends the process-wide loggers (go-redis, slog.Default) through the
+	// command's logger: set by main, not by tests (which run several commands in one process,
+	// each with its own writer).
+	routeLibraryLogs bool
 }
+
+var routeLibLogs bool
 
 var commands = map[string]command{
 	"serve":      {summary: "serve the GraphQL API (the default)", run: runServe, flags: serveFlags},
@@ -76,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		usage(stderr)
 		return fmt.Errorf("unknown command %q", name)
 	}
-	env := &cmdEnv{stdout: stdout, stderr: stderr, getenv: getenv}
+	env := &cmdEnv{stdout: stdout, stderr: stderr, getenv: getenv, routeLibraryLogs: routeLibLogs}
 	fs := flag.NewFlagSet("featuregraph "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cmd.flags(fs, env)
