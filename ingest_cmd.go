@@ -51,6 +51,7 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.ingest
 	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
 	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
@@ -95,7 +96,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 			return fmt.Errorf("--kafka-topics: %w", err)
 		}
 	}
-	c, err := kafka.New(ingest.NewDispatcher(reg), st, cfg)
+	c, err := kafka.New(ingest.NewDispatcher(reg), m.ObserveWrites(st, entityPrefixes(reg)), cfg)
 	if err != nil {
 		return err
 	}
@@ -107,6 +108,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
+	stopAdmin, err := e.startAdmin(log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	if o.metricsAddr != "" {
 		stop, err := serveMetrics(o.metricsAddr, m, log)
 		if err != nil {
@@ -191,11 +197,23 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	return err
 }
 
+// entityPrefixes maps each entity's key prefix to its name (the freshness metric's labels).
+func entityPrefixes(reg *registry.Registry) map[string]string {
+	out := make(map[string]string, len(reg.Entities))
+	for _, en := range reg.Entities {
+		out[en.Prefix] = en.Name
+	}
+	return out
+}
+
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
 func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	if m != nil {
+		st = m.ObserveWrites(st, entityPrefixes(reg))
+	}
 	w, err := ingest.NewWriter(st, cfg)
 	if err != nil {
 		return nil, err

@@ -1,5 +1,5 @@
 // Package metrics exports featuregraph's Prometheus metrics: HTTP request latency, per-feature
-// reads, backend calls and batch sizes, cache outcomes and ingestion counters. One *Metrics is
+// reads, backend calls and batch sizes, cache outcomes, ingestion counters and feature freshness. One *Metrics is
 // shared by the gateway (as store.Observer and resolvers.Recorder) and ingestion.
 package metrics
 
@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/featuregraph/featuregraph/internal/buildinfo"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -25,6 +26,7 @@ type Metrics struct {
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
 	ingest       *ingestCollector
+	fresh        *freshness
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -56,8 +58,16 @@ func New() *Metrics {
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
 	m.ingest = &ingestCollector{}
+	m.fresh = &freshness{newest: map[featureKey]int64{}}
+	bi := buildinfo.Read()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "featuregraph_build_info",
+		Help:        "Always 1; the labels say what the running binary was built from.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	buildInfo.Set(1)
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
-		m.ingest,
+		m.ingest, m.fresh, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
