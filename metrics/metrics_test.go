@@ -16,10 +16,10 @@ import (
 type failing struct{}
 type accepting struct{}
 
-func (accepting) WriteStatic(context.Context, []store.StaticWrite) error { return nil }
+func (accepting) WriteStatic(context.Context, []store.StaticWrite) error  { return nil }
 func (accepting) WriteActions(context.Context, []store.ActionWrite) error { return nil }
 
-func (failing) WriteStatic(context.Context, []store.StaticWrite) error { return errors.New("down") }
+func (failing) WriteStatic(context.Context, []store.StaticWrite) error  { return errors.New("down") }
 func (failing) WriteActions(context.Context, []store.ActionWrite) error { return errors.New("down") }
 
 func TestFreshnessIsTheNewestWrittenEventTime(t *testing.T) {
