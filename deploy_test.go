@@ -347,7 +347,6 @@ func TestDashboardAndRulesNameLiveMetrics(t *testing.T) {
 	}
 }
 
-
 // The checker itself catches a misspelt metric, a wrong label value and a grouping label no
 // metric has.
 func TestCheckExprFindsMistakes(t *testing.T) {
