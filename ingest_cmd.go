@@ -96,7 +96,9 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 			return fmt.Errorf("--kafka-topics: %w", err)
 		}
 	}
-	c, err := kafka.New(ingest.NewDispatcher(reg), m.ObserveWrites(st, entityPrefixes(reg)), cfg)
+	obs := featureObserver(reg, m)
+	cfg.Writer.Observer = obs
+	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
 	if err != nil {
 		return err
 	}
@@ -197,28 +199,22 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	return err
 }
 
-// entityPrefixes maps each entity's key prefix to its name (the freshness metric's labels).
-func entityPrefixes(reg *registry.Registry) map[string]string {
-	out := make(map[string]string, len(reg.Entities))
-	for _, en := range reg.Entities {
-		out[en.Prefix] = en.Name
-	}
-	return out
-}
-
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
 func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
-	if m != nil {
-		st = m.ObserveWrites(st, entityPrefixes(reg))
-	}
+	obs := featureObserver(reg, m)
+	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
 	if err != nil {
 		return nil, err
 	}
-	h, err := push.New(ingest.NewDispatcher(reg), w, push.Config{})
+	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
+	if m != nil {
+		opts = append(opts, ingest.WithSkipRecorder(m))
+	}
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}
@@ -230,4 +226,12 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 		})
 	}
 	return w.Close, nil
+}
+
+// featureObserver counts ingestion per feature into m (nil when m is nil).
+func featureObserver(reg *registry.Registry, m *metrics.Metrics) *ingest.FeatureObserver {
+	if m == nil {
+		return nil
+	}
+	return ingest.NewFeatureObserver(reg, m)
 }

@@ -60,6 +60,8 @@ var commands = map[string]command{
 	"validate":   {summary: "validate the feature registry and print every problem", run: runValidate, flags: validateFlags},
 	"init-table": {summary: "create the DynamoDB table and enable its TTL", run: runInitTable, flags: initTableFlags},
 	"version":    {summary: "print the version, commit and Go version of this binary", run: runVersion, flags: noFlags},
+	"diff":       {summary: "classify the registry's changes against a base (git ref or directory); fails on a breaking one not accepted", run: runDiff, flags: diffFlags},
+	"dev":        {summary: "serve and watch the registry: on a change validate, regenerate, rebuild and restart, keeping the data", run: runDev, flags: devFlags, args: "[-- serve flags...]"},
 }
 
 func noFlags(*flag.FlagSet, *cmdEnv) {}

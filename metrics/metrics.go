@@ -1,9 +1,12 @@
 // Package metrics exports featuregraph's Prometheus metrics: HTTP request latency, per-feature
-// reads, backend calls and batch sizes, cache outcomes, ingestion counters and feature freshness. One *Metrics is
-// shared by the gateway (as store.Observer and resolvers.Recorder) and ingestion.
+// reads, writes, freshness and dead letters, backend calls and batch sizes, cache outcomes and
+// ingestion counters. One *Metrics is shared by the gateway (as store.Observer and
+// resolvers.Recorder) and ingestion (as ingest.FeatureRecorder); the feature catalog reads it.
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -25,8 +28,9 @@ type Metrics struct {
 	backendDur   *prometheus.HistogramVec
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
+	skipped      *prometheus.CounterVec
 	ingest       *ingestCollector
-	fresh        *freshness
+	features     *featureTable
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -45,7 +49,7 @@ func New() *Metrics {
 	}, []string{"entity", "feature"})
 	m.backendDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "featuregraph_backend_call_duration_seconds",
-		Help:    "Backend round trips by backend, operation and outcome.",
+		Help:    "Backend round trips by backend, operation and outcome (ok, error, or cancelled: the caller's context ended first).",
 		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"backend", "op", "outcome"})
 	m.backendItems = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -57,8 +61,12 @@ func New() *Metrics {
 		Name: "featuregraph_cache_lookups_total",
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "featuregraph_ingest_skipped_total",
+		Help: "Features left out of an event's writes, by entity, feature and reason (missing_path: the event lacks the value's path).",
+	}, []string{"entity", "feature", "reason"})
 	m.ingest = &ingestCollector{}
-	m.fresh = &freshness{newest: map[featureKey]int64{}}
+	m.features = &featureTable{m: map[[2]string]*featureCounters{}, now: time.Now}
 	bi := buildinfo.Read()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "featuregraph_build_info",
@@ -66,8 +74,8 @@ func New() *Metrics {
 		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
 	})
 	buildInfo.Set(1)
-	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
-		m.ingest, m.fresh, buildInfo,
+	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
+		m.ingest, m.features, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,7 +118,10 @@ func (m *Metrics) FeatureRead(entity, feature string, n int) {
 // BackendCall implements store.Observer.
 func (m *Metrics) BackendCall(backend, op string, items int, d time.Duration, err error) {
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		outcome = "cancelled" // the caller gave up: not a backend failure
+	case err != nil:
 		outcome = "error"
 	}
 	m.backendDur.WithLabelValues(backend, op, outcome).Observe(d.Seconds())
@@ -124,6 +135,21 @@ func (m *Metrics) Cache(cache string, hit bool) {
 		result = "hit"
 	}
 	m.cache.WithLabelValues(cache, result).Inc()
+}
+
+// CacheN implements store.CacheCounter.
+func (m *Metrics) CacheN(cache string, hits, misses int) {
+	if hits > 0 {
+		m.cache.WithLabelValues(cache, "hit").Add(float64(hits))
+	}
+	if misses > 0 {
+		m.cache.WithLabelValues(cache, "miss").Add(float64(misses))
+	}
+}
+
+// FeatureSkipped counts a feature left out of an event's writes (ingest.SkipRecorder).
+func (m *Metrics) FeatureSkipped(entity, feature, reason string) {
+	m.skipped.WithLabelValues(entity, feature, reason).Inc()
 }
 
 // IngestCounts are the cumulative counters of one ingestion source.

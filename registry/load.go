@@ -535,8 +535,10 @@ func (p *parser) staticFeature(file string, f *Feature, m *fields, what string) 
 		}
 		if err != nil {
 			p.errs.add(p.pos(file, n), fmt.Sprintf("give a %s %s value", f.Container, f.Type), "%s: defaultValue: %v", what, err)
+		} else if sv, err := CanonicalValue(v); err != nil {
+			p.errs.add(p.pos(file, n), fmt.Sprintf("give a %s %s value", f.Container, f.Type), "%s: defaultValue: %v", what, err)
 		} else {
-			f.DefaultValue = v
+			f.DefaultValue, f.Default = v, sv
 		}
 	}
 }
@@ -644,10 +646,11 @@ func (p *parser) eventSpec(file string, f *Feature, n *yaml.Node, what string) {
 		}
 	}
 	for _, fn := range p.seq(file, m.byKey["fields"], "fields") {
-		fm := p.mapping(file, fn, what+" event field", "name", "rename", "type")
+		fm := p.mapping(file, fn, what+" event field", "name", "rename", "type", "required")
 		ef := &EventField{Pos: p.pos(file, fn)}
 		ef.Path = p.str(file, fm.byKey["name"], "name")
 		ef.Rename = p.str(file, fm.byKey["rename"], "rename")
+		ef.Required, _ = p.boolean(file, fm.byKey["required"], "required")
 		if tn := fm.byKey["type"]; tn != nil {
 			ef.Type = p.scalarType(file, tn, "type")
 		}

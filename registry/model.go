@@ -3,6 +3,8 @@ package registry
 import (
 	"sort"
 	"time"
+
+	"github.com/featuregraph/featuregraph/store"
 )
 
 // FeatureType says whether a feature holds one current value or a time series.
@@ -70,7 +72,8 @@ type Feature struct {
 	// Static features.
 	Type         Type
 	Container    Container
-	DefaultValue any // canonical form (see Coerce); nil = none
+	DefaultValue any         // canonical form (see Coerce); nil = none
+	Default      store.Value // DefaultValue as a store.Value; Kind store.Absent = none
 
 	// Action features.
 	Fields       []*Field
@@ -116,11 +119,14 @@ type EventSpec struct {
 }
 
 // EventField maps a path in the event to a feature field (Rename, or the last path element).
+// An event that lacks the path skips the feature (counted, the event's other features are
+// still written) unless Required is set, which makes the absence a conversion error.
 type EventField struct {
-	Path   string
-	Rename string
-	Type   Type
-	Pos    Pos
+	Path     string
+	Rename   string
+	Type     Type
+	Required bool
+	Pos      Pos
 }
 
 // Target is the feature field name the event field feeds.

@@ -9,6 +9,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
 )
 
@@ -17,7 +18,7 @@ import (
 type binding[T any] struct {
 	entity string
 	new    func(id string) T
-	set    func(o T, feature string, v any)
+	set    func(o T, feature string, v store.Value)
 }
 
 // one answers <entity>(id:).
@@ -90,9 +91,9 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 				}
 				continue
 			}
-			v := w.f.DefaultValue
-			if sv := values[i][j]; sv != nil {
-				cv, cerr := registry.Coerce(w.f.Type, w.f.Container, sv.Value)
+			v := w.f.Default
+			if sv := values[i][j]; sv.Kind != store.Absent {
+				cv, cerr := registry.Conform(w.f.Type, w.f.Container, sv.Value)
 				if cerr != nil {
 					err := fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)
 					for _, a := range w.aliases {
@@ -102,7 +103,7 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 				}
 				v = cv
 			}
-			if v != nil {
+			if v.Kind != store.Absent {
 				b.set(objs[i], w.f.Name, v)
 			}
 		}

@@ -195,8 +195,8 @@ func TestPushStoreDown(t *testing.T) {
 		t.Fatalf("after recovery: %d %s", code, body)
 	}
 	k := store.Key{Prefix: "u", ID: "9", Feature: "manner_temperature"}
-	got, err := f.mem.ReadStatic(context.Background(), []store.Key{k})
-	if err != nil || got[k].Value != 40.0 || got[k].TS != 1760000000000 {
+	got, err := store.ReadKey(context.Background(), f.mem, k)
+	if err != nil || got.Kind != store.Float || got.Float != 40.0 || got.TS != 1760000000000 {
 		t.Errorf("stored %+v, %v", got, err)
 	}
 }
@@ -210,5 +210,22 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v does not name %s", err, want)
 		}
+	}
+}
+
+// An event that lacks one feature's path is accepted: the feature is skipped and named in the
+// answer, the event's other features are written.
+func TestPushSkippedFeature(t *testing.T) {
+	f := newFixture(t, push.Config{})
+	code, body, _ := f.post(t, `{"streamName":"app_events","topic":"user_cdc","subTopic":"user_updated","event":{"user_id":8,"region":{"id":3},"verified":true,"updated_at":"2026-10-10T12:00:00Z"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	want := []push.Result{{Index: 0, Status: "ok", Writes: 2, Skipped: []ingest.Skip{{Feature: "user.os", Path: "device.os", Reason: "missing_path"}}}}
+	if r := decode(t, body); r.Accepted != 1 || r.Rejected != 0 || !reflect.DeepEqual(r.Results, want) {
+		t.Errorf("got %s", body)
+	}
+	if !strings.Contains(body, `"skipped":[{"feature":"user.os","path":"device.os","reason":"missing_path"}]`) {
+		t.Errorf("answer %s does not name the skipped feature", body)
 	}
 }

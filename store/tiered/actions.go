@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/dynamodb"
 )
 
 const observerName = "tiered"
@@ -154,7 +153,7 @@ func (s *Store) endRefill(keys []store.Key, drop bool) {
 }
 
 // answer picks q's events out of a newest-first series.
-func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
+func answer(series []store.StoredEvent, q store.ActionQuery) []store.ActionEvent {
 	var out []store.ActionEvent
 	for _, e := range series {
 		if e.TS < q.MinTS || len(out) == q.Count {
@@ -167,7 +166,7 @@ func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
 
 // startRefill writes a series read from DynamoDB into Redis in the background, unless a refill
 // of the same series is running or every refill slot is busy.
-func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
+func (s *Store) startRefill(sq store.ActionQuery, evs []store.StoredEvent) {
 	if !s.redisUsable() {
 		s.endRefill([]store.Key{sq.Key}, true)
 		return
