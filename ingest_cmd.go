@@ -51,6 +51,7 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.ingest
 	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
 	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
@@ -109,6 +110,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
+	stopAdmin, err := e.startAdmin(log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	if o.metricsAddr != "" {
 		stop, err := serveMetrics(o.metricsAddr, m, log)
 		if err != nil {

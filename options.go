@@ -12,6 +12,8 @@ import (
 
 	"github.com/featuregraph/featuregraph/features"
 	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/internal/admin"
+	"github.com/featuregraph/featuregraph/internal/buildinfo"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -21,6 +23,7 @@ type options struct {
 	features  string
 	logLevel  string
 	logFormat string
+	adminAddr string
 	store     storeOptions
 	serve     serveOptions
 	gateway   gateway.Config
@@ -67,6 +70,19 @@ func featuresFlag(fs *flag.FlagSet, e *cmdEnv) {
 func logFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&e.opts.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&e.opts.logFormat, "log-format", "text", "log format: text or json")
+}
+
+func adminFlag(fs *flag.FlagSet, e *cmdEnv) {
+	fs.StringVar(&e.opts.adminAddr, "admin-addr", "", "address of the admin endpoints, /debug/pprof/ and /buildinfo, e.g. 127.0.0.1:6060 (empty: off; keep it private)")
+}
+
+// startAdmin serves the admin endpoints when --admin-addr is given; stop is never nil.
+func (e *cmdEnv) startAdmin(log *slog.Logger) (stop func(), err error) {
+	if e.opts.adminAddr == "" {
+		return func() {}, nil
+	}
+	_, stop, err = admin.Serve(e.opts.adminAddr, buildinfo.Read(), log)
+	return stop, err
 }
 
 // logger builds the structured logger the flags ask for.
@@ -136,6 +152,7 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.serve
 	g := &e.opts.gateway
 	*g = gateway.DefaultConfig()
@@ -163,6 +180,12 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.DurationVar(&g.Loader.Wait, "batch-wait", g.Loader.Wait, "how long the dataloaders collect keys before one batched store call")
 	fs.IntVar(&g.Loader.StaticBatch, "static-batch", g.Loader.StaticBatch, "most entities (each with its selected static features) in one batched store call")
 	fs.IntVar(&g.Loader.ActionBatch, "action-batch", g.Loader.ActionBatch, "most action lookups in one Redis pipeline")
+}
+
+// runVersion prints the build information (the admin endpoint's /buildinfo, in one line).
+func runVersion(_ context.Context, e *cmdEnv) error {
+	fmt.Fprintln(e.stdout, "featuregraph", buildinfo.Read().Short())
+	return nil
 }
 
 func validateFlags(fs *flag.FlagSet, e *cmdEnv) { featuresFlag(fs, e) }

@@ -64,6 +64,11 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		}()
 	}
 
+	stopAdmin, err := e.startAdmin(log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
