@@ -117,22 +117,6 @@ func TestVersionPrintsTheGoVersion(t *testing.T) {
 	}
 }
 
-// startServe runs `featuregraph serve args...` until the test ends and waits until addr answers.
-func startServe(t *testing.T, addr string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), io.Discard, &logs, noEnv) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	waitHTTP(t, "http://"+addr+"/healthz", done)
-}
-
 func waitHTTP(t *testing.T, url string, done <-chan error) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); ; {
@@ -165,8 +149,8 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestAdminEndpointsOnTheirOwnAddress(t *testing.T) {
-	addr, adminAddr := freeAddr(t), freeAddr(t)
-	startServe(t, addr, "--admin-addr", adminAddr)
+	adminAddr := freeAddr(t)
+	addr, _ := startServe(t, "--admin-addr", adminAddr)
 	code, body := get(t, "http://"+adminAddr+"/buildinfo")
 	var info struct {
 		Version, GoVersion string
@@ -202,8 +186,7 @@ func TestAdminEndpointsOffByDefault(t *testing.T) {
 	if f := fs.Lookup("admin-addr"); f == nil || f.DefValue != "" {
 		t.Fatalf("--admin-addr must exist and default to off: %+v", f)
 	}
-	addr := freeAddr(t)
-	startServe(t, addr)
+	addr, _ := startServe(t)
 	if code, _ := get(t, "http://"+addr+"/debug/pprof/"); code != http.StatusNotFound {
 		t.Fatalf("/debug/pprof/ on the public address: %d", code)
 	}

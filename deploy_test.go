@@ -259,8 +259,7 @@ func TestDashboardAndRulesNameLiveMetrics(t *testing.T) {
 	}
 	defer cluster.Close()
 
-	addr := freeAddr(t)
-	startServe(t, addr, append([]string{"--demo", "--static-cache-ttl", "1m"}, stores...)...)
+	addr, _ := startServe(t, append([]string{"--demo", "--static-cache-ttl", "1m"}, stores...)...)
 	// A query whose action series Redis does not hold yet (the demo load wrote DynamoDB): it
 	// exercises BatchGetItem, the Redis pipeline, the fallback and the refill.
 	serveQuery := func() {

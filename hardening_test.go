@@ -51,7 +51,11 @@ func startServe(t *testing.T, args ...string) (addr string, stop func() (error, 
 		})
 		return err, took
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		if err, _ := stop(); err != nil {
+			t.Errorf("serve returned %v\n%s", err, logs.String())
+		}
+	})
 	return addr, stop
 }
 
