@@ -54,6 +54,7 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.ingest
 	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
 	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
@@ -117,6 +118,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
+	stopAdmin, err := e.startAdmin(log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	if o.metricsAddr != "" {
 		stop, err := serveMetrics(o.metricsAddr, m, log)
 		if err != nil {
@@ -234,9 +240,10 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
-func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
+func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	cfg.Logger = log
 	obs := featureObserver(reg, m)
 	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
@@ -247,7 +254,7 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if m != nil {
 		opts = append(opts, ingest.WithSkipRecorder(m))
 	}
-	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: pushTimeout})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

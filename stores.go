@@ -48,6 +48,14 @@ type openedStore struct {
 	table *dynamodb.Store
 }
 
+// Degraded names the backends the store serves without (the tiered store's Redis breaker).
+func (o *openedStore) Degraded() []string {
+	if d, ok := o.Store.(interface{ Degraded() []string }); ok {
+		return d.Degraded()
+	}
+	return nil
+}
+
 func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	o := &e.opts.store
 	o.dynamo = dynamodb.DefaultConfig()
