@@ -24,6 +24,11 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		return errors.New("--production needs a store: give --dynamodb-endpoint, --dynamodb-region or --dynamodb-table " +
 			"(and --redis-addr); the in-memory store is for trying featuregraph out")
 	}
+	prov, err := e.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stopTracing(ctx, prov, o.shutdownTimeout)
 	m := metrics.New()
 	rt, err := e.setup(ctx, m)
 	if err != nil {
@@ -34,6 +39,10 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 
 	cfg := e.opts.gateway
 	cfg.Metrics = m
+	cfg.Tracer = prov.Tracer()
+	if prov != nil {
+		log.Info("tracing on", "exporters", prov.Exporters)
+	}
 	if o.production {
 		cfg.Playground, cfg.Introspection, cfg.Suggestions = false, false, false
 	}

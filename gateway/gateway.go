@@ -30,6 +30,7 @@ import (
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
+	"github.com/featuregraph/featuregraph/tracing"
 )
 
 // Config holds the serving options. Every field documents its default.
@@ -92,6 +93,10 @@ type Config struct {
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
+	// Tracer, when on, makes a span of every request (honouring the caller's W3C trace
+	// context), of its GraphQL operation and of each resolver-backed field; see tracing.go. The
+	// store spans come from the store (store/traced). Default off: nothing is installed.
+	Tracer tracing.Tracer
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -235,8 +240,12 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	return g, nil
 }
 
-// Handle mounts a handler, instrumented when metrics are on (ingestion's /v1/events uses it).
+// Handle mounts a handler, instrumented when metrics are on and traced when tracing is on (but
+// the probes), as ingestion's /v1/events is.
 func (g *Gateway) Handle(pattern string, h http.Handler) {
+	if g.cfg.Tracer.Enabled() && pattern != "/healthz" && pattern != "/readyz" {
+		h = traceHTTP(g.cfg.Tracer, pattern, h)
+	}
 	if g.cfg.Metrics != nil {
 		h = g.cfg.Metrics.Instrument(pattern, h)
 	}
@@ -265,6 +274,9 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
 	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity))
+	if g.cfg.Tracer.Enabled() {
+		srv.Use(tracingExtension{t: g.cfg.Tracer})
+	}
 	srv.Use(errorCap{})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return shortError(deadlineError(ctx, err, resolvers.ErrorPresenter(ctx, err)))
