@@ -337,19 +337,7 @@ func (e *errList) static(sv store.StaticValue, f *registry.Feature) any {
 		}
 		v = cv
 	}
-	switch v.Kind {
-	case store.Int:
-		return v.Num
-	case store.Float:
-		return v.Float
-	case store.String:
-		return v.Str
-	case store.Bool:
-		return v.Bool()
-	case store.Time:
-		return v.Time()
-	}
-	return nil
+	return registry.CanonicalOf(v)
 }
 
 func featureNames(fs []*registry.Feature) []string {

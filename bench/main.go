@@ -97,6 +97,7 @@ type options struct {
 	pUsers         int
 	pBackends      []string
 	pServers       []string
+	reg            *registry.Registry // the example registry (types DynamoDB's static values)
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -265,6 +266,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o.reg = reg
 	data, err := newDataset(reg, o.data)
 	if err != nil {
 		return err

@@ -18,6 +18,13 @@ import (
 // count (the feature's defaultCount when absent). Fragments are measured once each and
 // reused, so a query of chained fragment spreads costs its size to check, not the size of its
 // expansion (gqlgen's own complexity walk re-expands every spread).
+//
+// Introspection (__schema, __type) is measured apart: its answer is the schema, not data, and
+// GraphiQL's own introspection query is 15 levels deep (ofType chains). What could make it
+// large is nesting the introspection lists that lead back to types (fields, inputFields,
+// interfaces, possibleTypes): gqlparser's validation (MaxIntrospectionDepth, as graphql-js)
+// rejects three of them nested. An ofType chain grows the answer only as much as the query
+// (bounded by the token limit).
 type queryCost struct {
 	maxDepth int
 	maxCost  float64
@@ -43,7 +50,7 @@ func newQueryCost(reg *registry.Registry, maxDepth, maxCost int) *queryCost {
 func (q *queryCost) ExtensionName() string                   { return "QueryCost" }
 func (q *queryCost) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (q *queryCost) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (q *queryCost) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
 		return nil
 	}
@@ -61,6 +68,9 @@ func (q *queryCost) MutateOperationContext(_ context.Context, rc *graphql.Operat
 				m.cost, q.maxCost),
 			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
 		}
+	}
+	if req := requestFrom(ctx); req != nil && !req.admitCost(ctx, m.cost) {
+		return overloadError("too many values being built")
 	}
 	return nil
 }
@@ -84,6 +94,9 @@ func (w *costWalk) set(set ast.SelectionSet, depth int) measure {
 		var sm measure
 		switch s := s.(type) {
 		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				continue // introspection: not data (see queryCost)
+			}
 			sub := w.set(s.SelectionSet, 0)
 			sm = measure{depth: 1 + sub.depth, cost: 1 + w.multiplier(s)*sub.cost}
 		case *ast.InlineFragment:

@@ -1,6 +1,7 @@
 // Package metrics exports featuregraph's Prometheus metrics: HTTP request latency, per-feature
-// reads, backend calls and batch sizes, cache outcomes and ingestion counters. One *Metrics is
-// shared by the gateway (as store.Observer and resolvers.Recorder) and ingestion.
+// reads, writes, freshness and dead letters, backend calls and batch sizes, cache outcomes and
+// ingestion counters. One *Metrics is shared by the gateway (as store.Observer and
+// resolvers.Recorder) and ingestion (as ingest.FeatureRecorder); the feature catalog reads it.
 package metrics
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/featuregraph/featuregraph/internal/buildinfo"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -26,7 +28,9 @@ type Metrics struct {
 	backendDur   *prometheus.HistogramVec
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
+	skipped      *prometheus.CounterVec
 	ingest       *ingestCollector
+	features     *featureTable
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -57,9 +61,21 @@ func New() *Metrics {
 		Name: "featuregraph_cache_lookups_total",
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "featuregraph_ingest_skipped_total",
+		Help: "Features left out of an event's writes, by entity, feature and reason (missing_path: the event lacks the value's path).",
+	}, []string{"entity", "feature", "reason"})
 	m.ingest = &ingestCollector{}
-	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
-		m.ingest,
+	m.features = &featureTable{m: map[[2]string]*featureCounters{}, now: time.Now}
+	bi := buildinfo.Read()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "featuregraph_build_info",
+		Help:        "Always 1; the labels say what the running binary was built from.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	buildInfo.Set(1)
+	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
+		m.ingest, m.features, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -129,6 +145,11 @@ func (m *Metrics) CacheN(cache string, hits, misses int) {
 	if misses > 0 {
 		m.cache.WithLabelValues(cache, "miss").Add(float64(misses))
 	}
+}
+
+// FeatureSkipped counts a feature left out of an event's writes (ingest.SkipRecorder).
+func (m *Metrics) FeatureSkipped(entity, feature, reason string) {
+	m.skipped.WithLabelValues(entity, feature, reason).Inc()
 }
 
 // IngestCounts are the cumulative counters of one ingestion source.

@@ -65,6 +65,38 @@ func CanonicalValue(v any) (store.Value, error) {
 	return store.Value{}, fmt.Errorf("no value form for %T", v)
 }
 
+// CanonicalOf is the canonical Go form of v (Coerce's form; nil for Absent): the inverse of
+// CanonicalValue.
+func CanonicalOf(v store.Value) any {
+	switch v.Kind {
+	case store.Int:
+		return v.Num
+	case store.Float:
+		return v.Float
+	case store.String:
+		return v.Str
+	case store.Bool:
+		return v.Bool()
+	case store.Time:
+		return v.Time()
+	case store.JSON:
+		return json.RawMessage(v.Str)
+	case store.List:
+		out := make([]any, len(v.Items))
+		for i, it := range v.Items {
+			out[i] = CanonicalOf(it)
+		}
+		return out
+	case store.Map:
+		out := make(map[string]any, len(v.Keys))
+		for i, k := range v.Keys {
+			out[k] = CanonicalOf(v.Items[i])
+		}
+		return out
+	}
+	return nil
+}
+
 // EntityByPrefix returns the entity with the given key prefix, or nil.
 func (r *Registry) EntityByPrefix(prefix string) *Entity {
 	for _, e := range r.Entities {
@@ -79,6 +111,9 @@ func (r *Registry) EntityByPrefix(prefix string) *Entity {
 // value. A feature the registry does not know is decoded untyped.
 func (r *Registry) DecodeStatic(prefix, feature string, v any) (store.Value, error) {
 	var f *Feature
+	if r == nil {
+		return store.UntypedDecoder{}.DecodeStatic(prefix, feature, v)
+	}
 	if e := r.EntityByPrefix(prefix); e != nil {
 		f = e.Feature(feature)
 	}

@@ -107,13 +107,16 @@ func TestPushSingleAndBatch(t *testing.T) {
 		{"ok", "", 2},
 		{"ok", "", 2},
 		{"unrouted", "", 0},
-		{"error", `user.region_id: field "region.id": want Int, got "x"`, 2},
+		// The event's other features were written: "partial", naming the feature that failed
+		// (not "error", which means nothing was written).
+		{"partial", `user.region_id: field "region.id": want Int, got "x"`, 2},
 		{"error", "event must be a JSON object, got a string", 0},
 		{"error", `envelope has no "event"`, 0},
 		{"error", "must be a JSON object, got number", 0},
 		{"ok", "", 1},
 	}
-	if len(r.Results) != len(want) || r.Accepted != 4 || r.Rejected != 4 || r.Unrouted != 1 {
+	if len(r.Results) != len(want) || r.Accepted != 5 || r.Rejected != 3 || r.Unrouted != 1 ||
+		len(r.Results[3].Failed) != 1 || r.Results[3].Failed[0] != "user.region_id" {
 		t.Fatalf("batch: %s", body)
 	}
 	for i, w := range want {
@@ -123,7 +126,7 @@ func TestPushSingleAndBatch(t *testing.T) {
 		}
 	}
 
-	if st := f.h.Stats(); st != (push.Stats{Requests: 2, Accepted: 5, Rejected: 4, Unrouted: 1, Writes: 10}) {
+	if st := f.h.Stats(); st != (push.Stats{Requests: 2, Accepted: 6, Rejected: 3, Unrouted: 1, Writes: 10}) {
 		t.Errorf("stats %+v", st)
 	}
 	// The store holds exactly what was accepted.
@@ -210,5 +213,22 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v does not name %s", err, want)
 		}
+	}
+}
+
+// An event that lacks one feature's path is accepted: the feature is skipped and named in the
+// answer, the event's other features are written.
+func TestPushSkippedFeature(t *testing.T) {
+	f := newFixture(t, push.Config{})
+	code, body, _ := f.post(t, `{"streamName":"app_events","topic":"user_cdc","subTopic":"user_updated","event":{"user_id":8,"region":{"id":3},"verified":true,"updated_at":"2026-10-10T12:00:00Z"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	want := []push.Result{{Index: 0, Status: "ok", Writes: 2, Skipped: []ingest.Skip{{Feature: "user.os", Path: "device.os", Reason: "missing_path"}}}}
+	if r := decode(t, body); r.Accepted != 1 || r.Rejected != 0 || !reflect.DeepEqual(r.Results, want) {
+		t.Errorf("got %s", body)
+	}
+	if !strings.Contains(body, `"skipped":[{"feature":"user.os","path":"device.os","reason":"missing_path"}]`) {
+		t.Errorf("answer %s does not name the skipped feature", body)
 	}
 }

@@ -80,8 +80,19 @@ func (s *Store) ReadStaticCached(ctx context.Context, q store.StaticQuery, out [
 	nf := len(q.Features)
 	pipe := s.client.Pipeline()
 	cmds := make([]*goredis.SliceCmd, len(q.IDs))
+	// The arguments of every HMGET: the features are boxed once per call, not once per entity.
+	proto := make([]any, 2+nf)
+	proto[0] = "hmget"
+	for j, f := range q.Features {
+		proto[2+j] = f
+	}
+	args := make([]any, len(q.IDs)*len(proto))
 	for i, id := range q.IDs {
-		cmds[i] = pipe.HMGet(ctx, EntityKey(q.Prefix, id), q.Features...)
+		a := args[i*len(proto) : (i+1)*len(proto) : (i+1)*len(proto)]
+		copy(a, proto)
+		a[1] = EntityKey(q.Prefix, id)
+		cmds[i] = goredis.NewSliceCmd(ctx, a...)
+		_ = pipe.Process(ctx, cmds[i])
 	}
 	if err := s.exec(ctx, "read static", pipe); err != nil {
 		return missing, err

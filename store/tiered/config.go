@@ -23,14 +23,22 @@ type Config struct {
 	// fallback (the refill reads and writes MaxCount events). Features with a larger or no
 	// MaxCount are read from DynamoDB as asked and never refilled. Default 1000.
 	RefillMaxEvents int
-	// RefillConcurrency bounds refills (and static cache fills) running in the background; when
+	// RefillConcurrency bounds action refills running in the background; when
 	// all are busy a refill is skipped and a later read tries again. Default 4.
 	RefillConcurrency int
+	// StaticRefillConcurrency bounds the background refills of static values (one pipeline of
+	// one script per entity each); when all are busy a refill is skipped and a later read tries
+	// again. Default 64.
+	StaticRefillConcurrency int
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
-	// DynamoDB (writes always try Redis). Default 1s; negative never skips.
+	// DynamoDB (writes always try Redis); then one read probes Redis (breaker.go). Default 1s;
+	// negative never skips.
 	RedisRetryAfter time.Duration
+	// RedisReadBudget is the longest a read waits for Redis before falling back to DynamoDB (and
+	// never more than a third of what is left of the read's deadline). Default 150ms.
+	RedisReadBudget time.Duration
 	// StaticNegativeTTL is how long Redis remembers that DynamoDB holds no value for a static
 	// feature of an entity (a negative entry, ± 10% jitter), so absent features do not send
 	// every read to DynamoDB. Writes replace a negative entry at once. Default 1m; negative:
@@ -57,15 +65,17 @@ type Config struct {
 // DefaultConfig returns the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
-		NegativeTTL:       5 * time.Second,
-		NegativeCacheSize: 100_000,
-		RefillMaxEvents:   1000,
-		RefillConcurrency: 4,
-		RefillTimeout:     2 * time.Second,
-		RedisRetryAfter:   time.Second,
-		StaticNegativeTTL: time.Minute,
-		StaticCacheSize:   64 << 20,
-		Observer:          store.NopObserver{},
+		NegativeTTL:             5 * time.Second,
+		NegativeCacheSize:       100_000,
+		RefillMaxEvents:         1000,
+		RefillConcurrency:       4,
+		StaticRefillConcurrency: 64,
+		RefillTimeout:           2 * time.Second,
+		RedisRetryAfter:         time.Second,
+		RedisReadBudget:         150 * time.Millisecond,
+		StaticNegativeTTL:       time.Minute,
+		StaticCacheSize:         64 << 20,
+		Observer:                store.NopObserver{},
 	}
 }
 
@@ -78,7 +88,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}} {
+	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}, {"StaticRefillConcurrency", c.StaticRefillConcurrency}} {
 		if f.v < 0 {
 			bad(f.name, "must not be negative, got %d", f.v)
 		}
@@ -112,11 +122,17 @@ func (c Config) withDefaults() Config {
 	if c.RefillConcurrency == 0 {
 		c.RefillConcurrency = d.RefillConcurrency
 	}
+	if c.StaticRefillConcurrency == 0 {
+		c.StaticRefillConcurrency = d.StaticRefillConcurrency
+	}
 	if c.RefillTimeout == 0 {
 		c.RefillTimeout = d.RefillTimeout
 	}
 	if c.RedisRetryAfter == 0 {
 		c.RedisRetryAfter = d.RedisRetryAfter
+	}
+	if c.RedisReadBudget <= 0 {
+		c.RedisReadBudget = d.RedisReadBudget
 	}
 	if c.StaticNegativeTTL == 0 {
 		c.StaticNegativeTTL = d.StaticNegativeTTL

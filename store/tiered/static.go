@@ -79,9 +79,12 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	var missing []int // indexes of out for DynamoDB
 	redisOK := false
 	if s.redisUsable() {
-		miss, err := s.cache.ReadStaticCached(ctx, sub, subOut, nil)
+		rctx, cancel := s.redisContext(ctx)
+		miss, err := s.cache.ReadStaticCached(rctx, sub, subOut, nil)
+		cancel()
 		switch {
 		case err == nil:
+			s.redisWorked()
 			redisOK = true
 			mi := 0 // miss is ascending
 			for i := range subOut {
@@ -178,7 +181,7 @@ func (s *Store) refillStatic(fills []store.StaticWrite, absent []store.Key) {
 	if len(fills)+len(absent) == 0 {
 		return
 	}
-	s.background(func(ctx context.Context) {
+	s.backgroundIn(s.staticSlots, func(ctx context.Context) {
 		start := time.Now()
 		err := s.cache.FillStatic(ctx, fills, absent, until)
 		s.cfg.Observer.BackendCall(observerName, "static refill", len(fills)+len(absent), time.Since(start), err)

@@ -4,7 +4,6 @@ package ingesttest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -174,35 +173,7 @@ func Val(v any) store.Value {
 }
 
 // Any is the canonical Go form of v (registry.Coerce's form), for tests that compare those.
-func Any(v store.Value) any {
-	switch v.Kind {
-	case store.Int:
-		return v.Num
-	case store.Float:
-		return v.Float
-	case store.String:
-		return v.Str
-	case store.Bool:
-		return v.Bool()
-	case store.Time:
-		return v.Time()
-	case store.JSON:
-		return json.RawMessage(v.Str)
-	case store.List:
-		out := make([]any, len(v.Items))
-		for i, it := range v.Items {
-			out[i] = Any(it)
-		}
-		return out
-	case store.Map:
-		out := make(map[string]any, len(v.Keys))
-		for i, k := range v.Keys {
-			out[k] = Any(v.Items[i])
-		}
-		return out
-	}
-	return nil
-}
+func Any(v store.Value) any { return registry.CanonicalOf(v) }
 
 // Eventually polls cond every few milliseconds until it holds or the deadline passes.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
