@@ -84,6 +84,7 @@ type options struct {
 	cpuProfile     string
 	memProfile     string
 	loaderWait     time.Duration
+	plans          bool
 	metrics        bool
 	verify         int
 	direct         bool
@@ -121,6 +122,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write the allocs profile before and after each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof[.base]")
 	fs.DurationVar(&o.loaderWait, "loader-wait", loader.DefaultConfig().Wait, "gateway dataloader batch wait (gateway.Config.Loader.Wait)")
+	fs.BoolVar(&o.plans, "plans", true, "serve covered operations with compiled plans (gateway.Config.Plans); false: gqlgen's executor only")
 	fs.BoolVar(&o.metrics, "metrics", false, "serve the gateway with Prometheus metrics on (as production does)")
 	fs.IntVar(&o.verify, "verify", 20, "requests per read scenario whose gateway and direct answers must be equal before measuring")
 	fs.BoolVar(&o.direct, "direct", true, "also measure the direct baseline")
@@ -510,6 +512,7 @@ func newHarness(o *options, reg *registry.Registry, data *dataset, b *backend) (
 	cfg := gateway.DefaultConfig()
 	cfg.Playground = false
 	cfg.Loader.Wait = o.loaderWait
+	cfg.Plans = o.plans
 	if o.metrics {
 		cfg.Metrics = metrics.New()
 	}

@@ -252,8 +252,8 @@ func TestGeneratedHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: Files: %v", name, err)
 		}
-		if len(files) != 4 {
-			t.Errorf("%s: Files returned %d files, want schema, models, glue and the fast-path table", name, len(files))
+		if len(files) != 3 {
+			t.Errorf("%s: Files returned %d files, want schema, models and glue", name, len(files))
 		}
 		for path, content := range files {
 			first, _, _ := strings.Cut(string(content), "\n")
@@ -405,7 +405,7 @@ func TestCommittedFilesUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{SchemaFile, ModelsFile, GlueFile, FastPathFile} {
+	for _, path := range []string{SchemaFile, ModelsFile, GlueFile} {
 		got, ok := files[path]
 		if !ok {
 			t.Errorf("Files does not render %s", path)

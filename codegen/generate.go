@@ -32,11 +32,11 @@ func Files(reg *registry.Registry) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codegen: resolver glue: %w", err)
 	}
-	return map[string][]byte{SchemaFile: SDL(reg), ModelsFile: models, GlueFile: glue, FastPathFile: FastPath(reg)}, nil
+	return map[string][]byte{SchemaFile: SDL(reg), ModelsFile: models, GlueFile: glue}, nil
 }
 
 // Generate loads the registry in featuresDir, writes the schema, models and glue under root (the
-// module root) and runs gqlgen with root/gqlgen.yml. It must run with root as the working
+// module root) and runs gqlgen with root/gqlgen.yml, leaving its output unmodified. It must run with root as the working
 // directory, as `go generate` does.
 func Generate(root, featuresDir string) error {
 	reg, err := registry.Load(featuresDir)
@@ -64,19 +64,9 @@ func Generate(root, featuresDir string) error {
 	if err := api.Generate(cfg, api.NoPlugins()); err != nil {
 		return fmt.Errorf("codegen: gqlgen: %w", err)
 	}
-	exec := cfg.Exec.Filename // gqlgen made it absolute
-	if !filepath.IsAbs(exec) {
-		exec = filepath.Join(root, exec)
-	}
-	src, err := os.ReadFile(exec)
-	if err != nil {
-		return err
-	}
-	fast, err := rewriteExec(src, reg)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(exec, fast, 0o644)
+	// graph/generated.go is gqlgen's output as it is: nothing rewrites it (the compiled plans of
+	// package plan, not edits of this file, make the common operations fast).
+	return nil
 }
 
 func writeIfChanged(path string, content []byte) error {

@@ -14,6 +14,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/plan"
 )
 
 // fastPOST serves the common request — POST application/json, a JSON response — like gqlgen's
@@ -67,7 +69,7 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeContextEnded(w, ctx)
 		return
 	}
-	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && json.Valid(resp.Data) {
+	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && (plan.Wrote(ctx, resp.Data) || json.Valid(resp.Data)) {
 		var b bytes.Buffer
 		b.Grow(len(resp.Data) + 10)
 		b.WriteString(`{"data":`)

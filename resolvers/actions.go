@@ -32,6 +32,15 @@ func (r *Resolver) actions(ctx context.Context, entity, feature, id string, coun
 
 // actionQuery validates the arguments of an action field and builds its store query.
 func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time) (store.ActionQuery, error) {
+	return ActionQuery(f, id, count, lastNSec, now, r.cfg.MaxCount)
+}
+
+// ActionQuery validates the arguments of an action field (count positive, lastNSec not
+// negative) and builds its store query: count defaults to the feature's defaultCount and is
+// clamped to its maxCount and to maxCount (the server's limit); the window starts at
+// now-lastNSec and never before now-TTL. Both executors (these resolvers and the compiled
+// plans) use it, so their arguments mean the same.
+func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time, maxCount int) (store.ActionQuery, error) {
 	n := f.DefaultCount
 	if count != nil {
 		if *count <= 0 {
@@ -39,7 +48,7 @@ func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *
 		}
 		n = *count
 	}
-	n = min(n, f.MaxCount, r.cfg.MaxCount)
+	n = min(n, f.MaxCount, maxCount)
 	nowMS := now.UnixMilli()
 	var minTS int64
 	if lastNSec != nil {
@@ -118,7 +127,7 @@ func decodeEvents[T any](evs []store.ActionEvent, setTS func(*T, time.Time), set
 	out := make([]*T, len(evs))
 	for i, e := range evs {
 		o := &objs[i]
-		err := memberFields([]byte(e.Member), func(key string, raw []byte) error { return set(o, key, raw) })
+		err := store.MemberFields([]byte(e.Member), func(key string, raw []byte) error { return set(o, key, raw) })
 		if err != nil {
 			return nil, fmt.Errorf("%w: stored event %q: %v", errBadStoredValue, e.Member, err)
 		}

@@ -13,8 +13,11 @@ import (
 )
 
 var (
-	errBadInput       = errors.New("bad input")
-	errBadStoredValue = errors.New("bad stored value")
+	errBadInput = errors.New("bad input")
+	// ErrBadStoredValue marks a stored value that does not have the registry's type; the
+	// presenter gives it the code BAD_STORED_VALUE. The compiled plans wrap it too.
+	ErrBadStoredValue = errors.New("bad stored value")
+	errBadStoredValue = ErrBadStoredValue
 )
 
 // inputError is an error in the query's arguments.

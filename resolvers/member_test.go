@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/featuregraph/featuregraph/store"
 )
 
 func fieldsOf(b string) (map[string]string, error) {
 	out := map[string]string{}
-	err := memberFields([]byte(b), func(k string, raw []byte) error {
+	err := store.MemberFields([]byte(b), func(k string, raw []byte) error {
 		out[k] = string(raw)
 		return nil
 	})

@@ -7,8 +7,8 @@ package resolvers
 import (
 	"fmt"
 
-	"github.com/featuregraph/featuregraph/codegen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/schema"
 )
 
 // Config holds the serving limits.
@@ -63,7 +63,7 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if fp := codegen.Fingerprint(reg); fp != SchemaFingerprint {
+	if fp := schema.Fingerprint(reg); fp != SchemaFingerprint {
 		return nil, fmt.Errorf("the feature registry gives schema %s but this binary serves schema %s: "+
 			"the YAML changed since the last generation; run `go generate ./...` and rebuild", fp, SchemaFingerprint)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -84,21 +85,38 @@ func New(r store.Reader, cfg Config) *Loaders {
 
 type ctxKey struct{}
 
+// lazy makes a request's loaders on first use: a request that never reaches gqlgen's resolvers
+// (one served by a compiled plan) allocates none.
+type lazy struct {
+	once sync.Once
+	l    *Loaders
+	new  func() *Loaders
+}
+
+func (z *lazy) get() *Loaders {
+	z.once.Do(func() { z.l = z.new() })
+	return z.l
+}
+
 // With returns ctx carrying l.
 func With(ctx context.Context, l *Loaders) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
+	return context.WithValue(ctx, ctxKey{}, &lazy{l: l, new: func() *Loaders { return l }})
 }
 
 // For returns the loaders of the request, or nil when the request has none.
 func For(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(ctxKey{}).(*Loaders)
-	return l
+	z, _ := ctx.Value(ctxKey{}).(*lazy)
+	if z == nil {
+		return nil
+	}
+	return z.get()
 }
 
-// Middleware gives every request its own loaders.
+// Middleware gives every request its own loaders, made when a resolver first asks for them.
 func Middleware(r store.Reader, cfg Config, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		next.ServeHTTP(w, req.WithContext(With(req.Context(), New(r, cfg))))
+		z := &lazy{new: func() *Loaders { return New(r, cfg) }}
+		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), ctxKey{}, z)))
 	})
 }
 

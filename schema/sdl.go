@@ -1,4 +1,8 @@
-package codegen
+// Package schema renders the GraphQL schema of a feature registry (the SDL that the generator
+// writes to schema/schema.graphqls) and its fingerprint. The server needs both at run time (the
+// fingerprint check of resolvers.New), so they live here, outside the generator: serving code
+// links no gqlgen generator and no golang.org/x/tools.
+package schema
 
 import (
 	"crypto/sha256"
@@ -51,7 +55,7 @@ type Query {
 		for _, f := range e.Features() {
 			desc(&b, "  ", featureDescription(f))
 			if f.FeatureType == registry.Static {
-				fmt.Fprintf(&b, "  %s: %s%s\n", f.GraphQLName(), staticGQLType(f), deprecated(f))
+				fmt.Fprintf(&b, "  %s: %s%s\n", f.GraphQLName(), StaticGQLType(f), deprecated(f))
 				continue
 			}
 			fmt.Fprintf(&b, "  %s(\n", f.GraphQLName())
@@ -86,8 +90,8 @@ type Query {
 		}
 	}
 
-	for _, t := range mapTypes(reg) {
-		fmt.Fprintf(&b, "\n\"\"\"\nOne entry of a map of %s values. Entries are sorted by key.\n\"\"\"\ntype %s {\n  key: String!\n  value: %s!\n}\n", t, mapEntryType(t), t)
+	for _, t := range MapTypes(reg) {
+		fmt.Fprintf(&b, "\n\"\"\"\nOne entry of a map of %s values. Entries are sorted by key.\n\"\"\"\ntype %s {\n  key: String!\n  value: %s!\n}\n", t, MapEntryType(t), t)
 	}
 	return []byte(b.String())
 }
@@ -99,20 +103,22 @@ func Fingerprint(reg *registry.Registry) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-func staticGQLType(f *registry.Feature) string {
+// StaticGQLType is the GraphQL type of a static feature: "String", "[String!]", "[FloatMapEntry!]".
+func StaticGQLType(f *registry.Feature) string {
 	switch f.Container {
 	case registry.List, registry.Set:
 		return fmt.Sprintf("[%s!]", f.Type)
 	case registry.Map:
-		return fmt.Sprintf("[%s!]", mapEntryType(f.Type))
+		return fmt.Sprintf("[%s!]", MapEntryType(f.Type))
 	}
 	return string(f.Type)
 }
 
-func mapEntryType(t registry.Type) string { return string(t) + "MapEntry" }
+// MapEntryType is the GraphQL type of the entries of a map of t: "FloatMapEntry".
+func MapEntryType(t registry.Type) string { return string(t) + "MapEntry" }
 
-// mapTypes lists the value types used by map features, sorted.
-func mapTypes(reg *registry.Registry) []registry.Type {
+// MapTypes lists the value types used by map features, sorted.
+func MapTypes(reg *registry.Registry) []registry.Type {
 	seen := map[registry.Type]bool{}
 	for _, e := range reg.Entities {
 		for _, f := range e.Static {

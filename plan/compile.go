@@ -1,0 +1,458 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// errNotCovered says an operation uses something the plans do not implement; gqlgen's executor
+// answers it.
+var errNotCovered = errors.New("plan: operation not covered")
+
+func notCovered(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errNotCovered, fmt.Sprintf(format, args...))
+}
+
+// Plan is a compiled operation: for every level, the store reads it needs and how to write the
+// answer. It is immutable and shared by every request that runs it.
+type Plan struct {
+	roots []rootField
+}
+
+type rootField struct {
+	key      string // `"alias":`
+	alias    string
+	typename bool // Query.__typename
+	root     rootInfo
+	arg      *ast.Value // id or ids; nil when absent
+	ld       *load
+	ws       *writeSel
+}
+
+// load is what one batch of entities of one kind reads: the static features (each once, with
+// every alias it is answered under, for errors) and the action fields.
+type load struct {
+	ent     *entityInfo
+	statics []staticRead
+	actions []*actionField
+}
+
+type staticRead struct {
+	f       *registry.Feature
+	aliases []string
+}
+
+type actionField struct {
+	ai        *actionInfo
+	alias     string
+	joinAlias string // on a joined entity: the alias of the join field it is written under
+	count     *ast.Value
+	lastNSec  *ast.Value
+	loc       gqlerror.Location
+	ev        *eventSel
+}
+
+type fieldKind uint8
+
+const (
+	kTypename fieldKind = iota
+	kID
+	kStatic
+	kMap
+	kAction
+	kTimestamp
+	kEventField
+	kJoin
+	kEntryKey
+	kEntryValue
+)
+
+// writeSel writes one object of a load.
+type writeSel struct {
+	fields []objField
+}
+
+type objField struct {
+	key   string // `"alias":`
+	kind  fieldKind
+	n     int       // static or action index in the load; event field or join index in the event
+	lit   string    // __typename's value, JSON-encoded
+	entry *writeSel // map entry selection
+	join  *writeSel // the joined object's selection under this alias
+}
+
+type eventSel struct {
+	fields []objField
+	joins  []*joinLoad
+}
+
+// joinLoad reads the entities that a join field of the events refers to. Like gqlgen's path
+// (resolvers.join), every alias of the join field shares one load of the union of their
+// selections, and static errors are reported under the first alias.
+type joinLoad struct {
+	field  int // index of the id field in the feature's fields
+	target *entityInfo
+	alias  string
+	ld     *load
+}
+
+// collected is a field after merging by response key, as gqlgen's CollectFields does.
+type collected struct {
+	name, alias string
+	first       *ast.Field
+	sel         ast.SelectionSet
+}
+
+type compiler struct {
+	s    *schema
+	doc  *ast.QueryDocument
+	vars map[string]any
+}
+
+// compile builds the plan of op. vars matter only for @include/@skip, which the plan resolves at
+// compile time (the cache keys plans by those variables' values).
+func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
+	if op.Operation != ast.Query {
+		return nil, notCovered("%s operation", op.Operation)
+	}
+	if len(op.Directives) > 0 {
+		return nil, notCovered("operation directive")
+	}
+	c := &compiler{s: s, doc: doc, vars: vars}
+	fields, err := c.collect(op.SelectionSet)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	for _, cf := range fields {
+		rf := rootField{key: jsonKey(cf.alias), alias: cf.alias}
+		if cf.name == "__typename" {
+			rf.typename = true
+			p.roots = append(p.roots, rf)
+			continue
+		}
+		ri, ok := s.roots[cf.name]
+		if !ok {
+			return nil, notCovered("Query.%s", cf.name)
+		}
+		rf.root = ri
+		argName := "id"
+		if ri.many {
+			argName = "ids"
+		}
+		for _, a := range cf.first.Arguments {
+			if a.Name != argName {
+				return nil, notCovered("argument %s", a.Name)
+			}
+			rf.arg = a.Value
+		}
+		sub, err := c.collect(cf.sel)
+		if err != nil {
+			return nil, err
+		}
+		ld, wss, err := c.entity(ri.ent, [][]collected{sub}, []string{""})
+		if err != nil {
+			return nil, err
+		}
+		rf.ld, rf.ws = ld, wss[0]
+		p.roots = append(p.roots, rf)
+	}
+	return p, nil
+}
+
+// entity compiles the selections on one entity type: lists holds one collected selection per
+// alias (one for a root field; one per alias of a join field), all read by one load.
+func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string) (*load, []*writeSel, error) {
+	ld := &load{ent: ent}
+	index := map[*registry.Feature]int{}
+	wss := make([]*writeSel, len(lists))
+	for k, list := range lists {
+		ws := &writeSel{}
+		for _, cf := range list {
+			of := objField{key: jsonKey(cf.alias)}
+			switch {
+			case cf.name == "__typename":
+				of.kind, of.lit = kTypename, jsonString(ent.typeName)
+			case cf.name == "id":
+				of.kind = kID
+			case ent.statics[cf.name] != nil:
+				f := ent.statics[cf.name]
+				j, seen := index[f]
+				if !seen {
+					j = len(ld.statics)
+					index[f] = j
+					ld.statics = append(ld.statics, staticRead{f: f})
+				}
+				ld.statics[j].aliases = append(ld.statics[j].aliases, cf.alias)
+				of.kind, of.n = kStatic, j
+				if entry, ok := ent.mapEntry[f]; ok {
+					es, err := c.mapEntry(entry, cf.sel)
+					if err != nil {
+						return nil, nil, err
+					}
+					of.kind, of.entry = kMap, es
+				}
+			case ent.actions[cf.name] != nil:
+				af, err := c.action(ent.actions[cf.name], cf)
+				if err != nil {
+					return nil, nil, err
+				}
+				af.joinAlias = joinAliases[k]
+				of.kind, of.n = kAction, len(ld.actions)
+				ld.actions = append(ld.actions, af)
+			default:
+				return nil, nil, notCovered("%s.%s", ent.typeName, cf.name)
+			}
+			if cf.name != "__typename" && len(cf.first.Arguments) > 0 && of.kind != kAction {
+				return nil, nil, notCovered("arguments on %s.%s", ent.typeName, cf.name)
+			}
+			ws.fields = append(ws.fields, of)
+		}
+		wss[k] = ws
+	}
+	return ld, wss, nil
+}
+
+func (c *compiler) mapEntry(typeName string, sel ast.SelectionSet) (*writeSel, error) {
+	fields, err := c.collect(sel)
+	if err != nil {
+		return nil, err
+	}
+	ws := &writeSel{}
+	for _, cf := range fields {
+		of := objField{key: jsonKey(cf.alias)}
+		switch cf.name {
+		case "__typename":
+			of.kind, of.lit = kTypename, jsonString(typeName)
+		case "key":
+			of.kind = kEntryKey
+		case "value":
+			of.kind = kEntryValue
+		default:
+			return nil, notCovered("%s.%s", typeName, cf.name)
+		}
+		ws.fields = append(ws.fields, of)
+	}
+	return ws, nil
+}
+
+func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
+	af := &actionField{ai: ai, alias: cf.alias}
+	if p := cf.first.Position; p != nil {
+		af.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
+	}
+	for _, a := range cf.first.Arguments {
+		switch a.Name {
+		case "count":
+			af.count = a.Value
+		case "lastNSec":
+			af.lastNSec = a.Value
+		default:
+			return nil, notCovered("argument %s", a.Name)
+		}
+	}
+	fields, err := c.collect(cf.sel)
+	if err != nil {
+		return nil, err
+	}
+	ev := &eventSel{}
+	joinIx := map[int]int{} // event field index → index in ev.joins
+	var joinLists [][][]collected
+	var joinAliases [][]string
+	var pending []int // ev.fields positions of join fields, patched below
+	for _, e := range fields {
+		of := objField{key: jsonKey(e.alias)}
+		if e.name != "__typename" && len(e.first.Arguments) > 0 {
+			return nil, notCovered("arguments on %s.%s", ai.typeName, e.name)
+		}
+		if e.name == "__typename" {
+			of.kind, of.lit = kTypename, jsonString(ai.typeName)
+		} else if e.name == "timestamp" {
+			of.kind = kTimestamp
+		} else if i, ok := ai.fields[e.name]; ok {
+			of.kind, of.n = kEventField, i
+		} else if i, ok := ai.joins[e.name]; ok {
+			j, seen := joinIx[i]
+			if !seen {
+				j = len(ev.joins)
+				joinIx[i] = j
+				ev.joins = append(ev.joins, &joinLoad{field: i, target: ai.target[i], alias: e.alias})
+				joinLists = append(joinLists, nil)
+				joinAliases = append(joinAliases, nil)
+			}
+			sub, err := c.collect(e.sel)
+			if err != nil {
+				return nil, err
+			}
+			joinLists[j] = append(joinLists[j], sub)
+			joinAliases[j] = append(joinAliases[j], e.alias)
+			of.kind, of.n = kJoin, j
+			pending = append(pending, len(ev.fields))
+		} else {
+			return nil, notCovered("%s.%s", ai.typeName, e.name)
+		}
+		ev.fields = append(ev.fields, of)
+	}
+	// One load per join field, over the union of its aliases' selections; each alias writes
+	// its own selection.
+	written := make([]int, len(ev.joins))
+	wsOf := make([][]*writeSel, len(ev.joins))
+	for j, jl := range ev.joins {
+		ld, wss, err := c.entity(jl.target, joinLists[j], joinAliases[j])
+		if err != nil {
+			return nil, err
+		}
+		jl.ld, wsOf[j] = ld, wss
+	}
+	for _, at := range pending {
+		of := &ev.fields[at]
+		of.join = wsOf[of.n][written[of.n]]
+		written[of.n]++
+	}
+	af.ev = ev
+	return af, nil
+}
+
+// collect merges the selections of one object by response key in order of first appearance,
+// expanding fragments and applying @include/@skip: the same algorithm as gqlgen's
+// graphql.CollectFields (a fragment spread is expanded once per selection set).
+func (c *compiler) collect(sel ast.SelectionSet) ([]collected, error) {
+	var out []collected
+	return out, c.collectInto(&out, sel, map[string]bool{})
+}
+
+func (c *compiler) collectInto(out *[]collected, sel ast.SelectionSet, visited map[string]bool) error {
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			ok, err := c.included(s.Directives)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if s.Name == "__schema" || s.Name == "__type" {
+				return notCovered("introspection")
+			}
+			merged := false
+			for i := range *out {
+				if (*out)[i].alias == s.Alias && (*out)[i].name == s.Name {
+					(*out)[i].sel = append((*out)[i].sel, s.SelectionSet...)
+					merged = true
+					break
+				}
+			}
+			if !merged {
+				*out = append(*out, collected{name: s.Name, alias: s.Alias, first: s, sel: append(ast.SelectionSet(nil), s.SelectionSet...)})
+			}
+		case *ast.InlineFragment:
+			ok, err := c.included(s.Directives)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := c.collectInto(out, s.SelectionSet, visited); err != nil {
+					return err
+				}
+			}
+		case *ast.FragmentSpread:
+			if visited[s.Name] {
+				continue
+			}
+			ok, err := c.included(s.Directives)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			visited[s.Name] = true
+			f := c.doc.Fragments.ForName(s.Name)
+			if f == nil {
+				return notCovered("missing fragment %s", s.Name)
+			}
+			if len(f.Directives) > 0 {
+				return notCovered("fragment directive")
+			}
+			if err := c.collectInto(out, f.SelectionSet, visited); err != nil {
+				return err
+			}
+		default:
+			return notCovered("selection %T", s)
+		}
+	}
+	return nil
+}
+
+// included evaluates @skip and @include; any other directive (@defer, …) is left to gqlgen.
+func (c *compiler) included(ds ast.DirectiveList) (bool, error) {
+	include := true
+	for _, d := range ds {
+		if d.Name != "skip" && d.Name != "include" {
+			return false, notCovered("directive @%s", d.Name)
+		}
+		a := d.Arguments.ForName("if")
+		if a == nil {
+			return false, notCovered("@%s without if", d.Name)
+		}
+		v, err := a.Value.Value(c.vars)
+		b, ok := v.(bool)
+		if err != nil || !ok {
+			return false, notCovered("@%s(if:) is not a boolean", d.Name)
+		}
+		if d.Name == "skip" && b || d.Name == "include" && !b {
+			include = false
+		}
+	}
+	return include, nil
+}
+
+// conditionVars lists the variables that @include/@skip read anywhere in the document: a plan
+// is compiled per combination of their values.
+func conditionVars(doc *ast.QueryDocument) []string {
+	var names []string
+	seen := map[string]bool{}
+	var walk func(ast.SelectionSet)
+	dirs := func(ds ast.DirectiveList) {
+		for _, d := range ds {
+			for _, a := range d.Arguments {
+				if a.Value != nil && a.Value.Kind == ast.Variable && !seen[a.Value.Raw] {
+					seen[a.Value.Raw] = true
+					names = append(names, a.Value.Raw)
+				}
+			}
+		}
+	}
+	walk = func(sel ast.SelectionSet) {
+		for _, s := range sel {
+			switch s := s.(type) {
+			case *ast.Field:
+				dirs(s.Directives)
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				dirs(s.Directives)
+				walk(s.SelectionSet)
+			case *ast.FragmentSpread:
+				dirs(s.Directives)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		walk(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		walk(f.SelectionSet)
+	}
+	return names
+}
+
+func jsonKey(alias string) string { return jsonString(alias) + ":" }
+
+func jsonString(s string) string { return string(store.AppendString(nil, s)) }

@@ -1,0 +1,236 @@
+package plan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/plan"
+	"github.com/featuregraph/featuregraph/plan/querygen"
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// The differential test: generated operations go to a gateway serving compiled plans and to
+// one serving gqlgen's executor only, over the same deterministic store, and the answers must
+// be byte-identical — data, errors (message, path, locations, extensions) and partial results.
+// gqlgen reports the errors of concurrent resolvers in the order they happen, so errors are
+// compared as a sorted list of their JSON encodings.
+
+// steps counts plan read steps: a plan that read nothing is still byte-compared, but the test
+// insists that most generated operations ran on the plan path.
+type steps struct{ n atomic.Int64 }
+
+func (s *steps) Step(ctx context.Context, _ plan.Step) (context.Context, func(error)) {
+	s.n.Add(1)
+	return ctx, func(error) {}
+}
+
+// reads counts feature reads (what the Prometheus metrics count) per entity and feature.
+type reads struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *reads) FeatureRead(entity, feature string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n[entity+"."+feature] += n
+}
+
+func (r *reads) take() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.n
+	r.n = map[string]int{}
+	return out
+}
+
+type pair struct {
+	plans, gqlgen *httptest.Server
+	steps         *steps
+	store         *querygen.Store
+	reads         [2]*reads // plans, gqlgen
+}
+
+const maxIDs = 50
+
+func newPair(t testing.TB, reg *registry.Registry, seed uint64) *pair {
+	t.Helper()
+	p := &pair{steps: &steps{}, store: querygen.NewStore(reg, seed, 0),
+		reads: [2]*reads{{n: map[string]int{}}, {n: map[string]int{}}}}
+	for i, plans := range []bool{true, false} {
+		srv := newServer(t, reg, p.store, plans, func(cfg *gateway.Config) {
+			cfg.Resolvers.Recorder = p.reads[i]
+			cfg.PlanObserver = p.steps
+		})
+		if plans {
+			p.plans = srv
+		} else {
+			p.gqlgen = srv
+		}
+	}
+	return p
+}
+
+// newServer serves the gateway over r, with plans or gqlgen's executor only.
+func newServer(t testing.TB, reg *registry.Registry, r store.Reader, plans bool, mutate ...func(*gateway.Config)) *httptest.Server {
+	t.Helper()
+	cfg := gateway.DefaultConfig()
+	cfg.Resolvers.MaxIDs = maxIDs
+	cfg.Plans = plans
+	cfg.RequestTimeout = 300 * time.Millisecond
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	g, err := gateway.New(cfg, reg, r, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t testing.TB, url string, q querygen.Query) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": q.Text, "variables": q.Vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(url+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, fmt.Sprintf(" (HTTP %d)", res.StatusCode)...)
+}
+
+// normalize sorts the errors of a response and returns it re-encoded with data kept as raw
+// bytes; a body that is not a JSON response is returned as is.
+func normalize(body []byte) string {
+	i := bytes.LastIndex(body, []byte(" (HTTP "))
+	raw, status := body[:i], body[i:]
+	var r struct {
+		Errors     []json.RawMessage `json:"errors"`
+		Data       json.RawMessage   `json:"data"`
+		Extensions json.RawMessage   `json:"extensions"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return string(body)
+	}
+	errs := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		errs[i] = string(e)
+	}
+	slices.Sort(errs)
+	return fmt.Sprintf("data=%s\nerrors=%v\nextensions=%s%s", r.Data, errs, r.Extensions, status)
+}
+
+// check runs one operation through both gateways and reports whether the plan path ran it.
+func (p *pair) check(t testing.TB, q querygen.Query, fault querygen.Fault) bool {
+	t.Helper()
+	p.store.SetFault(fault)
+	before := p.steps.n.Load()
+	got := post(t, p.plans.URL, q)
+	ran := p.steps.n.Load() > before
+	want := post(t, p.gqlgen.URL, q)
+	if g, w := normalize(got), normalize(want); g != w {
+		vars, _ := json.Marshal(q.Vars)
+		t.Fatalf("plan and gqlgen differ (fault %d)\nquery: %s\nvariables: %s\nplan:\n%s\ngqlgen:\n%s", fault, q.Text, vars, g, w)
+	}
+	if g, w := p.reads[0].take(), p.reads[1].take(); !maps.Equal(g, w) {
+		t.Fatalf("plan and gqlgen count different feature reads\nquery: %s\nplan:   %v\ngqlgen: %v", q.Text, g, w)
+	}
+	return ran
+}
+
+func faultFor(i int) querygen.Fault {
+	switch i % 10 {
+	case 3:
+		return querygen.StaticFault
+	case 7:
+		return querygen.ActionFault
+	}
+	return querygen.NoFault
+}
+
+// queries is the number of operations TestPlanMatchesGqlgen generates: 800, or
+// $FEATUREGRAPH_DIFF_QUERIES (the golden-registry runs use fewer).
+func queries(t *testing.T) int {
+	if v := os.Getenv("FEATUREGRAPH_DIFF_QUERIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("FEATUREGRAPH_DIFF_QUERIES=%q: want a positive number", v)
+		}
+		return n
+	}
+	return 800
+}
+
+func TestPlanMatchesGqlgen(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t, reg, 1)
+	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+	n := queries(t)
+	ran := 0
+	for i := range n {
+		q := gen.Next()
+		if p.check(t, q, faultFor(i)) {
+			ran++
+		}
+	}
+	t.Logf("%d of %d generated operations ran on the plan path", ran, n)
+	if ran < n/2 {
+		t.Errorf("only %d of %d generated operations ran on the plan path, want at least %d", ran, n, n/2)
+	}
+}
+
+func TestPlanMatchesGqlgenOnTimeout(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t, reg, 2)
+	q := querygen.Query{Text: `{ users(ids: [1, 2]) { os recentSearches(count: 2) { query } } }`}
+	if !p.check(t, q, querygen.TimeoutFault) {
+		t.Error("the plan path did not run")
+	}
+}
+
+// FuzzPlanMatchesGqlgen runs generated operations for fuzzed generator seeds:
+// go test -fuzz FuzzPlanMatchesGqlgen ./plan
+func FuzzPlanMatchesGqlgen(f *testing.F) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		f.Fatal(err)
+	}
+	p := newPair(f, reg, 3)
+	for _, s := range []uint64{0, 1, 42} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, fault uint8) {
+		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+		p.check(t, gen.Next(), querygen.Fault(fault%3))
+	})
+}

@@ -1,0 +1,176 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// Config holds the executor's options. Every field documents its default.
+type Config struct {
+	// MaxIDs and MaxCount are the serving limits of resolvers.Config; an operation beyond them
+	// is left to gqlgen, which reports the error. Default: resolvers.DefaultConfig().
+	MaxIDs, MaxCount int
+	// Recorder counts feature reads. Default: not counted.
+	Recorder resolvers.Recorder
+	// Observer is told about every read step. Default: a no-op.
+	Observer StepObserver
+	// Presenter presents errors, as the gqlgen server's error presenter does. Default
+	// resolvers.ErrorPresenter.
+	Presenter graphql.ErrorPresenterFunc
+	// CacheSize is how many compiled operations are kept. Default 1000.
+	CacheSize int
+}
+
+// StepKind says what a plan step does.
+type StepKind uint8
+
+// The steps of a plan.
+const (
+	StaticRead StepKind = iota // one batched static read of a level
+	ActionRead                 // one batched action read of a level
+)
+
+func (k StepKind) String() string {
+	if k == StaticRead {
+		return "plan.static_read"
+	}
+	return "plan.action_read"
+}
+
+// Step describes one store read of a plan.
+type Step struct {
+	Kind  StepKind
+	Level int // 0 for the root fields, +1 per join
+	Keys  int // static feature keys read (StaticRead)
+	// Queries is the number of action queries read (ActionRead).
+	Queries int
+}
+
+// StepObserver is told when a step starts; the returned context is the one the step's store
+// call runs with (a tracer puts its span there) and done is called with the step's error.
+// Implementations must be safe for concurrent use.
+type StepObserver interface {
+	Step(ctx context.Context, s Step) (stepCtx context.Context, done func(error))
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Step(ctx context.Context, _ Step) (context.Context, func(error)) {
+	return ctx, nopDone
+}
+
+func nopDone(error) {}
+
+type nopRecorder struct{}
+
+func (nopRecorder) FeatureRead(string, string, int) {}
+
+// Executor compiles and runs plans over a store.
+type Executor struct {
+	cfg     Config
+	s       *schema
+	statics store.StaticReader
+	actions store.ActionReader
+	cache   *lru.LRU[*cached]
+}
+
+// New returns the executor of reg's schema over r.
+func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) {
+	d := resolvers.DefaultConfig()
+	if cfg.MaxIDs == 0 {
+		cfg.MaxIDs = d.MaxIDs
+	}
+	if cfg.MaxCount == 0 {
+		cfg.MaxCount = d.MaxCount
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = nopRecorder{}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	if cfg.Presenter == nil {
+		cfg.Presenter = resolvers.ErrorPresenter
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 1000
+	}
+	if cfg.MaxIDs < 1 || cfg.MaxCount < 1 || cfg.CacheSize < 1 {
+		return nil, fmt.Errorf("plan: max ids %d, max count %d and cache size %d must be positive", cfg.MaxIDs, cfg.MaxCount, cfg.CacheSize)
+	}
+	s, err := newSchema(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Executor{cfg: cfg, s: s, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+}
+
+// cached holds the plans of one operation of one query text, by the values of the variables
+// that @include/@skip read.
+type cached struct {
+	condVars []string
+	mu       sync.Mutex
+	plans    map[uint64]*Plan // nil Plan: not covered
+}
+
+// planFor returns the plan of the operation, compiling it on first use, or nil when plans do
+// not cover it.
+func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *Plan {
+	if oc.Doc == nil || oc.Operation == nil {
+		return nil
+	}
+	key := oc.OperationName + "\x00" + oc.RawQuery
+	c, ok := ex.cache.Get(ctx, key)
+	if !ok {
+		c = &cached{condVars: conditionVars(oc.Doc), plans: map[uint64]*Plan{}}
+		if len(c.condVars) > 64 {
+			return nil
+		}
+		ex.cache.Add(ctx, key, c)
+	}
+	var bits uint64
+	for i, name := range c.condVars {
+		if b, _ := oc.Variables[name].(bool); b {
+			bits |= 1 << i
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, done := c.plans[bits]; done {
+		return p
+	}
+	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
+	if err != nil && !errors.Is(err, errNotCovered) {
+		p = nil
+	}
+	c.plans[bits] = p
+	return p
+}
+
+// Execute runs the operation in ctx's gqlgen operation context with a plan and returns its
+// response, or nil when plans do not cover the operation (gqlgen's executor must answer it).
+// dst is the buffer the data is appended to.
+func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response, []byte) {
+	oc := graphql.GetOperationContext(ctx)
+	p := ex.planFor(ctx, oc)
+	if p == nil {
+		return nil, dst
+	}
+	r, ok := ex.prepare(ctx, p, oc.Variables)
+	if !ok {
+		return nil, dst
+	}
+	r.execute()
+	start := len(dst)
+	dst = r.write(dst, p)
+	return &graphql.Response{Data: dst[start:], Errors: r.errs}, dst
+}

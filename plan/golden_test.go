@@ -1,0 +1,99 @@
+package plan_test
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPlanMatchesGqlgenOnGoldenRegistries runs the differential test over every golden registry
+// of the generator (codegen/testdata/*/features): each needs its own gqlgen code, so the test
+// copies the module, generates it for the registry (go run ./codegen/cmd/generate) and runs
+// TestPlanMatchesGqlgen there with 300 operations. About half a minute per registry.
+func TestPlanMatchesGqlgenOnGoldenRegistries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and compiles the module once per golden registry")
+	}
+	if os.Getenv("FEATUREGRAPH_DIFF_QUERIES") != "" {
+		return // this is the copy's own run (see below): it tests one registry only
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := filepath.Glob(filepath.Join(root, "codegen", "testdata", "*", "features"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no golden registries under codegen/testdata (%v)", err)
+	}
+	tmp := t.TempDir()
+	if err := copyModule(root, tmp); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range cases {
+		name := filepath.Base(filepath.Dir(dir))
+		t.Run(name, func(t *testing.T) {
+			old, _ := filepath.Glob(filepath.Join(tmp, "features", "*.yaml"))
+			for _, f := range old {
+				if err := os.Remove(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			yamls, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+			for _, f := range yamls {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(tmp, "features", filepath.Base(f)), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run(t, tmp, nil, "go", "run", "./codegen/cmd/generate", "--features", "./features")
+			out := run(t, tmp, []string{"FEATUREGRAPH_DIFF_QUERIES=300"}, "go", "test", "-count=1", "-v", "-run", "^TestPlanMatchesGqlgen$", "./plan")
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "ran on the plan path") {
+					t.Log(strings.TrimSpace(line))
+				}
+			}
+		})
+	}
+}
+
+func run(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// copyModule copies the module's sources (not .git, node_modules or build output).
+func copyModule(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			if rel != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}
