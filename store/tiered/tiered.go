@@ -56,6 +56,7 @@ type Cache interface {
 // Source is the DynamoDB side, implemented by *dynamodb.Store.
 type Source interface {
 	store.Store
+	store.StaticHistoryReader
 	// ReadEvents is ReadActions with each event's expiry, which the refill carries to Redis.
 	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error)
 }
