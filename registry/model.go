@@ -71,6 +71,10 @@ type Feature struct {
 	Type         Type
 	Container    Container
 	DefaultValue any // canonical form (see Coerce); nil = none
+	// History keeps every version (besides the current value) for point-in-time reads (asOf),
+	// for HistoryTTL after its event time (0 = forever).
+	History    bool
+	HistoryTTL time.Duration
 
 	// Action features.
 	Fields       []*Field
