@@ -41,7 +41,9 @@ func TestFilterOnActionFields(t *testing.T) {
 		if len(r.Errors) > 0 {
 			t.Fatalf("%s: %v", q, r.Errors)
 		}
-		var out struct{ User struct{ RecentClickedArticles []struct{ ArticleID int } } }
+		var out struct {
+			User struct{ RecentClickedArticles []struct{ ArticleID int } }
+		}
 		_ = json.Unmarshal(r.Data, &out)
 		var s []string
 		for _, ev := range out.User.RecentClickedArticles {
