@@ -42,7 +42,8 @@ type Config struct {
 	MaxDepth int
 	// MaxComplexity limits the values a query may return: every field counts once per object it
 	// is answered for, so a batch field multiplies its selection by its ids and an action field
-	// by its count. Default 200000 (1000 ids × 200 values).
+	// by its effective count (clamped to maxCount and Resolvers.MaxCount). Default 200000
+	// (1000 ids × 200 values).
 	MaxComplexity int
 	// QueryCacheSize is how many parsed and validated queries are kept. Default 1000.
 	QueryCacheSize int
@@ -170,7 +171,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](g.cfg.QueryCacheSize)})
-	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity))
+	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount))
 	srv.SetErrorPresenter(resolvers.ErrorPresenter)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
