@@ -162,8 +162,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(fastPOST{})       // the common case, see transport.go
-	srv.AddTransport(transport.POST{}) // other Accept types
+	srv.AddTransport(fastPOST{}) // POST with a JSON body, both response media types: see transport.go
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](g.cfg.QueryCacheSize))
 	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
 	srv.SetDisableSuggestion(!g.cfg.Suggestions)
