@@ -88,7 +88,9 @@ func TestLimitsCapNotReject(t *testing.T) {
 	if len(r.Errors) > 0 {
 		t.Fatal(r.Errors)
 	}
-	var got struct{ User struct{ RecentClickedArticles []struct{ ArticleID int } } }
+	var got struct {
+		User struct{ RecentClickedArticles []struct{ ArticleID int } }
+	}
 	_ = json.Unmarshal(r.Data, &got)
 	if n := len(got.User.RecentClickedArticles); n != 20 {
 		t.Fatalf("count 250000 with --max-count 20: %d events", n)
