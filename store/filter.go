@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -143,13 +144,13 @@ func compare(raw any, v Value) int {
 			return incomparable
 		}
 		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-			return cmp3(i < v.Num, i > v.Num)
+			return cmp.Compare(i, v.Num)
 		}
 		f, err := n.Float64()
 		if err != nil {
 			return incomparable
 		}
-		return cmp3(f < float64(v.Num), f > float64(v.Num))
+		return cmp.Compare(f, float64(v.Num))
 	case Float:
 		n, ok := raw.(json.Number)
 		if !ok {
@@ -159,13 +160,13 @@ func compare(raw any, v Value) int {
 		if err != nil {
 			return incomparable
 		}
-		return cmp3(f < v.Float, f > v.Float)
+		return cmp.Compare(f, v.Float)
 	case String:
 		s, ok := raw.(string)
 		if !ok {
 			return incomparable
 		}
-		return cmp3(s < v.Str, s > v.Str)
+		return cmp.Compare(s, v.Str)
 	case Bool:
 		b, ok := raw.(bool)
 		if !ok {
@@ -184,20 +185,9 @@ func compare(raw any, v Value) int {
 		if err != nil {
 			return incomparable
 		}
-		n := t.UnixNano()
-		return cmp3(n < v.Num, n > v.Num)
+		return cmp.Compare(t.UnixNano(), v.Num)
 	}
 	return incomparable
-}
-
-func cmp3(less, greater bool) int {
-	switch {
-	case less:
-		return -1
-	case greater:
-		return 1
-	}
-	return 0
 }
 
 // PointInTime answers q from every event a feature ever stored (all, newest first: time, then
