@@ -38,8 +38,9 @@ type ActionEvent struct {
 
 // ActionQuery asks for the newest Count events of Key with TS >= MinTS (0: no lower bound),
 // newest first. MaxTS > 0 asks for the series as it was at that instant (point in time: events
-// with TS <= MaxTS, see PointInTime); Filter (nil: none) keeps only matching events. Callers fold the feature's TTL into MinTS (now-TTL), so expired events that a
-// backend still holds are never returned. Dedupe and MaxCount describe the feature so that a backend that does not keep
+// with TS <= MaxTS, see PointInTime); Filter (nil: none) keeps only matching events. Callers
+// fold the feature's TTL into MinTS (now-TTL), so expired events that a backend still holds are
+// never returned. Dedupe and MaxCount describe the feature so that a backend that does not keep
 // sorted-set semantics itself (the DynamoDB fallback) can answer exactly as Redis would.
 type ActionQuery struct {
 	Key      Key

@@ -153,12 +153,13 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 }
 
 // ReadEvents answers each distinct query with one paginated Query (`pk = :pk AND sk >= :min`,
-// newest first), the queries run concurrently. It answers exactly as the Redis sorted set that
-// the same writes produce would: expired events (exp <= now) are skipped; with Dedupe only the
-// newest occurrence of a member counts (it reads on until it has Count distinct members or the
-// items run out, at most Config.MaxQueryItems); at most MaxCount members, counted from the
-// newest, are ever returned; events of one millisecond are ordered by member, descending.
-// The tiered store uses ExpireAt to refill Redis.
+// newest first; `sk BETWEEN` MinTS and MaxTS+1 for a point-in-time query), the queries run
+// concurrently; a Filter goes as a FilterExpression (filter.go). It answers exactly as the Redis
+// sorted set that the same writes produce would: expired events (exp <= now) are skipped; with
+// Dedupe only the newest occurrence of a member counts (it reads on until it has Count distinct
+// members or the items run out, at most Config.MaxQueryItems); at most MaxCount members,
+// counted from the newest, are ever returned; events of one millisecond are ordered by member,
+// descending. The tiered store uses ExpireAt to refill Redis.
 func (s *Store) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]Event, error) {
 	out := make(map[store.ActionQuery][]Event, len(queries))
 	var mu sync.Mutex
