@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/ingest/load"
@@ -16,14 +19,20 @@ import (
 
 // ingestDemo loads the demo events (JSONL envelopes) through the same loader as
 // `featuregraph load`. Every line must be accepted: a demo event that does not fit the registry
-// is a bug in the example.
-func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st store.Writer) (load.Summary, error) {
+// is a bug in the example. An event that lacks the path of a feature (one added to the YAML
+// after the demo events were written) is not a rejection: the feature is skipped for it and
+// counted in skips.
+func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st store.Writer, skips ingest.SkipRecorder) (load.Summary, error) {
 	w, err := ingest.NewWriter(st, ingest.DefaultWriterConfig())
 	if err != nil {
 		return load.Summary{}, err
 	}
 	rejects := filepath.Join(os.TempDir(), "featuregraph-demo.rejected.jsonl")
-	l, err := load.New(ingest.NewDispatcher(reg), w, load.Config{Concurrency: 1, RejectsPath: rejects, NoProgress: true})
+	var opts []ingest.DispatcherOption
+	if skips != nil {
+		opts = append(opts, ingest.WithSkipRecorder(skips))
+	}
+	l, err := load.New(ingest.NewDispatcher(reg, opts...), w, load.Config{Concurrency: 1, RejectsPath: rejects, NoProgress: true})
 	if err != nil {
 		return load.Summary{}, errors.Join(err, w.Close(ctx))
 	}
@@ -35,4 +44,31 @@ func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st sto
 		err = fmt.Errorf("%d demo events were rejected; see %s", sum.Rejected, rejects)
 	}
 	return sum, err
+}
+
+// skipTally counts skipped features per "<entity>.<feature>".
+type skipTally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (t *skipTally) FeatureSkipped(entity, feature, _ string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n = map[string]int{}
+	}
+	t.n[entity+"."+feature]++
+}
+
+// counts returns the tally, e.g. "user.locale=4" (sorted); "" when nothing was skipped.
+func (t *skipTally) counts() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var parts []string
+	for k, v := range t.n {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
 }

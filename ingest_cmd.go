@@ -95,7 +95,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 			return fmt.Errorf("--kafka-topics: %w", err)
 		}
 	}
-	c, err := kafka.New(ingest.NewDispatcher(reg), st, cfg)
+	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m)), st, cfg)
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,11 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if err != nil {
 		return nil, err
 	}
-	h, err := push.New(ingest.NewDispatcher(reg), w, push.Config{})
+	var opts []ingest.DispatcherOption
+	if m != nil {
+		opts = append(opts, ingest.WithSkipRecorder(m))
+	}
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

@@ -26,6 +26,8 @@ type options struct {
 	gateway   gateway.Config
 	ingest    ingestOptions
 	load      loadOptions
+	diff      diffOptions // diff_cmd.go
+	dev       devOptions  // dev_cmd.go
 }
 
 type serveOptions struct {

@@ -96,11 +96,15 @@ func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.
 		return nil
 	}
 	defer f.Close()
-	sum, err := ingestDemo(ctx, reg, f, w)
+	var skips skipTally
+	sum, err := ingestDemo(ctx, reg, f, w, &skips)
 	if err != nil {
 		return fmt.Errorf("--demo: %w", err)
 	}
 	log.Info("loaded demo events", "events", sum.Records, "writes", sum.Written, "elapsed", sum.Elapsed)
+	if s := skips.counts(); s != "" {
+		log.Info("demo events lack the path of some features; those features were skipped for them", "skipped", s)
+	}
 	return nil
 }
 

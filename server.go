@@ -57,6 +57,8 @@ var commands = map[string]command{
 	"generate":   {summary: "generate schema, models and resolvers from the registry (what go generate runs)", run: runGenerate, flags: generateFlags},
 	"validate":   {summary: "validate the feature registry and print every problem", run: runValidate, flags: validateFlags},
 	"init-table": {summary: "create the DynamoDB table and enable its TTL", run: runInitTable, flags: initTableFlags},
+	"diff":       {summary: "classify the registry's changes against a base (git ref or directory); fails on a breaking one not accepted", run: runDiff, flags: diffFlags},
+	"dev":        {summary: "serve and watch the registry: on a change validate, regenerate, rebuild and restart, keeping the data", run: runDev, flags: devFlags},
 }
 
 // run parses args (a subcommand, default serve, then its flags) and runs the command.

@@ -25,6 +25,18 @@ type Dispatcher struct {
 	// maxAhead is how far in the future an event time may be (clock skew). A later time would
 	// pin a static value (no real event could overwrite it) and sit as the newest action.
 	maxAhead time.Duration
+	skips    SkipRecorder // nil: skips are only reported in the Result
+}
+
+// SkipRecorder counts features skipped for an event (metrics). It must be safe for concurrent
+// use.
+type SkipRecorder interface {
+	FeatureSkipped(entity, feature, reason string)
+}
+
+// WithSkipRecorder counts every skipped feature in r.
+func WithSkipRecorder(r SkipRecorder) DispatcherOption {
+	return func(d *Dispatcher) { d.skips = r }
 }
 
 // DefaultMaxAhead is how far ahead of the clock an event time may be by default.
@@ -59,9 +71,10 @@ type route struct {
 }
 
 type field struct {
-	path   path
-	target string
-	typ    registry.Type
+	path     path
+	target   string
+	typ      registry.Type
+	required bool
 }
 
 // NewDispatcher indexes every event spec of reg by (stream, topic, sub-topic). A spec without a
@@ -101,7 +114,7 @@ func NewDispatcher(reg *registry.Registry, opts ...DispatcherOption) *Dispatcher
 					if typ == "" {
 						typ = f.Type
 					}
-					r.fields = append(r.fields, field{path: compilePath(ef.Path), target: ef.Target(), typ: typ})
+					r.fields = append(r.fields, field{path: compilePath(ef.Path), target: ef.Target(), typ: typ, required: ef.Required})
 				}
 				k := routeKey{es.StreamName, es.Topic, es.SubTopic}
 				d.routes[k] = append(d.routes[k], r)
@@ -141,11 +154,25 @@ type Result struct {
 	Static  []store.StaticWrite
 	Actions []store.ActionWrite
 
+	// Skipped lists the matching specs whose value was not in the event (a field not marked
+	// required): nothing is written for them, and the event is not in error.
+	Skipped []Skip
+
 	// Matched counts the specs whose topic and sub-topic matched and whose filters held,
 	// including those that then failed to convert. Filtered counts the specs whose topic and
 	// sub-topic matched but a filter did not hold.
 	Matched, Filtered int
 }
+
+// Skip is a feature left out of an event's writes, and why.
+type Skip struct {
+	Feature string `json:"feature"` // "<entity>.<feature>"
+	Path    string `json:"path"`    // the path (or paths, comma-separated) the event lacks
+	Reason  string `json:"reason"`  // SkipMissingPath
+}
+
+// SkipMissingPath is the reason of a Skip whose value path is absent or null in the event.
+const SkipMissingPath = "missing_path"
 
 // Unrouted reports whether the event matched no spec: nothing to write and nothing wrong.
 func (r *Result) Unrouted() bool { return r.Matched == 0 }
@@ -262,7 +289,11 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 		fl := r.fields[0]
 		raw, ok := fl.path.lookup(ev)
 		if !ok {
-			return fail("field", fl.path, errors.New("missing or null"))
+			if fl.required {
+				return fail("field", fl.path, errors.New("missing or null (the field is required)"))
+			}
+			d.skip(res, r, fl.path.String())
+			return nil
 		}
 		v, err := registry.Coerce(f.Type, f.Container, raw)
 		if err != nil {
@@ -276,6 +307,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 	for _, fl := range r.fields {
 		raw, ok := fl.path.lookup(ev)
 		if !ok {
+			if fl.required {
+				return fail("field", fl.path, errors.New("missing or null (the field is required)"))
+			}
 			continue // optional: a missing field is left out of the event
 		}
 		v, err := registry.CoerceScalar(fl.typ, raw)
@@ -289,9 +323,18 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 		for i, fl := range r.fields {
 			paths[i] = fl.path.String()
 		}
-		return fail("field", nil, fmt.Errorf("the event has none of the fields %s", strings.Join(paths, ", ")))
+		d.skip(res, r, strings.Join(paths, ", "))
+		return nil
 	}
 	return appendAction(res, f, key, ts, fields)
+}
+
+// skip records that the event lacks the value of route r: the feature is not written.
+func (d *Dispatcher) skip(res *Result, r *route, paths string) {
+	res.Skipped = append(res.Skipped, Skip{Feature: r.name, Path: paths, Reason: SkipMissingPath})
+	if d.skips != nil {
+		d.skips.FeatureSkipped(r.feature.Entity.Name, r.feature.Name, SkipMissingPath)
+	}
 }
 
 func appendAction(res *Result, f *registry.Feature, key store.Key, ts int64, fields map[string]any) error {

@@ -314,8 +314,9 @@ func TestDispatchErrors(t *testing.T) {
 		name      string
 		env       ingest.Envelope
 		malformed bool
-		errs      []string // substrings, one per failed spec
-		writes    int      // writes of the specs that still succeeded
+		errs      []string      // substrings, one per failed spec
+		writes    int           // writes of the specs that still succeeded
+		skipped   []ingest.Skip // specs skipped for a missing value
 	}{
 		{name: "not JSON", env: env("app_events", "user_cdc", "", `{"user_id":`), malformed: true},
 		{name: "not an object", env: env("app_events", "user_cdc", "", `[1,2]`), malformed: true},
@@ -336,10 +337,16 @@ func TestDispatchErrors(t *testing.T) {
 			writes: 2,
 		},
 		{
-			name:   "missing static value",
-			env:    env("app_events", "user_cdc", "user_updated", `{"user_id":1,"region":{"id":6},"verified":true,"updated_at":"2026-10-10T12:01:00Z"}`),
-			errs:   []string{`user.os: field "device.os": missing or null`},
-			writes: 2,
+			name:    "missing static value skips the feature",
+			env:     env("app_events", "user_cdc", "user_updated", `{"user_id":1,"region":{"id":6},"verified":true,"updated_at":"2026-10-10T12:01:00Z"}`),
+			skipped: []ingest.Skip{{Feature: "user.os", Path: "device.os", Reason: ingest.SkipMissingPath}},
+			writes:  2,
+		},
+		{
+			name:    "null static value skips the feature",
+			env:     env("app_events", "user_cdc", "user_updated", `{"user_id":1,"device":{"os":null},"region":{"id":6},"verified":true,"updated_at":"2026-10-10T12:01:00Z"}`),
+			skipped: []ingest.Skip{{Feature: "user.os", Path: "device.os", Reason: ingest.SkipMissingPath}},
+			writes:  2,
 		},
 		{
 			name:   "bad entity id",
@@ -378,9 +385,9 @@ func TestDispatchErrors(t *testing.T) {
 			writes: 1, // recent_viewers has user_id; recent_clicked_articles gets article_id — both write
 		},
 		{
-			name: "action event with none of the fields fails",
-			env:  env("client_event", "client_event_cleansed", "push_opened", `{"user_id":1,"event_time":1,"params":{"target_type":"article"}}`),
-			errs: []string{`user.recent_clicked_articles: field: the event has none of the fields params.target_id, channel`},
+			name:    "action event with none of the fields skips the feature",
+			env:     env("client_event", "client_event_cleansed", "push_opened", `{"user_id":1,"event_time":1,"params":{"target_type":"article"}}`),
+			skipped: []ingest.Skip{{Feature: "user.recent_clicked_articles", Path: "params.target_id, channel", Reason: ingest.SkipMissingPath}},
 		},
 	}
 	for _, tt := range tests {
@@ -420,6 +427,9 @@ func TestDispatchErrors(t *testing.T) {
 			}
 			if tt.writes != 0 && res.Writes() < tt.writes || tt.writes == 0 && tt.errs != nil && res.Writes() != 0 {
 				t.Errorf("writes %d, want %d", res.Writes(), tt.writes)
+			}
+			if !reflect.DeepEqual(res.Skipped, tt.skipped) {
+				t.Errorf("skipped %+v, want %+v", res.Skipped, tt.skipped)
 			}
 		})
 	}

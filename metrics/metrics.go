@@ -24,6 +24,7 @@ type Metrics struct {
 	backendDur   *prometheus.HistogramVec
 	backendItems *prometheus.HistogramVec
 	cache        *prometheus.CounterVec
+	skipped      *prometheus.CounterVec
 	ingest       *ingestCollector
 }
 
@@ -55,8 +56,12 @@ func New() *Metrics {
 		Name: "featuregraph_cache_lookups_total",
 		Help: "Cache lookups by cache and result (hit or miss).",
 	}, []string{"cache", "result"})
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "featuregraph_ingest_skipped_total",
+		Help: "Features left out of an event's writes, by entity, feature and reason (missing_path: the event lacks the value's path).",
+	}, []string{"entity", "feature", "reason"})
 	m.ingest = &ingestCollector{}
-	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache,
+	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
 		m.ingest,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -114,6 +119,11 @@ func (m *Metrics) Cache(cache string, hit bool) {
 		result = "hit"
 	}
 	m.cache.WithLabelValues(cache, result).Inc()
+}
+
+// FeatureSkipped counts a feature left out of an event's writes (ingest.SkipRecorder).
+func (m *Metrics) FeatureSkipped(entity, feature, reason string) {
+	m.skipped.WithLabelValues(entity, feature, reason).Inc()
 }
 
 // IngestCounts are the cumulative counters of one ingestion source.

@@ -657,10 +657,11 @@ func (p *parser) eventSpec(file string, f *Feature, n *yaml.Node, what string) {
 		}
 	}
 	for _, fn := range p.seq(file, m.byKey["fields"], "fields") {
-		fm := p.mapping(file, fn, what+" event field", "name", "rename", "type")
+		fm := p.mapping(file, fn, what+" event field", "name", "rename", "type", "required")
 		ef := &EventField{Pos: p.pos(file, fn)}
 		ef.Path = p.str(file, fm.byKey["name"], "name")
 		ef.Rename = p.str(file, fm.byKey["rename"], "rename")
+		ef.Required, _ = p.boolean(file, fm.byKey["required"], "required")
 		if tn := fm.byKey["type"]; tn != nil {
 			ef.Type = p.scalarType(file, tn, "type")
 		}

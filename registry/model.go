@@ -120,11 +120,14 @@ type EventSpec struct {
 }
 
 // EventField maps a path in the event to a feature field (Rename, or the last path element).
+// An event that lacks the path skips the feature (counted, the event's other features are
+// still written) unless Required is set, which makes the absence a conversion error.
 type EventField struct {
-	Path   string
-	Rename string
-	Type   Type
-	Pos    Pos
+	Path     string
+	Rename   string
+	Type     Type
+	Required bool
+	Pos      Pos
 }
 
 // Target is the feature field name the event field feeds.

@@ -133,6 +133,9 @@ type Result struct {
 	// written: Writes counts the store writes made.
 	Error  string `json:"error,omitempty"`
 	Writes int    `json:"writes"`
+	// Skipped lists the features the event matched but lacked the value of (a path not marked
+	// required): they were not written; the event is still accepted.
+	Skipped []ingest.Skip `json:"skipped,omitempty"`
 }
 
 // The statuses of a Result.
@@ -186,6 +189,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out, err := h.d.Dispatch(env)
+		res.Skipped = out.Skipped
 		switch {
 		case err != nil:
 			res.Status, res.Error = StatusError, err.Error()

@@ -212,3 +212,20 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// An event that lacks one feature's path is accepted: the feature is skipped and named in the
+// answer, the event's other features are written.
+func TestPushSkippedFeature(t *testing.T) {
+	f := newFixture(t, push.Config{})
+	code, body, _ := f.post(t, `{"streamName":"app_events","topic":"user_cdc","subTopic":"user_updated","event":{"user_id":8,"region":{"id":3},"verified":true,"updated_at":"2026-10-10T12:00:00Z"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	want := []push.Result{{Index: 0, Status: "ok", Writes: 2, Skipped: []ingest.Skip{{Feature: "user.os", Path: "device.os", Reason: "missing_path"}}}}
+	if r := decode(t, body); r.Accepted != 1 || r.Rejected != 0 || !reflect.DeepEqual(r.Results, want) {
+		t.Errorf("got %s", body)
+	}
+	if !strings.Contains(body, `"skipped":[{"feature":"user.os","path":"device.os","reason":"missing_path"}]`) {
+		t.Errorf("answer %s does not name the skipped feature", body)
+	}
+}
