@@ -362,3 +362,11 @@ func TestPointInTimeTrainingSet(t *testing.T) {
 		})
 	}
 }
+
+func TestAsOfMustBeATime(t *testing.T) {
+	e := newEnv(t)
+	r, _ := e.query(`{ user(id: 1, asOf: "yesterday") { os } }`, nil)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, `Time must be an RFC 3339 string such as "2026-10-15T08:12:00Z", got "yesterday"`) {
+		t.Fatalf("errors %+v", r.Errors)
+	}
+}
