@@ -22,13 +22,15 @@ import (
 // is a bug in the example. An event that lacks the path of a feature (one added to the YAML
 // after the demo events were written) is not a rejection: the feature is skipped for it and
 // counted in skips.
-func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st store.Writer, skips ingest.SkipRecorder) (load.Summary, error) {
-	w, err := ingest.NewWriter(st, ingest.DefaultWriterConfig())
+func ingestDemo(ctx context.Context, reg *registry.Registry, r io.Reader, st store.Writer, skips ingest.SkipRecorder, obs *ingest.FeatureObserver) (load.Summary, error) {
+	wcfg := ingest.DefaultWriterConfig()
+	wcfg.Observer = obs
+	w, err := ingest.NewWriter(st, wcfg)
 	if err != nil {
 		return load.Summary{}, err
 	}
 	rejects := filepath.Join(os.TempDir(), "featuregraph-demo.rejected.jsonl")
-	var opts []ingest.DispatcherOption
+	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
 	if skips != nil {
 		opts = append(opts, ingest.WithSkipRecorder(skips))
 	}

@@ -33,7 +33,7 @@ func TestDemoLoadSkipsAFeatureTheEventsLack(t *testing.T) {
 		}
 		defer f.Close()
 		var skips skipTally
-		sum, err := ingestDemo(context.Background(), reg, f, memory.New(), &skips)
+		sum, err := ingestDemo(context.Background(), reg, f, memory.New(), &skips, nil)
 		if err != nil {
 			t.Fatalf("demo load: %v", err)
 		}

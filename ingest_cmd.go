@@ -95,7 +95,9 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 			return fmt.Errorf("--kafka-topics: %w", err)
 		}
 	}
-	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m)), st, cfg)
+	obs := featureObserver(reg, m)
+	cfg.Writer.Observer = obs
+	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
 	if err != nil {
 		return err
 	}
@@ -196,11 +198,13 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	obs := featureObserver(reg, m)
+	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
 	if err != nil {
 		return nil, err
 	}
-	var opts []ingest.DispatcherOption
+	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
 	if m != nil {
 		opts = append(opts, ingest.WithSkipRecorder(m))
 	}
@@ -216,4 +220,12 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 		})
 	}
 	return w.Close, nil
+}
+
+// featureObserver counts ingestion per feature into m (nil when m is nil).
+func featureObserver(reg *registry.Registry, m *metrics.Metrics) *ingest.FeatureObserver {
+	if m == nil {
+		return nil
+	}
+	return ingest.NewFeatureObserver(reg, m)
 }

@@ -34,6 +34,8 @@ type serveOptions struct {
 	addr            string
 	demo            optionalBool
 	push            optionalBool
+	catalog         optionalBool
+	catalogPeers    string
 	production      bool
 	shutdownTimeout time.Duration
 }
@@ -133,7 +135,9 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on")
 	fs.Var(&o.demo, "demo", "load the example registry's demo events into the store at start (default: on for the in-memory store only)")
 	fs.Var(&o.push, "push", "serve POST /v1/events, which writes features (default: on, off with --production)")
-	fs.BoolVar(&o.production, "production", false, "production mode: no playground, no introspection, no field suggestions, no push endpoint unless --push")
+	fs.Var(&o.catalog, "catalog", "serve the feature catalog at /catalog (default: on, off with --production)")
+	fs.StringVar(&o.catalogPeers, "catalog-peers", "", "comma-separated /metrics URLs of other featuregraph processes (ingest workers, replicas) whose live figures the catalog adds")
+	fs.BoolVar(&o.production, "production", false, "production mode: no playground, no introspection, no field suggestions, no push endpoint unless --push, no catalog unless --catalog")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.DurationVar(&g.RequestTimeout, "request-timeout", g.RequestTimeout, "deadline of one GraphQL request, backend calls included")
 	fs.Int64Var(&g.MaxBodyBytes, "max-body-bytes", g.MaxBodyBytes, "largest request body accepted")

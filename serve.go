@@ -12,6 +12,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/features"
 	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
@@ -36,12 +37,14 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	if o.production {
 		cfg.Playground, cfg.Introspection, cfg.Suggestions = false, false, false
 	}
+	cfg.Catalog = o.catalog.value || (!o.catalog.set && !o.production)
+	cfg.CatalogPeers = splitList(o.catalogPeers)
 	g, err := gateway.New(cfg, reg, st, st, log)
 	if err != nil {
 		return err
 	}
 	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
-		if err := loadDemo(ctx, reg, rt.regFS, st, log, o.demo.set); err != nil {
+		if err := loadDemo(ctx, reg, rt.regFS, st, featureObserver(reg, m), log, o.demo.set); err != nil {
 			return err
 		}
 	}
@@ -68,7 +71,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "store", st.kind, "playground", cfg.Playground,
+	log.Info("serving", "addr", ln.Addr().String(), "store", st.kind, "playground", cfg.Playground, "catalog", cfg.Catalog,
 		"entities", len(reg.Entities), "graphql", "/graphql")
 	select {
 	case err := <-errc:
@@ -86,7 +89,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 
 // loadDemo ingests the registry's demo/events.jsonl into the store. A missing file is an error
 // only when --demo was asked for explicitly.
-func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.Writer, log *slog.Logger, explicit bool) error {
+func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.Writer, obs *ingest.FeatureObserver, log *slog.Logger, explicit bool) error {
 	f, err := regFS.Open(features.DemoEvents)
 	if err != nil {
 		if explicit {
@@ -97,7 +100,7 @@ func loadDemo(ctx context.Context, reg *registry.Registry, regFS fs.FS, w store.
 	}
 	defer f.Close()
 	var skips skipTally
-	sum, err := ingestDemo(ctx, reg, f, w, &skips)
+	sum, err := ingestDemo(ctx, reg, f, w, &skips, obs)
 	if err != nil {
 		return fmt.Errorf("--demo: %w", err)
 	}

@@ -22,6 +22,13 @@ import (
 // rejected for more values than it can return. Fragments are measured once each and
 // reused, so a query of chained fragment spreads costs its size to check, not the size of its
 // expansion (gqlgen's own complexity walk re-expands every spread).
+//
+// Introspection (__schema, __type) is measured apart: its answer is the schema, not data, and
+// GraphiQL's own introspection query is 15 levels deep (ofType chains). What could make it
+// large is nesting the introspection lists that lead back to types (fields, inputFields,
+// interfaces, possibleTypes): gqlparser's validation (MaxIntrospectionDepth, as graphql-js)
+// rejects three of them nested. An ofType chain grows the answer only as much as the query
+// (bounded by the token limit).
 type queryCost struct {
 	maxDepth int
 	maxCost  float64
@@ -89,6 +96,9 @@ func (w *costWalk) set(set ast.SelectionSet, depth int) measure {
 		var sm measure
 		switch s := s.(type) {
 		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				continue // introspection: not data (see queryCost)
+			}
 			sub := w.set(s.SelectionSet, 0)
 			sm = measure{depth: 1 + sub.depth, cost: 1 + w.multiplier(s)*sub.cost}
 		case *ast.InlineFragment:

@@ -1,6 +1,6 @@
 // Package gateway assembles the HTTP server of featuregraph: the GraphQL endpoint (gqlgen
-// handler with explicit transports, query cache, APQ and limits), the GraphiQL playground,
-// health and readiness checks, and the per-request dataloaders. server.go builds one from flags.
+// handler with explicit transports, query cache, APQ and limits), the GraphiQL playground, the
+// feature catalog, health and readiness checks, and the per-request dataloaders. server.go builds one from flags.
 package gateway
 
 import (
@@ -10,18 +10,20 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/featuregraph/featuregraph/catalog"
 	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
@@ -53,8 +55,17 @@ type Config struct {
 	// Suggestions allows "did you mean" hints in validation errors. Default true; production
 	// mode turns it off.
 	Suggestions bool
-	// Playground serves GraphiQL at /. Default true.
+	// Playground serves GraphiQL at / (its bundles, embedded in the binary, under /playground/),
+	// with the query editor filled with an example from the registry. Default true; production
+	// mode turns it off.
 	Playground bool
+	// Catalog serves the feature catalog at /catalog: every feature with its definition,
+	// ingestion rules, an example query and the live figures of Metrics. Default true;
+	// production mode turns it off unless asked for.
+	Catalog bool
+	// CatalogPeers are the /metrics URLs of other featuregraph processes (ingest workers, other
+	// replicas) whose figures the catalog adds to this process's. Default none.
+	CatalogPeers []string
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
@@ -74,6 +85,7 @@ func DefaultConfig() Config {
 		Introspection:    true,
 		Suggestions:      true,
 		Playground:       true,
+		Catalog:          true,
 	}
 }
 
@@ -100,6 +112,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxComplexity < 10 {
 		errs = append(errs, fmt.Errorf("max complexity %d must be at least 10", c.MaxComplexity))
+	}
+	for _, p := range c.CatalogPeers {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("catalog peer %q must be an http(s) URL of a /metrics endpoint, like http://ingest-0:9091/metrics", p))
+		}
 	}
 	if c.QueryCacheSize < 1 {
 		errs = append(errs, fmt.Errorf("query cache size %d must be at least 1", c.QueryCacheSize))
@@ -142,7 +159,18 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle("/metrics", cfg.Metrics.Handler())
 	}
 	if cfg.Playground {
-		g.mux.Handle("/{$}", playground.Handler("featuregraph", "/graphql"))
+		g.mux.Handle("/{$}", playground.Page(playground.Config{Endpoint: "/graphql", DefaultQuery: catalog.RegistryExample(reg)}))
+		g.mux.Handle(playground.AssetPrefix, playground.Assets())
+	}
+	if cfg.Catalog {
+		cc := catalog.Config{Peers: cfg.CatalogPeers}
+		if cfg.Playground {
+			cc.Playground = "/"
+		}
+		if cfg.Metrics != nil {
+			cc.Figures = cfg.Metrics
+		}
+		g.Handle("/catalog", catalog.New(reg, cc))
 	}
 	return g, nil
 }

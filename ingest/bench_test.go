@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/store/memory"
 )
 
@@ -46,11 +47,19 @@ func BenchmarkDispatch(b *testing.B) {
 
 // BenchmarkIngestMemory measures the stream path end to end without a broker: dispatch, batch
 // through a Writer, store into the memory backend, one Flush per 1000 events (as the Kafka
-// consumer does per poll). It reports events/s.
+// consumer does per poll). It reports events/s; "features" adds the per-feature figures of the
+// catalog (ingest.FeatureObserver into metrics), as serve and ingest run it.
 func BenchmarkIngestMemory(b *testing.B) {
-	d := exampleDispatcher(b)
+	b.Run("plain", func(b *testing.B) { benchIngestMemory(b, nil) })
+	b.Run("features", func(b *testing.B) {
+		benchIngestMemory(b, ingest.NewFeatureObserver(exampleRegistry(b), metrics.New()))
+	})
+}
+
+func benchIngestMemory(b *testing.B, obs *ingest.FeatureObserver) {
+	d := ingest.NewDispatcher(exampleRegistry(b), ingest.WithClock(func() time.Time { return fixedNow }), ingest.WithFeatureObserver(obs))
 	evs := benchEvents(1000)
-	w, err := ingest.NewWriter(memory.New(), ingest.WriterConfig{})
+	w, err := ingest.NewWriter(memory.New(), ingest.WriterConfig{Observer: obs})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,8 @@ type Dispatcher struct {
 	// maxAhead is how far in the future an event time may be (clock skew). A later time would
 	// pin a static value (no real event could overwrite it) and sit as the newest action.
 	maxAhead time.Duration
-	skips    SkipRecorder // nil: skips are only reported in the Result
+	obs      *FeatureObserver // nil: no per-feature figures
+	skips    SkipRecorder     // nil: skips are only reported in the Result
 }
 
 // SkipRecorder counts features skipped for an event (metrics). It must be safe for concurrent
@@ -255,6 +256,9 @@ func (d *Dispatcher) apply(res *Result, routes []*route, ev map[string]any, now 
 		res.Matched++
 		if err := d.convert(res, r, ev, now); err != nil {
 			*errs = append(*errs, err)
+			if d.obs != nil {
+				d.obs.conversionFailed(r.feature)
+			}
 		}
 	}
 }

@@ -34,6 +34,8 @@ type WriterConfig struct {
 	Retryable func(error) bool
 	// Logger receives a warning per retry. Default slog.Default().
 	Logger *slog.Logger
+	// Observer, when set, counts the writes stored and failed per feature. Default nil.
+	Observer *FeatureObserver
 }
 
 // DefaultWriterConfig returns the documented defaults.
@@ -402,6 +404,9 @@ func (w *Writer) writeBatch(b *batch) {
 	w.stats.batches.Add(1)
 	for _, t := range b.tickets {
 		n := int64(len(t.static) + len(t.actions))
+		if w.cfg.Observer != nil {
+			w.cfg.Observer.writesDone(t.static, t.actions, t.err)
+		}
 		if t.err != nil {
 			w.stats.failed.Add(n)
 			if b.err == nil {

@@ -1,6 +1,7 @@
 // Package metrics exports featuregraph's Prometheus metrics: HTTP request latency, per-feature
-// reads, backend calls and batch sizes, cache outcomes and ingestion counters. One *Metrics is
-// shared by the gateway (as store.Observer and resolvers.Recorder) and ingestion.
+// reads, writes, freshness and dead letters, backend calls and batch sizes, cache outcomes and
+// ingestion counters. One *Metrics is shared by the gateway (as store.Observer and
+// resolvers.Recorder) and ingestion (as ingest.FeatureRecorder); the feature catalog reads it.
 package metrics
 
 import (
@@ -26,6 +27,7 @@ type Metrics struct {
 	cache        *prometheus.CounterVec
 	skipped      *prometheus.CounterVec
 	ingest       *ingestCollector
+	features     *featureTable
 }
 
 var _ store.Observer = (*Metrics)(nil)
@@ -61,8 +63,9 @@ func New() *Metrics {
 		Help: "Features left out of an event's writes, by entity, feature and reason (missing_path: the event lacks the value's path).",
 	}, []string{"entity", "feature", "reason"})
 	m.ingest = &ingestCollector{}
+	m.features = &featureTable{m: map[[2]string]*featureCounters{}, now: time.Now}
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
-		m.ingest,
+		m.ingest, m.features,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

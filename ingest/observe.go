@@ -1,0 +1,80 @@
+package ingest
+
+import (
+	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// FeatureRecorder receives ingestion figures per feature (metrics.Metrics implements it; the
+// feature catalog shows them).
+type FeatureRecorder interface {
+	// FeatureWritten counts n writes of a feature that the store accepted; newestTS is the
+	// newest event time among them (Unix ms).
+	FeatureWritten(entity, feature string, n int, newestTS int64)
+	// FeatureFailed counts n events lost to a feature: its spec matched but the event could
+	// not be converted, or the store rejected the write for good. The event goes to the dead
+	// letters (Kafka), is answered as an error (push) or is written to the rejects file (load).
+	FeatureFailed(entity, feature string, n int)
+}
+
+// FeatureObserver turns a Writer's outcomes and a Dispatcher's conversion failures into
+// per-feature figures for a FeatureRecorder. Give it to both: WriterConfig.Observer and
+// WithFeatureObserver.
+type FeatureObserver struct {
+	rec    FeatureRecorder
+	prefix map[string]*registry.Entity
+}
+
+// NewFeatureObserver maps the store keys of reg's entities to their features.
+func NewFeatureObserver(reg *registry.Registry, rec FeatureRecorder) *FeatureObserver {
+	o := &FeatureObserver{rec: rec, prefix: make(map[string]*registry.Entity, len(reg.Entities))}
+	for _, e := range reg.Entities {
+		o.prefix[e.Prefix] = e
+	}
+	return o
+}
+
+// WithFeatureObserver makes the Dispatcher count each conversion failure on its feature.
+func WithFeatureObserver(o *FeatureObserver) DispatcherOption {
+	return func(d *Dispatcher) { d.obs = o }
+}
+
+func (o *FeatureObserver) conversionFailed(f *registry.Feature) {
+	o.rec.FeatureFailed(f.Entity.Name, f.Name, 1)
+}
+
+type featureKey struct{ prefix, feature string }
+
+type featureTally struct {
+	n      int
+	newest int64
+}
+
+// writesDone records the outcome of one ticket's writes (err nil: stored).
+func (o *FeatureObserver) writesDone(static []store.StaticWrite, actions []store.ActionWrite, err error) {
+	tally := make(map[featureKey]featureTally, 2)
+	add := func(k store.Key, ts int64) {
+		fk := featureKey{k.Prefix, k.Feature}
+		t := tally[fk]
+		t.n++
+		t.newest = max(t.newest, ts)
+		tally[fk] = t
+	}
+	for i := range static {
+		add(static[i].Key, static[i].TS)
+	}
+	for i := range actions {
+		add(actions[i].Key, actions[i].TS)
+	}
+	for k, t := range tally {
+		e := o.prefix[k.prefix]
+		if e == nil {
+			continue // not a key of this registry
+		}
+		if err != nil {
+			o.rec.FeatureFailed(e.Name, k.feature, t.n)
+		} else {
+			o.rec.FeatureWritten(e.Name, k.feature, t.n, t.newest)
+		}
+	}
+}
