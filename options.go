@@ -118,7 +118,7 @@ func (e *cmdEnv) setup(ctx context.Context, obs store.Observer) (*runtime, error
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.openStore(ctx, log, obs)
+	st, err := e.openStore(ctx, log, obs, reg)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&d.Table, "dynamodb-table", d.Table, "DynamoDB table holding every feature")
 	fs.IntVar(&d.Concurrency, "dynamodb-concurrency", d.Concurrency, "DynamoDB calls one store call runs at once (BatchGetItem rounds, writes, queries)")
 	fs.BoolVar(&d.ConsistentRead, "dynamodb-consistent-read", d.ConsistentRead, "strongly consistent DynamoDB reads (twice the read capacity)")
-	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds action features, DynamoDB is the source of truth)")
+	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, or comma-separated Cluster seed nodes (needs DynamoDB: Redis holds the online copy, DynamoDB is the source of truth)")
 	fs.BoolVar(&r.Cluster, "redis-cluster", false, "use a Redis Cluster client")
 	fs.StringVar(&r.Username, "redis-username", "", "Redis ACL user name")
 	fs.StringVar(&r.Password, "redis-password", "", "Redis password (prefer FEATUREGRAPH_REDIS_PASSWORD)")
@@ -62,9 +63,10 @@ func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.IntVar(&r.PoolSize, "redis-pool-size", r.PoolSize, "Redis connections per node")
 	fs.DurationVar(&r.DialTimeout, "redis-dial-timeout", r.DialTimeout, "timeout of establishing a Redis connection")
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", r.ReadTimeout, "timeout of one Redis socket read or write")
-	fs.DurationVar(&t.StaticCacheTTL, "static-cache-ttl", t.StaticCacheTTL, "read-through cache of static features: how long a value is served without asking DynamoDB (0: off)")
-	fs.IntVar(&t.StaticCacheSize, "static-cache-size", t.StaticCacheSize, "entries of the in-process static cache")
-	fs.BoolVar(&t.StaticCacheRedis, "static-cache-redis", t.StaticCacheRedis, "also cache static features in Redis, shared by every gateway")
+	fs.DurationVar(&t.StaticCacheTTL, "static-cache-ttl", t.StaticCacheTTL, "in-process cache of static features: how long a value is served without asking Redis or DynamoDB, ±10% (0: off); writes by other processes show after at most this long")
+	fs.Var((*byteSize)(&t.StaticCacheSize), "static-cache-size", "bytes the in-process static cache may hold, e.g. 64MiB, 512KiB or 1000000 (0: off)")
+	fs.Var(deprecatedBool{}, "static-cache-redis", "deprecated, ignored: with --redis-addr, Redis always holds the online copy of static features")
+	fs.DurationVar(&t.StaticNegativeTTL, "static-negative-ttl", t.StaticNegativeTTL, "how long Redis remembers that DynamoDB holds no value for a static feature, ±10% (negative: never)")
 	fs.DurationVar(&t.NegativeTTL, "negative-cache-ttl", t.NegativeTTL, "how long an entity with no events in DynamoDB is answered empty without asking again")
 }
 
@@ -91,7 +93,8 @@ func (e *cmdEnv) recordSet(fs *flag.FlagSet) {
 
 // openStore opens the configured stores: DynamoDB alone, DynamoDB + Redis (the tiered store), or
 // with no DynamoDB or Redis flag the in-memory store.
-func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Observer) (*openedStore, error) {
+// vals types static values read from DynamoDB (the registry; nil: untyped, for init-table).
+func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Observer, vals store.ValueDecoder) (*openedStore, error) {
 	o := &e.opts.store
 	useDynamo, useRedis := o.dynamoConfigured(), o.redisAddr != ""
 	switch {
@@ -99,12 +102,13 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 		return &openedStore{Store: memory.New(), kind: kindMemory}, nil
 	case useRedis && !useDynamo:
 		return nil, errors.New("--redis-addr needs DynamoDB (--dynamodb-endpoint, --dynamodb-region or --dynamodb-table): " +
-			"Redis holds action features, DynamoDB is the source of truth")
+			"Redis holds the online copy, DynamoDB is the source of truth")
 	}
 	if obs == nil {
 		obs = store.NopObserver{}
 	}
 	o.dynamo.Observer = obs
+	o.dynamo.Values = vals
 	ddb, err := dynamodb.New(ctx, o.dynamo)
 	if err != nil {
 		return nil, err
@@ -147,7 +151,7 @@ func runInitTable(ctx context.Context, e *cmdEnv) error {
 		return err
 	}
 	e.opts.store.set["dynamodb-table"] = true // init-table always means DynamoDB
-	st, err := e.openStore(ctx, log.With("command", "init-table"), nil)
+	st, err := e.openStore(ctx, log.With("command", "init-table"), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -158,3 +162,46 @@ func runInitTable(ctx context.Context, e *cmdEnv) error {
 	fmt.Fprintf(e.stdout, "table %s is ready (pk S, sk N, TTL on exp)\n", st.table.Table())
 	return nil
 }
+
+// byteSize is a flag holding a number of bytes, written plain or with a KiB, MiB or GiB suffix.
+type byteSize int
+
+func (b *byteSize) String() string {
+	n := int(*b)
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return strconv.Itoa(n>>u.shift) + u.suffix
+		}
+	}
+	return strconv.Itoa(n)
+}
+
+func (b *byteSize) Set(s string) error {
+	s = strings.TrimSpace(s)
+	shift := uint(0)
+	for _, u := range []struct {
+		suffix string
+		shift  uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, shift = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.shift
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > (1<<40)>>shift {
+		return fmt.Errorf("want a size in bytes such as 64MiB, 512KiB or 1000000, got %q", s)
+	}
+	*b = byteSize(n << shift)
+	return nil
+}
+
+// deprecatedBool is a boolean flag kept so old command lines still start; its value is ignored.
+type deprecatedBool struct{}
+
+func (deprecatedBool) String() string   { return "false" }
+func (deprecatedBool) Set(string) error { return nil }
+func (deprecatedBool) IsBoolFlag() bool { return true }

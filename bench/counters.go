@@ -17,10 +17,10 @@ type countingReader struct {
 
 var _ store.Reader = (*countingReader)(nil)
 
-func (c *countingReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+func (c *countingReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	c.staticCalls.Add(1)
-	c.staticKeys.Add(int64(len(keys)))
-	return c.r.ReadStatic(ctx, keys)
+	c.staticKeys.Add(int64(q.Len()))
+	return c.r.ReadStatic(ctx, q, out)
 }
 
 func (c *countingReader) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {

@@ -75,11 +75,12 @@ func (d *dataset) staticWrites(article bool, from, to int) []store.StaticWrite {
 		rng := rand.New(rand.NewPCG(d.cfg.Seed, uint64(id)<<1|b2u(article)))
 		sid := strconv.Itoa(id)
 		for _, n := range names {
-			out = append(out, store.StaticWrite{
-				Key:   store.Key{Prefix: e.Prefix, ID: sid, Feature: n},
-				Value: d.staticValue(rng, article, n, id),
-				TS:    ts,
-			})
+			f := e.Feature(n)
+			v, err := registry.ToValue(f.Type, f.Container, d.staticValue(rng, article, n, id))
+			if err != nil {
+				panic("bench: generated value of " + n + ": " + err.Error())
+			}
+			out = append(out, store.StaticWrite{Key: store.Key{Prefix: e.Prefix, ID: sid, Feature: n}, Value: v, TS: ts})
 		}
 	}
 	return out

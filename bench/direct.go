@@ -138,10 +138,7 @@ func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
 	}
 	u := d.data.user
 	id := strconv.Itoa(req.ID)
-	keys := make([]store.Key, len(userStatic))
-	for i, n := range userStatic {
-		keys[i] = store.Key{Prefix: u.Prefix, ID: id, Feature: n}
-	}
+	sq := store.StaticQuery{Prefix: u.Prefix, IDs: []string{id}, Features: userStatic}
 	nowMS := time.Now().UnixMilli()
 	queries := make([]store.ActionQuery, len(userActions))
 	for i, n := range userActions {
@@ -154,7 +151,8 @@ func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
 		defer close(done)
 		acts, actErr = d.rd.ReadActions(ctx, queries)
 	}()
-	vals, err := d.rd.ReadStatic(ctx, keys)
+	vals := make([]store.StaticValue, sq.Len())
+	err := d.rd.ReadStatic(ctx, sq, vals)
 	<-done
 	if err != nil || actErr != nil {
 		http.Error(w, fmt.Sprint(err, actErr), http.StatusInternalServerError)
@@ -162,11 +160,11 @@ func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
 	}
 	out := &s1User{ID: req.ID}
 	var errs errList
-	out.OS = asPtr[string](errs.static(vals, keys[0], u.Feature("os")))
-	out.RegionID = asPtr[int64](errs.static(vals, keys[1], u.Feature("region_id")))
-	out.MannerTemperature = asPtr[float64](errs.static(vals, keys[2], u.Feature("manner_temperature")))
-	out.IsVerified = asPtr[bool](errs.static(vals, keys[3], u.Feature("is_verified")))
-	out.LastActiveAt = asPtr[time.Time](errs.static(vals, keys[4], u.Feature("last_active_at")))
+	out.OS = asPtr[string](errs.static(vals[0], u.Feature("os")))
+	out.RegionID = asPtr[int64](errs.static(vals[1], u.Feature("region_id")))
+	out.MannerTemperature = asPtr[float64](errs.static(vals[2], u.Feature("manner_temperature")))
+	out.IsVerified = asPtr[bool](errs.static(vals[3], u.Feature("is_verified")))
+	out.LastActiveAt = asPtr[time.Time](errs.static(vals[4], u.Feature("last_active_at")))
 
 	clicks := acts[queries[0]]
 	out.RecentClickedArticles = make([]clickEvent, len(clicks))
@@ -208,15 +206,12 @@ func (d *direct) s2(w http.ResponseWriter, r *http.Request) {
 	}
 	a := d.data.article
 	fs := [4]*registry.Feature{a.Feature("category"), a.Feature("price"), a.Feature("region_id"), a.Feature("title")}
-	keys := make([]store.Key, 0, len(req.IDs)*len(fs))
+	sq := store.StaticQuery{Prefix: a.Prefix, Features: featureNames(fs[:])}
 	for _, id := range req.IDs {
-		sid := strconv.Itoa(id)
-		for _, f := range fs {
-			keys = append(keys, store.Key{Prefix: a.Prefix, ID: sid, Feature: f.Name})
-		}
+		sq.IDs = append(sq.IDs, strconv.Itoa(id))
 	}
-	vals, err := d.rd.ReadStatic(ctx, keys)
-	if err != nil {
+	vals := make([]store.StaticValue, sq.Len())
+	if err := d.rd.ReadStatic(ctx, sq, vals); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -224,13 +219,13 @@ func (d *direct) s2(w http.ResponseWriter, r *http.Request) {
 	resp.Data.Articles = make([]s2Article, len(req.IDs))
 	var errs errList
 	for i, id := range req.IDs {
-		k := keys[i*len(fs):]
+		v := vals[i*len(fs):]
 		resp.Data.Articles[i] = s2Article{
 			ID:       id,
-			Category: asPtr[string](errs.static(vals, k[0], fs[0])),
-			Price:    asPtr[int64](errs.static(vals, k[1], fs[1])),
-			RegionID: asPtr[int64](errs.static(vals, k[2], fs[2])),
-			Title:    asPtr[string](errs.static(vals, k[3], fs[3])),
+			Category: asPtr[string](errs.static(v[0], fs[0])),
+			Price:    asPtr[int64](errs.static(v[1], fs[1])),
+			RegionID: asPtr[int64](errs.static(v[2], fs[2])),
+			Title:    asPtr[string](errs.static(v[3], fs[3])),
 		}
 	}
 	if errs.err != nil {
@@ -259,21 +254,18 @@ func (d *direct) s3(w http.ResponseWriter, r *http.Request) {
 	var errs errList
 	out := &s3User{ID: req.ID, RecentClickedArticles: make([]joinedClick, len(evs))}
 	fs := [3]*registry.Feature{a.Feature("category"), a.Feature("price"), a.Feature("region_id")}
-	keys := make([]store.Key, 0, len(evs)*len(fs))
+	sq := store.StaticQuery{Prefix: a.Prefix, Features: featureNames(fs[:])}
 	for i, e := range evs {
 		var m clickMember
 		errs.add(json.Unmarshal([]byte(e.Member), &m))
 		out.RecentClickedArticles[i] = joinedClick{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID}
 		if m.ArticleID != nil {
-			sid := strconv.FormatInt(*m.ArticleID, 10)
-			for _, f := range fs {
-				keys = append(keys, store.Key{Prefix: a.Prefix, ID: sid, Feature: f.Name})
-			}
+			sq.IDs = append(sq.IDs, strconv.FormatInt(*m.ArticleID, 10))
 		}
 	}
-	if len(keys) > 0 {
-		vals, err := d.rd.ReadStatic(ctx, keys)
-		if err != nil {
+	if len(sq.IDs) > 0 {
+		vals := make([]store.StaticValue, sq.Len())
+		if err := d.rd.ReadStatic(ctx, sq, vals); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -282,13 +274,13 @@ func (d *direct) s3(w http.ResponseWriter, r *http.Request) {
 			if c.ArticleID == nil {
 				continue
 			}
-			k := keys[:len(fs)]
-			keys = keys[len(fs):]
+			v := vals[:len(fs)]
+			vals = vals[len(fs):]
 			c.Article = &s3Article{
 				ID:       int(*c.ArticleID),
-				Category: asPtr[string](errs.static(vals, k[0], fs[0])),
-				Price:    asPtr[int64](errs.static(vals, k[1], fs[1])),
-				RegionID: asPtr[int64](errs.static(vals, k[2], fs[2])),
+				Category: asPtr[string](errs.static(v[0], fs[0])),
+				Price:    asPtr[int64](errs.static(v[1], fs[1])),
+				RegionID: asPtr[int64](errs.static(v[2], fs[2])),
 			}
 		}
 	}
@@ -334,18 +326,26 @@ func (e *errList) add(err error) {
 	}
 }
 
-// static returns the coerced value of k, or the feature's default when it is not stored.
-func (e *errList) static(vals map[store.Key]store.StaticValue, k store.Key, f *registry.Feature) any {
-	sv, ok := vals[k]
-	if !ok {
-		return f.DefaultValue
+// static returns sv as the Go value of f's type, or the feature's default when none is stored.
+func (e *errList) static(sv store.StaticValue, f *registry.Feature) any {
+	v := f.Default
+	if sv.Kind != store.Absent {
+		cv, err := registry.Conform(f.Type, f.Container, sv.Value)
+		if err != nil {
+			e.add(fmt.Errorf("stored value of %s: %w", f.Name, err))
+			return nil
+		}
+		v = cv
 	}
-	v, err := registry.CoerceScalar(f.Type, sv.Value)
-	if err != nil {
-		e.add(fmt.Errorf("stored value of %s: %w", k, err))
-		return nil
+	return registry.CanonicalOf(v)
+}
+
+func featureNames(fs []*registry.Feature) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
 	}
-	return v
+	return out
 }
 
 func asPtr[T any](v any) *T {

@@ -93,6 +93,10 @@ type options struct {
 	rounds         int
 	floor          bool
 	rate           float64
+	pUsers         int
+	pBackends      []string
+	pServers       []string
+	reg            *registry.Registry // the example registry (types DynamoDB's static values)
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -126,9 +130,13 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "split each measurement into this many rounds, alternating gateway, direct and floor")
 	fs.Float64Var(&o.rate, "rate", 0, "open loop: start this many requests per second in total (0: closed loop, each client sends its next request when the answer arrives)")
 	fs.BoolVar(&o.floor, "floor", false, "also measure the floor: a handler that returns a recorded gateway response (HTTP and client cost only)")
+	fs.IntVar(&o.pUsers, "p-users", 10000, "P1/P2: generated users (50 static features each)")
+	pBackends := fs.String("p-backends", "memory,redis,redis+cache", "P1/P2: comma-separated backends: memory, redis (statics served from Redis, warmed), redis+cache (and the in-process cache)")
+	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	o.pBackends, o.pServers = splitList(*pBackends), splitList(*pServers)
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -136,8 +144,18 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o.backends = splitList(*backends)
 	var errs []error
 	for _, s := range o.scenarios {
-		if !slices.Contains([]string{"S1", "S2", "S3", "S4"}, s) {
-			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4)", s))
+		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "P1", "P2"}, s) {
+			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, P1, P2)", s))
+		}
+	}
+	for _, b := range o.pBackends {
+		if !slices.Contains([]string{"memory", "redis", "redis+cache"}, b) {
+			errs = append(errs, fmt.Errorf("-p-backends: unknown backend %q (want memory, redis, redis+cache)", b))
+		}
+	}
+	for _, s := range o.pServers {
+		if l, d, ok := strings.Cut(s, "="); !ok || l == "" || d == "" {
+			errs = append(errs, fmt.Errorf("-servers: want label=directory, got %q", s))
 		}
 	}
 	for _, b := range o.backends {
@@ -225,8 +243,9 @@ type setup struct {
 }
 
 type report struct {
-	Setup   setup     `json:"setup"`
-	Records []*record `json:"records"`
+	Setup    setup      `json:"setup"`
+	Records  []*record  `json:"records"`
+	PRecords []*pRecord `json:"p_records,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -245,6 +264,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o.reg = reg
 	data, err := newDataset(reg, o.data)
 	if err != nil {
 		return err
@@ -270,8 +290,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "data: %d users, %d articles, %d events per user and action feature; loader wait %s; metrics %v\n\n",
 		o.data.Users, o.data.Articles, o.data.Events, o.loaderWait, o.metrics)
 	tw := stdout
-	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu µs/op", "allocs/op", "KB/op",
-		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
 	writeJSON := func() error {
 		if o.jsonFile == "" {
 			return nil
@@ -284,6 +302,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var runErrs []error
+	if slices.Contains(o.scenarios, "P1") || slices.Contains(o.scenarios, "P2") {
+		recs, err := runP(ctx, o, stdout, logf)
+		rep.PRecords = recs
+		if err != nil {
+			runErrs = append(runErrs, err)
+		}
+		fmt.Fprint(stdout, pLegend)
+		if err := writeJSON(); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(o.scenarios, func(s string) bool { return s[0] == 'S' }) {
+			return errors.Join(runErrs...)
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintf(tw, rowFormat, "scen", "backend", "target", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu µs/op", "allocs/op", "KB/op",
+		"gor/op", "calls/op", "rt/op", "resp KB", "gw/direct")
 	var lines [][]byte
 	for _, bname := range o.backends {
 		logf("%s: starting", bname)
@@ -346,8 +381,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, legend)
 	for _, r := range rep.Records {
-		if r.Errors > 0 || (r.Direct != nil && r.Direct.Errors > 0) {
-			runErrs = append(runErrs, fmt.Errorf("%s on %s: requests failed (first: %s)", r.Scenario, r.Backend, firstNonEmpty(r.FirstError, r.Direct.FirstError)))
+		// Failed requests are a figure of the run (also in the JSON), not a reason to stop it.
+		if r.Errors > 0 {
+			fmt.Fprintf(stdout, "%s on %s: %d of %d gateway requests failed (first: %s)\n", r.Scenario, r.Backend, r.Errors, r.Requests, r.FirstError)
+		}
+		if r.Direct != nil && r.Direct.Errors > 0 {
+			fmt.Fprintf(stdout, "%s on %s: %d of %d direct requests failed (first: %s)\n", r.Scenario, r.Backend, r.Direct.Errors, r.Direct.Requests, r.Direct.FirstError)
 		}
 	}
 	if err := writeJSON(); err != nil {

@@ -13,8 +13,8 @@ import (
 )
 
 // openTiered starts redis-server and dynalite on free loopback ports and composes the
-// production store over them (store/tiered with its defaults: static reads from DynamoDB,
-// action reads from Redis with DynamoDB fallback).
+// production store over them (store/tiered with its defaults: static reads from Redis, which
+// the load writes through, action reads from Redis; DynamoDB is the fallback of both).
 //
 // The generated read data goes in as production would have it for the read path: static values
 // through the tiered store (DynamoDB), action events straight into Redis with redis.Store. The
@@ -39,7 +39,7 @@ func openTiered(ctx context.Context, o *options) (*backend, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		d, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: endpoint, Table: table, Observer: obs})
+		d, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: endpoint, Table: table, Observer: obs, Values: o.reg})
 		if err != nil {
 			return nil, nil, errors.Join(err, r.Close())
 		}

@@ -181,7 +181,7 @@ func TestSpotChecks(t *testing.T) {
 			sdl: []string{"  stockBySku: [IntMapEntry!]\n", "  labels: [StringMapEntry!]\n", "type IntMapEntry {\n  key: String!\n  value: Int!\n}\n",
 				"type StringMapEntry {\n  key: String!\n  value: String!\n}\n", `Default: {"currency":"KRW","lang":"en"}.`, "Default: [1,3,5].", "  recentPrices: [Float!]\n"},
 			models: []string{" StockBySku []*IntMapEntry `json:\"stockBySku\"`\n", "type IntMapEntry struct {\n Key string `json:\"key\"`\n Value int `json:\"value\"`\n}"},
-			glue:   []string{"o.StockBySku = asIntMap(v)", "o.Labels = asStringMap(v)", "func asIntMap(v any) []*model.IntMapEntry {", "func asStringMap(v any) []*model.StringMapEntry {", "o.OpenDays = asIntList(v)"},
+			glue:   []string{"o.StockBySku = asIntMap(v)", "o.Labels = asStringMap(v)", "func asIntMap(v store.Value) []*model.IntMapEntry {", "func asStringMap(v store.Value) []*model.StringMapEntry {", "o.OpenDays = asIntList(v)"},
 			notIn:  []string{"FloatMapEntry"},
 		},
 		{

@@ -67,7 +67,7 @@ var (
 			fmt.Fprintf(&b, "\tnew: func(id string) *model.%s { return &model.%s{ID: id} },\n", t, t)
 		}
 		fmt.Fprintf(&b, "\tat: func(o *model.%s, t *time.Time) { o.PointInTime = t },\n", t)
-		fmt.Fprintf(&b, "\tset: func(o *model.%s, feature string, v any) {\n\t\tswitch feature {\n", t)
+		fmt.Fprintf(&b, "\tset: func(o *model.%s, feature string, v store.Value) {\n\t\tswitch feature {\n", t)
 		for _, f := range e.Static {
 			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\to.%s = %s(v)\n", f.Name, registry.GoName(f.Name), convFunc(f))
 		}
@@ -129,8 +129,12 @@ var (
 	}
 	for _, t := range mapTypes(reg) {
 		et := "model." + mapEntryType(t)
-		fmt.Fprintf(&b, "\nfunc as%sMap(v any) []*%s {\n\tm, ok := v.(map[string]any)\n\tif !ok {\n\t\treturn nil\n\t}\n", t, et)
-		fmt.Fprintf(&b, "\tout := make([]*%s, 0, len(m))\n\tfor _, k := range sortedKeys(m) {\n\t\tif x := as%s(m[k]); x != nil {\n\t\t\tout = append(out, &%s{Key: k, Value: *x})\n\t\t}\n\t}\n\treturn out\n}\n", et, t, et)
+		gt := goScalar(t)
+		if t == registry.JSON {
+			gt = "model.JSON"
+		}
+		fmt.Fprintf(&b, "\nfunc as%sMap(v store.Value) []*%s {\n\treturn asMap(v, as%s, func(k string, x %s) *%s { return &%s{Key: k, Value: x} })\n}\n",
+			t, et, t, gt, et, et)
 	}
 	return format.Source([]byte(b.String()))
 }

@@ -32,15 +32,15 @@ type countingReader struct {
 	failActions  error
 }
 
-func (c *countingReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+func (c *countingReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	c.mu.Lock()
 	c.static++
-	c.staticKeys = append(c.staticKeys, len(keys))
+	c.staticKeys = append(c.staticKeys, q.Len())
 	c.mu.Unlock()
 	if c.failStatic != nil {
-		return nil, c.failStatic
+		return c.failStatic
 	}
-	return c.Reader.ReadStatic(ctx, keys)
+	return c.Reader.ReadStatic(ctx, q, out)
 }
 
 func (c *countingReader) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, mutate ...func(*gateway.Config)) *env {
 func (e *env) static(entity, id, feature string, v any, ts int64) {
 	e.t.Helper()
 	f := e.reg.Entity(entity).Feature(feature)
-	cv, err := registry.Coerce(f.Type, f.Container, v)
+	cv, err := registry.ToValue(f.Type, f.Container, v)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -432,13 +432,13 @@ type roundReader struct {
 	once           sync.Once
 }
 
-func (r *roundReader) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+func (r *roundReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	select {
 	case <-r.actionsStarted:
 	case <-time.After(2 * time.Second):
-		return nil, errors.New("the action read did not start while the static read was in flight")
+		return errors.New("the action read did not start while the static read was in flight")
 	}
-	return r.Reader.ReadStatic(ctx, keys)
+	return r.Reader.ReadStatic(ctx, q, out)
 }
 
 func (r *roundReader) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {

@@ -76,7 +76,7 @@ func TestAsOfStaticsActionsAndJoins(t *testing.T) {
 	hist := func(entity, id, feature string, v any, ts time.Time) {
 		t.Helper()
 		f := e.reg.Entity(entity).Feature(feature)
-		cv, err := registry.Coerce(f.Type, f.Container, v)
+		cv, err := registry.ToValue(f.Type, f.Container, v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -79,9 +79,10 @@ func maxOverlap(calls []call) int {
 	return best
 }
 
-// On DynamoDB + Redis with the static cache off, a user with 5 static and 3 action features costs
-// one BatchGetItem and one Redis pipeline, and 500 ids × 2 features cost ⌈1000/100⌉ = 10
-// BatchGetItem calls, run concurrently.
+// On DynamoDB + Redis with the in-process cache off, a user with 5 static and 3 action features
+// costs two Redis pipelines (statics and actions) and no DynamoDB call; 500 ids × 2 features of
+// which one was never written cost one pipeline of 500 HMGETs and, the first time, ⌈500/100⌉ = 5
+// BatchGetItem calls run concurrently for the missing feature, remembered as negative entries.
 func TestTieredStoreCallCounts(t *testing.T) {
 	ctx := context.Background()
 	reg, err := registry.Load("../features")
@@ -90,7 +91,7 @@ func TestTieredStoreCallCounts(t *testing.T) {
 	}
 	log := &callLog{}
 	dcfg := dynamodb.DefaultConfig()
-	dcfg.Endpoint, dcfg.Table, dcfg.Observer = testenv.DynamoDB(t), fmt.Sprintf("fg_gw_%d", time.Now().UnixNano()), log
+	dcfg.Endpoint, dcfg.Table, dcfg.Observer, dcfg.Values = testenv.DynamoDB(t), fmt.Sprintf("fg_gw_%d", time.Now().UnixNano()), log, reg
 	ddb, err := dynamodb.New(ctx, dcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -116,11 +117,11 @@ func TestTieredStoreCallCounts(t *testing.T) {
 	user := reg.Entity("user")
 	var statics []store.StaticWrite
 	for _, f := range []string{"os", "region_id", "is_verified", "manner_temperature", "last_active_at"} {
-		v, _ := registry.Coerce(user.Feature(f).Type, registry.Single, map[string]any{"os": "ios", "region_id": 6, "is_verified": true, "manner_temperature": 40.0, "last_active_at": "2026-10-01T00:00:00Z"}[f])
+		v, _ := registry.ToValue(user.Feature(f).Type, registry.Single, map[string]any{"os": "ios", "region_id": 6, "is_verified": true, "manner_temperature": 40.0, "last_active_at": "2026-10-01T00:00:00Z"}[f])
 		statics = append(statics, store.StaticWrite{Key: store.Key{Prefix: "u", ID: "1", Feature: f}, Value: v, TS: 1})
 	}
 	for i := 0; i < 500; i++ {
-		statics = append(statics, store.StaticWrite{Key: store.Key{Prefix: "c:flea", ID: fmt.Sprint(i), Feature: "price"}, Value: int64(i), TS: 1})
+		statics = append(statics, store.StaticWrite{Key: store.Key{Prefix: "c:flea", ID: fmt.Sprint(i), Feature: "price"}, Value: store.IntValue(int64(i)), TS: 1})
 	}
 	if err := ts.WriteStatic(ctx, statics); err != nil {
 		t.Fatal(err)
@@ -162,11 +163,11 @@ func TestTieredStoreCallCounts(t *testing.T) {
 	if !strings.Contains(string(r.Data), `"os":"ios"`) || !strings.Contains(string(r.Data), `{"articleId":2}`) {
 		t.Fatalf("unexpected answer %s", r.Data)
 	}
-	if n := len(log.of("dynamodb", "BatchGetItem")); n != 1 {
-		t.Errorf("one user, 5 static features: want 1 BatchGetItem, got %d", n)
+	if n := len(log.of("dynamodb", "BatchGetItem")); n != 0 {
+		t.Errorf("one user, 5 static features held by Redis: want no BatchGetItem, got %d", n)
 	}
-	if n := len(log.of("redis", "pipeline")); n != 1 {
-		t.Errorf("one user, 3 action features: want 1 Redis pipeline, got %d", n)
+	if p := log.of("redis", "pipeline"); len(p) != 2 || min(p[0].items, p[1].items) != 1 {
+		t.Errorf("one user, 5 static and 3 action features: want 2 Redis pipelines (one of 1 HMGET, one of action commands), got %+v", p)
 	}
 	if n := len(log.of("dynamodb", "Query")); n != 0 {
 		t.Errorf("action features held by Redis: want no DynamoDB Query, got %d", n)
@@ -181,9 +182,12 @@ func TestTieredStoreCallCounts(t *testing.T) {
 	if len(r.Errors) > 0 {
 		t.Fatalf("errors: %+v", r.Errors)
 	}
+	if !strings.Contains(string(r.Data), `{"price":499,"category":null}`) {
+		t.Fatalf("unexpected answer %.200s", r.Data)
+	}
 	gets := log.of("dynamodb", "BatchGetItem")
-	if len(gets) != 10 {
-		t.Fatalf("500 ids × 2 features = 1000 keys: want 10 BatchGetItem calls, got %d", len(gets))
+	if len(gets) != 5 {
+		t.Fatalf("500 ids × 1 feature Redis does not hold = 500 keys: want 5 BatchGetItem calls, got %d", len(gets))
 	}
 	for _, c := range gets {
 		if c.items != 100 {
@@ -192,5 +196,16 @@ func TestTieredStoreCallCounts(t *testing.T) {
 	}
 	if o := maxOverlap(gets); o < 2 {
 		t.Errorf("BatchGetItem calls should run concurrently; at most %d ran at once", o)
+	}
+	ts.WaitBackground() // the negative entries
+	log.reset()
+	if r, _ = e.query(`{ articles(ids: [`+strings.Join(ids, ",")+`]) { price category } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("errors: %+v", r.Errors)
+	}
+	if n := len(log.of("dynamodb", "BatchGetItem")); n != 0 {
+		t.Errorf("absent features are negative entries in Redis: want no BatchGetItem, got %d", n)
+	}
+	if p := log.of("redis", "pipeline"); len(p) != 1 || p[0].items != 500 {
+		t.Errorf("500 ids: want one pipeline of 500 HMGETs, got %+v", p)
 	}
 }

@@ -299,7 +299,7 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			d.skip(res, r, fl.path.String())
 			return nil
 		}
-		v, err := registry.Coerce(f.Type, f.Container, raw)
+		v, err := registry.ToValue(f.Type, f.Container, raw)
 		if err != nil {
 			return fail("field", fl.path, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/internal/ingesttest"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -72,7 +73,7 @@ func env(stream, topic, sub, event string) ingest.Envelope {
 func staticFeatures(res *ingest.Result) []string {
 	var out []string
 	for _, w := range res.Static {
-		v := w.Value
+		v := ingesttest.Any(w.Value)
 		if raw, ok := v.(json.RawMessage); ok {
 			v = string(raw)
 		}
@@ -155,9 +156,9 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			name: "one event feeds three static features, nested paths and renames",
 			env:  env("app_events", "user_cdc", "", `{"event_name":"user_updated","user_id":1,"device":{"os":"ios"},"region":{"id":"6"},"verified":"true","updated_at":"2026-10-10T12:01:00Z"}`),
 			static: []store.StaticWrite{
-				{Key: user1("is_verified"), Value: true, TS: ms("2026-10-10T12:01:00Z")},
-				{Key: user1("os"), Value: "ios", TS: ms("2026-10-10T12:01:00Z"), History: true, HistoryTTL: 87600 * time.Hour}, // os keeps history
-				{Key: user1("region_id"), Value: int64(6), TS: ms("2026-10-10T12:01:00Z")},
+				{Key: user1("is_verified"), Value: ingesttest.Val(true), TS: ms("2026-10-10T12:01:00Z")},
+				{Key: user1("os"), Value: ingesttest.Val("ios"), TS: ms("2026-10-10T12:01:00Z"), History: true, HistoryTTL: 87600 * time.Hour}, // os keeps history
+				{Key: user1("region_id"), Value: ingesttest.Val(int64(6)), TS: ms("2026-10-10T12:01:00Z")},
 			},
 			matched: 3,
 		},
@@ -165,7 +166,7 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			name: "sub-topic from the envelope wins over the event, epoch seconds",
 			env:  env("app_events", "user_cdc", "manner_updated", `{"user_id":"1","temperature":41,"updated_at":1760000000}`),
 			static: []store.StaticWrite{
-				{Key: user1("manner_temperature"), Value: 41.0, TS: 1760000000000},
+				{Key: user1("manner_temperature"), Value: ingesttest.Val(41.0), TS: 1760000000000},
 			},
 			matched: 1,
 		},
@@ -173,7 +174,7 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			name: "set is sorted and deduplicated, epoch milliseconds",
 			env:  env("app_events", "keyword_cdc", "", `{"event_name":"keywords_updated","user_id":1,"keywords":["lego","bicycle","lego"],"updated_at":1760000000123}`),
 			static: []store.StaticWrite{
-				{Key: user1("notification_keywords"), Value: []any{"bicycle", "lego"}, TS: 1760000000123},
+				{Key: user1("notification_keywords"), Value: ingesttest.Val([]any{"bicycle", "lego"}), TS: 1760000000123},
 			},
 			matched: 1,
 		},
@@ -181,7 +182,7 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			name: "map and JSON values",
 			env:  env("", "user_cdc", "settings_updated", `{"user_id":1,"settings":{"theme":"dark", "push":true},"updated_at":"2026-10-11T10:00:00.5+09:00"}`),
 			static: []store.StaticWrite{
-				{Key: user1("settings"), Value: json.RawMessage(`{"push":true,"theme":"dark"}`), TS: ms("2026-10-11T01:00:00.5Z")},
+				{Key: user1("settings"), Value: ingesttest.Val(json.RawMessage(`{"push":true,"theme":"dark"}`)), TS: ms("2026-10-11T01:00:00.5Z")},
 			},
 			matched: 1,
 		},
@@ -267,7 +268,7 @@ func TestDispatchPathsAndTypes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: "7", Feature: "any_kind"}, Value: int64(2), TS: fixedNow.UnixMilli()}}
+		want := []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: "7", Feature: "any_kind"}, Value: ingesttest.Val(int64(2)), TS: fixedNow.UnixMilli()}}
 		if !reflect.DeepEqual(res.Static, want) || res.SubTopic != "whatever" {
 			t.Errorf("got %#v (sub-topic %q)", res.Static, res.SubTopic)
 		}
@@ -298,7 +299,7 @@ func TestDispatchPathsAndTypes(t *testing.T) {
 		ts := ms("2026-01-02T02:04:05.123Z")
 		wantA := []store.ActionWrite{{Key: store.Key{Prefix: "u", ID: "3", Feature: "seen"}, TS: ts,
 			Member: `{"_t":` + jsonString(ts) + `,"at":"2026-01-01T00:00:00Z","device_id":"12345678901234567890","extra":{"a":[true],"z":1},"ok":false}`, MaxCount: 5, TTL: time.Hour}}
-		wantS := []store.StaticWrite{{Key: store.Key{Prefix: "d", ID: "12345678901234567890", Feature: "model"}, Value: "pixel", TS: ts}}
+		wantS := []store.StaticWrite{{Key: store.Key{Prefix: "d", ID: "12345678901234567890", Feature: "model"}, Value: ingesttest.Val("pixel"), TS: ts}}
 		if !reflect.DeepEqual(res.Actions, wantA) {
 			t.Errorf("actions\n got %#v\nwant %#v", res.Actions, wantA)
 		}
@@ -487,13 +488,13 @@ func TestDispatchValue(t *testing.T) {
 		want any // store.StaticWrite, store.ActionWrite or an error substring
 	}{
 		{"static from CSV text", ingest.Value{Entity: "user", ID: "42", Feature: "region_id", Value: "6", Timestamp: "2026-10-10T00:00:00Z"},
-			store.StaticWrite{Key: u("region_id"), Value: int64(6), TS: ms("2026-10-10T00:00:00Z")}},
+			store.StaticWrite{Key: u("region_id"), Value: ingesttest.Val(int64(6)), TS: ms("2026-10-10T00:00:00Z")}},
 		{"set from JSON text", ingest.Value{Entity: "user", ID: json.Number("42"), Feature: "notification_keywords", Value: `["b","a","b"]`, Timestamp: json.Number("1760000000")},
-			store.StaticWrite{Key: u("notification_keywords"), Value: []any{"a", "b"}, TS: 1760000000000}},
+			store.StaticWrite{Key: u("notification_keywords"), Value: ingesttest.Val([]any{"a", "b"}), TS: 1760000000000}},
 		{"map value", ingest.Value{Entity: "user", ID: 42, Feature: "category_affinity", Value: map[string]any{"toys": json.Number("0.5")}},
-			store.StaticWrite{Key: u("category_affinity"), Value: map[string]any{"toys": 0.5}, TS: fixedNow.UnixMilli()}},
+			store.StaticWrite{Key: u("category_affinity"), Value: ingesttest.Val(map[string]any{"toys": 0.5}), TS: fixedNow.UnixMilli()}},
 		{"JSON from CSV text", ingest.Value{Entity: "user", ID: "42", Feature: "settings", Value: ` {"a": 1} `, Timestamp: "1"},
-			store.StaticWrite{Key: u("settings"), Value: json.RawMessage(`{"a":1}`), TS: 1000}},
+			store.StaticWrite{Key: u("settings"), Value: ingesttest.Val(json.RawMessage(`{"a":1}`)), TS: 1000}},
 		{"action from JSON text", ingest.Value{Entity: "user", ID: "42", Feature: "recent_clicked_articles", Value: `{"article_id":"7","source":"feed"}`, Timestamp: "2026-10-10T00:00:00Z"},
 			store.ActionWrite{Key: u("recent_clicked_articles"), TS: ms("2026-10-10T00:00:00Z"), Member: `{"article_id":7,"source":"feed"}`, MaxCount: 100, TTL: 87600 * time.Hour}},
 		{"unknown entity", ingest.Value{Entity: "shop", ID: "1", Feature: "x", Value: "1"}, `unknown entity "shop"`},

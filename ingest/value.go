@@ -66,7 +66,7 @@ func (d *Dispatcher) DispatchValue(v Value) (*Result, error) {
 				return fail("value", err)
 			}
 		}
-		val, err := registry.Coerce(f.Type, f.Container, raw)
+		val, err := registry.ToValue(f.Type, f.Container, raw)
 		if err != nil {
 			return fail("value", err)
 		}

@@ -91,7 +91,7 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	if c.CallTimeout == 0 {
 		c.CallTimeout = d.CallTimeout
 	}
-	c.Backoff = c.Backoff.withDefaults()
+	c.Backoff = c.Backoff.WithDefaults()
 	if c.Retryable == nil {
 		c.Retryable = DefaultRetryable
 	}

@@ -34,21 +34,20 @@ func newWriter(t *testing.T, st store.Writer, cfg ingest.WriterConfig) *ingest.W
 }
 
 func sw(id string, v int64) []store.StaticWrite {
-	return []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: id, Feature: "n"}, Value: v, TS: v}}
+	return []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: id, Feature: "n"}, Value: store.IntValue(v), TS: v}}
 }
 
 func readN(t *testing.T, st *memory.Store, id string) (int64, bool) {
 	t.Helper()
 	k := store.Key{Prefix: "u", ID: id, Feature: "n"}
-	got, err := st.ReadStatic(context.Background(), []store.Key{k})
+	v, err := store.ReadKey(context.Background(), st, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, ok := got[k]
-	if !ok {
+	if v.Kind == store.Absent {
 		return 0, false
 	}
-	return v.Value.(int64), true
+	return v.Num, true
 }
 
 func TestWriterBatchesBySizeAndLinger(t *testing.T) {

@@ -5,6 +5,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -46,7 +48,7 @@ func New() *Metrics {
 	}, []string{"entity", "feature"})
 	m.backendDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "featuregraph_backend_call_duration_seconds",
-		Help:    "Backend round trips by backend, operation and outcome.",
+		Help:    "Backend round trips by backend, operation and outcome (ok, error, or cancelled: the caller's context ended first).",
 		Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"backend", "op", "outcome"})
 	m.backendItems = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -108,7 +110,10 @@ func (m *Metrics) FeatureRead(entity, feature string, n int) {
 // BackendCall implements store.Observer.
 func (m *Metrics) BackendCall(backend, op string, items int, d time.Duration, err error) {
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		outcome = "cancelled" // the caller gave up: not a backend failure
+	case err != nil:
 		outcome = "error"
 	}
 	m.backendDur.WithLabelValues(backend, op, outcome).Observe(d.Seconds())
@@ -122,6 +127,16 @@ func (m *Metrics) Cache(cache string, hit bool) {
 		result = "hit"
 	}
 	m.cache.WithLabelValues(cache, result).Inc()
+}
+
+// CacheN implements store.CacheCounter.
+func (m *Metrics) CacheN(cache string, hits, misses int) {
+	if hits > 0 {
+		m.cache.WithLabelValues(cache, "hit").Add(float64(hits))
+	}
+	if misses > 0 {
+		m.cache.WithLabelValues(cache, "miss").Add(float64(misses))
+	}
 }
 
 // FeatureSkipped counts a feature left out of an event's writes (ingest.SkipRecorder).

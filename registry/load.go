@@ -548,8 +548,10 @@ func (p *parser) staticFeature(file string, f *Feature, m *fields, what string) 
 		}
 		if err != nil {
 			p.errs.add(p.pos(file, n), fmt.Sprintf("give a %s %s value", f.Container, f.Type), "%s: defaultValue: %v", what, err)
+		} else if sv, err := CanonicalValue(v); err != nil {
+			p.errs.add(p.pos(file, n), fmt.Sprintf("give a %s %s value", f.Container, f.Type), "%s: defaultValue: %v", what, err)
 		} else {
-			f.DefaultValue = v
+			f.DefaultValue, f.Default = v, sv
 		}
 	}
 }

@@ -3,6 +3,8 @@ package registry
 import (
 	"sort"
 	"time"
+
+	"github.com/featuregraph/featuregraph/store"
 )
 
 // FeatureType says whether a feature holds one current value or a time series.
@@ -70,7 +72,8 @@ type Feature struct {
 	// Static features.
 	Type         Type
 	Container    Container
-	DefaultValue any // canonical form (see Coerce); nil = none
+	DefaultValue any         // canonical form (see Coerce); nil = none
+	Default      store.Value // DefaultValue as a store.Value; Kind store.Absent = none
 	// History keeps every version (besides the current value) for point-in-time reads (asOf),
 	// for HistoryTTL after its event time (0 = forever).
 	History    bool

@@ -20,7 +20,7 @@ type binding[T any] struct {
 	entity string
 	new    func(id string) T
 	at     func(o T, t *time.Time) // sets the asOf the object is answered for
-	set    func(o T, feature string, v any)
+	set    func(o T, feature string, v store.Value)
 }
 
 // wanted is one selected static feature and every alias it is selected under (errors go to each).
@@ -117,11 +117,12 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	return objs
 }
 
-// setStatic sets one static feature of an object from its stored value (nil: none, the default).
-func setStatic[T any](ctx context.Context, b *binding[T], e *registry.Entity, obj T, f *registry.Feature, aliases []string, path ast.Path, sv *store.StaticValue) {
-	v := f.DefaultValue
-	if sv != nil {
-		cv, cerr := registry.Coerce(f.Type, f.Container, sv.Value)
+// setStatic sets one static feature of an object from its stored value (Kind Absent: none, the
+// default).
+func setStatic[T any](ctx context.Context, b *binding[T], e *registry.Entity, obj T, f *registry.Feature, aliases []string, path ast.Path, sv store.StaticValue) {
+	v := f.Default
+	if sv.Kind != store.Absent {
+		cv, cerr := registry.Conform(f.Type, f.Container, sv.Value)
 		if cerr != nil {
 			err := fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, f.Name, f.Container, f.Type, cerr)
 			for _, a := range aliases {
@@ -131,7 +132,7 @@ func setStatic[T any](ctx context.Context, b *binding[T], e *registry.Entity, ob
 		}
 		v = cv
 	}
-	if v != nil {
+	if v.Kind != store.Absent {
 		b.set(obj, f.Name, v)
 	}
 }

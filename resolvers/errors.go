@@ -70,6 +70,8 @@ func present(err error) *gqlerror.Error {
 			Message:    fmt.Sprintf("backend %s failed: %v", be.Backend, be),
 			Extensions: map[string]any{"code": "BACKEND_ERROR", "backend": be.Backend},
 		}
+	case errors.Is(err, context.Canceled): // the client went away; nobody reads this
+		return &gqlerror.Error{Message: "request cancelled", Extensions: map[string]any{"code": "CANCELLED"}}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &gqlerror.Error{Message: "request deadline exceeded: " + message(err), Extensions: map[string]any{"code": "TIMEOUT"}}
 	case errors.As(err, &gqlErr):

@@ -73,7 +73,11 @@ func loadHistory[T any](ctx context.Context, r *Resolver, b *binding[T], e *regi
 				}
 				continue
 			}
-			setStatic(ctx, b, e, objs[i], w.f, w.aliases, pathOf(i), values[n])
+			var sv store.StaticValue // Absent when no version
+			if values[n] != nil {
+				sv = *values[n]
+			}
+			setStatic(ctx, b, e, objs[i], w.f, w.aliases, pathOf(i), sv)
 		}
 	}
 }

@@ -46,7 +46,7 @@ var articleBinding = &binding[*model.Article]{
 	entity: "article",
 	new:    func(id string) *model.Article { n, _ := strconv.Atoi(id); return &model.Article{ID: n} },
 	at:     func(o *model.Article, t *time.Time) { o.PointInTime = t },
-	set: func(o *model.Article, feature string, v any) {
+	set: func(o *model.Article, feature string, v store.Value) {
 		switch feature {
 		case "category":
 			o.Category = asString(v)
@@ -97,7 +97,7 @@ var userBinding = &binding[*model.User]{
 	entity: "user",
 	new:    func(id string) *model.User { n, _ := strconv.Atoi(id); return &model.User{ID: n} },
 	at:     func(o *model.User, t *time.Time) { o.PointInTime = t },
-	set: func(o *model.User, feature string, v any) {
+	set: func(o *model.User, feature string, v store.Value) {
 		switch feature {
 		case "category_affinity":
 			o.CategoryAffinity = asFloatMap(v)
@@ -302,16 +302,6 @@ func decodeUserRecentSearchesEvent(o *model.UserRecentSearchesEvent, key string,
 	return err
 }
 
-func asFloatMap(v any) []*model.FloatMapEntry {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil
-	}
-	out := make([]*model.FloatMapEntry, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		if x := asFloat(m[k]); x != nil {
-			out = append(out, &model.FloatMapEntry{Key: k, Value: *x})
-		}
-	}
-	return out
+func asFloatMap(v store.Value) []*model.FloatMapEntry {
+	return asMap(v, asFloat, func(k string, x float64) *model.FloatMapEntry { return &model.FloatMapEntry{Key: k, Value: x} })
 }

@@ -21,3 +21,23 @@ func (NopObserver) BackendCall(string, string, int, time.Duration, error) {}
 
 // Cache implements Observer.
 func (NopObserver) Cache(string, bool) {}
+
+// CacheCounter is an Observer that takes many cache outcomes at once (Prometheus metrics do:
+// one counter add instead of one per value). ReportCache uses it when the Observer has it.
+type CacheCounter interface {
+	CacheN(cache string, hits, misses int)
+}
+
+// ReportCache tells o about hits and misses of cache.
+func ReportCache(o Observer, cache string, hits, misses int) {
+	if c, ok := o.(CacheCounter); ok {
+		c.CacheN(cache, hits, misses)
+		return
+	}
+	for range hits {
+		o.Cache(cache, true)
+	}
+	for range misses {
+		o.Cache(cache, false)
+	}
+}

@@ -2,10 +2,12 @@ package store
 
 import "context"
 
-// StaticReader reads static features. Keys with no stored value are absent from the result;
-// a key that could not be fetched is an error, never an absent key.
+// StaticReader reads static features.
 type StaticReader interface {
-	ReadStatic(ctx context.Context, keys []Key) (map[Key]StaticValue, error)
+	// ReadStatic fills out[i*len(q.Features)+j] with feature j of entity i (Kind Absent when
+	// nothing is stored); len(out) == len(q.IDs)*len(q.Features). A value that could not be
+	// fetched is an error, never Absent.
+	ReadStatic(ctx context.Context, q StaticQuery, out []StaticValue) error
 }
 
 // ActionReader reads action features. Every query has an entry in the result (nil or empty when
@@ -47,4 +49,11 @@ type Store interface {
 	Writer
 	Pinger
 	Close() error
+}
+
+// ReadKey reads the value of one key (tools and tests; serving reads whole queries).
+func ReadKey(ctx context.Context, r StaticReader, k Key) (StaticValue, error) {
+	out := make([]StaticValue, 1)
+	err := r.ReadStatic(ctx, StaticQuery{Prefix: k.Prefix, IDs: []string{k.ID}, Features: []string{k.Feature}}, out)
+	return out[0], err
 }

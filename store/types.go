@@ -1,25 +1,47 @@
 package store
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
-// StaticValue is the current value of one static feature and the event time (Unix ms) of the
-// event that set it.
-//
-// Value holds one of the canonical Go forms: int64, float64, string, bool, time.Time,
-// json.RawMessage (the JSON type), []any (list and set containers) or map[string]any (map
-// containers). Backends may hand numbers back as json.Number and times as RFC 3339 strings;
-// registry.Coerce with the feature's type turns any of these into the canonical form.
+// StaticQuery asks for the same features of many entities of one kind.
+type StaticQuery struct {
+	Prefix   string   // entity key prefix
+	IDs      []string // canonical ids
+	Features []string // feature names (snake_case, as in the registry)
+}
+
+// Len is the number of values the query asks for: len(IDs) × len(Features).
+func (q StaticQuery) Len() int { return len(q.IDs) * len(q.Features) }
+
+// Key returns the key of value i of the answer (entity i/len(Features), feature i%len(Features)).
+func (q StaticQuery) Key(i int) Key {
+	n := len(q.Features)
+	return Key{Prefix: q.Prefix, ID: q.IDs[i/n], Feature: q.Features[i%n]}
+}
+
+// Check returns an error wrapping ErrInvalid unless out has room for exactly the query's values.
+func (q StaticQuery) Check(out []StaticValue) error {
+	if len(out) != q.Len() {
+		return fmt.Errorf("%w: static read: %d values for %d ids × %d features", ErrInvalid, len(out), len(q.IDs), len(q.Features))
+	}
+	return nil
+}
+
+// StaticValue is one stored value and the event time (Unix ms) that set it. Kind Absent means
+// nothing is stored.
 type StaticValue struct {
-	Value any
-	TS    int64
+	Value
+	TS int64
 }
 
 // StaticWrite sets a static feature. A write whose TS is older than the stored value's TS is
 // ignored: an older event never overwrites a newer one. Equal TS overwrites, so a redelivered
-// event is harmless.
+// event is harmless. Value is the typed value (registry.ToValue builds it); it is never Absent.
 type StaticWrite struct {
 	Key   Key
-	Value any
+	Value Value
 	TS    int64
 	// History keeps this version, besides the current value, for point-in-time reads
 	// (StaticHistoryReader), until HistoryTTL after TS (0: forever). Set for features with
@@ -34,6 +56,13 @@ type StaticWrite struct {
 type ActionEvent struct {
 	TS     int64
 	Member string
+}
+
+// StoredEvent is an action event with its expiry, as the source of truth holds it: what a
+// refill carries to Redis.
+type StoredEvent struct {
+	ActionEvent
+	ExpireAt int64 // Unix seconds; 0 = never
 }
 
 // ActionQuery asks for the newest Count events of Key with TS >= MinTS (0: no lower bound),

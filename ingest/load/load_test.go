@@ -283,7 +283,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Load from a reader: %+v %v", sum, err)
 	}
 	k := store.Key{Prefix: "u", ID: "3", Feature: "os"}
-	if got, _ := f.mem.ReadStatic(ctx, []store.Key{k}); got[k].Value != "web" {
+	if got, _ := store.ReadKey(ctx, f.mem, k); got.Kind != store.String || got.Str != "web" {
 		t.Errorf("stdin value: %v", got)
 	}
 }

@@ -195,8 +195,8 @@ func TestPushStoreDown(t *testing.T) {
 		t.Fatalf("after recovery: %d %s", code, body)
 	}
 	k := store.Key{Prefix: "u", ID: "9", Feature: "manner_temperature"}
-	got, err := f.mem.ReadStatic(context.Background(), []store.Key{k})
-	if err != nil || got[k].Value != 40.0 || got[k].TS != 1760000000000 {
+	got, err := store.ReadKey(context.Background(), f.mem, k)
+	if err != nil || got.Kind != store.Float || got.Float != 40.0 || got.TS != 1760000000000 {
 		t.Errorf("stored %+v, %v", got, err)
 	}
 }

@@ -21,3 +21,7 @@ func StartDynamoDB() (endpoint string, stop func(), err error) {
 	}
 	return url, p.stop, nil
 }
+
+// FreePort returns a loopback TCP port that was free a moment ago (for a program that starts a
+// server of its own).
+func FreePort() (int, error) { return freePort() }

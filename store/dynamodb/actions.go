@@ -35,10 +35,7 @@ func eventSK(ts int64, member string) string {
 }
 
 // Event is an action event as DynamoDB holds it, with its expiry.
-type Event struct {
-	store.ActionEvent
-	ExpireAt int64 // Unix seconds; 0 = never
-}
+type Event = store.StoredEvent
 
 // WriteActions implements store.ActionWriter: one item per event (repeats of the same event in
 // one call collapse to one, keeping the latest expiry), in BatchWriteItem calls of at most 25

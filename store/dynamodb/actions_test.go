@@ -140,7 +140,7 @@ func TestReadActionsStorage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := store.Key{Prefix: "st", ID: fmt.Sprint(i), Feature: "f"}
 			if tt.static {
-				if err := s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: "s", TS: 5}}); err != nil {
+				if err := s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: store.StringValue("s"), TS: 5}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -155,8 +155,8 @@ func TestReadActionsStorage(t *testing.T) {
 				t.Fatalf("want %v, got %v", want, got[q(k, 10)])
 			}
 			if tt.static {
-				sv, err := s.ReadStatic(ctx, []store.Key{k})
-				if err != nil || sv[k].Value != "s" {
+				sv, err := store.ReadKey(ctx, s, k)
+				if err != nil || sv.Str != "s" {
 					t.Fatalf("static value beside events: got %v, %v", sv, err)
 				}
 			}

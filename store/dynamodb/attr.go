@@ -9,19 +9,63 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/featuregraph/featuregraph/store"
 )
 
-// Static values are stored in the native DynamoDB type of their canonical Go form, so the table
-// reads naturally in any DynamoDB tool:
+// Static values are stored in the native DynamoDB type of their kind, so the table reads
+// naturally in any DynamoDB tool:
 //
-//	int64, float64 → N   string → S   bool → BOOL   time.Time → S (RFC 3339, nanoseconds)
-//	json.RawMessage → the decoded JSON: M, L, S, N, BOOL or NULL
-//	[]any (list and set) → L   map[string]any → M   nil → NULL
+//	Int, Float → N   String → S   Bool → BOOL   Time → S (RFC 3339, nanoseconds)
+//	JSON → the decoded JSON: M, L, S, N, BOOL or NULL
+//	List (list and set) → L   Map → M
 //
-// Every []any is an L: the store does not know whether a value is a list or a set, SS/NS
-// cannot be empty, and sets arrive sorted and unique, so L round-trips both. Values read back
-// as string, json.Number, bool, nil, []any and map[string]any; registry.Coerce with the
-// feature's type makes them canonical again.
+// Every list is an L: SS/NS cannot be empty, and sets arrive sorted and unique, so L
+// round-trips both. Values read back as string, json.Number, bool, nil, []any and
+// map[string]any, which Config.Values (the registry) types again.
+
+// valueAttr converts a typed value to its attribute value, as the layout above says.
+func valueAttr(v store.Value) (types.AttributeValue, error) {
+	switch v.Kind {
+	case store.Int:
+		return attrN(v.Num), nil
+	case store.Float:
+		n, err := formatFloat(v.Float)
+		if err != nil {
+			return nil, err
+		}
+		return &types.AttributeValueMemberN{Value: n}, nil
+	case store.String:
+		return &types.AttributeValueMemberS{Value: v.Str}, nil
+	case store.Bool:
+		return &types.AttributeValueMemberBOOL{Value: v.Bool()}, nil
+	case store.Time:
+		return &types.AttributeValueMemberS{Value: v.Time().Format(time.RFC3339Nano)}, nil
+	case store.JSON:
+		return toAttr(json.RawMessage(v.Str))
+	case store.List:
+		l := make([]types.AttributeValue, len(v.Items))
+		for i, it := range v.Items {
+			av, err := valueAttr(it)
+			if err != nil {
+				return nil, fmt.Errorf("item %d: %w", i, err)
+			}
+			l[i] = av
+		}
+		return &types.AttributeValueMemberL{Value: l}, nil
+	case store.Map:
+		m := make(map[string]types.AttributeValue, len(v.Keys))
+		for i, k := range v.Keys {
+			av, err := valueAttr(v.Items[i])
+			if err != nil {
+				return nil, fmt.Errorf("key %q: %w", k, err)
+			}
+			m[k] = av
+		}
+		return &types.AttributeValueMemberM{Value: m}, nil
+	}
+	return nil, fmt.Errorf("cannot store a value of kind %d", v.Kind)
+}
 
 // toAttr converts a canonical value to an attribute value.
 func toAttr(v any) (types.AttributeValue, error) {

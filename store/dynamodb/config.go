@@ -47,6 +47,10 @@ type Config struct {
 	ConsistentRead bool
 	// Observer is told about every SDK call. Default store.NopObserver.
 	Observer store.Observer
+	// Values types the static values read back (DynamoDB keeps a number as N whether it is an
+	// Int or a Float, a Time as S): registry.Registry, so reads answer each feature's type.
+	// Default store.UntypedDecoder.
+	Values store.ValueDecoder
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -132,6 +136,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Observer == nil {
 		c.Observer = d.Observer
+	}
+	if c.Values == nil {
+		c.Values = store.UntypedDecoder{}
 	}
 	return c
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/featuregraph/featuregraph/internal/backoff"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -58,8 +58,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	delays := cfg.backoff()
 	backoff := retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-		return backoffDelay(cfg.RetryBaseDelay, cfg.RetryMaxDelay, attempt-1), nil
+		return delays.Delay(attempt - 1), nil
 	})
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 256
@@ -210,32 +211,14 @@ func (s *Store) wrap(op string, err error) error {
 	return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: %s: %w", sentinel, s.cfg.Table, err)}
 }
 
-// backoffDelay is exponential backoff with jitter: a random delay in [d/2, d] where
-// d = base·2^attempt, capped at max. attempt counts from 0.
-func backoffDelay(base, maxDelay time.Duration, attempt int) time.Duration {
-	d := maxDelay
-	if attempt < 30 {
-		d = min(base<<attempt, maxDelay)
-	}
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
+// backoff is the retry delay of SDK calls and of unprocessed batch items: RetryBaseDelay
+// doubling per attempt up to RetryMaxDelay, ±50%.
+func (c Config) backoff() backoff.Backoff {
+	return backoff.Backoff{Initial: c.RetryBaseDelay, Max: c.RetryMaxDelay, Multiplier: 2, Jitter: 0.5}
 }
 
 // sleepBackoff waits before retry round attempt. It returns false without waiting when the wait
 // would pass the context's deadline or the context is done.
 func (s *Store) sleepBackoff(ctx context.Context, attempt int) bool {
-	d := backoffDelay(s.cfg.RetryBaseDelay, s.cfg.RetryMaxDelay, attempt)
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return s.cfg.backoff().Sleep(ctx, attempt)
 }

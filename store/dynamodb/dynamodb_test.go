@@ -28,6 +28,7 @@ func newTableStore(t *testing.T, obs store.Observer) *dynamodb.Store {
 		Region:   "us-east-1",
 		Table:    fmt.Sprintf("fg_test_%d_%d", time.Now().UnixNano()%1e9, tableSeq.Add(1)),
 		Observer: obs,
+		Values:   storetest.Values,
 	}
 	ctx := context.Background()
 	s, err := dynamodb.New(ctx, cfg)

@@ -222,7 +222,8 @@ func TestBatchGetItemEdgeCases(t *testing.T) {
 				defer cancel()
 			}
 			ks := keys(3)
-			got, err := s.ReadStatic(ctx, ks)
+			got := make([]store.StaticValue, len(ks))
+			err := s.ReadStaticKeys(ctx, ks, got)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("want error %v, got %v (values %v)", tt.wantErr, err, got)
@@ -230,19 +231,13 @@ func TestBatchGetItemEdgeCases(t *testing.T) {
 				if store.BackendOf(err) != "dynamodb" {
 					t.Fatalf("want a dynamodb BackendError, got %#v", err)
 				}
-				if got != nil {
-					t.Fatalf("want no values with the error, got %v", got)
-				}
 			} else {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(got) != len(ks) {
-					t.Fatalf("want %d values, got %v", len(ks), got)
-				}
-				for _, k := range ks {
-					if got[k].Value != "v:"+k.String() || got[k].TS != 1000 {
-						t.Fatalf("key %s: got %#v", k, got[k])
+				for i, k := range ks {
+					if got[i].Str != "v:"+k.String() || got[i].TS != 1000 {
+						t.Fatalf("key %s: got %#v", k, got[i])
 					}
 				}
 			}
@@ -299,12 +294,14 @@ func TestBatchGetItemSplitsDedupesAndRunsConcurrently(t *testing.T) {
 	s := fakeStore(t, srv.URL, obs, nil)
 	ks := keys(n)
 	ks = append(ks, ks[:50]...) // repeats are fetched once
-	got, err := s.ReadStatic(context.Background(), ks)
-	if err != nil {
+	got := make([]store.StaticValue, len(ks))
+	if err := s.ReadStaticKeys(context.Background(), ks, got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != n {
-		t.Fatalf("want %d values, got %d", n, len(got))
+	for i, v := range got {
+		if v.Kind != store.String {
+			t.Fatalf("value %d (%s) not read: %v", i, ks[i], v)
+		}
 	}
 	if c := obs.get("BatchGetItem"); c != wantCalls {
 		t.Fatalf("want %d BatchGetItem calls, got %d", wantCalls, c)
@@ -396,7 +393,7 @@ func TestWriteStaticOlderEventIsNotAnError(t *testing.T) {
 	})
 	obs := &calls{}
 	s := fakeStore(t, srv.URL, obs, nil)
-	err := s.WriteStatic(context.Background(), []store.StaticWrite{{Key: keys(1)[0], Value: "x", TS: 1}})
+	err := s.WriteStatic(context.Background(), []store.StaticWrite{{Key: keys(1)[0], Value: store.StringValue("x"), TS: 1}})
 	if err != nil {
 		t.Fatalf("want no error for an older event, got %v", err)
 	}
@@ -416,9 +413,9 @@ func TestUnreachableEndpointIsUnavailable(t *testing.T) {
 		call func() error
 	}{
 		{"ping", func() error { return s.Ping(ctx) }},
-		{"read_static", func() error { _, err := s.ReadStatic(ctx, keys(2)); return err }},
+		{"read_static", func() error { return s.ReadStaticKeys(ctx, keys(2), make([]store.StaticValue, 2)) }},
 		{"write_static", func() error {
-			return s.WriteStatic(ctx, []store.StaticWrite{{Key: keys(1)[0], Value: int64(1), TS: 1}})
+			return s.WriteStatic(ctx, []store.StaticWrite{{Key: keys(1)[0], Value: store.IntValue(1), TS: 1}})
 		}},
 		{"read_actions", func() error {
 			_, err := s.ReadActions(ctx, []store.ActionQuery{{Key: keys(1)[0], Count: 3}})

@@ -27,7 +27,7 @@ func (s *Store) writeVersions(ctx context.Context, writes []store.StaticWrite) e
 		if !w.History || w.TS <= 0 {
 			continue
 		}
-		v, err := toAttr(w.Value)
+		v, err := valueAttr(w.Value)
 		if err != nil {
 			continue // WriteStatic reports it
 		}
@@ -89,7 +89,11 @@ func (s *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64
 						continue
 					}
 					ts, _ := intAttr(item, "ts")
-					v, err := fromAttr(item["v"])
+					raw, err := fromAttr(item["v"])
+					var v store.Value
+					if err == nil {
+						v, err = s.cfg.Values.DecodeStatic(k.Prefix, k.Feature, raw)
+					}
 					if err != nil {
 						return &store.BackendError{Backend: backend, Op: "Query", Err: fmt.Errorf("%w: version %d of %s: %v", store.ErrInvalid, ts, k, err)}
 					}

@@ -21,18 +21,35 @@ const batchGetLimit = 100
 // most 100 keys, run concurrently (at most Config.Concurrency at once). Keys DynamoDB returns
 // as UnprocessedKeys are retried with exponential backoff and jitter, within the context's
 // deadline and Config.UnprocessedRetries rounds; keys still unprocessed then fail the call with
-// an error wrapping store.ErrIncomplete, so "not fetched" never reads as "missing".
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	byPK := make(map[string]store.Key, len(keys))
-	var pks []string
-	for _, k := range keys {
-		pk := k.String()
-		if _, dup := byPK[pk]; !dup {
-			byPK[pk] = k
+// an error wrapping store.ErrIncomplete, so "not fetched" never reads as "missing". Values are
+// typed by Config.Values.
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	if err := q.Check(out); err != nil {
+		return &store.BackendError{Backend: backend, Op: "BatchGetItem", Err: err}
+	}
+	return s.readStatic(ctx, q.Key, out)
+}
+
+// ReadStaticKeys is ReadStatic for any keys: out[i] is the value of keys[i].
+func (s *Store) ReadStaticKeys(ctx context.Context, keys []store.Key, out []store.StaticValue) error {
+	if len(out) != len(keys) {
+		return &store.BackendError{Backend: backend, Op: "BatchGetItem", Err: fmt.Errorf("%w: %d values for %d keys", store.ErrInvalid, len(out), len(keys))}
+	}
+	return s.readStatic(ctx, func(i int) store.Key { return keys[i] }, out)
+}
+
+// readStatic fills out[i] with the value of keyOf(i).
+func (s *Store) readStatic(ctx context.Context, keyOf func(int) store.Key, out []store.StaticValue) error {
+	clear(out)
+	at := make(map[string][]int32, len(out)) // pk -> indexes of out
+	pks := make([]string, 0, len(out))
+	for i := range out {
+		pk := keyOf(i).String()
+		if _, dup := at[pk]; !dup {
 			pks = append(pks, pk)
 		}
+		at[pk] = append(at[pk], int32(i))
 	}
-	out := make(map[store.Key]store.StaticValue, len(pks))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Concurrency)
@@ -47,24 +64,28 @@ func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key
 			defer mu.Unlock()
 			for _, item := range items {
 				pk, _ := stringAttr(item, "pk")
-				k, ok := byPK[pk]
+				idx, ok := at[pk]
 				if !ok {
 					continue
 				}
-				v, err := fromAttr(item["v"])
-				if err != nil {
-					return &store.BackendError{Backend: backend, Op: "BatchGetItem", Err: fmt.Errorf("%w: item %s: %v", store.ErrInvalid, pk, err)}
+				k := keyOf(int(idx[0]))
+				raw, err := fromAttr(item["v"])
+				if err == nil {
+					var v store.Value
+					if v, err = s.cfg.Values.DecodeStatic(k.Prefix, k.Feature, raw); err == nil {
+						ts, _ := intAttr(item, "ts")
+						for _, i := range idx {
+							out[i] = store.StaticValue{Value: v, TS: ts}
+						}
+						continue
+					}
 				}
-				ts, _ := intAttr(item, "ts")
-				out[k] = store.StaticValue{Value: v, TS: ts}
+				return &store.BackendError{Backend: backend, Op: "BatchGetItem", Err: fmt.Errorf("%w: item %s: %v", store.ErrInvalid, pk, err)}
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return g.Wait()
 }
 
 // batchGet fetches the static items of pks (at most 100), retrying UnprocessedKeys.
@@ -137,7 +158,7 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	}
 	items := make([]map[string]types.AttributeValue, len(writes))
 	for i, w := range writes {
-		v, err := toAttr(w.Value)
+		v, err := valueAttr(w.Value)
 		if err != nil {
 			return &store.BackendError{Backend: backend, Op: "PutItem", Err: fmt.Errorf("%w: key %s: %v", store.ErrInvalid, w.Key, err)}
 		}

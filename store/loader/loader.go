@@ -57,8 +57,9 @@ type EntityKey struct {
 	Features   *Features
 }
 
-// EntityValues are the values of an EntityKey's features, in its order; nil where none is stored.
-type EntityValues []*store.StaticValue
+// EntityValues are the values of an EntityKey's features, in its order; Kind Absent where none
+// is stored.
+type EntityValues []store.StaticValue
 
 // Loaders are the dataloaders of one request.
 type Loaders struct {
@@ -104,37 +105,63 @@ func Middleware(r store.Reader, cfg Config, next http.Handler) http.Handler {
 	})
 }
 
-// readEntities is the static fetch: one ReadStatic with every feature key of the batch (each
-// store key once), spread back over the entities.
+// readEntities is the static fetch: one ReadStatic per entity kind (prefix) of the batch, for
+// each entity once and the union of the features its keys ask for, spread back over the keys.
 func readEntities(ctx context.Context, r store.StaticReader, keys []EntityKey) (map[EntityKey]EntityValues, error) {
-	n := 0
-	for _, k := range keys {
-		n += len(k.Features.Names)
+	type group struct {
+		q       store.StaticQuery
+		entity  map[string]int // id -> index in q.IDs
+		feature map[string]int // name -> index in q.Features
 	}
-	skeys := make([]store.Key, 0, n)
-	seen := make(map[store.Key]struct{}, n)
+	var groups []*group
+	byPrefix := make(map[string]*group, 1)
 	for _, k := range keys {
+		g := byPrefix[k.Prefix]
+		if g == nil {
+			g = &group{q: store.StaticQuery{Prefix: k.Prefix}, entity: map[string]int{}, feature: map[string]int{}}
+			byPrefix[k.Prefix] = g
+			groups = append(groups, g)
+		}
+		if _, seen := g.entity[k.ID]; !seen {
+			g.entity[k.ID] = len(g.q.IDs)
+			g.q.IDs = append(g.q.IDs, k.ID)
+		}
 		for _, f := range k.Features.Names {
-			sk := store.Key{Prefix: k.Prefix, ID: k.ID, Feature: f}
-			if _, dup := seen[sk]; !dup {
-				seen[sk] = struct{}{}
-				skeys = append(skeys, sk)
+			if _, seen := g.feature[f]; !seen {
+				g.feature[f] = len(g.q.Features)
+				g.q.Features = append(g.q.Features, f)
 			}
 		}
 	}
-	vals, err := r.ReadStatic(ctx, skeys)
-	if err != nil {
-		return nil, err
+	vals := make(map[*group][]store.StaticValue, len(groups))
+	for _, g := range groups {
+		v := make([]store.StaticValue, g.q.Len())
+		if err := r.ReadStatic(ctx, g.q, v); err != nil {
+			return nil, err
+		}
+		vals[g] = v
 	}
 	out := make(map[EntityKey]EntityValues, len(keys))
-	all := make([]store.StaticValue, 0, len(vals))
 	for _, k := range keys {
-		ev := make(EntityValues, len(k.Features.Names))
-		for i, f := range k.Features.Names {
-			if v, ok := vals[store.Key{Prefix: k.Prefix, ID: k.ID, Feature: f}]; ok {
-				all = append(all, v)
-				ev[i] = &all[len(all)-1]
+		g := byPrefix[k.Prefix]
+		nf := len(g.q.Features)
+		row := vals[g][g.entity[k.ID]*nf : (g.entity[k.ID]+1)*nf : (g.entity[k.ID]+1)*nf]
+		if len(k.Features.Names) == nf {
+			same := true
+			for j, f := range k.Features.Names {
+				if g.q.Features[j] != f {
+					same = false
+					break
+				}
 			}
+			if same { // the common case: every key asks for the same features
+				out[k] = row
+				continue
+			}
+		}
+		ev := make(EntityValues, len(k.Features.Names))
+		for j, f := range k.Features.Names {
+			ev[j] = row[g.feature[f]]
 		}
 		out[k] = ev
 	}

@@ -11,24 +11,24 @@ import (
 
 type keyCounter struct {
 	store.StaticReader
-	keys [][]store.Key
-	err  error
+	queries []store.StaticQuery
+	err     error
 }
 
-func (k *keyCounter) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	k.keys = append(k.keys, keys)
+func (k *keyCounter) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	k.queries = append(k.queries, q)
 	if k.err != nil {
-		return nil, k.err
+		return k.err
 	}
-	return k.StaticReader.ReadStatic(ctx, keys)
+	return k.StaticReader.ReadStatic(ctx, q, out)
 }
 
-func TestReadEntitiesExpandsDedupesAndAligns(t *testing.T) {
+func TestReadEntitiesOneQueryPerPrefixAndAligns(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.New()
 	_ = mem.WriteStatic(ctx, []store.StaticWrite{
-		{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}, Value: "ios", TS: 1},
-		{Key: store.Key{Prefix: "u", ID: "2", Feature: "region_id"}, Value: int64(7), TS: 1},
+		{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}, Value: store.StringValue("ios"), TS: 1},
+		{Key: store.Key{Prefix: "u", ID: "2", Feature: "region_id"}, Value: store.IntValue(7), TS: 1},
 	})
 	kc := &keyCounter{StaticReader: mem}
 	a := &Features{Names: []string{"os", "region_id"}}
@@ -38,24 +38,24 @@ func TestReadEntitiesExpandsDedupesAndAligns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(kc.keys) != 1 || len(kc.keys[0]) != 4 {
-		t.Fatalf("want one read of 4 distinct store keys, got %v", kc.keys)
+	if len(kc.queries) != 1 || len(kc.queries[0].IDs) != 2 || len(kc.queries[0].Features) != 2 {
+		t.Fatalf("want one query of 2 ids × 2 features, got %+v", kc.queries)
 	}
-	check := func(k EntityKey, want ...any) {
+	check := func(k EntityKey, want ...store.Value) {
 		t.Helper()
 		vs := got[k]
 		if len(vs) != len(want) {
 			t.Fatalf("%v: want %d values, got %d", k, len(want), len(vs))
 		}
 		for i, w := range want {
-			if (vs[i] == nil) != (w == nil) || (vs[i] != nil && vs[i].Value != w) {
-				t.Fatalf("%v[%d]: want %v, got %v", k, i, w, vs[i])
+			if !store.Equal(vs[i].Value, w) {
+				t.Fatalf("%v[%d]: want %v, got %v", k, i, w, vs[i].Value)
 			}
 		}
 	}
-	check(keys[0], "ios", nil)
-	check(keys[1], nil, int64(7))
-	check(keys[2], int64(7))
+	check(keys[0], store.StringValue("ios"), store.Value{})
+	check(keys[1], store.Value{}, store.IntValue(7))
+	check(keys[2], store.IntValue(7))
 
 	kc.err = errors.New("down")
 	if _, err := readEntities(ctx, kc, keys); err == nil {

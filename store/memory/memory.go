@@ -46,19 +46,19 @@ func New() *Store {
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 // ReadStatic implements store.StaticReader.
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	if err := ctx.Err(); err != nil {
-		return nil, &store.BackendError{Backend: "memory", Op: "read static", Err: err}
+		return &store.BackendError{Backend: "memory", Op: "read static", Err: err}
 	}
-	out := make(map[store.Key]store.StaticValue, len(keys))
+	if err := q.Check(out); err != nil {
+		return &store.BackendError{Backend: "memory", Op: "read static", Err: err}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, k := range keys {
-		if v, ok := s.static[k]; ok {
-			out[k] = v
-		}
+	for i := range out {
+		out[i] = s.static[q.Key(i)] // the zero StaticValue is Absent
 	}
-	return out, nil
+	return nil
 }
 
 // ReadActions implements store.ActionReader.

@@ -233,35 +233,6 @@ func TestWritesAreOnePipeline(t *testing.T) {
 	}
 }
 
-func TestStaticCacheTTL(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t, testenv.Redis(t), nil)
-	k := key(t, "os")
-	tests := []struct {
-		name    string
-		ttl     time.Duration
-		wantTTL bool
-	}{{"with_ttl", time.Minute, true}, {"without_ttl", 0, false}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := s.WriteStaticTTL(ctx, []store.StaticWrite{{Key: k, Value: "ios", TS: 1000}}, tt.ttl); err != nil {
-				t.Fatal(err)
-			}
-			d := s.Client().PTTL(ctx, k.String()).Val()
-			if tt.wantTTL != (d > 0) {
-				t.Fatalf("want ttl %v, got %v", tt.ttl, d)
-			}
-		})
-	}
-	if err := s.DeleteStatic(ctx, []store.Key{k}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.ReadStatic(ctx, []store.Key{k})
-	if err != nil || len(got) != 0 {
-		t.Fatalf("after DeleteStatic: want nothing, got %v, %v", got, err)
-	}
-}
-
 func TestUnavailable(t *testing.T) {
 	srv := testenv.NewRedis(t)
 	s := newStore(t, srv.Addr(), nil)
@@ -276,8 +247,10 @@ func TestUnavailable(t *testing.T) {
 		{"ping", func() error { return s.Ping(ctx) }},
 		{"read_actions", func() error { _, err := s.ReadActions(ctx, []store.ActionQuery{{Key: k, Count: 1}}); return err }},
 		{"write_actions", func() error { return s.WriteActions(ctx, []store.ActionWrite{{Key: k, TS: 1, Member: "m"}}) }},
-		{"read_static", func() error { _, err := s.ReadStatic(ctx, []store.Key{k}); return err }},
-		{"write_static", func() error { return s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: "x", TS: 1}}) }},
+		{"read_static", func() error { _, err := store.ReadKey(ctx, s, k); return err }},
+		{"write_static", func() error {
+			return s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: store.StringValue("x"), TS: 1}})
+		}},
 	}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
@@ -300,7 +273,8 @@ func TestWrongTypeIsInvalid(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, testenv.Redis(t), nil)
 	k := key(t, "os")
-	if err := s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: "ios", TS: 1}}); err != nil {
+	// The static hash of entity (k.Prefix#k.ID, k.Feature) is at the key of action feature k.
+	if err := s.WriteStatic(ctx, []store.StaticWrite{{Key: store.Key{Prefix: k.Prefix + "#" + k.ID, ID: k.Feature, Feature: "os"}, Value: store.StringValue("ios"), TS: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.ReadActions(ctx, []store.ActionQuery{{Key: k, Count: 1}})

@@ -3,163 +3,267 @@ package redis
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/featuregraph/featuregraph/store"
 )
 
-// Static values are a cache only: DynamoDB holds the truth. Each is a hash at the feature's key
-// with fields ts (event time, ms), t (a one-letter type tag) and v (the value as text):
-//
-//	i int64 (decimal)   f float64   s string   b bool (1/0)   t time.Time (RFC 3339, nanoseconds)
-//	j json.RawMessage (the JSON text)   x anything else, e.g. []any and map[string]any, as JSON
-//	n nil
-//
-// so every canonical value reads back as the same Go value, except that lists and maps come
-// back JSON-decoded (numbers as json.Number), which registry.Coerce turns canonical again.
+// Static features are entity-major: one hash per entity, at "<prefix>#<id>", with one field per
+// feature. A field holds the event time and the value, "<ts>:<value>": ts the event time in
+// Unix ms as decimal text, value the compact binary form of store.Value (store.AppendBinary:
+// a kind byte, then varints, IEEE 754 bytes or length-prefixed text; no JSON for scalars).
+// A field "n<until>" is a negative entry: the source of truth holds no value for the feature,
+// and that is known until the Unix ms time until (the field is a miss after that). A read is
+// one HMGET per entity with only the features asked for, every entity of the call in one
+// pipeline (one key per entity, so Cluster-safe). A write is one script per entity that sets a
+// field only when its event time is not older than the stored one; a negative entry never
+// replaces a value.
 
-// setStatic stores a value unless the cached one is newer, and sets or clears its expiry.
+// EntityKey returns the Redis key of an entity's static hash: "<prefix>#<id>".
+func EntityKey(prefix, id string) string { return prefix + "#" + id }
+
+// setStatic writes the fields of one entity hash. ARGV[1] is the expiry in ms (0: leave the
+// expiry as it is), then triples (ts, field, encoded): ts "n" marks a negative entry, written
+// only over a missing field or another negative entry; any other ts is written unless the
+// stored field holds a newer event. Returns the number of fields written.
 var setStatic = goredis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'ts')
-if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'ts', ARGV[1], 't', ARGV[2], 'v', ARGV[3])
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
-return 1
+local fields = {}
+for i = 2, #ARGV, 3 do fields[#fields + 1] = ARGV[i + 1] end
+local cur = redis.call('HMGET', KEYS[1], unpack(fields))
+local set = {}
+for j = 1, #fields do
+  local i = 2 + (j - 1) * 3
+  local c = cur[j]
+  local ok
+  if ARGV[i] == 'n' then
+    ok = (not c) or string.byte(c, 1) == 110
+  else
+    ok = true
+    if c and string.byte(c, 1) ~= 110 then
+      local cts = tonumber(string.match(c, '^(-?%d+):'))
+      if cts and cts > tonumber(ARGV[i]) then ok = false end
+    end
+  end
+  if ok then
+    set[#set + 1] = fields[j]
+    set[#set + 1] = ARGV[i + 2]
+  end
+end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return #set / 2
 `)
 
-// ReadStatic implements store.StaticReader with one pipeline of HMGETs.
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	out := make(map[store.Key]store.StaticValue, len(keys))
-	if len(keys) == 0 {
-		return out, nil
+// ReadStatic implements store.StaticReader: features Redis does not hold, or holds a negative
+// entry for, are Absent.
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	_, err := s.ReadStaticCached(ctx, q, out, nil)
+	return err
+}
+
+// ReadStaticCached reads q in one pipeline of one HMGET per entity and appends to missing the
+// indexes of out that Redis knows nothing about (no field, or an expired negative entry); those
+// are Absent in out, as are the features a negative entry says have no value.
+func (s *Store) ReadStaticCached(ctx context.Context, q store.StaticQuery, out []store.StaticValue, missing []int) ([]int, error) {
+	if err := q.Check(out); err != nil {
+		return missing, &store.BackendError{Backend: backend, Op: "read static", Err: err}
 	}
+	if len(out) == 0 {
+		return missing, nil
+	}
+	nf := len(q.Features)
 	pipe := s.client.Pipeline()
-	cmds := make(map[store.Key]*goredis.SliceCmd, len(keys))
-	for _, k := range keys {
-		if _, ok := cmds[k]; !ok {
-			cmds[k] = pipe.HMGet(ctx, k.String(), "ts", "t", "v")
-		}
+	cmds := make([]*goredis.SliceCmd, len(q.IDs))
+	// The arguments of every HMGET: the features are boxed once per call, not once per entity.
+	proto := make([]any, 2+nf)
+	proto[0] = "hmget"
+	for j, f := range q.Features {
+		proto[2+j] = f
+	}
+	args := make([]any, len(q.IDs)*len(proto))
+	for i, id := range q.IDs {
+		a := args[i*len(proto) : (i+1)*len(proto) : (i+1)*len(proto)]
+		copy(a, proto)
+		a[1] = EntityKey(q.Prefix, id)
+		cmds[i] = goredis.NewSliceCmd(ctx, a...)
+		_ = pipe.Process(ctx, cmds[i])
 	}
 	if err := s.exec(ctx, "read static", pipe); err != nil {
-		return nil, err
+		return missing, err
 	}
-	for k, cmd := range cmds {
+	now := time.Now().UnixMilli()
+	for i, cmd := range cmds {
 		vals := cmd.Val()
-		if len(vals) != 3 || vals[0] == nil {
-			continue
+		if len(vals) != nf {
+			return missing, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: HMGET %s answered %d fields for %d", store.ErrInvalid, EntityKey(q.Prefix, q.IDs[i]), len(vals), nf)}
 		}
-		tsText, _ := vals[0].(string)
-		tag, _ := vals[1].(string)
-		text, _ := vals[2].(string)
-		ts, err := strconv.ParseInt(tsText, 10, 64)
-		if err != nil {
-			return nil, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: key %s: bad ts %q", store.ErrInvalid, k, tsText)}
+		for j, raw := range vals {
+			o := i*nf + j
+			text, _ := raw.(string)
+			sv, known, err := decodeField(text, now)
+			if err != nil {
+				return missing, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: %s field %s: %v", store.ErrInvalid, EntityKey(q.Prefix, q.IDs[i]), q.Features[j], err)}
+			}
+			out[o] = sv
+			if !known {
+				missing = append(missing, o)
+			}
 		}
-		v, err := decodeStatic(tag, text)
-		if err != nil {
-			return nil, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: key %s: %v", store.ErrInvalid, k, err)}
-		}
-		out[k] = store.StaticValue{Value: v, TS: ts}
 	}
-	return out, nil
+	return missing, nil
 }
 
-// WriteStatic implements store.StaticWriter. Entries expire after Config.StaticTTL (if set).
+// decodeField decodes one stored field; known is false for a missing field or an expired
+// negative entry.
+func decodeField(text string, nowMs int64) (sv store.StaticValue, known bool, err error) {
+	if text == "" {
+		return sv, false, nil
+	}
+	if text[0] == 'n' {
+		until, err := strconv.ParseInt(text[1:], 10, 64)
+		if err != nil {
+			return sv, false, fmt.Errorf("bad negative entry %q", text)
+		}
+		return sv, nowMs < until, nil
+	}
+	colon := bytes.IndexByte(unsafeBytes(text), ':')
+	if colon <= 0 {
+		return sv, false, fmt.Errorf("no event time in %q", truncate(text))
+	}
+	ts, err := strconv.ParseInt(text[:colon], 10, 64)
+	if err != nil {
+		return sv, false, fmt.Errorf("bad event time %q", text[:colon])
+	}
+	v, rest, err := store.DecodeBinary(unsafeBytes(text[colon+1:]))
+	if err != nil {
+		return sv, false, err
+	}
+	if len(rest) > 0 || v.Kind == store.Absent {
+		return sv, false, fmt.Errorf("malformed value %q", truncate(text))
+	}
+	return store.StaticValue{Value: v, TS: ts}, true, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// encodeField is the stored form of a value: "<ts>:<binary value>".
+func encodeField(dst []byte, v store.Value, ts int64) []byte {
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, ':')
+	return v.AppendBinary(dst)
+}
+
+// WriteStatic implements store.StaticWriter: one script per entity, all in one round trip.
+// Hashes expire after Config.StaticTTL (if set).
 func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
-	return s.WriteStaticTTL(ctx, writes, s.cfg.StaticTTL)
+	return s.FillStatic(ctx, writes, nil, 0)
 }
 
-// WriteStaticTTL is WriteStatic with an explicit expiry (0: none). A write older than the cached
-// value is ignored; each key is one script run, all in one round trip.
-func (s *Store) WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error {
-	if len(writes) == 0 {
+// FillStatic writes values (never over a newer one) and negative entries for the keys in
+// absent (never over a value), valid until negativeUntil (Unix ms): one script per entity, all
+// in one round trip. The tiered store refills Redis with it after reading DynamoDB.
+func (s *Store) FillStatic(ctx context.Context, writes []store.StaticWrite, absent []store.Key, negativeUntil int64) error {
+	if len(writes)+len(absent) == 0 {
 		return nil
 	}
-	pipe := s.client.Pipeline()
-	for _, w := range writes {
-		tag, text, err := encodeStatic(w.Value)
-		if err != nil {
-			return &store.BackendError{Backend: backend, Op: "write static", Err: fmt.Errorf("%w: key %s: %v", store.ErrInvalid, w.Key, err)}
+	type entity struct {
+		args  []any
+		field map[string]int // feature -> index of its ts in args
+	}
+	order := make([]string, 0, 1)
+	byKey := make(map[string]*entity, 1)
+	// set queues one field; of two writes of one field in this call, the newer event is kept
+	// (the later on equal times), as if they had been written one after the other.
+	set := func(k store.Key, ts int64, negative bool, encoded string) {
+		ek := EntityKey(k.Prefix, k.ID)
+		e := byKey[ek]
+		if e == nil {
+			e = &entity{args: []any{s.cfg.StaticTTL.Milliseconds()}, field: map[string]int{}}
+			byKey[ek] = e
+			order = append(order, ek)
 		}
-		setStatic.Eval(ctx, pipe, []string{w.Key.String()}, w.TS, tag, text, ttl.Milliseconds())
+		tsArg := "n"
+		if !negative {
+			tsArg = strconv.FormatInt(ts, 10)
+		}
+		if i, dup := e.field[k.Feature]; dup {
+			prev := e.args[i].(string)
+			switch {
+			case negative && prev != "n":
+				return // a negative entry never replaces a value
+			case !negative && prev != "n":
+				if p, _ := strconv.ParseInt(prev, 10, 64); p > ts {
+					return
+				}
+			}
+			e.args[i], e.args[i+2] = tsArg, encoded
+			return
+		}
+		e.field[k.Feature] = len(e.args)
+		e.args = append(e.args, tsArg, k.Feature, encoded)
+	}
+	for _, w := range writes {
+		if w.Value.Kind == store.Absent {
+			return &store.BackendError{Backend: backend, Op: "write static", Err: fmt.Errorf("%w: key %s: no value", store.ErrInvalid, w.Key)}
+		}
+		set(w.Key, w.TS, false, string(encodeField(nil, w.Value, w.TS)))
+	}
+	neg := "n" + strconv.FormatInt(negativeUntil, 10)
+	for _, k := range absent {
+		set(k, 0, true, neg)
+	}
+	// EVALSHA first (the script is not resent every time); a server that does not have the
+	// script yet (first use, restart, SCRIPT FLUSH) answers NOSCRIPT and gets EVAL, which also
+	// loads it.
+	pipe := s.client.Pipeline()
+	cmds := make([]*goredis.Cmd, len(order))
+	for i, ek := range order {
+		cmds[i] = setStatic.EvalSha(ctx, pipe, []string{ek}, byKey[ek].args...)
+	}
+	err := s.exec(ctx, "write static", pipe)
+	if err == nil || !goredis.HasErrorPrefix(err, "NOSCRIPT") && !anyNoScript(cmds) {
+		return err
+	}
+	pipe = s.client.Pipeline()
+	for i, ek := range order {
+		if cmds[i].Err() != nil {
+			setStatic.Eval(ctx, pipe, []string{ek}, byKey[ek].args...)
+		}
 	}
 	return s.exec(ctx, "write static", pipe)
 }
 
-// DeleteStatic drops cached static values (the tiered store invalidates on write).
+func anyNoScript(cmds []*goredis.Cmd) bool {
+	for _, c := range cmds {
+		if c.Err() != nil && goredis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteStatic drops the static hashes of the given entities (tests, operators).
 func (s *Store) DeleteStatic(ctx context.Context, keys []store.Key) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	pipe := s.client.Pipeline()
 	for _, k := range keys {
-		pipe.Del(ctx, k.String()) // one key per DEL: keys may live in different Cluster slots
+		pipe.Del(ctx, EntityKey(k.Prefix, k.ID)) // one key per DEL: keys may live in different Cluster slots
 	}
 	return s.exec(ctx, "delete static", pipe)
 }
 
-func encodeStatic(v any) (tag, text string, err error) {
-	switch x := v.(type) {
-	case nil:
-		return "n", "", nil
-	case int64:
-		return "i", strconv.FormatInt(x, 10), nil
-	case int:
-		return "i", strconv.Itoa(x), nil
-	case float64:
-		return "f", strconv.FormatFloat(x, 'g', -1, 64), nil
-	case string:
-		return "s", x, nil
-	case bool:
-		if x {
-			return "b", "1", nil
-		}
-		return "b", "0", nil
-	case time.Time:
-		return "t", x.UTC().Format(time.RFC3339Nano), nil
-	case json.RawMessage:
-		if !json.Valid(x) {
-			return "", "", fmt.Errorf("invalid JSON value")
-		}
-		return "j", string(x), nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", "", err
-	}
-	return "x", string(b), nil
-}
-
-func decodeStatic(tag, text string) (any, error) {
-	switch tag {
-	case "n":
-		return nil, nil
-	case "i":
-		return strconv.ParseInt(text, 10, 64)
-	case "f":
-		return strconv.ParseFloat(text, 64)
-	case "s":
-		return text, nil
-	case "b":
-		return text == "1", nil
-	case "t":
-		return time.Parse(time.RFC3339Nano, text)
-	case "j":
-		return json.RawMessage(text), nil
-	case "x":
-		dec := json.NewDecoder(bytes.NewReader([]byte(text)))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-	return nil, fmt.Errorf("unknown type tag %q", tag)
-}
+// unsafeBytes views s as bytes without copying; the bytes must not be modified.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

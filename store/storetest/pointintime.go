@@ -2,11 +2,9 @@ package storetest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -68,14 +66,14 @@ func RunPointInTime(t *testing.T, s store.Store, o Options) {
 		other := store.Key{Prefix: p, ID: "2", Feature: "os"}
 		plain := store.Key{Prefix: p, ID: "3", Feature: "os"}
 		hist := func(v string, ts int64) store.StaticWrite {
-			return store.StaticWrite{Key: k, Value: v, TS: ts, History: true, HistoryTTL: 24 * time.Hour * 365 * 100}
+			return store.StaticWrite{Key: k, Value: store.StringValue(v), TS: ts, History: true, HistoryTTL: 24 * time.Hour * 365 * 100}
 		}
 		mustWriteStatic(t, s, hist("ios", 2000), hist("android", 5000))
 		mustWriteStatic(t, s, hist("web", 3000)) // late: an older event, a version of its time
 		mustWriteStatic(t, s, hist("android", 5000))
-		mustWriteStatic(t, s, store.StaticWrite{Key: other, Value: "ios", TS: 1000, History: true},
-			store.StaticWrite{Key: plain, Value: "ios", TS: 1000})
-		assertStatic(t, s, k, registry.String, registry.Single, "android", 5000) // the current value
+		mustWriteStatic(t, s, store.StaticWrite{Key: other, Value: store.StringValue("ios"), TS: 1000, History: true},
+			store.StaticWrite{Key: plain, Value: store.StringValue("ios"), TS: 1000})
+		assertStatic(t, s, k, store.StringValue("android"), 5000) // the current value
 		for _, c := range []struct {
 			asOf int64
 			want string // "" = absent
@@ -87,11 +85,10 @@ func RunPointInTime(t *testing.T, s store.Store, o Options) {
 			v, ok := got[k]
 			gotS := ""
 			if ok {
-				cv, err := registry.Coerce(registry.String, registry.Single, v.Value)
-				if err != nil {
-					t.Fatal(err)
+				if v.Kind != store.String {
+					t.Fatalf("as of %d: a %v, want a String", c.asOf, v.Kind)
 				}
-				gotS = fmt.Sprint(cv)
+				gotS = v.Str
 			}
 			if gotS != c.want {
 				t.Errorf("as of %d: want %q, got %q", c.asOf, c.want, gotS)

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -36,58 +37,65 @@ func Run(t *testing.T, s store.Store) {
 	t.Run("StaticRoundTripEveryTypeAndContainer", func(t *testing.T) { testStaticRoundTrip(t, s) })
 	t.Run("StaticMissingKeysAreAbsent", func(t *testing.T) {
 		p := prefix(t)
-		got, err := s.ReadStatic(ctx, []store.Key{{Prefix: p, ID: "1", Feature: "os"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 0 {
-			t.Fatalf("want no values, got %v", got)
+		out := readStatic(t, s, store.StaticQuery{Prefix: p, IDs: []string{"1", "2"}, Features: []string{"os", "region_id"}})
+		for i, v := range out {
+			if v.Kind != store.Absent {
+				t.Fatalf("value %d: want absent, got %v", i, v.Value)
+			}
 		}
 	})
 	t.Run("StaticOlderEventNeverOverwritesNewer", func(t *testing.T) {
 		p := prefix(t)
 		k := store.Key{Prefix: p, ID: "7", Feature: "os"}
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: "ios", TS: 2000})
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: "android", TS: 1000})
-		assertStatic(t, s, k, registry.String, registry.Single, "ios", 2000)
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: "web", TS: 3000})
-		assertStatic(t, s, k, registry.String, registry.Single, "web", 3000)
+		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("ios"), TS: 2000})
+		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("android"), TS: 1000})
+		assertStatic(t, s, k, store.StringValue("ios"), 2000)
+		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("web"), TS: 3000})
+		assertStatic(t, s, k, store.StringValue("web"), 3000)
 		// A redelivery of the same event is harmless.
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: "web", TS: 3000})
-		assertStatic(t, s, k, registry.String, registry.Single, "web", 3000)
+		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("web"), TS: 3000})
+		assertStatic(t, s, k, store.StringValue("web"), 3000)
+		// Within one call too, and a newer value of another feature of the entity still lands.
+		r := store.Key{Prefix: p, ID: "7", Feature: "region_id"}
+		mustWriteStatic(t, s,
+			store.StaticWrite{Key: r, Value: store.IntValue(5), TS: 5000},
+			store.StaticWrite{Key: k, Value: store.StringValue("old"), TS: 2500},
+			store.StaticWrite{Key: r, Value: store.IntValue(4), TS: 4000},
+		)
+		assertStatic(t, s, k, store.StringValue("web"), 3000)
+		assertStatic(t, s, r, store.IntValue(5), 5000)
 	})
-	t.Run("StaticManyKeys", func(t *testing.T) {
+	t.Run("StaticManyEntitiesInOneRead", func(t *testing.T) {
 		p := prefix(t)
-		const n = 250 // more than one DynamoDB BatchGetItem (100) and BatchWriteItem (25)
+		const n = 250 // more than one DynamoDB BatchGetItem (100 keys)
+		q := store.StaticQuery{Prefix: p, Features: []string{"region_id", "os"}}
 		var ws []store.StaticWrite
-		var keys []store.Key
 		for i := range n {
-			k := store.Key{Prefix: p, ID: strconv.Itoa(i), Feature: "region_id"}
-			keys = append(keys, k)
-			if i%5 != 0 { // every fifth key stays missing
-				ws = append(ws, store.StaticWrite{Key: k, Value: int64(i * 10), TS: 1000})
+			id := strconv.Itoa(i)
+			q.IDs = append(q.IDs, id)
+			if i%5 != 0 { // every fifth region_id stays missing
+				ws = append(ws, store.StaticWrite{Key: store.Key{Prefix: p, ID: id, Feature: "region_id"}, Value: store.IntValue(int64(i * 10)), TS: 1000})
+			}
+			if i%2 == 0 {
+				ws = append(ws, store.StaticWrite{Key: store.Key{Prefix: p, ID: id, Feature: "os"}, Value: store.StringValue("os" + id), TS: 1000})
 			}
 		}
 		mustWriteStatic(t, s, ws...)
-		got, err := s.ReadStatic(ctx, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != n-n/5 {
-			t.Fatalf("want %d values, got %d", n-n/5, len(got))
-		}
-		for i, k := range keys {
-			v, ok := got[k]
-			if i%5 == 0 {
-				if ok {
-					t.Fatalf("key %s: want missing, got %v", k, v.Value)
-				}
-				continue
+		out := readStatic(t, s, q)
+		for i := range n {
+			region, os := out[2*i], out[2*i+1]
+			if want := store.IntValue(int64(i * 10)); i%5 != 0 && !store.Equal(region.Value, want) || i%5 == 0 && region.Kind != store.Absent {
+				t.Fatalf("entity %d region_id: got %v", i, region.Value)
 			}
-			cv, err := registry.Coerce(registry.Int, registry.Single, v.Value)
-			if err != nil || cv != int64(i*10) {
-				t.Fatalf("key %s: want %d, got %v (%v)", k, i*10, v.Value, err)
+			if want := store.StringValue("os" + strconv.Itoa(i)); i%2 == 0 && !store.Equal(os.Value, want) || i%2 != 0 && os.Kind != store.Absent {
+				t.Fatalf("entity %d os: got %v", i, os.Value)
 			}
+		}
+	})
+	t.Run("StaticWrongOutputLengthIsInvalid", func(t *testing.T) {
+		err := s.ReadStatic(ctx, store.StaticQuery{Prefix: prefix(t), IDs: []string{"1"}, Features: []string{"os"}}, make([]store.StaticValue, 2))
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("want ErrInvalid, got %v", err)
 		}
 	})
 	t.Run("ActionsNewestFirstWithCountAndWindow", func(t *testing.T) {
@@ -176,15 +184,11 @@ func Run(t *testing.T, s store.Store) {
 	})
 }
 
-func testStaticRoundTrip(t *testing.T, s store.Store) {
-	p := prefix(t)
+// roundTrip are the values of every type and container the suite writes and reads back; Values
+// types them for backends that need it (DynamoDB).
+var roundTrip = func() []roundTripCase {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 8e6, time.UTC)
-	cases := []struct {
-		name string
-		t    registry.Type
-		c    registry.Container
-		in   any
-	}{
+	return []roundTripCase{
 		{"int", registry.Int, registry.Single, int64(-42)},
 		{"bigint", registry.Int, registry.Single, int64(1) << 53},
 		{"float", registry.Float, registry.Single, 3.25},
@@ -205,18 +209,59 @@ func testStaticRoundTrip(t *testing.T, s store.Store) {
 		{"string_map", registry.String, registry.Map, map[string]any{"k": "v"}},
 		{"empty_map", registry.Int, registry.Map, map[string]any{}},
 	}
+}()
+
+type roundTripCase struct {
+	name string
+	t    registry.Type
+	c    registry.Container
+	in   any
+}
+
+// Values is the store.ValueDecoder of the features the suite writes: backends that do not keep
+// types (DynamoDB) are opened with it, as the gateway opens them with the registry.
+var Values store.ValueDecoder = valuesDecoder{}
+
+type valuesDecoder struct{}
+
+func (valuesDecoder) DecodeStatic(prefix, feature string, v any) (store.Value, error) {
+	switch feature {
+	case "os":
+		return registry.ToValue(registry.String, registry.Single, v)
+	case "region_id":
+		return registry.ToValue(registry.Int, registry.Single, v)
+	}
+	for _, c := range roundTrip {
+		if c.name == feature {
+			return registry.ToValue(c.t, c.c, v)
+		}
+	}
+	return store.UntypedDecoder{}.DecodeStatic(prefix, feature, v)
+}
+
+func testStaticRoundTrip(t *testing.T, s store.Store) {
+	p := prefix(t)
 	var ws []store.StaticWrite
-	for i, c := range cases {
-		v, err := registry.Coerce(c.t, c.c, c.in)
+	for i, c := range roundTrip {
+		v, err := registry.ToValue(c.t, c.c, c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		ws = append(ws, store.StaticWrite{Key: store.Key{Prefix: p, ID: "1", Feature: c.name}, Value: v, TS: int64(1000 + i)})
 	}
 	mustWriteStatic(t, s, ws...)
-	for i, c := range cases {
-		want, _ := registry.Coerce(c.t, c.c, c.in)
-		t.Run(c.name, func(t *testing.T) { assertStatic(t, s, ws[i].Key, c.t, c.c, want, int64(1000+i)) })
+	for i, c := range roundTrip {
+		t.Run(c.name, func(t *testing.T) { assertStatic(t, s, ws[i].Key, ws[i].Value, int64(1000+i)) })
+	}
+	// All at once, as one entity read.
+	q := store.StaticQuery{Prefix: p, IDs: []string{"1"}}
+	for _, c := range roundTrip {
+		q.Features = append(q.Features, c.name)
+	}
+	for i, v := range readStatic(t, s, q) {
+		if !store.Equal(v.Value, ws[i].Value) || v.TS != ws[i].TS {
+			t.Fatalf("%s: want %v at %d, got %v at %d", q.Features[i], ws[i].Value, ws[i].TS, v.Value, v.TS)
+		}
 	}
 }
 
@@ -238,32 +283,28 @@ func mustWriteActions(t *testing.T, s store.Store, ws ...store.ActionWrite) {
 	}
 }
 
-func assertStatic(t *testing.T, s store.Store, k store.Key, typ registry.Type, c registry.Container, want any, wantTS int64) {
+// ReadStatic reads q from s, failing the test on an error.
+func readStatic(t *testing.T, s store.StaticReader, q store.StaticQuery) []store.StaticValue {
 	t.Helper()
-	got, err := s.ReadStatic(context.Background(), []store.Key{k})
-	if err != nil {
-		t.Fatalf("read %s: %v", k, err)
+	out := make([]store.StaticValue, q.Len())
+	if err := s.ReadStatic(context.Background(), q, out); err != nil {
+		t.Fatalf("read static %s %v %v: %v", q.Prefix, q.IDs, q.Features, err)
 	}
-	v, ok := got[k]
-	if !ok {
-		t.Fatalf("read %s: missing", k)
-	}
-	cv, err := registry.Coerce(typ, c, v.Value)
-	if err != nil {
-		t.Fatalf("read %s: stored value %#v does not coerce to %s %s: %v", k, v.Value, c, typ, err)
-	}
-	if !equalValues(cv, want) {
-		t.Fatalf("read %s: want %#v, got %#v", k, want, cv)
-	}
-	if v.TS != wantTS {
-		t.Fatalf("read %s: want ts %d, got %d", k, wantTS, v.TS)
-	}
+	return out
 }
 
-func equalValues(a, b any) bool {
-	ja, err1 := json.Marshal(a)
-	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(ja) == string(jb) && reflect.TypeOf(a) == reflect.TypeOf(b)
+func assertStatic(t *testing.T, s store.Store, k store.Key, want store.Value, wantTS int64) {
+	t.Helper()
+	got := readStatic(t, s, store.StaticQuery{Prefix: k.Prefix, IDs: []string{k.ID}, Features: []string{k.Feature}})[0]
+	if got.Kind == store.Absent {
+		t.Fatalf("read %s: missing", k)
+	}
+	if !store.Equal(got.Value, want) {
+		t.Fatalf("read %s: want %v (kind %d), got %v (kind %d)", k, want, want.Kind, got.Value, got.Kind)
+	}
+	if got.TS != wantTS {
+		t.Fatalf("read %s: want ts %d, got %d", k, wantTS, got.TS)
+	}
 }
 
 func readActions(t *testing.T, s store.Store, q store.ActionQuery) []store.ActionEvent {

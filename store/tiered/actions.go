@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/dynamodb"
 )
 
 const observerName = "tiered"
@@ -156,7 +155,7 @@ func (s *Store) endRefill(keys []store.Key, drop bool) {
 
 // answer picks q's events out of a newest-first series (the whole series, or q's own answer):
 // the newest Count events of the window that match q's filter.
-func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
+func answer(series []store.StoredEvent, q store.ActionQuery) []store.ActionEvent {
 	var out []store.ActionEvent
 	for _, e := range series {
 		if e.TS < q.MinTS || len(out) == q.Count {
@@ -172,7 +171,7 @@ func answer(series []dynamodb.Event, q store.ActionQuery) []store.ActionEvent {
 
 // startRefill writes a series read from DynamoDB into Redis in the background, unless a refill
 // of the same series is running or every refill slot is busy.
-func (s *Store) startRefill(sq store.ActionQuery, evs []dynamodb.Event) {
+func (s *Store) startRefill(sq store.ActionQuery, evs []store.StoredEvent) {
 	if !s.redisUsable() {
 		s.endRefill([]store.Key{sq.Key}, true)
 		return

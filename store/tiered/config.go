@@ -23,30 +23,37 @@ type Config struct {
 	// fallback (the refill reads and writes MaxCount events). Features with a larger or no
 	// MaxCount are read from DynamoDB as asked and never refilled. Default 1000.
 	RefillMaxEvents int
-	// RefillConcurrency bounds refills (and static cache fills) running in the background; when
+	// RefillConcurrency bounds action refills running in the background; when
 	// all are busy a refill is skipped and a later read tries again. Default 4.
 	RefillConcurrency int
+	// StaticRefillConcurrency bounds the background refills of static values (one pipeline of
+	// one script per entity each); when all are busy a refill is skipped and a later read tries
+	// again. Default 64.
+	StaticRefillConcurrency int
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
 	// DynamoDB (writes always try Redis). Default 1s; negative never skips.
 	RedisRetryAfter time.Duration
-	// StaticCacheTTL enables the read-through cache of static values and is how long an entry
-	// (a value, or in process also its absence) is served without asking DynamoDB. Writes
-	// through this store invalidate it at once; writes by other processes show after at most
-	// StaticCacheTTL. Default 0: no static cache, every static read goes to DynamoDB.
+	// StaticNegativeTTL is how long Redis remembers that DynamoDB holds no value for a static
+	// feature of an entity (a negative entry, ± 10% jitter), so absent features do not send
+	// every read to DynamoDB. Writes replace a negative entry at once. Default 1m; negative:
+	// no negative entries.
+	StaticNegativeTTL time.Duration
+	// StaticCacheTTL enables the in-process cache of static values (each value, or absence,
+	// is served for StaticCacheTTL ± 10% without asking Redis). Writes through this process
+	// invalidate it at once; writes by other processes (other gateways, ingestion) show after
+	// at most StaticCacheTTL. Default 0: off.
 	StaticCacheTTL time.Duration
-	// StaticCacheSize bounds the in-process LRU layer of the static cache. Default 100000;
-	// negative disables the in-process layer.
+	// StaticCacheSize bounds the in-process cache in bytes. 0 turns it off. DefaultConfig: 64 MiB.
 	StaticCacheSize int
-	// StaticCacheRedis adds Redis as a static cache layer shared by every gateway (after the
-	// in-process layer, before DynamoDB). Default false.
-	StaticCacheRedis bool
 	// Observer is told about cache outcomes — Cache("actions", hit) per action query Redis
 	// answered or not, Cache("negative", hit) per query that fell back, Cache("static", hit)
-	// and Cache("static_redis", hit) per static key looked up in each layer — and about the
-	// store's own work: BackendCall("tiered", op, ...) with op "fallback" per DynamoDB
-	// fallback read, "refill" per background refill, "static fill" per Redis static fill.
+	// per static value looked up in process and Cache("static_redis", hit) per static value
+	// Redis knew or not — and about the store's own work: BackendCall("tiered", op, ...) with
+	// op "fallback" per DynamoDB action fallback, "refill" per background refill, "static
+	// fallback" per DynamoDB static read, "static refill" per Redis static refill, and "read
+	// static" with the caller's context error when a read was abandoned (cancelled).
 	// Default store.NopObserver.
 	Observer store.Observer
 }
@@ -54,14 +61,16 @@ type Config struct {
 // DefaultConfig returns the configuration with every default filled in.
 func DefaultConfig() Config {
 	return Config{
-		NegativeTTL:       5 * time.Second,
-		NegativeCacheSize: 100_000,
-		RefillMaxEvents:   1000,
-		RefillConcurrency: 4,
-		RefillTimeout:     2 * time.Second,
-		RedisRetryAfter:   time.Second,
-		StaticCacheSize:   100_000,
-		Observer:          store.NopObserver{},
+		NegativeTTL:             5 * time.Second,
+		NegativeCacheSize:       100_000,
+		RefillMaxEvents:         1000,
+		RefillConcurrency:       4,
+		StaticRefillConcurrency: 64,
+		RefillTimeout:           2 * time.Second,
+		RedisRetryAfter:         time.Second,
+		StaticNegativeTTL:       time.Minute,
+		StaticCacheSize:         64 << 20,
+		Observer:                store.NopObserver{},
 	}
 }
 
@@ -74,7 +83,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}} {
+	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}, {"StaticRefillConcurrency", c.StaticRefillConcurrency}} {
 		if f.v < 0 {
 			bad(f.name, "must not be negative, got %d", f.v)
 		}
@@ -83,16 +92,13 @@ func (c Config) Validate() error {
 		bad("RefillTimeout", "must not be negative, got %s", c.RefillTimeout)
 	}
 	if c.StaticCacheTTL < 0 {
-		bad("StaticCacheTTL", "must not be negative (0 disables the static cache), got %s", c.StaticCacheTTL)
+		bad("StaticCacheTTL", "must not be negative (0 turns the in-process cache off), got %s", c.StaticCacheTTL)
 	}
 	if c.StaticCacheTTL > 0 && c.StaticCacheTTL < time.Millisecond {
 		bad("StaticCacheTTL", "must be at least 1ms, got %s", c.StaticCacheTTL)
 	}
-	if c.StaticCacheRedis && c.StaticCacheTTL == 0 {
-		bad("StaticCacheRedis", "needs StaticCacheTTL > 0")
-	}
-	if c.StaticCacheTTL > 0 && c.StaticCacheSize < 0 && !c.StaticCacheRedis {
-		bad("StaticCacheSize", "the static cache has no layer: set StaticCacheSize >= 0 or StaticCacheRedis")
+	if c.StaticCacheSize < 0 {
+		bad("StaticCacheSize", "must not be negative (0 turns the in-process cache off), got %d", c.StaticCacheSize)
 	}
 	return errors.Join(errs...)
 }
@@ -111,14 +117,17 @@ func (c Config) withDefaults() Config {
 	if c.RefillConcurrency == 0 {
 		c.RefillConcurrency = d.RefillConcurrency
 	}
+	if c.StaticRefillConcurrency == 0 {
+		c.StaticRefillConcurrency = d.StaticRefillConcurrency
+	}
 	if c.RefillTimeout == 0 {
 		c.RefillTimeout = d.RefillTimeout
 	}
 	if c.RedisRetryAfter == 0 {
 		c.RedisRetryAfter = d.RedisRetryAfter
 	}
-	if c.StaticCacheSize == 0 {
-		c.StaticCacheSize = d.StaticCacheSize
+	if c.StaticNegativeTTL == 0 {
+		c.StaticNegativeTTL = d.StaticNegativeTTL
 	}
 	if c.Observer == nil {
 		c.Observer = d.Observer

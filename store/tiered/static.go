@@ -2,89 +2,208 @@ package tiered
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
 )
 
-// ReadStatic implements store.StaticReader: the in-process layer, then the Redis layer, then
-// DynamoDB, each asked only for what the one before did not have; what DynamoDB answers fills
-// the layers (the Redis layer in the background). Without a static cache it is DynamoDB's
-// ReadStatic. Only a DynamoDB failure is an error.
-func (s *Store) ReadStatic(ctx context.Context, keys []store.Key) (map[store.Key]store.StaticValue, error) {
-	if s.cfg.StaticCacheTTL <= 0 {
-		return s.source.ReadStatic(ctx, keys)
+// ReadStatic implements store.StaticReader: the in-process cache (when on), then Redis (one
+// HMGET per entity, one pipeline), then DynamoDB for what Redis does not know; what DynamoDB
+// answers refills Redis in the background, absences as negative entries. A Redis failure sends
+// the read to DynamoDB; a caller whose context is done gets its context's error, and DynamoDB
+// is not asked.
+func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
+	if err := q.Check(out); err != nil {
+		return err
 	}
-	now := s.now()
-	out := make(map[store.Key]store.StaticValue, len(keys))
-	missed := keys
+	if len(out) == 0 {
+		return nil
+	}
+	start := time.Now()
+	nf := len(q.Features)
+	// need[i] says out[i] is still unanswered; nil: every one is.
+	var need []bool
+	var epochs []uint64 // of the in-process cache, per entity, taken before the backends are asked
 	if s.static != nil {
-		missed = missed[:0:0]
-		for _, k := range keys {
-			v, found, ok := s.static.get(k, now)
-			s.cfg.Observer.Cache("static", ok)
-			switch {
-			case !ok:
-				missed = append(missed, k)
-			case found:
-				out[k] = v
+		need = make([]bool, len(out))
+		epochs = make([]uint64, len(q.IDs))
+		nowNs := s.now().UnixNano()
+		hits := 0
+		for e, id := range q.IDs {
+			epochs[e] = s.static.epoch(q.Prefix, id)
+			ent := s.static.get(q.Prefix, id)
+			for j, f := range q.Features {
+				i := e*nf + j
+				if v, ok := ent.value(f, nowNs); ok {
+					out[i] = v
+					hits++
+				} else {
+					need[i] = true
+				}
 			}
 		}
+		store.ReportCache(s.cfg.Observer, "static", hits, len(out)-hits)
+		if hits == len(out) {
+			return nil
+		}
 	}
-	if len(missed) > 0 && s.cfg.StaticCacheRedis && s.redisUsable() {
-		cached, err := s.cache.ReadStatic(ctx, missed)
-		if err != nil {
-			s.redisFailed(ctx, err)
+	needs := func(i int) bool { return need == nil || need[i] }
+
+	// Redis, for the entities with anything left to answer.
+	sub, subOut, subAt := q, out, []int(nil) // subAt[e] is the entity of q behind entity e of sub
+	if need != nil {
+		var ids []string
+		for e := range q.IDs {
+			for j := range nf {
+				if need[e*nf+j] {
+					ids = append(ids, q.IDs[e])
+					subAt = append(subAt, e)
+					break
+				}
+			}
+		}
+		if len(ids) < len(q.IDs) {
+			sub = store.StaticQuery{Prefix: q.Prefix, IDs: ids, Features: q.Features}
+			subOut = make([]store.StaticValue, sub.Len())
 		} else {
-			rest := missed[:0:0]
-			for _, k := range missed {
-				v, ok := cached[k]
-				s.cfg.Observer.Cache("static_redis", ok)
-				if !ok {
-					rest = append(rest, k)
+			subAt = nil
+		}
+	}
+	toOut := func(i int) int { // index in out of answer i of sub
+		if subAt == nil {
+			return i
+		}
+		return subAt[i/nf]*nf + i%nf
+	}
+	var missing []int // indexes of out for DynamoDB
+	redisOK := false
+	if s.redisUsable() {
+		miss, err := s.cache.ReadStaticCached(ctx, sub, subOut, nil)
+		switch {
+		case err == nil:
+			redisOK = true
+			mi := 0 // miss is ascending
+			for i := range subOut {
+				o := toOut(i)
+				isMiss := mi < len(miss) && miss[mi] == i
+				if isMiss {
+					mi++
+				}
+				if !needs(o) {
 					continue
 				}
-				out[k] = v
-				if s.static != nil {
-					s.static.put(k, v, true, now)
+				if isMiss {
+					missing = append(missing, o)
+					continue
+				}
+				if subAt != nil {
+					out[o] = subOut[i]
 				}
 			}
-			missed = rest
+			store.ReportCache(s.cfg.Observer, "static_redis", sub.Len()-len(miss), len(miss))
+		case ctx.Err() != nil:
+			return s.cancelled(ctx, start, len(out))
+		default:
+			s.redisFailed(ctx, err)
 		}
 	}
-	if len(missed) == 0 {
-		return out, nil
-	}
-	got, err := s.source.ReadStatic(ctx, missed)
-	if err != nil {
-		return nil, err
-	}
-	var fills []store.StaticWrite
-	for _, k := range missed {
-		v, ok := got[k]
-		if ok {
-			out[k] = v
-			fills = append(fills, store.StaticWrite{Key: k, Value: v.Value, TS: v.TS})
-		}
-		if s.static != nil {
-			s.static.put(k, v, ok, now)
-		}
-	}
-	if len(fills) > 0 && s.cfg.StaticCacheRedis && s.redisUsable() {
-		s.background(func(ctx context.Context) {
-			start := time.Now()
-			err := s.cache.WriteStaticTTL(ctx, fills, s.cfg.StaticCacheTTL)
-			s.cfg.Observer.BackendCall(observerName, "static fill", len(fills), time.Since(start), err)
-			if err != nil {
-				s.redisFailed(ctx, err)
+	if !redisOK {
+		for i := range out {
+			if needs(i) {
+				missing = append(missing, i)
 			}
-		})
+		}
 	}
-	return out, nil
+	if len(missing) > 0 {
+		if err := s.readSource(ctx, start, q, out, missing, redisOK); err != nil {
+			return err
+		}
+	}
+	if s.static != nil {
+		for e, id := range q.IDs {
+			row := e * nf
+			s.static.put(q.Prefix, id, epochs[e], q.Features, out[row:row+nf], func(j int) bool { return need[row+j] })
+		}
+	}
+	return nil
 }
 
-// WriteStatic implements store.StaticWriter: DynamoDB first, then the cached values of the
-// written keys are dropped (in process, and in Redis when it is a cache layer).
+// readSource answers out[i] for i in missing from DynamoDB and, when Redis answered the rest
+// (refill), refills Redis with what DynamoDB holds: values, and negative entries for absences.
+func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQuery, out []store.StaticValue, missing []int, refill bool) error {
+	if ctx.Err() != nil {
+		return s.cancelled(ctx, start, len(out))
+	}
+	keys := make([]store.Key, len(missing))
+	for n, i := range missing {
+		keys[n] = q.Key(i)
+	}
+	vals := make([]store.StaticValue, len(keys))
+	fstart := time.Now()
+	err := s.source.ReadStaticKeys(ctx, keys, vals)
+	if err != nil && ctx.Err() != nil {
+		return s.cancelled(ctx, start, len(out))
+	}
+	s.cfg.Observer.BackendCall(observerName, "static fallback", len(keys), time.Since(fstart), err)
+	if err != nil {
+		return err
+	}
+	var fills []store.StaticWrite
+	var absent []store.Key
+	for n, i := range missing {
+		out[i] = vals[n]
+		if vals[n].Kind == store.Absent {
+			absent = append(absent, keys[n])
+		} else {
+			fills = append(fills, store.StaticWrite{Key: keys[n], Value: vals[n].Value, TS: vals[n].TS})
+		}
+	}
+	if refill {
+		s.refillStatic(fills, absent)
+	}
+	return nil
+}
+
+// refillStatic writes what DynamoDB answered into Redis in the background (skipped when every
+// background slot is busy: a later read tries again). The script never lets these values win
+// over newer ones ingestion wrote meanwhile, and a negative entry never replaces a value.
+func (s *Store) refillStatic(fills []store.StaticWrite, absent []store.Key) {
+	var until int64
+	if s.cfg.StaticNegativeTTL > 0 {
+		until = s.now().Add(jitter(s.cfg.StaticNegativeTTL)).UnixMilli()
+	} else {
+		absent = nil
+	}
+	if len(fills)+len(absent) == 0 {
+		return
+	}
+	s.backgroundIn(s.staticSlots, func(ctx context.Context) {
+		start := time.Now()
+		err := s.cache.FillStatic(ctx, fills, absent, until)
+		s.cfg.Observer.BackendCall(observerName, "static refill", len(fills)+len(absent), time.Since(start), err)
+		if err != nil {
+			s.redisFailed(ctx, err)
+		}
+	})
+}
+
+// jitter returns d ± 10%, so entries written together do not all expire together.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}
+
+// cancelled reports a read abandoned by its caller, and returns the caller's context error
+// (not a backend error: no backend failed).
+func (s *Store) cancelled(ctx context.Context, start time.Time, n int) error {
+	err := context.Cause(ctx)
+	s.cfg.Observer.BackendCall(observerName, "read static", n, time.Since(start), err)
+	return err
+}
+
+// WriteStatic implements store.StaticWriter: DynamoDB first, then Redis (written through,
+// order-safe), then the in-process cache forgets the written keys. A Redis failure after
+// DynamoDB took the write is returned, so ingestion retries (writes are idempotent).
 func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
 	if len(writes) == 0 {
 		return nil
@@ -92,21 +211,16 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	if err := s.source.WriteStatic(ctx, writes); err != nil {
 		return err
 	}
-	if s.cfg.StaticCacheTTL <= 0 {
-		return nil
-	}
-	keys := make([]store.Key, len(writes))
-	for i, w := range writes {
-		keys[i] = w.Key
+	err := s.cache.WriteStatic(ctx, writes)
+	if err != nil {
+		s.redisFailed(ctx, err)
 	}
 	if s.static != nil {
+		keys := make([]store.Key, len(writes))
+		for i, w := range writes {
+			keys[i] = w.Key
+		}
 		s.static.forget(keys)
 	}
-	if s.cfg.StaticCacheRedis {
-		if err := s.cache.DeleteStatic(ctx, keys); err != nil {
-			s.redisFailed(ctx, err)
-			return err
-		}
-	}
-	return nil
+	return err
 }

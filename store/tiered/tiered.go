@@ -15,15 +15,20 @@
 // from the refilled series with the filter applied, or by DynamoDB with a filter expression.
 // Static history (ReadStaticAsOf) is read from DynamoDB.
 //
-// Static reads go to DynamoDB, through the optional read-through cache (Config.StaticCacheTTL:
-// an in-process LRU, then Redis if Config.StaticCacheRedis) that is off by default. A failing
-// Redis cache layer is skipped, never an error.
+// Static reads: Redis holds the online copy of static features, one hash per entity. A read
+// asks the optional in-process cache (Config.StaticCacheTTL, Config.StaticCacheSize), then
+// Redis for the rest in one pipeline of one HMGET per entity, then DynamoDB for what Redis
+// does not know, and refills Redis with what DynamoDB answered (values, and negative entries
+// for features DynamoDB holds no value for, valid Config.StaticNegativeTTL ± 10%). When Redis
+// fails the read answers from DynamoDB; when the caller's context is done, it stops without
+// asking DynamoDB and returns the context's error.
 //
 // Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis, and if
 // Redis fails after DynamoDB succeeded the write returns an error so ingestion retries (writes
 // are idempotent). Action writes update only keys Redis already holds: a key Redis lost is
 // refilled whole from DynamoDB on its next read, never recreated holding only the newest
-// events. Static writes invalidate the cached value.
+// events. Static writes are written through to Redis (a script per entity keeps the newer
+// event) and forgotten by the in-process cache.
 package tiered
 
 import (
@@ -34,7 +39,6 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/dynamodb"
 )
 
 // Cache is the Redis side, implemented by *redis.Store.
@@ -50,19 +54,27 @@ type Cache interface {
 	// drop deletes the series (a refill that did not complete leaves no partial series).
 	MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error
 	EndRefill(ctx context.Context, keys []store.Key, drop bool) error
-	store.StaticReader
-	WriteStaticTTL(ctx context.Context, writes []store.StaticWrite, ttl time.Duration) error
-	DeleteStatic(ctx context.Context, keys []store.Key) error
+	// ReadStaticCached reads q and appends to missing the indexes of out Redis knows nothing
+	// about (a value known to be absent, a negative entry, is Absent and not missing).
+	ReadStaticCached(ctx context.Context, q store.StaticQuery, out []store.StaticValue, missing []int) ([]int, error)
+	// WriteStatic writes values through, never over newer ones.
+	store.StaticWriter
+	// FillStatic writes values (never over newer ones) and negative entries for absent (never
+	// over a value), valid until negativeUntil (Unix ms): the refill after a DynamoDB read.
+	FillStatic(ctx context.Context, writes []store.StaticWrite, absent []store.Key, negativeUntil int64) error
 	store.Pinger
 	Close() error
 }
 
-// Source is the DynamoDB side, implemented by *dynamodb.Store.
+// Source is the DynamoDB side, implemented by *dynamodb.Store (tiered composes the two
+// through these interfaces only).
 type Source interface {
 	store.Store
 	store.StaticHistoryReader
+	// ReadStaticKeys is ReadStatic for any keys: out[i] is the value of keys[i].
+	ReadStaticKeys(ctx context.Context, keys []store.Key, out []store.StaticValue) error
 	// ReadEvents is ReadActions with each event's expiry, which the refill carries to Redis.
-	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]dynamodb.Event, error)
+	ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.StoredEvent, error)
 }
 
 // Store is the tiered store. It is safe for concurrent use.
@@ -73,13 +85,16 @@ type Store struct {
 	now    func() time.Time
 
 	negative  *negativeCache
-	static    *staticLRU // nil: no in-process static layer
+	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
 	// background refills and cache fills
-	slots     chan struct{}
-	inflight  sync.Map // series key -> struct{}: a refill of that key is running
-	bg        sync.WaitGroup
-	closeOnce sync.Once
+	slots chan struct{}
+	// static refills have slots of their own: one is a single cheap pipeline, and after a
+	// FLUSHALL every read needs one, so sharing the action refills' few slots would drop most.
+	staticSlots chan struct{}
+	inflight    sync.Map // series key -> struct{}: a refill of that key is running
+	bg          sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,15 +109,16 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Store{
-		cache:    cache,
-		source:   source,
-		cfg:      cfg,
-		now:      time.Now,
-		negative: newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
-		slots:    make(chan struct{}, cfg.RefillConcurrency),
+		cache:       cache,
+		source:      source,
+		cfg:         cfg,
+		now:         time.Now,
+		negative:    newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
+		slots:       make(chan struct{}, cfg.RefillConcurrency),
+		staticSlots: make(chan struct{}, cfg.StaticRefillConcurrency),
 	}
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
-		s.static = newStaticLRU(cfg.StaticCacheTTL, cfg.StaticCacheSize)
+		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
 	}
 	return s, nil
 }
@@ -122,10 +138,15 @@ func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.bg.Wait()
+		if s.static != nil {
+			s.static.close()
+		}
 		err = errors.Join(s.cache.Close(), s.source.Close())
 	})
 	return err
 }
+
+func (s *Store) clock() time.Time { return s.now() }
 
 // redisUsable reports whether reads should try Redis.
 func (s *Store) redisUsable() bool {
@@ -143,15 +164,20 @@ func (s *Store) redisFailed(ctx context.Context, err error) {
 // background runs f with its own deadline unless RefillConcurrency jobs are running already,
 // and reports whether it started.
 func (s *Store) background(f func(ctx context.Context)) bool {
+	return s.backgroundIn(s.slots, f)
+}
+
+// backgroundIn is background with the slots given.
+func (s *Store) backgroundIn(slots chan struct{}, f func(ctx context.Context)) bool {
 	select {
-	case s.slots <- struct{}{}:
+	case slots <- struct{}{}:
 	default:
 		return false
 	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		defer func() { <-s.slots }()
+		defer func() { <-slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
 		defer cancel()
 		f(ctx)

@@ -14,7 +14,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/featuregraph/featuregraph/internal/testenv"
-	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/dynamodb"
 	"github.com/featuregraph/featuregraph/store/redis"
@@ -31,20 +30,47 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
-// counter counts backend calls by op and cache outcomes by cache and hit.
+// counter counts backend calls and their items by op, errors by op and cause, and cache
+// outcomes by cache and hit.
 type counter struct {
 	mu    sync.Mutex
 	calls map[string]int
+	nitem map[string]int
+	errOf map[string][]error
 	cache map[string]int
 }
 
-func (c *counter) BackendCall(_, op string, _ int, _ time.Duration, _ error) {
+func (c *counter) BackendCall(_, op string, items int, _ time.Duration, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls == nil {
-		c.calls = map[string]int{}
+		c.calls, c.nitem, c.errOf = map[string]int{}, map[string]int{}, map[string][]error{}
 	}
 	c.calls[op]++
+	c.nitem[op] += items
+	if err != nil {
+		c.errOf[op] = append(c.errOf[op], err)
+	}
+}
+
+// items returns the items carried by the calls of op.
+func (c *counter) items(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nitem[op]
+}
+
+// errs returns how many calls of op failed with target.
+func (c *counter) errs(op string, target error) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, err := range c.errOf[op] {
+		if errors.Is(err, target) {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *counter) Cache(name string, hit bool) {
@@ -85,7 +111,7 @@ func newTable(t *testing.T, obs store.Observer) *dynamodb.Store {
 	t.Helper()
 	ctx := context.Background()
 	d, err := dynamodb.New(ctx, dynamodb.Config{
-		Endpoint: testenv.DynamoDB(t), Region: "us-east-1", Observer: obs,
+		Endpoint: testenv.DynamoDB(t), Region: "us-east-1", Observer: obs, Values: storetest.Values,
 		Table: fmt.Sprintf("tiered_%d_%d", time.Now().UnixNano()%1e9, tableSeq.Add(1)),
 	})
 	if err != nil {
@@ -121,8 +147,7 @@ func TestContract(t *testing.T) {
 		cfg  tiered.Config
 	}{
 		{"defaults", tiered.Config{}},
-		{"static_cache_in_process_and_redis", tiered.Config{StaticCacheTTL: time.Minute, StaticCacheRedis: true}},
-		{"static_cache_redis_only", tiered.Config{StaticCacheTTL: time.Minute, StaticCacheRedis: true, StaticCacheSize: -1}},
+		{"in_process_cache", tiered.Config{StaticCacheTTL: time.Minute, StaticCacheSize: 1 << 20}},
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
@@ -360,10 +385,10 @@ func TestWritesNeverRecreateAnEvictedKey(t *testing.T) {
 func TestRedisStoppedMidTest(t *testing.T) {
 	ctx := context.Background()
 	srv := testenv.NewRedis(t)
-	e := newEnv(t, srv.Addr(), tiered.Config{StaticCacheTTL: time.Minute, StaticCacheRedis: true, StaticCacheSize: -1, RedisRetryAfter: -1})
+	e := newEnv(t, srv.Addr(), tiered.Config{RedisRetryAfter: -1})
 	k, sk := newKey("clicks"), newKey("os")
 	mustWrite(t, e.tiered, events(k, 4, 4, 10, true)...)
-	if err := e.tiered.WriteStatic(ctx, []store.StaticWrite{{Key: sk, Value: "ios", TS: 1}}); err != nil {
+	if err := e.tiered.WriteStatic(ctx, []store.StaticWrite{{Key: sk, Value: store.StringValue("ios"), TS: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	q := store.ActionQuery{Key: k, Count: 10, Dedupe: true, MaxCount: 10}
@@ -382,10 +407,14 @@ func TestRedisStoppedMidTest(t *testing.T) {
 			t.Fatal("the read did not fall back to DynamoDB")
 		}
 	})
-	t.Run("static_reads_are_unaffected", func(t *testing.T) {
-		got, err := e.tiered.ReadStatic(ctx, []store.Key{sk})
-		if err != nil || got[sk].Value != "ios" {
-			t.Fatalf("want ios, got %v, %v", got, err)
+	t.Run("static_reads_answer_from_dynamodb", func(t *testing.T) {
+		before := e.dynCalls.call("BatchGetItem")
+		got, err := store.ReadKey(ctx, e.tiered, sk)
+		if err != nil || got.Str != "ios" {
+			t.Fatalf("want ios, got %v, %v", got.Value, err)
+		}
+		if e.dynCalls.call("BatchGetItem") != before+1 {
+			t.Fatal("the static read did not go to DynamoDB")
 		}
 	})
 	t.Run("writes_fail_so_ingestion_retries", func(t *testing.T) {
@@ -444,74 +473,6 @@ func TestRedisFailureSkipsRedisForAWhile(t *testing.T) {
 	}
 }
 
-func TestStaticCache(t *testing.T) {
-	ctx := context.Background()
-	addr := testenv.Redis(t)
-	t.Run("in_process", func(t *testing.T) {
-		e := newEnv(t, addr, tiered.Config{StaticCacheTTL: time.Minute})
-		k, absent := newKey("os"), newKey("os")
-		if err := e.tiered.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: "ios", TS: 1}}); err != nil {
-			t.Fatal(err)
-		}
-		read := func(want any) {
-			t.Helper()
-			got, err := e.tiered.ReadStatic(ctx, []store.Key{k, absent})
-			if err != nil || got[k].Value != want || len(got) != 1 {
-				t.Fatalf("want %v, got %v, %v", want, got, err)
-			}
-		}
-		read("ios")
-		read("ios")
-		if n := e.dynCalls.call("BatchGetItem"); n != 1 {
-			t.Fatalf("want one BatchGetItem for two reads (values and absences cached), got %d", n)
-		}
-		if err := e.tiered.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: "android", TS: 2}}); err != nil {
-			t.Fatal(err)
-		}
-		read("android")
-		if n := e.dynCalls.call("BatchGetItem"); n != 2 {
-			t.Fatalf("a write did not invalidate the cached value: %d BatchGetItem calls", n)
-		}
-	})
-	t.Run("redis_shared_between_gateways", func(t *testing.T) {
-		cfg := tiered.Config{StaticCacheTTL: time.Minute, StaticCacheRedis: true, StaticCacheSize: -1}
-		a := newEnv(t, addr, cfg)
-		// b is a second gateway on the same table and Redis.
-		bCalls := &counter{}
-		bDyn, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: testenv.DynamoDB(t), Region: "us-east-1", Table: a.dynamo.Table(), Observer: bCalls})
-		if err != nil {
-			t.Fatal(err)
-		}
-		bRedis, err := redis.New(redis.Config{Addrs: []string{addr}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := tiered.New(bRedis, bDyn, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		k := newKey("os")
-		if err := a.tiered.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: int64(7), TS: 1}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.tiered.ReadStatic(ctx, []store.Key{k}); err != nil {
-			t.Fatal(err)
-		}
-		a.tiered.WaitBackground() // the Redis fill
-		got, err := b.ReadStatic(ctx, []store.Key{k})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v, err := registry.Coerce(registry.Int, registry.Single, got[k].Value); err != nil || v != int64(7) {
-			t.Fatalf("want 7, got %#v", got[k])
-		}
-		if n := bCalls.call("BatchGetItem"); n != 0 {
-			t.Fatalf("the second gateway asked DynamoDB (%d calls) for a value Redis holds", n)
-		}
-	})
-}
-
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -520,9 +481,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero_is_defaults", tiered.Config{}, nil},
 		{"defaults", tiered.DefaultConfig(), nil},
-		{"negatives", tiered.Config{RefillConcurrency: -1, StaticCacheTTL: -1}, []string{"RefillConcurrency", "StaticCacheTTL"}},
-		{"redis_cache_without_ttl", tiered.Config{StaticCacheRedis: true}, []string{"StaticCacheRedis"}},
-		{"cache_without_layers", tiered.Config{StaticCacheTTL: time.Second, StaticCacheSize: -1}, []string{"StaticCacheSize"}},
+		{"negatives", tiered.Config{RefillConcurrency: -1, StaticCacheTTL: -1, StaticCacheSize: -1}, []string{"RefillConcurrency", "StaticCacheTTL", "StaticCacheSize"}},
+		{"tiny_cache_ttl", tiered.Config{StaticCacheTTL: time.Microsecond}, []string{"StaticCacheTTL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

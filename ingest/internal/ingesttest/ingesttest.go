@@ -4,7 +4,6 @@ package ingesttest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -114,30 +113,32 @@ func DemoEventsPath() string {
 // "key = value @ts" (static) and "key = [ts member, ...]" (actions, newest first), sorted.
 func Dump(t testing.TB, st store.Reader, reg *registry.Registry, ids map[string][]string) []string {
 	t.Helper()
-	var skeys []store.Key
+	ctx := context.Background()
+	var out []string
 	var queries []store.ActionQuery
 	for _, e := range reg.Entities {
-		for _, id := range ids[e.Name] {
-			for _, f := range e.Static {
-				skeys = append(skeys, store.Key{Prefix: e.Prefix, ID: id, Feature: f.Name})
+		q := store.StaticQuery{Prefix: e.Prefix, IDs: ids[e.Name]}
+		for _, f := range e.Static {
+			q.Features = append(q.Features, f.Name)
+		}
+		sv := make([]store.StaticValue, q.Len())
+		if err := st.ReadStatic(ctx, q, sv); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range sv {
+			if v.Kind != store.Absent {
+				out = append(out, fmt.Sprintf("%s = %s @%s", q.Key(i), Render(v.Value), time.UnixMilli(v.TS).UTC().Format(time.RFC3339)))
 			}
+		}
+		for _, id := range ids[e.Name] {
 			for _, f := range e.Actions {
 				queries = append(queries, store.ActionQuery{Key: store.Key{Prefix: e.Prefix, ID: id, Feature: f.Name}, Count: 1000, Dedupe: f.Dedupe, MaxCount: f.MaxCount})
 			}
 		}
 	}
-	ctx := context.Background()
-	sv, err := st.ReadStatic(ctx, skeys)
-	if err != nil {
-		t.Fatal(err)
-	}
 	av, err := st.ReadActions(ctx, queries)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []string
-	for k, v := range sv {
-		out = append(out, fmt.Sprintf("%s = %s @%s", k, Render(v.Value), time.UnixMilli(v.TS).UTC().Format(time.RFC3339)))
 	}
 	for q, evs := range av {
 		if len(evs) == 0 {
@@ -153,22 +154,26 @@ func Dump(t testing.TB, st store.Reader, reg *registry.Registry, ids map[string]
 	return out
 }
 
-// Render shows a canonical value compactly: JSON text for lists, maps and JSON values.
-func Render(v any) string {
-	switch x := v.(type) {
-	case json.RawMessage:
-		return string(x)
-	case time.Time:
-		return x.Format(time.RFC3339Nano)
-	case string:
-		return fmt.Sprintf("%q", x)
+// Render shows a value compactly: its JSON form, times unquoted.
+func Render(v store.Value) string {
+	if v.Kind == store.Time {
+		return v.Time().Format(time.RFC3339Nano)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
+	return string(v.AppendJSON(nil))
 }
+
+// Val converts a canonical Go value (registry.Coerce's form) to a store.Value, panicking on
+// anything else: tests write expected values with it.
+func Val(v any) store.Value {
+	sv, err := registry.CanonicalValue(v)
+	if err != nil {
+		panic(err)
+	}
+	return sv
+}
+
+// Any is the canonical Go form of v (registry.Coerce's form), for tests that compare those.
+func Any(v store.Value) any { return registry.CanonicalOf(v) }
 
 // Eventually polls cond every few milliseconds until it holds or the deadline passes.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {

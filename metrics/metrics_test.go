@@ -1,0 +1,37 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// A call that ended because its caller's context did is "cancelled", not a backend error.
+func TestBackendCallOutcome(t *testing.T) {
+	m := New()
+	for _, err := range []error{nil, errors.New("boom"), context.Canceled, fmt.Errorf("read: %w", context.DeadlineExceeded)} {
+		m.BackendCall("tiered", "read static", 1, time.Millisecond, err)
+	}
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, f := range families {
+		if f.GetName() != "featuregraph_backend_call_duration_seconds" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "outcome" {
+					got[l.GetValue()] = s.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	if want := map[string]uint64{"ok": 1, "error": 1, "cancelled": 2}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("want outcomes %v, got %v", want, got)
+	}
+}
