@@ -36,29 +36,8 @@ import (
 // and returns its base URL once it answers.
 func startServer(t *testing.T, args ...string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs syncBuffer
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, noEnv) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v\n%s", err, logs.String())
-		}
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		res, err := http.Get(base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			return base
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not answer: %v\n%s", err, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, _ := startServe(t, args...)
+	return "http://" + addr
 }
 
 // browser is one headless Chromium tab with a fresh profile. It fails the test on any request

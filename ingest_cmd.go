@@ -38,6 +38,9 @@ type loadOptions struct {
 	concurrency int
 	rejects     string
 	noProgress  bool
+	parquet     load.ParquetConfig
+	columns     string
+	s3          load.S3Config
 }
 
 func writerFlags(fs *flag.FlagSet, w *ingest.WriterConfig) {
@@ -51,6 +54,7 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.ingest
 	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
 	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
@@ -70,6 +74,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	if o.brokers == "" {
 		return errors.New("--kafka-brokers is required (FEATUREGRAPH_KAFKA_BROKERS)")
 	}
+	prov, err := e.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stopTracing(ctx, prov, 10*time.Second)
 	m := metrics.New()
 	rt, err := e.setup(ctx, m)
 	if err != nil {
@@ -109,6 +118,11 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
+	stopAdmin, err := e.startAdmin(log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	if o.metricsAddr != "" {
 		stop, err := serveMetrics(o.metricsAddr, m, log)
 		if err != nil {
@@ -147,20 +161,33 @@ func loadFlags(fs *flag.FlagSet, e *cmdEnv) {
 	logFlags(fs, e)
 	storeFlags(fs, e)
 	o := &e.opts.load
-	fs.StringVar(&o.file, "file", "", "file to load: JSONL of event envelopes and/or feature values, or CSV of feature values (.gz allowed) (required)")
-	fs.StringVar(&o.format, "format", "", "jsonl or csv (default: from the file name)")
+	fs.StringVar(&o.file, "file", "", "what to load: a local path or s3://bucket/key, or s3://bucket/prefix/ for every object under it; JSONL of event envelopes and/or feature values, CSV of feature values (.gz allowed) or Parquet (required)")
+	fs.StringVar(&o.format, "format", "", "jsonl, csv or parquet (default: from the file name)")
+	fs.StringVar(&o.parquet.Entity, "entity", "", "Parquet with one column per feature: the entity the rows are about (not needed for the long layout entity,id,feature,value[,timestamp])")
+	fs.StringVar(&o.parquet.IDColumn, "id-column", "", "Parquet: the column of entity ids (default <entity>_id, else id)")
+	fs.StringVar(&o.parquet.TimestampColumn, "timestamp-column", "", "Parquet: the column of event times (default event_timestamp, else timestamp, else the time of the load)")
+	fs.StringVar(&o.columns, "columns", "", "Parquet: load only these columns, as column=feature,... (a bare column is the feature of its name); default: every column is named after a feature")
+	fs.StringVar(&o.s3.Endpoint, "s3-endpoint", "", "S3 endpoint URL for S3-compatible stores, e.g. http://127.0.0.1:9000 (default: AWS's for the region)")
+	fs.StringVar(&o.s3.Region, "s3-region", "", "region of the bucket (default: from the AWS environment; us-east-1 with --s3-endpoint)")
+	fs.BoolVar(&o.s3.PathStyle, "s3-path-style", false, "path-style bucket addressing (<endpoint>/<bucket>), which most S3-compatible stores need")
 	fs.IntVar(&o.concurrency, "concurrency", 4, "records converted and written in parallel")
 	fs.StringVar(&o.rejects, "rejects", "", "where rejected records go, with the reason (default <file>.rejected.jsonl, created only when needed)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it is shown only on a terminal anyway)")
 	writerFlags(fs, &e.opts.ingest.writer)
 }
 
-// runLoad loads one file into the stores and prints a summary.
+// runLoad loads a file, an S3 object or every object under an S3 prefix into the stores and
+// prints a summary of each (and their total).
 func runLoad(ctx context.Context, e *cmdEnv) error {
 	o := e.opts.load
 	if o.file == "" {
 		return errors.New("--file is required")
 	}
+	prov, err := e.startTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.stopTracing(ctx, prov, 10*time.Second)
 	rt, err := e.setup(ctx, nil)
 	if err != nil {
 		return err
@@ -178,26 +205,45 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	l, err := load.New(ingest.NewDispatcher(reg), w, load.Config{Format: format, Concurrency: o.concurrency, RejectsPath: o.rejects, NoProgress: o.noProgress})
+	cols, err := load.ParseColumns(o.columns)
 	if err != nil {
 		return errors.Join(err, w.Close(ctx))
 	}
-	sum, err := l.LoadFile(ctx, o.file)
+	cfg := load.Config{Format: format, Concurrency: o.concurrency, RejectsPath: o.rejects, NoProgress: o.noProgress, Parquet: o.parquet}
+	cfg.Parquet.Columns = cols
+	if load.IsS3(o.file) {
+		client, err := load.NewS3Client(ctx, o.s3)
+		if err != nil {
+			return errors.Join(err, w.Close(ctx))
+		}
+		cfg.S3 = client
+	}
+	l, err := load.New(ingest.NewDispatcher(reg), w, cfg)
+	if err != nil {
+		return errors.Join(err, w.Close(ctx))
+	}
+	sums, err := l.LoadURL(ctx, o.file)
 	// On SIGINT the load stops; what was read is flushed, within a bound (the store may be down).
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if cerr := w.Close(cctx); cerr != nil && err == nil {
 		err = cerr
 	}
-	fmt.Fprintln(e.stdout, sum.String())
+	for _, s := range sums {
+		fmt.Fprintln(e.stdout, s.String())
+	}
+	if len(sums) > 1 {
+		fmt.Fprintln(e.stdout, "total:", load.Total(o.file, sums).String())
+	}
 	return err
 }
 
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
-func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics) (func(context.Context) error, error) {
+func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
+	cfg.Logger = log
 	obs := featureObserver(reg, m)
 	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
@@ -208,7 +254,7 @@ func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if m != nil {
 		opts = append(opts, ingest.WithSkipRecorder(m))
 	}
-	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{})
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: pushTimeout})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

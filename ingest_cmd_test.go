@@ -100,7 +100,9 @@ func TestPushedEventIsServed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr}, &logs, &logs, noEnv) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--shutdown-drain", "0"}, &logs, &logs, noEnv)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -187,7 +189,7 @@ func TestProductionMode(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, append([]string{"serve", "--addr", addr}, tc.args...), io.Discard, io.Discard, noEnv)
+			done <- run(ctx, append([]string{"serve", "--addr", addr, "--shutdown-drain", "0"}, tc.args...), io.Discard, io.Discard, noEnv)
 		}()
 		var res *http.Response
 		var err error

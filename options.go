@@ -12,6 +12,8 @@ import (
 
 	"github.com/featuregraph/featuregraph/features"
 	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/internal/admin"
+	"github.com/featuregraph/featuregraph/internal/buildinfo"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -21,6 +23,7 @@ type options struct {
 	features  string
 	logLevel  string
 	logFormat string
+	adminAddr string
 	store     storeOptions
 	serve     serveOptions
 	gateway   gateway.Config
@@ -38,6 +41,7 @@ type serveOptions struct {
 	catalogPeers    string
 	production      bool
 	shutdownTimeout time.Duration
+	shutdownDrain   time.Duration
 }
 
 // optionalBool is a boolean flag that remembers whether it was set (so --demo can default to
@@ -68,6 +72,19 @@ func logFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&e.opts.logFormat, "log-format", "text", "log format: text or json")
 }
 
+func adminFlag(fs *flag.FlagSet, e *cmdEnv) {
+	fs.StringVar(&e.opts.adminAddr, "admin-addr", "", "address of the admin endpoints, /debug/pprof/ and /buildinfo, e.g. 127.0.0.1:6060 (empty: off; keep it private)")
+}
+
+// startAdmin serves the admin endpoints when --admin-addr is given; stop is never nil.
+func (e *cmdEnv) startAdmin(log *slog.Logger) (stop func(), err error) {
+	if e.opts.adminAddr == "" {
+		return func() {}, nil
+	}
+	_, stop, err = admin.Serve(e.opts.adminAddr, buildinfo.Read(), log)
+	return stop, err
+}
+
 // logger builds the structured logger the flags ask for.
 func (e *cmdEnv) logger() (*slog.Logger, error) {
 	var level slog.Level
@@ -75,13 +92,19 @@ func (e *cmdEnv) logger() (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", e.opts.logLevel)
 	}
 	o := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
 	switch e.opts.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(e.stderr, o)), nil
+		log = slog.New(slog.NewTextHandler(e.stderr, o))
 	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, o)), nil
+		log = slog.New(slog.NewJSONHandler(e.stderr, o))
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text or json", e.opts.logFormat)
 	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", e.opts.logFormat)
+	if e.routeLibraryLogs {
+		routeLibraryLogs(log)
+	}
+	return log, nil
 }
 
 // loadRegistry loads --features, or the built-in example registry when --features is the
@@ -129,6 +152,7 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	featuresFlag(fs, e)
 	logFlags(fs, e)
 	storeFlags(fs, e)
+	adminFlag(fs, e)
 	o := &e.opts.serve
 	g := &e.opts.gateway
 	*g = gateway.DefaultConfig()
@@ -138,7 +162,13 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.Var(&o.catalog, "catalog", "serve the feature catalog at /catalog (default: on, off with --production)")
 	fs.StringVar(&o.catalogPeers, "catalog-peers", "", "comma-separated /metrics URLs of other featuregraph processes (ingest workers, replicas) whose live figures the catalog adds")
 	fs.BoolVar(&o.production, "production", false, "production mode: no playground, no introspection, no field suggestions, no push endpoint unless --push, no catalog unless --catalog")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the whole shutdown after SIGTERM: drain, in-flight requests, flushing pushed events")
+	fs.DurationVar(&o.shutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, how long /readyz fails before the listener closes (at most half of --shutdown-timeout)")
+	fs.IntVar(&g.MaxInFlight, "max-in-flight", g.MaxInFlight, "GraphQL requests served at once; more wait in a short queue, then get 503")
+	fs.IntVar(&g.MaxQueue, "max-queue", g.MaxQueue, "GraphQL requests waiting for a slot; more get 503 at once")
+	fs.DurationVar(&g.QueueWait, "queue-wait", g.QueueWait, "longest wait for a slot (or for the in-flight values budget) before 503")
+	fs.Int64Var(&g.MaxInFlightValues, "max-in-flight-values", g.MaxInFlightValues, "values (query cost) of the requests executed at once: bounds the memory of answers being built")
+	fs.Int64Var(&g.QueryCacheBytes, "query-cache-bytes", g.QueryCacheBytes, "memory of the parsed-query cache (and of the APQ cache)")
 	fs.DurationVar(&g.RequestTimeout, "request-timeout", g.RequestTimeout, "deadline of one GraphQL request, backend calls included")
 	fs.Int64Var(&g.MaxBodyBytes, "max-body-bytes", g.MaxBodyBytes, "largest request body accepted")
 	fs.IntVar(&g.ParserTokenLimit, "max-tokens", g.ParserTokenLimit, "most tokens a query may have")
@@ -150,6 +180,12 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.DurationVar(&g.Loader.Wait, "batch-wait", g.Loader.Wait, "how long the dataloaders collect keys before one batched store call")
 	fs.IntVar(&g.Loader.StaticBatch, "static-batch", g.Loader.StaticBatch, "most entities (each with its selected static features) in one batched store call")
 	fs.IntVar(&g.Loader.ActionBatch, "action-batch", g.Loader.ActionBatch, "most action lookups in one Redis pipeline")
+}
+
+// runVersion prints the build information (the admin endpoint's /buildinfo, in one line).
+func runVersion(_ context.Context, e *cmdEnv) error {
+	fmt.Fprintln(e.stdout, "featuregraph", buildinfo.Read().Short())
+	return nil
 }
 
 func validateFlags(fs *flag.FlagSet, e *cmdEnv) { featuresFlag(fs, e) }

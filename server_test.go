@@ -42,7 +42,9 @@ func serveAndQuery(t *testing.T, args []string, queries ...string) []string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, noEnv) }()
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--shutdown-drain", "0"}, args...), &logs, &logs, noEnv)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

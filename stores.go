@@ -15,6 +15,8 @@ import (
 	"github.com/featuregraph/featuregraph/store/memory"
 	"github.com/featuregraph/featuregraph/store/redis"
 	"github.com/featuregraph/featuregraph/store/tiered"
+	"github.com/featuregraph/featuregraph/store/traced"
+	"github.com/featuregraph/featuregraph/tracing"
 )
 
 const (
@@ -31,6 +33,8 @@ type storeOptions struct {
 
 	redisAddr    string
 	redisTimeout time.Duration
+	// tracer, when on, wraps the store and each of its backends in spans (store/traced).
+	tracer tracing.Tracer
 	// set records which store flags were given (command line or environment), to tell
 	// "no store configured" (memory) from a configured one.
 	set map[string]bool
@@ -42,6 +46,14 @@ type openedStore struct {
 	kind string
 	// table is the DynamoDB store, when there is one (init-table).
 	table *dynamodb.Store
+}
+
+// Degraded names the backends the store serves without (the tiered store's Redis breaker).
+func (o *openedStore) Degraded() []string {
+	if d, ok := o.Store.(interface{ Degraded() []string }); ok {
+		return d.Degraded()
+	}
+	return nil
 }
 
 func storeFlags(fs *flag.FlagSet, e *cmdEnv) {
@@ -99,7 +111,7 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 	useDynamo, useRedis := o.dynamoConfigured(), o.redisAddr != ""
 	switch {
 	case !useDynamo && !useRedis:
-		return &openedStore{Store: memory.New(), kind: kindMemory}, nil
+		return &openedStore{Store: traced.Wrap(memory.New(), o.tracer, kindMemory), kind: kindMemory}, nil
 	case useRedis && !useDynamo:
 		return nil, errors.New("--redis-addr needs DynamoDB (--dynamodb-endpoint, --dynamodb-region or --dynamodb-table): " +
 			"Redis holds the online copy, DynamoDB is the source of truth")
@@ -115,7 +127,8 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 	}
 	if !useRedis {
 		log.Debug("store: DynamoDB only; action features are read with Query (add --redis-addr for Redis)", "table", o.dynamo.Table)
-		return &openedStore{Store: ddb, kind: kindDynamoDB, table: ddb}, nil
+		st := traced.Wrap(traced.DynamoDB(ddb, o.tracer), o.tracer, kindDynamoDB)
+		return &openedStore{Store: st, kind: kindDynamoDB, table: ddb}, nil
 	}
 	o.redis.Addrs = splitList(o.redisAddr)
 	o.redis.ReadTimeout, o.redis.WriteTimeout = o.redisTimeout, o.redisTimeout
@@ -125,11 +138,11 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 		return nil, errors.Join(err, ddb.Close())
 	}
 	o.tiered.Observer = obs
-	ts, err := tiered.New(rs, ddb, o.tiered)
+	ts, err := tiered.New(traced.Cache(rs, o.tracer), traced.Source(ddb, o.tracer), o.tiered)
 	if err != nil {
 		return nil, errors.Join(err, rs.Close(), ddb.Close())
 	}
-	return &openedStore{Store: ts, kind: kindTiered, table: ddb}, nil
+	return &openedStore{Store: traced.Wrap(ts, o.tracer, kindTiered), kind: kindTiered, table: ddb}, nil
 }
 
 func splitList(s string) []string {

@@ -55,7 +55,7 @@ func newQueryCost(reg *registry.Registry, maxDepth, maxCost, maxCount int) *quer
 func (q *queryCost) ExtensionName() string                   { return "QueryCost" }
 func (q *queryCost) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (q *queryCost) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (q *queryCost) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
 		return nil
 	}
@@ -73,6 +73,9 @@ func (q *queryCost) MutateOperationContext(_ context.Context, rc *graphql.Operat
 				m.cost, q.maxCost),
 			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
 		}
+	}
+	if req := requestFrom(ctx); req != nil && !req.admitCost(ctx, m.cost) {
+		return overloadError("too many values being built")
 	}
 	return nil
 }

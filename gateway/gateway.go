@@ -4,20 +4,22 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/catalog"
@@ -28,6 +30,7 @@ import (
 	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
+	"github.com/featuregraph/featuregraph/tracing"
 )
 
 // Config holds the serving options. Every field documents its default.
@@ -47,8 +50,30 @@ type Config struct {
 	// by its effective count (clamped to maxCount and Resolvers.MaxCount). Default 200000
 	// (1000 ids × 200 values).
 	MaxComplexity int
-	// QueryCacheSize is how many parsed and validated queries are kept. Default 1000.
+	// QueryCacheSize is how many parsed and validated queries are kept (and APQ entries).
+	// Default 1000.
 	QueryCacheSize int
+	// QueryCacheBytes bounds the memory of each of those caches (estimated: the query text plus
+	// about 300 bytes per selection). Default 32 MiB.
+	QueryCacheBytes int64
+	// MaxSelections, MaxSetFields and MaxRepeats bound the shape of a query before it is
+	// validated: selections in all (fields, fragment spreads, inline fragments), fields of one
+	// selection set with its fragments flattened, and repeats of one response name in a set.
+	// Defaults 2000, 500 and 20.
+	MaxSelections, MaxSetFields, MaxRepeats int
+	// MaxInFlight bounds the GraphQL requests being served at once; up to MaxQueue more wait at
+	// most QueueWait for a slot, and the others are answered 503 with Retry-After at once.
+	// Defaults 64, 256, 250ms.
+	MaxInFlight, MaxQueue int
+	QueueWait             time.Duration
+	// MaxInFlightValues bounds the values (the cost of MaxComplexity) of the requests being
+	// executed at once, and so the memory of the answers being built; a request that does not
+	// get its share within QueueWait is answered 503. At least MaxComplexity. Default 400,000
+	// (measured: about 700 bytes of heap per value in flight).
+	MaxInFlightValues int64
+	// WriteGrace is how long after RequestTimeout the answer may take to be written (a client
+	// that does not read it is cut off then). Default 2s.
+	WriteGrace time.Duration
 	// Introspection allows schema introspection (the playground needs it). Default true;
 	// production mode turns it off.
 	Introspection bool
@@ -69,23 +94,36 @@ type Config struct {
 	// Metrics, when set, instruments the handlers, counts feature reads and serves /metrics.
 	// Default nil.
 	Metrics *metrics.Metrics
+	// Tracer, when on, makes a span of every request (honouring the caller's W3C trace
+	// context), of its GraphQL operation and of each resolver-backed field; see tracing.go. The
+	// store spans come from the store (store/traced). Default off: nothing is installed.
+	Tracer tracing.Tracer
 }
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Resolvers:        resolvers.DefaultConfig(),
-		Loader:           loader.DefaultConfig(),
-		RequestTimeout:   2 * time.Second,
-		MaxBodyBytes:     1 << 20,
-		ParserTokenLimit: 10000,
-		MaxDepth:         10,
-		MaxComplexity:    200000,
-		QueryCacheSize:   1000,
-		Introspection:    true,
-		Suggestions:      true,
-		Playground:       true,
-		Catalog:          true,
+		Resolvers:         resolvers.DefaultConfig(),
+		Loader:            loader.DefaultConfig(),
+		RequestTimeout:    2 * time.Second,
+		MaxBodyBytes:      1 << 20,
+		ParserTokenLimit:  10000,
+		MaxDepth:          10,
+		MaxComplexity:     200000,
+		QueryCacheSize:    1000,
+		QueryCacheBytes:   32 << 20,
+		MaxSelections:     2000,
+		MaxSetFields:      500,
+		MaxRepeats:        20,
+		MaxInFlight:       64,
+		MaxQueue:          256,
+		QueueWait:         250 * time.Millisecond,
+		MaxInFlightValues: 400000,
+		WriteGrace:        2 * time.Second,
+		Introspection:     true,
+		Suggestions:       true,
+		Playground:        true,
+		Catalog:           true,
 	}
 }
 
@@ -121,6 +159,23 @@ func (c Config) Validate() error {
 	if c.QueryCacheSize < 1 {
 		errs = append(errs, fmt.Errorf("query cache size %d must be at least 1", c.QueryCacheSize))
 	}
+	if c.QueryCacheBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("query cache bytes %d must be at least 1 MiB", c.QueryCacheBytes))
+	}
+	if c.MaxSelections < 10 || c.MaxSetFields < 10 || c.MaxRepeats < 1 {
+		errs = append(errs, fmt.Errorf("max selections %d, max set fields %d and max repeats %d must be at least 10, 10 and 1",
+			c.MaxSelections, c.MaxSetFields, c.MaxRepeats))
+	}
+	if c.MaxInFlight < 1 || c.MaxQueue < 0 || c.QueueWait < 0 {
+		errs = append(errs, fmt.Errorf("max in flight %d must be positive, max queue %d and queue wait %s not negative",
+			c.MaxInFlight, c.MaxQueue, c.QueueWait))
+	}
+	if c.WriteGrace <= 0 {
+		errs = append(errs, fmt.Errorf("write grace %s must be positive", c.WriteGrace))
+	}
+	if c.MaxInFlightValues < int64(c.MaxComplexity) {
+		errs = append(errs, fmt.Errorf("max in-flight values %d must be at least max complexity %d", c.MaxInFlightValues, c.MaxComplexity))
+	}
 	return errors.Join(errs...)
 }
 
@@ -131,7 +186,17 @@ type Gateway struct {
 	pinger store.Pinger
 	mux    *http.ServeMux
 	log    *slog.Logger
+	adm    *admission
+	// draining makes /readyz fail while the server shuts down (see SetDraining).
+	draining atomic.Bool
 }
+
+// SetDraining makes /readyz answer 503 "draining" (or ready again), so that load balancers stop
+// sending requests before the listener closes.
+func (g *Gateway) SetDraining(on bool) { g.draining.Store(on) }
+
+// Rejected is how many requests admission control refused so far.
+func (g *Gateway) Rejected() int64 { return g.adm.rejected.Load() }
 
 // New builds the gateway over a registry and a store. The registry must match the compiled
 // schema (see resolvers.New).
@@ -149,7 +214,8 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log}
+	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
+		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues)}
 	g.Handle("/graphql", g.graphQL(reg, res))
 	g.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -175,8 +241,12 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	return g, nil
 }
 
-// Handle mounts a handler, instrumented when metrics are on (ingestion's /v1/events uses it).
+// Handle mounts a handler, instrumented when metrics are on and traced when tracing is on (but
+// the probes), as ingestion's /v1/events is.
 func (g *Gateway) Handle(pattern string, h http.Handler) {
+	if g.cfg.Tracer.Enabled() && pattern != "/healthz" && pattern != "/readyz" {
+		h = traceHTTP(g.cfg.Tracer, pattern, h)
+	}
 	if g.cfg.Metrics != nil {
 		h = g.cfg.Metrics.Instrument(pattern, h)
 	}
@@ -190,16 +260,28 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(fastPOST{}) // POST with a JSON body, both response media types: see transport.go
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](g.cfg.QueryCacheSize))
+	srv.AddTransport(fastPOST{})       // the common case, see transport.go
+	srv.AddTransport(transport.POST{}) // other Accept types
+	queries := newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes, docWeight)
+	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
 	srv.SetDisableSuggestion(!g.cfg.Suggestions)
 	if g.cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](g.cfg.QueryCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes,
+		func(k, v string) int64 { return int64(len(k)+len(v)) + 128 })})
+	// After APQ, so that the query text is known.
+	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
+		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
 	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount))
-	srv.SetErrorPresenter(resolvers.ErrorPresenter)
+	if g.cfg.Tracer.Enabled() {
+		srv.Use(tracingExtension{t: g.cfg.Tracer})
+	}
+	srv.Use(errorCap{})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		return shortError(deadlineError(ctx, err, resolvers.ErrorPresenter(ctx, err)))
+	})
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
 		return gqlerror.Errorf("internal error")
@@ -209,22 +291,79 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-		h.ServeHTTP(w, r.WithContext(ctx))
+		// A client that does not read its answer holds this request (its slot, its buffers) at
+		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.RequestTimeout + g.cfg.WriteGrace))
+		if r.Body != nil && r.Body != http.NoBody {
+			// Read whole (bounded) before any work, so that an oversized body is a short 413
+			// whatever the transport.
+			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					writeGraphQLError(w, http.StatusRequestEntityTooLarge, codeTooLarge,
+						fmt.Sprintf("the request body is larger than %d bytes (--max-body-bytes)", g.cfg.MaxBodyBytes))
+					return
+				}
+				writeGraphQLError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+excerpt(err.Error(), 200))
+				return
+			}
+			r.Body = bufferedBody{bytes.NewReader(b), b}
+		}
+		release, ok := g.adm.enter(ctx)
+		if !ok {
+			writeGraphQLError(w, http.StatusServiceUnavailable, codeOverloaded, overloadMessage(g.adm))
+			return
+		}
+		defer release()
+		req := &request{adm: g.adm}
+		defer req.release()
+		h.ServeHTTP(&overloadWriter{ResponseWriter: w, req: req}, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
 	})
+}
+
+// deadlineError reports a backend error caused by the request's own deadline as the gateway's
+// timeout (code TIMEOUT, the backend still named), not as a failure of the backend.
+func deadlineError(ctx context.Context, err error, e *gqlerror.Error) *gqlerror.Error {
+	if e == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) || e.Extensions["code"] != "BACKEND_ERROR" ||
+		!(errors.Is(err, context.DeadlineExceeded) || errors.Is(e, context.DeadlineExceeded)) {
+		return e
+	}
+	e.Message = fmt.Sprintf("the request deadline passed before %v answered (the gateway is overloaded or the backend slow)", e.Extensions["backend"])
+	e.Extensions["code"] = codeTimeout
+	return e
 }
 
 // ready answers 200 when every backend answers a ping within a second, else 503 naming it.
 func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
+	if g.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
 	if g.pinger != nil {
 		if err := g.pinger.Ping(ctx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
 			return
 		}
 	}
+	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+		if names := d.Degraded(); len(names) > 0 {
+			// Still ready: reads fall back to the source of truth.
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "degraded": strings.Join(names, ",")})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Degraded names the backends the store serves without (see tiered.Store.Degraded).
+func (g *Gateway) Degraded() []string {
+	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+		return d.Degraded()
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -2,11 +2,11 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -16,43 +16,27 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// Media types of GraphQL over HTTP responses.
-const (
-	mediaJSON            = "application/json"
-	mediaGraphQLResponse = "application/graphql-response+json"
-)
-
-// fastPOST serves POST with a JSON body, as the GraphQL-over-HTTP specification says for both
-// response media types (application/json, the default, and application/graphql-response+json
-// when the Accept header asks for it):
-//   - a body that cannot be read or decoded, or carries no query, is a 4xx with a short message
-//     that never quotes the body; a body over --max-body-bytes is a 413;
-//   - a document that fails to parse or validate, or variables that fail coercion, are answered
-//     200 with application/json and 400 with application/graphql-response+json, with `errors`
-//     and no `data` entry (the operation never ran);
-//   - an error-free result is written as {"data":…} directly: transport.POST json.Marshals the
-//     whole response, which re-validates and copies the already rendered data (about 9% of a
-//     user-vector request).
+// fastPOST serves the common request — POST application/json, a JSON response — like gqlgen's
+// transport.POST, but writes an error-free response as {"data":…} directly: transport.POST
+// json.Marshals the whole response, which re-validates and copies the already rendered data
+// (about 9% of a user-vector request). It also answers what transport.POST gets wrong for an
+// exposed server: a body that is not a GraphQL request is a short 400 (transport.POST quotes the
+// whole body back), and a request whose context ended before execution (deadline, client gone)
+// is a 503 rather than a nil response. Other Accept types are left to transport.POST.
 type fastPOST struct {
 	post transport.POST
 }
 
 var _ graphql.Transport = fastPOST{}
 
-func (t fastPOST) Supports(r *http.Request) bool { return t.post.Supports(r) }
+func (t fastPOST) Supports(r *http.Request) bool {
+	return t.post.Supports(r) && !strings.Contains(r.Header.Get("Accept"), "application/graphql-response+json")
+}
 
 func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	media := responseMedia(r.Header.Get("Accept"))
-	w.Header().Set("Content-Type", media)
-	ctx := r.Context()
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeRequestError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes (--max-body-bytes)", tooLarge.Limit))
-			return
-		}
-		writeRequestError(w, http.StatusBadRequest, "the request body could not be read: "+err.Error())
+		writeGraphQLError(w, http.StatusBadRequest, codeBadRequest, "reading the request body: "+excerpt(err.Error(), 200))
 		return
 	}
 	start := graphql.Now()
@@ -60,36 +44,29 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
-		writeRequestError(w, http.StatusBadRequest, "the request body is not a GraphQL request in JSON: "+err.Error())
-		return
-	}
-	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
-		writeRequestError(w, http.StatusBadRequest, "the request has no query")
+		writeGraphQLError(w, http.StatusBadRequest, codeBadRequest,
+			`the body is not a GraphQL request ({"query": …, "variables": {…}, "operationName": …}): `+excerpt(err.Error(), 200))
 		return
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	ctx := r.Context()
+	w.Header().Set("Content-Type", "application/json")
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
-		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
-		status := http.StatusOK
-		if media == mediaGraphQLResponse && errcode.GetErrorKind(opErr) == errcode.KindProtocol {
-			status = http.StatusBadRequest
+		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
+			w.WriteHeader(http.StatusUnprocessableEntity)
 		}
-		w.WriteHeader(status)
-		b, err := json.Marshal(struct {
-			Errors     gqlerror.List  `json:"errors"`
-			Extensions map[string]any `json:"extensions,omitempty"`
-		}{resp.Errors, resp.Extensions})
-		if err != nil {
-			_, _ = io.WriteString(w, `{"errors":[{"message":"the response could not be encoded"}]}`)
-			return
-		}
-		_, _ = w.Write(b)
+		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
+	if resp == nil {
+		// The executor answers nothing once the context has ended.
+		writeContextEnded(w, ctx)
+		return
+	}
 	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && json.Valid(resp.Data) {
 		var b bytes.Buffer
 		b.Grow(len(resp.Data) + 10)
@@ -99,6 +76,10 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		_, _ = w.Write(b.Bytes())
 		return
 	}
+	writeResponse(w, resp)
+}
+
+func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 	b, err := json.Marshal(resp)
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
@@ -108,28 +89,76 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	_, _ = w.Write(b)
 }
 
-// responseMedia picks the response media type from Accept as gqlgen's transport does: the first
-// of application/json and application/graphql-response+json listed, application/json for a
-// missing Accept or a wildcard.
-func responseMedia(accept string) string {
-	for part := range strings.SplitSeq(accept, ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		switch mt {
-		case mediaJSON, "*/*", "application/*":
-			return mediaJSON
-		case mediaGraphQLResponse:
-			return mediaGraphQLResponse
-		}
+// writeContextEnded answers a request whose context ended before it was executed.
+func writeContextEnded(w http.ResponseWriter, ctx context.Context) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		writeGraphQLError(w, http.StatusServiceUnavailable, codeTimeout,
+			"the request deadline passed before the query was executed (the gateway is overloaded): retry later")
+		return
 	}
-	return mediaJSON
+	// The client is gone: nobody reads this.
+	writeGraphQLError(w, http.StatusServiceUnavailable, codeTimeout, "the request was canceled")
 }
 
-// writeRequestError answers a request that is not a GraphQL request at all.
-func writeRequestError(w http.ResponseWriter, status int, msg string) {
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]any{"errors": []map[string]string{{"message": msg}}})
-	_, _ = w.Write(b)
+// bufferedBody is a request body the gateway has already read (bounded by MaxBodyBytes).
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (bufferedBody) Close() error { return nil }
+
+func readBody(r *http.Request) ([]byte, error) {
+	if bb, ok := r.Body.(bufferedBody); ok {
+		return bb.b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// shortError cuts what a GraphQL error quotes back of the request (field and argument names,
+// values, the body) to a short excerpt, and its path to its first elements: a 900 KB field name
+// or a 100,000-deep variable must not come back whole.
+func shortError(e *gqlerror.Error) *gqlerror.Error {
+	if e == nil {
+		return nil
+	}
+	e.Message = excerpt(e.Message, maxErrorMessage)
+	if len(e.Path) > maxErrorPath {
+		e.Path = e.Path[:maxErrorPath]
+	}
+	if len(e.Locations) > 4 {
+		e.Locations = e.Locations[:4]
+	}
+	return e
+}
+
+const (
+	maxErrorMessage = 300
+	maxErrorPath    = 32
+	// maxRequestErrors is how many errors a response without data lists (validation can report
+	// one per selection of a hostile query).
+	maxRequestErrors = 10
+)
+
+// errorCap keeps at most maxRequestErrors errors in a response that has no data, saying how many
+// were left out.
+type errorCap struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = errorCap{}
+
+func (errorCap) ExtensionName() string                   { return "ErrorCap" }
+func (errorCap) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (errorCap) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil && len(resp.Data) == 0 && len(resp.Errors) > maxRequestErrors {
+		n := len(resp.Errors) - maxRequestErrors + 1
+		resp.Errors = append(resp.Errors[:maxRequestErrors-1:maxRequestErrors-1], &gqlerror.Error{
+			Message: fmt.Sprintf("%d more errors not shown: fix the ones above first", n),
+		})
+	}
+	return resp
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
@@ -404,12 +406,34 @@ const maxIDLen = 1024
 // (a JSON number is taken as its text).
 func EntityID(e *registry.Entity, raw any) (string, error) {
 	var id string
+	switch x := raw.(type) {
+	case string:
+		if len(x) > maxIDLen {
+			return "", fmt.Errorf("id is %d bytes long, at most %d allowed", len(x), maxIDLen)
+		}
+	case json.Number:
+		if len(x) > maxIDLen {
+			return "", fmt.Errorf("id is %d bytes long, at most %d allowed", len(x), maxIDLen)
+		}
+	}
 	if e.IDType == registry.Int {
 		v, err := registry.CoerceScalar(registry.Int, raw)
 		if err != nil {
 			return "", err
 		}
 		id = strconv.FormatInt(v.(int64), 10)
+		// Ids are canonical: "-0", "1.0", "1e3" or "01" would name user 0 or 1 under another
+		// spelling.
+		var text string
+		switch x := raw.(type) {
+		case string:
+			text = x
+		case json.Number:
+			text = string(x)
+		}
+		if text != "" && text != id {
+			return "", fmt.Errorf("want an Int id written canonically (%s), got %q", id, excerptValue(text))
+		}
 	} else {
 		switch x := raw.(type) {
 		case string:
@@ -424,9 +448,24 @@ func EntityID(e *registry.Entity, raw any) (string, error) {
 		if id == "" {
 			return "", errors.New("empty id")
 		}
+		if strings.TrimSpace(id) != id || strings.ContainsFunc(id, unicode.IsControl) {
+			return "", fmt.Errorf("id %q has surrounding spaces or control characters", excerptValue(id))
+		}
 	}
 	if len(id) > maxIDLen {
 		return "", fmt.Errorf("id is %d bytes long, at most %d allowed", len(id), maxIDLen)
 	}
 	return id, nil
+}
+
+// excerptValue cuts a quoted input value to a short prefix.
+func excerptValue(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/featuregraph/featuregraph/internal/buildinfo"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -66,8 +67,15 @@ func New() *Metrics {
 	}, []string{"entity", "feature", "reason"})
 	m.ingest = &ingestCollector{}
 	m.features = &featureTable{m: map[[2]string]*featureCounters{}, now: time.Now}
+	bi := buildinfo.Read()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "featuregraph_build_info",
+		Help:        "Always 1; the labels say what the running binary was built from.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	buildInfo.Set(1)
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
-		m.ingest, m.features,
+		m.ingest, m.features, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

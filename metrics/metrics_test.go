@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"context"
 	"errors"
 	"fmt"
@@ -33,5 +35,13 @@ func TestBackendCallOutcome(t *testing.T) {
 	}
 	if want := map[string]uint64{"ok": 1, "error": 1, "cancelled": 2}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("want outcomes %v, got %v", want, got)
+	}
+}
+
+func TestBuildInfoMetric(t *testing.T) {
+	m := New()
+	n, err := testutil.GatherAndCount(m.Registry(), "featuregraph_build_info")
+	if err != nil || n != 1 {
+		t.Fatalf("featuregraph_build_info: %d series, %v", n, err)
 	}
 }

@@ -107,7 +107,7 @@ func CoerceScalar(t Type, v any) (any, error) {
 		case json.Number:
 			return parseInt(string(x))
 		case string:
-			return parseInt(strings.TrimSpace(x))
+			return parseInt(x)
 		}
 	case Float:
 		switch x := v.(type) {
@@ -126,7 +126,7 @@ func CoerceScalar(t Type, v any) (any, error) {
 		case json.Number:
 			return parseFloat(string(x))
 		case string:
-			return parseFloat(strings.TrimSpace(x))
+			return parseFloat(x)
 		}
 	case String:
 		switch x := v.(type) {
@@ -185,8 +185,10 @@ func ParseTime(v any) (time.Time, error) {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t.UTC(), nil
 		}
-		if n, err := strconv.ParseFloat(s, 64); err == nil {
-			return epoch(n), nil
+		if IsDecimal(s) {
+			if n, err := strconv.ParseFloat(s, 64); err == nil {
+				return epoch(n), nil
+			}
 		}
 		return time.Time{}, fmt.Errorf("want a time (RFC 3339 or epoch seconds/milliseconds), got %q", x)
 	case json.Number:
@@ -212,7 +214,49 @@ func epoch(n float64) time.Time {
 	return time.UnixMilli(int64(math.Round(n))).UTC()
 }
 
+// IsDecimal reports whether s is a number as JSON writes one: an optional minus, digits without
+// leading zeros, an optional fraction and exponent. Go's own syntax (1_000, 0x1p-2, Inf, +1) and
+// surrounding spaces are not numbers in events.
+func IsDecimal(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
 func parseInt(s string) (any, error) {
+	if !IsDecimal(s) {
+		return nil, fmt.Errorf("want Int, got %q", s)
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
@@ -225,6 +269,9 @@ func parseInt(s string) (any, error) {
 }
 
 func parseFloat(s string) (any, error) {
+	if !IsDecimal(s) {
+		return nil, fmt.Errorf("want Float, got %q", s)
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, fmt.Errorf("want Float, got %q", s)

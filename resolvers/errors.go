@@ -33,6 +33,7 @@ func fieldError(path ast.Path, alias string, err error) *gqlerror.Error {
 	p := append(path[:len(path):len(path)], ast.PathName(alias))
 	e := present(err)
 	e.Path = p
+	e.Err = err // errors.Is still sees the cause (the gateway tells its own deadline from a backend failure)
 	return e
 }
 

@@ -19,9 +19,10 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestConsumerRealStores runs the consumer into the production store (Redis in front of
-// DynamoDB, real servers) and restarts Redis mid-stream: the tiered store fails the writes that
-// reach DynamoDB but not Redis, the consumer retries them, and the stores end up holding exactly
-// what the events say.
+// DynamoDB, real servers) and restarts Redis mid-stream: the tiered store fails the static writes
+// that reach DynamoDB but not Redis (write-through; action series are isolated instead, see
+// store/tiered/pending.go), the consumer retries them, and the stores end up holding exactly what
+// the events say.
 func TestConsumerRealStores(t *testing.T) {
 	rsrv := testenv.NewRedis(t)
 	endpoint := testenv.DynamoDB(t)

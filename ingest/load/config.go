@@ -8,8 +8,12 @@
 //     {"entity", "id", "feature", "value", "timestamp"}; both may be mixed.
 //   - csv (.csv): feature values with a header row naming the columns entity, id, feature, value
 //     and optionally timestamp, in any order. List, set, map, JSON and action values are JSON text.
+//   - parquet (.parquet): typed columns, in the long layout of the CSV files or in the wide
+//     layout of Feast's offline store (one column per feature); see ParquetConfig.
 //
-// A ".gz" suffix is decompressed. Parquet is not supported.
+// A ".gz" suffix is decompressed (not for Parquet, which compresses its pages itself). Files
+// are local paths or s3://bucket/key URLs, and s3://bucket/prefix/ loads every object under the
+// prefix (see LoadURL).
 package load
 
 import (
@@ -25,11 +29,13 @@ type Format string
 
 // The formats.
 const (
-	JSONL Format = "jsonl"
-	CSV   Format = "csv"
+	JSONL   Format = "jsonl"
+	CSV     Format = "csv"
+	Parquet Format = "parquet"
 )
 
-// ParseFormat reads a format name: jsonl (or ndjson), csv; "" means by the file's extension.
+// ParseFormat reads a format name: jsonl (or ndjson), csv, parquet; "" means by the file's
+// extension.
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "":
@@ -38,25 +44,28 @@ func ParseFormat(s string) (Format, error) {
 		return JSONL, nil
 	case "csv":
 		return CSV, nil
-	case "parquet":
-		return "", errors.New("load: parquet is not supported yet: convert the file to JSONL or CSV")
+	case "parquet", "pq":
+		return Parquet, nil
 	}
-	return "", fmt.Errorf("load: unknown format %q: use jsonl or csv", s)
+	return "", fmt.Errorf("load: unknown format %q: use jsonl, csv or parquet", s)
 }
 
 // FormatOf infers the format from a file name (.jsonl, .ndjson, .json, .csv, each optionally
-// followed by .gz) and reports whether the file is gzip-compressed.
+// followed by .gz, or .parquet) and reports whether the file is gzip-compressed.
 func FormatOf(name string) (Format, bool, error) {
 	base := strings.ToLower(filepath.Base(name))
 	gz := strings.HasSuffix(base, ".gz")
 	base = strings.TrimSuffix(base, ".gz")
 	ext := filepath.Ext(base)
 	if ext == "" {
-		return "", gz, fmt.Errorf("load: %s has no extension: give the format (jsonl or csv)", name)
+		return "", gz, fmt.Errorf("load: %s has no extension: give the format (jsonl, csv or parquet)", name)
 	}
 	f, err := ParseFormat(ext[1:])
 	if err != nil {
 		return "", gz, fmt.Errorf("load: %s: %w", name, err)
+	}
+	if f == Parquet && gz {
+		return "", gz, fmt.Errorf("load: %s: a Parquet file is not gzipped (its pages are compressed inside)", name)
 	}
 	return f, gz, nil
 }
@@ -79,6 +88,13 @@ type Config struct {
 	NoProgress bool
 	// MaxLineBytes bounds one JSONL line. Default 16 MiB.
 	MaxLineBytes int
+	// Parquet maps the columns of Parquet files to features.
+	Parquet ParquetConfig
+	// S3 reads s3:// URLs (LoadURL). Default nil: s3:// URLs are an error.
+	S3 S3API
+	// TempDir is where Parquet objects from S3 are downloaded (Parquet is read from the end).
+	// Default os.TempDir().
+	TempDir string
 }
 
 // DefaultConfig returns the documented defaults.
@@ -90,9 +106,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	switch c.Format {
-	case "", JSONL, CSV:
+	case "", JSONL, CSV, Parquet:
 	default:
-		errs = append(errs, fmt.Errorf("load: Format %q: use jsonl or csv", c.Format))
+		errs = append(errs, fmt.Errorf("load: Format %q: use jsonl, csv or parquet", c.Format))
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("load: Concurrency %d must not be negative", c.Concurrency))

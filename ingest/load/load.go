@@ -67,12 +67,9 @@ func (s Summary) String() string {
 
 // LoadFile loads one file; its format comes from Config.Format or its extension. The Summary
 // is filled in even when an error stops the load (a file that cannot be read, a bad CSV header,
-// ctx done while the store was down: what was stored stays stored).
+// ctx done while the store was down: what was stored stays stored). An s3:// path is LoadURL's.
 func (l *Loader) LoadFile(ctx context.Context, path string) (Summary, error) {
-	format, gz, err := FormatOf(path)
-	if l.cfg.Format != "" {
-		format, err = l.cfg.Format, nil
-	}
+	format, gz, err := l.formatOf(path)
 	if err != nil {
 		return Summary{File: path}, err
 	}
@@ -85,47 +82,110 @@ func (l *Loader) LoadFile(ctx context.Context, path string) (Summary, error) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
-	counter := &countingReader{r: f}
-	var r io.Reader = counter
-	if gz {
-		zr, err := gzip.NewReader(counter)
-		if err != nil {
-			return Summary{File: path}, fmt.Errorf("load: %s: %w", path, err)
+	rejects := &rejectsFile{path: l.cfg.RejectsPath}
+	if rejects.path == "" {
+		rejects.path = path + ".rejected.jsonl"
+	}
+	sum, err := l.loadFrom(ctx, source{name: path, format: format, gz: gz, r: f, ra: f, size: size}, rejects)
+	return sum, errors.Join(err, rejects.close())
+}
+
+// formatOf is the format of a file: Config.Format, else by its name.
+func (l *Loader) formatOf(name string) (Format, bool, error) {
+	format, gz, err := FormatOf(name)
+	if l.cfg.Format != "" {
+		format, err = l.cfg.Format, nil
+		if format == Parquet {
+			gz = false
 		}
-		defer zr.Close()
-		r = zr
 	}
-	rejects := l.cfg.RejectsPath
-	if rejects == "" {
-		rejects = path + ".rejected.jsonl"
-	}
-	return l.load(ctx, r, path, format, rejects, counter, size)
+	return format, gz, err
 }
 
 // Load loads from r (e.g. standard input); name is used in the summary and the rejects file's
 // records. With an empty Config.RejectsPath, rejected records go to "<name>.rejected.jsonl".
+// Parquet, which is read from its end, needs LoadFile or LoadURL.
 func (l *Loader) Load(ctx context.Context, r io.Reader, name string, format Format) (Summary, error) {
 	if format == "" {
 		format = l.cfg.Format
 	}
 	if format == "" {
-		return Summary{File: name}, errors.New("load: give the format of the input (jsonl or csv)")
+		return Summary{File: name}, errors.New("load: give the format of the input (jsonl, csv or parquet)")
 	}
-	rejects := l.cfg.RejectsPath
-	if rejects == "" {
-		rejects = name + ".rejected.jsonl"
+	rejects := &rejectsFile{path: l.cfg.RejectsPath}
+	if rejects.path == "" {
+		rejects.path = name + ".rejected.jsonl"
 	}
-	counter := &countingReader{r: r}
-	return l.load(ctx, counter, name, format, rejects, counter, 0)
+	ra, _ := r.(io.ReaderAt)
+	sum, err := l.loadFrom(ctx, source{name: name, format: format, r: r, ra: ra}, rejects)
+	return sum, errors.Join(err, rejects.close())
 }
 
+// source is one input: a stream (JSONL, CSV, optionally gzipped) or, for Parquet, random access
+// over size bytes.
+type source struct {
+	name   string
+	format Format
+	gz     bool
+	r      io.Reader
+	ra     io.ReaderAt
+	size   int64
+}
+
+// loadFrom reads src, counting the bytes read for the progress bar, and loads its records.
+func (l *Loader) loadFrom(ctx context.Context, src source, rejects *rejectsFile) (Summary, error) {
+	counter := &countingReader{r: src.r, ra: src.ra}
+	var rd reader
+	switch src.format {
+	case JSONL, CSV:
+		var r io.Reader = counter
+		if src.gz {
+			zr, err := gzip.NewReader(counter)
+			if err != nil {
+				return Summary{File: src.name, Format: src.format}, fmt.Errorf("load: %s: %w", src.name, err)
+			}
+			defer zr.Close()
+			r = zr
+		}
+		if src.format == JSONL {
+			rd = newJSONLReader(r, l.cfg.MaxLineBytes)
+		} else {
+			cr, err := newCSVReader(r)
+			if err != nil {
+				return Summary{File: src.name, Format: src.format}, fmt.Errorf("load: %s: %w", src.name, err)
+			}
+			rd = cr
+		}
+	case Parquet:
+		if src.ra == nil || src.size <= 0 {
+			return Summary{File: src.name, Format: src.format}, fmt.Errorf("load: %s: Parquet is read from a file or S3 (its footer is at the end), not from a stream", src.name)
+		}
+		pr, err := newParquetReader(counter, src.size, l.d.Registry(), l.cfg.Parquet)
+		if err != nil {
+			return Summary{File: src.name, Format: src.format}, fmt.Errorf("load: %s: %w", src.name, err)
+		}
+		rd = pr
+	default:
+		return Summary{File: src.name}, fmt.Errorf("load: unknown format %q", src.format)
+	}
+	return l.load(ctx, rd, src.name, src.format, rejects, counter, src.size)
+}
+
+// countingReader counts the bytes read through it, sequentially or at offsets.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r  io.Reader
+	ra io.ReaderAt
+	n  atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.ra.ReadAt(p, off)
 	c.n.Add(int64(n))
 	return n, err
 }
@@ -138,33 +198,20 @@ type run struct {
 	stats   struct{ records, events, written, unrouted, rejected atomic.Int64 }
 }
 
-func (l *Loader) load(ctx context.Context, r io.Reader, name string, format Format, rejectsPath string, counter *countingReader, size int64) (Summary, error) {
+func (l *Loader) load(ctx context.Context, rd reader, name string, format Format, rejects *rejectsFile, counter *countingReader, size int64) (Summary, error) {
 	start := time.Now()
-	ru := &run{l: l, name: name, rejects: &rejectsFile{path: rejectsPath}}
+	ru := &run{l: l, name: name, rejects: rejects}
+	rejected := rejects.count()
 	summary := func() Summary {
 		s := Summary{
 			File: name, Format: format, Elapsed: time.Since(start),
 			Records: ru.stats.records.Load(), Events: ru.stats.events.Load(), Written: ru.stats.written.Load(),
 			Unrouted: ru.stats.unrouted.Load(), Rejected: ru.stats.rejected.Load(),
 		}
-		if ru.rejects.opened() {
-			s.RejectsPath = rejectsPath
+		if rejects.count() > rejected {
+			s.RejectsPath = rejects.path
 		}
 		return s
-	}
-
-	var rd reader
-	switch format {
-	case JSONL:
-		rd = newJSONLReader(r, l.cfg.MaxLineBytes)
-	case CSV:
-		cr, err := newCSVReader(r)
-		if err != nil {
-			return summary(), fmt.Errorf("load: %s: %w", name, err)
-		}
-		rd = cr
-	default:
-		return summary(), fmt.Errorf("load: unknown format %q", format)
 	}
 
 	stopProgress := l.progress(name, counter, size, ru)
@@ -223,7 +270,6 @@ func (l *Loader) load(ctx context.Context, r io.Reader, name string, format Form
 	} else if cause != nil {
 		errs = append(errs, fmt.Errorf("load: %s: interrupted: %w", name, cause))
 	}
-	errs = append(errs, ru.rejects.close())
 	return summary(), errors.Join(errs...)
 }
 
@@ -240,10 +286,13 @@ func (ru *run) process(ctx context.Context, chunk []record) error {
 		dec, err := decode(*rec)
 		var res *ingest.Result
 		if err == nil {
-			if dec.env != nil {
+			switch {
+			case dec.env != nil:
 				res, err = ru.l.d.Dispatch(*dec.env)
-			} else {
+			case dec.value != nil:
 				res, err = ru.l.d.DispatchValue(*dec.value)
+			default:
+				res, err = ru.dispatchRow(dec)
 			}
 		}
 		if res != nil && res.Writes() > 0 {
@@ -279,12 +328,37 @@ func (ru *run) process(ctx context.Context, chunk []record) error {
 	return nil
 }
 
+// dispatchRow converts the values of a Parquet row. Like an event that feeds several features,
+// the cells that convert are written and the row is rejected for those that do not (each error
+// names its column); a row whose cells are all null is unrouted.
+func (ru *run) dispatchRow(dec decoded) (*ingest.Result, error) {
+	res := &ingest.Result{}
+	var errs []error
+	for i, v := range dec.values {
+		r, err := ru.l.d.DispatchValue(v)
+		if err != nil {
+			if i < len(dec.columns) {
+				err = fmt.Errorf("column %s: %w", dec.columns[i], err)
+			}
+			errs = append(errs, err)
+		}
+		if r != nil {
+			res.Static = append(res.Static, r.Static...)
+			res.Actions = append(res.Actions, r.Actions...)
+			res.Matched += r.Matched
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
 func (ru *run) reject(rec *record, err error) error {
 	ru.stats.rejected.Add(1)
 	out := rejected{File: ru.name, Line: rec.line, Reason: ingest.Reason(err), Error: err.Error()}
 	switch {
 	case rec.row != nil:
 		out.Record, _ = json.Marshal(rec.row)
+	case rec.obj != nil:
+		out.Record, _ = json.Marshal(rec.obj)
 	case rec.fields != nil:
 		out.Record, _ = json.Marshal(rec.fields)
 	case rec.raw != nil && json.Valid(rec.raw):
@@ -305,12 +379,14 @@ type rejected struct {
 }
 
 // rejectsFile is created on the first rejected record, so a clean load leaves no file behind.
+// The loads of the objects under one S3 prefix share one.
 type rejectsFile struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
 	enc  *json.Encoder
 	err  error
+	n    int64 // records written
 }
 
 func (r *rejectsFile) write(v rejected) error {
@@ -332,13 +408,15 @@ func (r *rejectsFile) write(v rejected) error {
 	if err := r.enc.Encode(v); err != nil {
 		r.err = fmt.Errorf("rejects file %s: %w", r.path, err)
 	}
+	r.n++
 	return r.err
 }
 
-func (r *rejectsFile) opened() bool {
+// count is the number of rejected records written so far.
+func (r *rejectsFile) count() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.f != nil
+	return r.n
 }
 
 func (r *rejectsFile) close() error {

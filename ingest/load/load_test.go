@@ -250,7 +250,7 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := f.l.LoadFile(ctx, filepath.Join(f.dir, "missing.jsonl")); err == nil {
 		t.Error("missing file loaded")
 	}
-	if _, err := f.l.LoadFile(ctx, f.file(t, "x.parquet", "PAR1")); err == nil || !strings.Contains(err.Error(), "parquet is not supported") {
+	if _, err := f.l.LoadFile(ctx, f.file(t, "x.parquet", "PAR1")); err == nil || !strings.Contains(err.Error(), "not a readable Parquet file") {
 		t.Errorf("parquet: %v", err)
 	}
 	if _, err := f.l.LoadFile(ctx, f.file(t, "bad.csv", "entity,id,feature,valu\n")); err == nil || !strings.Contains(err.Error(), `unknown column "valu"`) {

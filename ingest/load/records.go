@@ -20,6 +20,11 @@ type record struct {
 	row    map[string]string
 	fields []string // a CSV row that could not be read as one (its fields, as far as they go)
 	err    error    // the record could not be read (CSV parse error)
+	// A Parquet row: its typed cells (for the rejects file) and the feature values it holds,
+	// each from the column of the same index in columns (wide layout; nil for the long one).
+	obj     map[string]any
+	values  []ingest.Value
+	columns []string
 }
 
 // reader yields the records of a file.
@@ -121,14 +126,20 @@ func (c *csvReader) next() (record, error) {
 
 // decoded is a record turned into something the dispatcher takes.
 type decoded struct {
-	env   *ingest.Envelope
-	value *ingest.Value
+	env     *ingest.Envelope
+	value   *ingest.Value
+	values  []ingest.Value // a Parquet row
+	columns []string
 }
 
-// decode reads a JSONL line (an envelope or a feature value) or a CSV row (a feature value).
+// decode reads a JSONL line (an envelope or a feature value), a CSV row (a feature value) or a
+// Parquet row (the feature values of its cells).
 func decode(r record) (decoded, error) {
 	if r.err != nil {
 		return decoded{}, r.err
+	}
+	if r.obj != nil {
+		return decoded{values: r.values, columns: r.columns}, nil
 	}
 	if r.row != nil {
 		v := &ingest.Value{Entity: strings.TrimSpace(r.row["entity"]), Feature: strings.TrimSpace(r.row["feature"]), Value: r.row["value"]}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/featuregraph/featuregraph/ingest"
 )
@@ -114,9 +115,11 @@ func New(d *ingest.Dispatcher, w *ingest.Writer, cfg Config) (*Handler, error) {
 	return &Handler{d: d, w: w, cfg: cfg.withDefaults()}, nil
 }
 
-// Response is the body of a processed request. Accepted counts events that were stored or
-// matched no feature (unrouted); Rejected counts events that failed. The status is 200 when
-// at least one event was accepted, 422 when every event was rejected.
+// Response is the body of a processed request. Accepted counts events that were stored (whole
+// or partially) or matched no feature (unrouted); Rejected counts events of which nothing was
+// written. The status is 200 when at least one event was accepted, 422 when every event was
+// rejected. Events that were not stored in time are never answered 4xx: the whole request is then
+// a 503 with Retry-After (retrying is safe: writes are idempotent).
 type Response struct {
 	Accepted int      `json:"accepted"`
 	Rejected int      `json:"rejected"`
@@ -127,12 +130,14 @@ type Response struct {
 // Result is what happened to one event of the request.
 type Result struct {
 	Index  int    `json:"index"`
-	Status string `json:"status"` // "ok", "error" or "unrouted"
+	Status string `json:"status"` // "ok", "partial", "error" or "unrouted"
 	// Error says what failed: the envelope, or each feature that could not use the event
-	// (naming the feature, the path and the problem). Features that could use it were still
-	// written: Writes counts the store writes made.
-	Error  string `json:"error,omitempty"`
-	Writes int    `json:"writes"`
+	// (naming the feature, the path and the problem), cut to 512 bytes. With status "partial"
+	// the features that could use the event were written (Writes counts the store writes made)
+	// and Failed names the others; with "error" nothing was written.
+	Error  string   `json:"error,omitempty"`
+	Failed []string `json:"failed,omitempty"`
+	Writes int      `json:"writes"`
 	// Skipped lists the features the event matched but lacked the value of (a path not marked
 	// required): they were not written; the event is still accepted.
 	Skipped []ingest.Skip `json:"skipped,omitempty"`
@@ -141,6 +146,7 @@ type Result struct {
 // The statuses of a Result.
 const (
 	StatusOK       = "ok"
+	StatusPartial  = "partial"
 	StatusError    = "error"
 	StatusUnrouted = "unrouted"
 )
@@ -166,7 +172,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			writeJSON(rw, http.StatusRequestEntityTooLarge, errorBody{fmt.Sprintf("request body is larger than %d bytes: send fewer events per request", h.cfg.MaxBodyBytes)})
 			return
 		}
-		writeJSON(rw, http.StatusBadRequest, errorBody{"reading the request body: " + err.Error()})
+		writeJSON(rw, http.StatusBadRequest, errorBody{"reading the request body: " + excerpt(err.Error())})
 		return
 	}
 	items, status, msg := h.split(body)
@@ -178,51 +184,75 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
 	defer cancel()
+	// Every event is read and converted before anything is written.
 	resp := Response{Results: make([]Result, len(items))}
-	tickets := make([]*ingest.Ticket, len(items))
+	outs := make([]*ingest.Result, len(items))
 	for i, raw := range items {
 		res := &resp.Results[i]
 		res.Index = i
 		env, err := ingest.DecodeEnvelope(raw)
 		if err != nil {
-			res.Status, res.Error = StatusError, err.Error()
+			res.Status, res.Error = StatusError, excerpt(err.Error())
 			continue
 		}
 		out, err := h.d.Dispatch(env)
 		res.Skipped = out.Skipped
 		switch {
+		case err != nil && out.Writes() > 0:
+			res.Status, res.Error, res.Failed = StatusPartial, excerpt(err.Error()), failedFeatures(err)
 		case err != nil:
-			res.Status, res.Error = StatusError, err.Error()
+			res.Status, res.Error, res.Failed = StatusError, excerpt(err.Error()), failedFeatures(err)
 		case out.Unrouted():
 			res.Status = StatusUnrouted
 		default:
 			res.Status = StatusOK
 		}
-		if out.Writes() == 0 {
+		if out.Writes() > 0 {
+			outs[i] = out
+		}
+	}
+	tickets := make([]*ingest.Ticket, len(items))
+	for i, out := range outs {
+		if out == nil {
 			continue
 		}
 		t, err := h.w.Enqueue(ctx, out.Static, out.Actions)
 		if err != nil {
+			h.countLater(tickets, resp.Results)
 			h.storeUnavailable(rw, err)
 			return
 		}
 		tickets[i] = t
-		res.Writes = out.Writes()
 	}
 	for i, t := range tickets {
 		if t == nil {
 			continue
 		}
 		if err := t.Wait(ctx); err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, ingest.ErrClosed) {
+				// Not stored (yet): the client must retry, so never a 4xx. What is stored
+				// later is still counted.
+				h.countLater(tickets, resp.Results)
 				h.storeUnavailable(rw, err)
 				return
 			}
 			res := &resp.Results[i]
-			res.Status, res.Writes = StatusError, 0
-			res.Error = joinMsg(res.Error, "store rejected the writes: "+err.Error())
+			res.Status = StatusError
+			res.Error = excerpt(joinMsg(res.Error, "store rejected the writes: "+err.Error()))
+			continue
 		}
+		resp.Results[i].Writes = outs[i].Writes()
 	}
+	h.count(&resp)
+	code := http.StatusOK
+	if resp.Accepted == 0 {
+		code = http.StatusUnprocessableEntity
+	}
+	writeJSON(rw, code, resp)
+}
+
+// count tallies the results into the response and the handler's counters.
+func (h *Handler) count(resp *Response) {
 	for _, res := range resp.Results {
 		switch res.Status {
 		case StatusError:
@@ -240,11 +270,66 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	for _, res := range resp.Results {
 		h.writes.Add(int64(res.Writes))
 	}
-	code := http.StatusOK
-	if resp.Accepted == 0 {
-		code = http.StatusUnprocessableEntity
+}
+
+// countLater counts, once their writes are stored, the events of a request answered 503 (their
+// writes stay queued and are still stored, or fail when the writer closes): the counters say
+// what was finally stored.
+func (h *Handler) countLater(tickets []*ingest.Ticket, results []Result) {
+	pending := 0
+	for _, t := range tickets {
+		if t != nil {
+			pending++
+		}
 	}
-	writeJSON(rw, code, resp)
+	if pending == 0 {
+		return
+	}
+	go func() {
+		for i, t := range tickets {
+			if t == nil {
+				continue
+			}
+			<-t.Done()
+			if t.Err() == nil {
+				h.accepted.Add(1)
+				h.writes.Add(int64(len(t.Static()) + len(t.Actions())))
+			} else if results[i].Status != StatusError {
+				h.rejected.Add(1)
+			}
+		}
+	}()
+}
+
+// failedFeatures names the features an event could not set.
+func failedFeatures(err error) []string {
+	var names []string
+	var walk func(error)
+	walk = func(err error) {
+		var ce *ingest.ConversionError
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		} else if errors.As(err, &ce) && len(names) < 32 {
+			names = append(names, ce.Feature)
+		}
+	}
+	walk(err)
+	return names
+}
+
+// excerpt cuts an error message (which may quote the event: a 1 MiB id) to a short one.
+func excerpt(s string) string {
+	const n = 512
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
 }
 
 // split returns the envelopes of the body (one object or an array), or a status and message.
@@ -299,7 +384,7 @@ func (h *Handler) storeUnavailable(rw http.ResponseWriter, err error) {
 	}
 	h.cfg.Logger.Warn("push: store unavailable", "err", err)
 	rw.Header().Set("Retry-After", "1")
-	writeJSON(rw, http.StatusServiceUnavailable, errorBody{msg + " (retrying the request is safe: writes are idempotent)"})
+	writeJSON(rw, http.StatusServiceUnavailable, errorBody{excerpt(msg) + " (retrying the request is safe: writes are idempotent)"})
 }
 
 func joinMsg(a, b string) string {

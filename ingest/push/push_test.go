@@ -107,13 +107,16 @@ func TestPushSingleAndBatch(t *testing.T) {
 		{"ok", "", 2},
 		{"ok", "", 2},
 		{"unrouted", "", 0},
-		{"error", `user.region_id: field "region.id": want Int, got "x"`, 2},
+		// The event's other features were written: "partial", naming the feature that failed
+		// (not "error", which means nothing was written).
+		{"partial", `user.region_id: field "region.id": want Int, got "x"`, 2},
 		{"error", "event must be a JSON object, got a string", 0},
 		{"error", `envelope has no "event"`, 0},
 		{"error", "must be a JSON object, got number", 0},
 		{"ok", "", 1},
 	}
-	if len(r.Results) != len(want) || r.Accepted != 4 || r.Rejected != 4 || r.Unrouted != 1 {
+	if len(r.Results) != len(want) || r.Accepted != 5 || r.Rejected != 3 || r.Unrouted != 1 ||
+		len(r.Results[3].Failed) != 1 || r.Results[3].Failed[0] != "user.region_id" {
 		t.Fatalf("batch: %s", body)
 	}
 	for i, w := range want {
@@ -123,7 +126,7 @@ func TestPushSingleAndBatch(t *testing.T) {
 		}
 	}
 
-	if st := f.h.Stats(); st != (push.Stats{Requests: 2, Accepted: 5, Rejected: 4, Unrouted: 1, Writes: 10}) {
+	if st := f.h.Stats(); st != (push.Stats{Requests: 2, Accepted: 6, Rejected: 3, Unrouted: 1, Writes: 10}) {
 		t.Errorf("stats %+v", st)
 	}
 	// The store holds exactly what was accepted.

@@ -82,9 +82,21 @@ func (s *Store) exec(ctx context.Context, op string, pipe goredis.Pipeliner) err
 	_, err := pipe.Exec(ctx)
 	s.cfg.Observer.BackendCall(backend, "pipeline", n, time.Since(start), err)
 	if err != nil {
-		return wrap(op, err)
+		err = wrap(op, err)
+		s.reloadSlots(err)
+		return err
 	}
 	return nil
+}
+
+// reloadSlots asks a Cluster client to reload the slot map after an unavailable error: go-redis
+// reloads it on MOVED but not when a pipeline cannot reach a node, so after a failover it kept
+// dialling the dead master until its periodic reload (13–53 s). LazyReload runs at most one
+// reload at a time.
+func (s *Store) reloadSlots(err error) {
+	if cc, ok := s.client.(*goredis.ClusterClient); ok && errors.Is(err, store.ErrUnavailable) {
+		cc.ReloadState(context.Background())
+	}
 }
 
 // wrap maps a client error to a store error: a Redis error reply that says the server cannot

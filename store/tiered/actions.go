@@ -13,11 +13,24 @@ const observerName = "tiered"
 // and on an error.
 func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
 	out := make(map[store.ActionQuery][]store.ActionEvent, len(queries))
+	queries, stale := s.splitStale(queries)
+	if len(stale) > 0 {
+		// Series whose Redis update failed: from DynamoDB, without refill (pending.go).
+		if err := s.fallback(ctx, stale, false, out); err != nil {
+			return nil, err
+		}
+	}
+	if len(queries) == 0 {
+		return out, nil
+	}
 	fallback := queries
 	redisOK := false
 	if s.redisUsable() {
-		found, missing, err := s.cache.ReadActionsCached(ctx, queries)
+		rctx, cancel := s.redisContext(ctx)
+		found, missing, err := s.cache.ReadActionsCached(rctx, queries)
+		cancel()
 		if err == nil {
+			s.redisWorked()
 			redisOK = true
 			for q, evs := range found {
 				out[q] = evs
@@ -224,7 +237,12 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	s.negative.forget(keys)
 	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
 		s.redisFailed(ctx, err)
+		// The series written lately may be lost too (a failover loses unreplicated writes).
+		if ctx.Err() == nil && s.markStale(append(keys, s.recent.since(s.now())...)) {
+			return nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)
+		}
 		return err
 	}
+	s.recent.wrote(keys, s.now())
 	return nil
 }

@@ -33,8 +33,12 @@ type Config struct {
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
-	// DynamoDB (writes always try Redis). Default 1s; negative never skips.
+	// DynamoDB (writes always try Redis); then one read probes Redis (breaker.go). Default 1s;
+	// negative never skips.
 	RedisRetryAfter time.Duration
+	// RedisReadBudget is the longest a read waits for Redis before falling back to DynamoDB (and
+	// never more than a third of what is left of the read's deadline). Default 150ms.
+	RedisReadBudget time.Duration
 	// StaticNegativeTTL is how long Redis remembers that DynamoDB holds no value for a static
 	// feature of an entity (a negative entry, ± 10% jitter), so absent features do not send
 	// every read to DynamoDB. Writes replace a negative entry at once. Default 1m; negative:
@@ -68,6 +72,7 @@ func DefaultConfig() Config {
 		StaticRefillConcurrency: 64,
 		RefillTimeout:           2 * time.Second,
 		RedisRetryAfter:         time.Second,
+		RedisReadBudget:         150 * time.Millisecond,
 		StaticNegativeTTL:       time.Minute,
 		StaticCacheSize:         64 << 20,
 		Observer:                store.NopObserver{},
@@ -125,6 +130,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RedisRetryAfter == 0 {
 		c.RedisRetryAfter = d.RedisRetryAfter
+	}
+	if c.RedisReadBudget <= 0 {
+		c.RedisReadBudget = d.RedisReadBudget
 	}
 	if c.StaticNegativeTTL == 0 {
 		c.StaticNegativeTTL = d.StaticNegativeTTL

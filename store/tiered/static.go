@@ -79,9 +79,12 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	var missing []int // indexes of out for DynamoDB
 	redisOK := false
 	if s.redisUsable() {
-		miss, err := s.cache.ReadStaticCached(ctx, sub, subOut, nil)
+		rctx, cancel := s.redisContext(ctx)
+		miss, err := s.cache.ReadStaticCached(rctx, sub, subOut, nil)
+		cancel()
 		switch {
 		case err == nil:
+			s.redisWorked()
 			redisOK = true
 			mi := 0 // miss is ascending
 			for i := range subOut {

@@ -23,9 +23,12 @@
 // fails the read answers from DynamoDB; when the caller's context is done, it stops without
 // asking DynamoDB and returns the context's error.
 //
-// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis, and if
-// Redis fails after DynamoDB succeeded the write returns an error so ingestion retries (writes
-// are idempotent). Action writes update only keys Redis already holds: a key Redis lost is
+// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
+// is the commit point: if an action write's Redis update fails, the write still succeeds, the
+// series are read from DynamoDB in this process and dropped from Redis in the background
+// (pending.go). A failed static write-through to Redis still returns the error so ingestion
+// retries (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
+// (breaker.go). Action writes update only keys Redis already holds: a key Redis lost is
 // refilled whole from DynamoDB on its next read, never recreated holding only the newest
 // events. Static writes are written through to Redis (a script per entity keeps the newer
 // event) and forgotten by the in-process cache.
@@ -95,6 +98,9 @@ type Store struct {
 	inflight    sync.Map // series key -> struct{}: a refill of that key is running
 	bg          sync.WaitGroup
 	closeOnce   sync.Once
+	closing     chan struct{} // closed by Close: background retries stop
+	stale       staleSet      // series whose Redis update failed (pending.go)
+	recent      recentWrites  // series written to Redis lately (pending.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -116,6 +122,7 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 		negative:    newNegativeCache(cfg.NegativeTTL, cfg.NegativeCacheSize),
 		slots:       make(chan struct{}, cfg.RefillConcurrency),
 		staticSlots: make(chan struct{}, cfg.StaticRefillConcurrency),
+		closing:     make(chan struct{}),
 	}
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
 		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
@@ -137,6 +144,7 @@ func (s *Store) WaitBackground() { s.bg.Wait() }
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		s.bg.Wait()
 		if s.static != nil {
 			s.static.close()
@@ -147,19 +155,6 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) clock() time.Time { return s.now() }
-
-// redisUsable reports whether reads should try Redis.
-func (s *Store) redisUsable() bool {
-	return s.cfg.RedisRetryAfter < 0 || s.now().UnixNano() >= s.redisDown.Load()
-}
-
-// redisFailed makes reads skip Redis for RedisRetryAfter when err says Redis is unavailable
-// and the caller's context was not the cause (a request out of time says nothing about Redis).
-func (s *Store) redisFailed(ctx context.Context, err error) {
-	if s.cfg.RedisRetryAfter > 0 && ctx.Err() == nil && errors.Is(err, store.ErrUnavailable) {
-		s.redisDown.Store(s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
-	}
-}
 
 // background runs f with its own deadline unless RefillConcurrency jobs are running already,
 // and reports whether it started.

@@ -1,0 +1,74 @@
+package tiered
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// Redis is a cache: it must never make a read fail or miss its deadline. Two mechanisms see to
+// that.
+//
+// The budget: a read gives Redis at most a third of what is left of its deadline, and at most
+// Config.RedisReadBudget, so a slow or hung Redis is abandoned in time for the DynamoDB fallback
+// to run within the same request deadline (before, the fallback started with an expired
+// deadline and the read failed naming DynamoDB).
+//
+// The breaker: after a Redis failure (not caused by the caller's own deadline) reads skip Redis
+// for Config.RedisRetryAfter. Then one read — the probe — tries Redis while the others still
+// skip it; the probe's success closes the breaker, its failure opens it again. While it is open
+// the store reports itself degraded (Degraded, and so /readyz and the metrics).
+
+// redisContext returns the context of a Redis read made on behalf of ctx.
+func (s *Store) redisContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	budget := s.cfg.RedisReadBudget
+	if d, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(d)/3)
+	}
+	return context.WithTimeout(ctx, max(budget, time.Millisecond))
+}
+
+// redisUsable reports whether a read should try Redis: the breaker is closed, or this read is
+// the probe.
+func (s *Store) redisUsable() bool {
+	if s.cfg.RedisRetryAfter < 0 {
+		return true
+	}
+	until := s.redisDown.Load()
+	if until == 0 {
+		return true
+	}
+	now := s.now().UnixNano()
+	if now < until {
+		return false
+	}
+	// The first read past the back-off probes; the others keep skipping Redis while it runs.
+	return s.redisDown.CompareAndSwap(until, s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
+}
+
+// redisFailed opens the breaker when err says Redis is unavailable and the caller's context was
+// not the cause (a request out of time says nothing about Redis; a Redis call cut short by its
+// own budget does).
+func (s *Store) redisFailed(ctx context.Context, err error) {
+	if s.cfg.RedisRetryAfter > 0 && ctx.Err() == nil && (errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)) {
+		s.redisDown.Store(s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
+	}
+}
+
+// redisWorked closes the breaker.
+func (s *Store) redisWorked() {
+	if s.redisDown.Load() != 0 {
+		s.redisDown.Store(0)
+	}
+}
+
+// Degraded names the backends the store is serving without: "redis" while the breaker is open
+// (reads go to DynamoDB).
+func (s *Store) Degraded() []string {
+	if s.redisDown.Load() != 0 {
+		return []string{"redis"}
+	}
+	return nil
+}
