@@ -96,6 +96,48 @@ func TestServeAnswersTheReadmeQuery(t *testing.T) {
 	}
 }
 
+// The README's filter, asOf and history examples (section "Filters and point-in-time reads"),
+// answered by `go run .` on the demo events.
+var readmePointInTime = []struct{ query, answer string }{
+	{`{ user(id: 1) { recentClickedArticles(count: 2, filter: { source: { in: ["push", "search"] } }) { timestamp source article { id title } } } }`,
+		`{"data":{"user":{"recentClickedArticles":[{"timestamp":"2026-10-15T08:25:00Z","source":"push","article":{"id":105,"title":"Sony WH-1000XM5"}},{"timestamp":"2026-10-15T08:05:00Z","source":"search","article":{"id":102,"title":"Road bike, 54cm"}}]}}}`},
+	{`{ user(id: 1, asOf: "2026-10-15T08:10:00Z") { os recentClickedArticles(count: 3) { timestamp articleId article { price } } } }`,
+		`{"data":{"user":{"os":"ios","recentClickedArticles":[{"timestamp":"2026-10-15T08:09:00Z","articleId":103,"article":{"price":240000}},{"timestamp":"2026-10-15T08:05:00Z","articleId":102,"article":{"price":280000}},{"timestamp":"2026-10-15T08:01:00Z","articleId":101,"article":{"price":520000}}]}}}`},
+	{`{ then: article(id: 102, asOf: "2026-10-10T00:00:00Z") { price } now: article(id: 102) { price } }`,
+		`{"data":{"then":{"price":310000},"now":{"price":280000}}}`},
+	{`{ user(id: 1, asOf: "2026-10-05T00:00:00Z") { os regionId } }`,
+		`{"errors":[{"message":"asOf: static feature user.region_id keeps no history, so it has no value as of a past time (add ` + "`history: true`" + ` to its definition to keep one, or leave it out of point-in-time queries)","path":["user","regionId"],"extensions":{"code":"BAD_USER_INPUT"}}],"data":{"user":{"os":"android","regionId":null}}}`},
+}
+
+func TestServeAnswersTheReadmePointInTimeExamples(t *testing.T) {
+	var queries []string
+	for _, ex := range readmePointInTime {
+		queries = append(queries, ex.query)
+	}
+	got := serveAndQuery(t, nil, queries...)
+	for i, ex := range readmePointInTime {
+		var want any
+		if err := json.Unmarshal([]byte(ex.answer), &want); err != nil {
+			t.Fatal(err)
+		}
+		wb, _ := json.Marshal(want)
+		if got[i] != string(wb) {
+			t.Errorf("%s\ngot  %s\nwant %s", ex.query, got[i], wb)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The README breaks long answers into lines indented by two spaces.
+	flat := strings.ReplaceAll(string(readme), "\n  ", "")
+	for _, ex := range readmePointInTime[:3] {
+		if !strings.Contains(string(readme), ex.query) || !strings.Contains(flat, ex.answer) {
+			t.Errorf("README.md lacks the example %s or its answer %s", ex.query, ex.answer)
+		}
+	}
+}
+
 // Every feature of the demo, queried on memory and on DynamoDB + Redis after the same demo
 // events, gives the same answer.
 func TestServeDemoOnDynamoDBAndRedisAnswersAsMemory(t *testing.T) {
@@ -115,6 +157,10 @@ func TestServeDemoOnDynamoDBAndRedisAnswersAsMemory(t *testing.T) {
 			recentPurchases { timestamp articleId price article { title } }
 			recentSearches(count: 2) { timestamp query resultCount } } }`,
 		`{ articles(ids: [101, 102, 105, 999]) { id category price title createdAt recentViewers { timestamp userId user { os } } } }`,
+		// filter and asOf (the README examples), on Redis and on the DynamoDB fallback alike
+		readmePointInTime[0].query, readmePointInTime[1].query, readmePointInTime[2].query,
+		`{ users(ids: [1, 2, 3], asOf: "2026-10-15T08:20:00Z") { os recentClickedArticles(filter: { source: { ne: "feed" } }) { timestamp source articleId }
+			recentPurchases(asOf: "2026-10-16T00:00:00Z") { timestamp price article { price } } } }`,
 	}
 	onMemory := serveAndQuery(t, nil, queries...)
 	// The demo load writes DynamoDB (Redis only holds series it has read), so the first run

@@ -161,20 +161,20 @@ func TestSpotChecks(t *testing.T) {
 	}{
 		{
 			name:   "no_actions",
-			sdl:    []string{"  product(id: Int!): Product\n", "  products(ids: [Int!]!): [Product!]!\n", "  tags: [String!]\n", "  attributes: JSON\n", "Default: true."},
+			sdl:    []string{"  product(\n    id: Int!\n", "  products(\n    ids: [Int!]!\n", "  tags: [String!]\n", "  attributes: JSON\n", "Default: true."},
 			models: []string{" InStock *bool `json:\"inStock\"`\n", " LaunchedAt *time.Time `json:\"launchedAt\"`\n", " Tags []string `json:\"tags\"`\n", " Attributes *JSON `json:\"attributes\"`\n"},
 			glue:   []string{`"product": {"attributes", "in_stock", "launched_at", "name", "price", "tags"},`},
 			notIn:  []string{"Event", "graph.ProductResolver", "productResolver", "MapEntry"},
 		},
 		{
 			name: "string_ids",
-			sdl: []string{"  seller(id: String!): Seller\n", "  sellers(ids: [String!]!): [Seller!]!\n", "  id: String!\n",
+			sdl: []string{"  seller(\n    id: String!\n", "  sellers(\n    ids: [String!]!\n", "  id: String!\n",
 				"  listingId: String\n  \"\"\"\n  The listing that listingId refers to", "  listing: Listing\n",
 				"  sellerRef: String\n", "  seller: Seller\n", "  buyerId: Int\n", "  buyer: Buyer\n"},
 			models: []string{" ID string `json:\"id\"`\n", " ListingID *string `json:\"listing_id\"`\n", " Listing *Listing `json:\"-\"`\n", " Seller *Seller `json:\"-\"`\n"},
-			glue: []string{"return &model.Seller{ID: id}", "return one(ctx, r.Resolver, sellerBinding, id)", "return many(ctx, r.Resolver, sellerBinding, ids)",
-				"return *o.ListingID, true", "return strconv.Itoa(*o.BuyerID), true", `r.actions(ctx, "seller", "recent_listings", obj.ID, count, lastNSec)`,
-				`r.actions(ctx, "buyer", "recent_views", strconv.Itoa(obj.ID), count, lastNSec)`},
+			glue: []string{"return &model.Seller{ID: id}", "return one(ctx, r.Resolver, sellerBinding, id, asOf)", "return many(ctx, r.Resolver, sellerBinding, ids, asOf)",
+				"return *o.ListingID, true", "return strconv.Itoa(*o.BuyerID), true", `r.actions(ctx, "seller", "recent_listings", obj.ID, count, lastNSec, filterOfSellerRecentListingsEvent(filter), at)`,
+				`r.actions(ctx, "buyer", "recent_views", strconv.Itoa(obj.ID), count, lastNSec, filterOfBuyerRecentViewsEvent(filter), at)`},
 		},
 		{
 			name: "map_container",
@@ -187,18 +187,18 @@ func TestSpotChecks(t *testing.T) {
 		{
 			name: "case_conversion",
 			sdl: []string{"  regionIdV2: Int\n", "  isOsX: Boolean\n", "  apiUrl: String\n", "  httpStatusCode: Int\n", "  userUuid: String\n",
-				"  ipBlock(id: Int!): IpBlock\n", "  ipBlockList(ids: [Int!]!): [IpBlock!]!\n", "  countryIso2: String\n",
+				"  ipBlock(\n    id: Int!\n", "  ipBlockList(\n    ids: [Int!]!\n", "  countryIso2: String\n",
 				"type DeviceRecentUrlVisitsEvent {", "  pageUrl: String\n", "  ipBlockId: Int\n", "  ipBlock: IpBlock\n", "  processIdV2: Int\n"},
 			models: []string{" RegionIDV2 *int `json:\"regionIdV2\"`\n", " IsOSX *bool `json:\"isOsX\"`\n", " APIURL *string `json:\"apiUrl\"`\n",
 				" HTTPStatusCode *int `json:\"httpStatusCode\"`\n", " UserUUID *string `json:\"userUuid\"`\n", " JSONPayload *JSON `json:\"jsonPayload\"`\n",
 				"type IpBlock struct {", " PageURL *string `json:\"page_url\"`\n", " IPBlock *IpBlock `json:\"-\"`\n"},
-			glue: []string{"o.RegionIDV2 = asInt(v)", "o.IsOSX = asBoolean(v)", `join(ctx, r.Resolver, "ipBlock", ipBlockBinding, out,`},
+			glue: []string{"o.RegionIDV2 = asInt(v)", "o.IsOSX = asBoolean(v)", `join(ctx, r.Resolver, "ipBlock", ipBlockBinding, at, out,`},
 		},
 		{
 			name: "many_to_many",
 			sdl: []string{"  recentEngagements(\n", "): [UserRecentEngagementsEvent!]\n", "  recentViews(\n", "  lastSeenAt: Time\n",
 				"  viewers(\n", "  likeCount: Int\n", "type UserRecentEngagementsEvent {\n"},
-			glue: []string{`r.actions(ctx, "user", "recent_engagements", strconv.Itoa(obj.ID), count, lastNSec)`, `r.actions(ctx, "item", "viewers", strconv.Itoa(obj.ID), count, lastNSec)`},
+			glue: []string{`r.actions(ctx, "user", "recent_engagements", strconv.Itoa(obj.ID), count, lastNSec, filterOfUserRecentEngagementsEvent(filter), at)`, `r.actions(ctx, "item", "viewers", strconv.Itoa(obj.ID), count, lastNSec, filterOfItemViewersEvent(filter), at)`},
 		},
 		{
 			name: "deprecations_and_descriptions",

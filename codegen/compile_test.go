@@ -57,6 +57,11 @@ func checkEntitySchema(t *testing.T, schema *gqlast.Schema, reg *registry.Regist
 	if got, want := one.Type.String(), e.TypeName(); got != want {
 		t.Errorf("Query.%s type %s, want %s", one.Name, got, want)
 	}
+	for _, f := range []*gqlast.FieldDefinition{one, many} {
+		if a := f.Arguments.ForName("asOf"); a == nil || a.Type.String() != "Time" {
+			t.Errorf("Query.%s asOf argument = %v, want Time", f.Name, a)
+		}
+	}
 	if a := one.Arguments.ForName("id"); a == nil || a.Type.String() != string(e.IDType)+"!" {
 		t.Errorf("Query.%s id argument = %v, want %s!", one.Name, a, e.IDType)
 	}
@@ -106,8 +111,27 @@ func checkEntitySchema(t *testing.T, schema *gqlast.Schema, reg *registry.Regist
 		if got, want := fd.Type.String(), "["+f.EventTypeName()+"!]"; got != want {
 			t.Errorf("%s.%s type %s, want %s", obj.Name, fd.Name, got, want)
 		}
-		if len(fd.Arguments) != 2 || fd.Arguments.ForName("count").Type.String() != "Int" || fd.Arguments.ForName("lastNSec").Type.String() != "Int" {
-			t.Errorf("%s.%s arguments %v, want count: Int, lastNSec: Int", obj.Name, fd.Name, fd.Arguments)
+		if len(fd.Arguments) != 4 || fd.Arguments.ForName("count").Type.String() != "Int" || fd.Arguments.ForName("lastNSec").Type.String() != "Int" ||
+			fd.Arguments.ForName("filter").Type.String() != f.EventTypeName()+"Filter" || fd.Arguments.ForName("asOf").Type.String() != "Time" {
+			t.Errorf("%s.%s arguments %v, want count: Int, lastNSec: Int, filter: %sFilter, asOf: Time", obj.Name, fd.Name, fd.Arguments, f.EventTypeName())
+		}
+		// The filter input has one field per event field, typed by the field's scalar type.
+		in := schema.Types[f.EventTypeName()+"Filter"]
+		if in == nil || in.Kind != gqlast.InputObject || len(in.Fields) != len(f.Fields) {
+			t.Errorf("input %sFilter = %v, want an input with %d fields", f.EventTypeName(), in, len(f.Fields))
+		} else {
+			for _, fl := range f.Fields {
+				ff := in.Fields.ForName(fl.GraphQLName())
+				if ff == nil || ff.Type.String() != string(fl.Type)+"Filter" {
+					t.Errorf("%s.%s = %v, want %sFilter", in.Name, fl.GraphQLName(), ff, fl.Type)
+					continue
+				}
+				ops := schema.Types[string(fl.Type)+"Filter"]
+				wantOrdered := fl.Type == registry.Int || fl.Type == registry.Float || fl.Type == registry.Time
+				if ops == nil || (ops.Fields.ForName("gt") != nil) != wantOrdered || ops.Fields.ForName("exists") == nil {
+					t.Errorf("input %sFilter: ordered operators %v, want %v", fl.Type, ops != nil && ops.Fields.ForName("gt") != nil, wantOrdered)
+				}
+			}
 		}
 		ev := schema.Types[f.EventTypeName()]
 		if ev == nil {

@@ -31,6 +31,7 @@ import (
 var (
 	_ = strconv.Itoa
 	_ time.Time
+	_ store.Filter
 )
 
 `)
@@ -65,6 +66,7 @@ var (
 		} else {
 			fmt.Fprintf(&b, "\tnew: func(id string) *model.%s { return &model.%s{ID: id} },\n", t, t)
 		}
+		fmt.Fprintf(&b, "\tat: func(o *model.%s, t *time.Time) { o.PointInTime = t },\n", t)
 		fmt.Fprintf(&b, "\tset: func(o *model.%s, feature string, v store.Value) {\n\t\tswitch feature {\n", t)
 		for _, f := range e.Static {
 			fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\to.%s = %s(v)\n", f.Name, registry.GoName(f.Name), convFunc(f))
@@ -76,9 +78,9 @@ var (
 		if e.IDType == registry.String {
 			idConv, idsConv = "id", "ids"
 		}
-		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, id %s) (*model.%s, error) {\n\treturn one(ctx, r.Resolver, %s, %s)\n}\n",
+		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, id %s, asOf *time.Time) (*model.%s, error) {\n\treturn one(ctx, r.Resolver, %s, %s, asOf)\n}\n",
 			templates.ToGo(e.QueryField()), idGoType(e), t, bind, idConv)
-		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, ids []%s) ([]*model.%s, error) {\n\treturn many(ctx, r.Resolver, %s, %s)\n}\n",
+		fmt.Fprintf(&b, "\nfunc (r *queryResolver) %s(ctx context.Context, ids []%s, asOf *time.Time) ([]*model.%s, error) {\n\treturn many(ctx, r.Resolver, %s, %s, asOf)\n}\n",
 			templates.ToGo(e.BatchQueryField()), idGoType(e), t, bind, idsConv)
 
 		for _, f := range e.Actions {
@@ -87,9 +89,10 @@ var (
 			if e.IDType == registry.String {
 				objID = "obj.ID"
 			}
-			fmt.Fprintf(&b, "\nfunc (r *%sResolver) %s(ctx context.Context, obj *model.%s, count *int, lastNSec *int) ([]*%s, error) {\n",
-				e.QueryField(), templates.ToGo(f.GraphQLName()), t, ev)
-			fmt.Fprintf(&b, "\tevs, err := r.actions(ctx, %q, %q, %s, count, lastNSec)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", e.Name, f.Name, objID)
+			fmt.Fprintf(&b, "\nfunc (r *%sResolver) %s(ctx context.Context, obj *model.%s, count *int, lastNSec *int, filter *model.%s, asOf *time.Time) ([]*%s, error) {\n",
+				e.QueryField(), templates.ToGo(f.GraphQLName()), t, filterInputName(f), ev)
+			b.WriteString("\tat := pointInTime(obj.PointInTime, asOf)\n")
+			fmt.Fprintf(&b, "\tevs, err := r.actions(ctx, %q, %q, %s, count, lastNSec, filterOf%s(filter), at)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", e.Name, f.Name, objID, f.EventTypeName())
 			fmt.Fprintf(&b, "\tout, err := decodeEvents(evs, func(o *%s, ts time.Time) { o.Timestamp = ts }, decode%s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n", ev, f.EventTypeName())
 			for _, fl := range f.Fields {
 				if fl.Join == "" {
@@ -101,7 +104,7 @@ var (
 				if target.IDType == registry.String {
 					idExpr = "*o." + fn
 				}
-				fmt.Fprintf(&b, "\tjoin(ctx, r.Resolver, %q, %sBinding, out,\n", registry.Camel(fl.JoinName()), target.QueryField())
+				fmt.Fprintf(&b, "\tjoin(ctx, r.Resolver, %q, %sBinding, at, out,\n", registry.Camel(fl.JoinName()), target.QueryField())
 				fmt.Fprintf(&b, "\t\tfunc(o *%s) (string, bool) {\n\t\t\tif o.%s == nil {\n\t\t\t\treturn \"\", false\n\t\t\t}\n\t\t\treturn %s, true\n\t\t},\n", ev, fn, idExpr)
 				fmt.Fprintf(&b, "\t\tfunc(o *%s, j *model.%s) { o.%s = j })\n", ev, target.TypeName(), registry.GoName(fl.JoinName()))
 			}
@@ -109,6 +112,11 @@ var (
 		}
 	}
 
+	for _, e := range reg.Entities {
+		for _, f := range e.Actions {
+			filterGlue(&b, f)
+		}
+	}
 	for _, e := range reg.Entities {
 		for _, f := range e.Actions {
 			fmt.Fprintf(&b, "\n// decode%s sets one field of a stored member.\nfunc decode%s(o *model.%s, key string, raw []byte) (err error) {\n\tswitch key {\n",

@@ -18,6 +18,7 @@ func Models(reg *registry.Registry) ([]byte, error) {
 	for _, e := range reg.Entities {
 		fmt.Fprintf(&b, "\n// %s is the GraphQL type %s.\ntype %s struct {\n", e.TypeName(), e.TypeName(), e.TypeName())
 		fmt.Fprintf(&b, "\tID %s `json:\"id\"`\n", idGoType(e))
+		b.WriteString("\t// PointInTime is the asOf the object is answered for (nil: now); not a GraphQL field.\n\tPointInTime *time.Time `json:\"-\"`\n")
 		for _, f := range e.Static {
 			fmt.Fprintf(&b, "\t%s %s `json:%q`\n", registry.GoName(f.Name), goStatic(f), f.GraphQLName())
 		}
@@ -35,6 +36,7 @@ func Models(reg *registry.Registry) ([]byte, error) {
 			b.WriteString("}\n")
 		}
 	}
+	filterModels(&b, reg)
 	for _, t := range mapTypes(reg) {
 		fmt.Fprintf(&b, "\n// %s is one entry of a map feature.\ntype %s struct {\n\tKey string `json:\"key\"`\n\tValue %s `json:\"value\"`\n}\n",
 			mapEntryType(t), mapEntryType(t), goScalar(t))

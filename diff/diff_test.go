@@ -142,19 +142,28 @@ func TestCompare(t *testing.T) {
 		{
 			name:  "action field type changed",
 			pairs: []string{"{ name: source, type: String }", "{ name: source, type: Int }"},
-			want:  []string{"breaking-client field-type-changed UserClicksEvent.source", "breaking-data value-type-changed user.clicks.source"},
+			// the event type's filter input changes with it; StringFilter was used by no other field
+			want: []string{"breaking-client type-removed StringFilter", "breaking-client field-type-changed UserClicksEvent.source",
+				"breaking-client input-field-type-changed UserClicksEventFilter.source", "breaking-data value-type-changed user.clicks.source"},
 		},
 		{
 			name:  "action field removed",
 			pairs: []string{"        - { name: source, type: String }\n", ""},
-			want:  []string{"breaking-client field-removed UserClicksEvent.source"},
+			want: []string{"breaking-client type-removed StringFilter", "breaking-client field-removed UserClicksEvent.source",
+				"breaking-client input-field-removed UserClicksEventFilter.source"},
 		},
 		{
 			name:  "static feature became action",
 			pairs: []string{"    price:\n      featureType: static\n      type: Int", "    price:\n      featureType: action\n      fields: [{ name: amount, type: Int }]"},
 			want: []string{"breaking-client field-type-changed Article.price",
 				"breaking-data feature-type-changed article.price",
-				"safe argument-added Article.price(count:)", "safe argument-added Article.price(lastNSec:)", "safe type-added ArticlePriceEvent"},
+				"safe argument-added Article.price(asOf:)", "safe argument-added Article.price(count:)", "safe argument-added Article.price(filter:)",
+				"safe argument-added Article.price(lastNSec:)", "safe type-added ArticlePriceEvent", "safe type-added ArticlePriceEventFilter"},
+		},
+		{
+			name:  "history turned on",
+			pairs: []string{"    price:\n      featureType: static\n      type: Int", "    price:\n      featureType: static\n      type: Int\n      history: true\n      historyTTL: 720h"},
+			want:  []string{"safe history-added article.price"},
 		},
 		{
 			name:  "entity removed",
@@ -282,5 +291,27 @@ func TestLoadBaseFromGit(t *testing.T) {
 	}
 	if b, err := diff.LoadBase(context.Background(), other, dir); err != nil || b.Entity("user").Prefix != "u" {
 		t.Errorf("directory base: %v", err)
+	}
+}
+
+// Dropping history (the base keeps it, the head does not) breaks asOf queries on the feature.
+func TestHistoryRemovedIsBreaking(t *testing.T) {
+	withHistory := edit(t, "    price:\n      featureType: static\n      type: Int", "    price:\n      featureType: static\n      type: Int\n      history: true\n      historyTTL: 720h")
+	shorter := edit(t, "    price:\n      featureType: static\n      type: Int", "    price:\n      featureType: static\n      type: Int\n      history: true\n      historyTTL: 24h")
+	for _, c := range []struct {
+		head string
+		want string
+	}{{baseYAML, "breaking-client history-removed article.price"}, {shorter, "breaking-data history-ttl-lowered article.price"}} {
+		rep, err := diff.Compare(parse(t, withHistory), parse(t, c.head))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ch := range rep.Changes {
+			got = append(got, string(ch.Class)+" "+ch.ID())
+		}
+		if !reflect.DeepEqual(got, []string{c.want}) {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
 	}
 }

@@ -84,6 +84,7 @@ func compareFeature(r *Report, bf, hf *registry.Feature) {
 			r.add(BreakingData, "value-type-changed", subj, "feature %s: value type %s → %s: stored values are misread or fail to decode until rewritten",
 				subj, staticType(bf), staticType(hf))
 		}
+		compareHistory(r, subj, bf, hf)
 		if fmt.Sprint(bf.DefaultValue) != fmt.Sprint(hf.DefaultValue) {
 			r.add(Safe, "default-value-changed", subj, "feature %s: defaultValue %v → %v: answered for entities with no stored value", subj, orNull(bf.DefaultValue), orNull(hf.DefaultValue))
 		}
@@ -122,6 +123,21 @@ func compareFeature(r *Report, bf, hf *registry.Feature) {
 	}
 	if bf.DefaultCount != hf.DefaultCount {
 		r.add(Safe, "default-count-changed", subj, "feature %s: defaultCount %d → %d: queries without count get that many events", subj, bf.DefaultCount, hf.DefaultCount)
+	}
+}
+
+// compareHistory classifies a change of a static feature's history option: dropping it makes
+// asOf on the feature an error (and keeps no more versions); a shorter historyTTL forgets
+// versions sooner.
+func compareHistory(r *Report, subj string, bf, hf *registry.Feature) {
+	switch {
+	case bf.History && !hf.History:
+		r.add(BreakingClient, "history-removed", subj, "feature %s: history: true → false: point-in-time queries (asOf) selecting it become errors, and no more versions are kept", subj)
+	case !bf.History && hf.History:
+		r.add(Safe, "history-added", subj, "feature %s: keeps history from now on: asOf answers versions written from now on (earlier times answer the default or null)", subj)
+	case bf.History && ttlLess(hf.HistoryTTL, bf.HistoryTTL):
+		r.add(BreakingData, "history-ttl-lowered", subj, "feature %s: historyTTL %s → %s: versions older than %s are no longer answered",
+			subj, ttlString(bf.HistoryTTL), ttlString(hf.HistoryTTL), ttlString(hf.HistoryTTL))
 	}
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -10,12 +11,15 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 )
 
 // queryCost rejects an operation before it runs when it nests deeper than maxDepth or would
 // return more than maxCost values. The cost counts every field once per object it is answered
-// for: a batch field multiplies its selection by its number of ids, an action field by its
-// count (the feature's defaultCount when absent). Fragments are measured once each and
+// for: a batch field multiplies its selection by its number of ids, an action field by the
+// count it is answered with (resolvers.EffectiveCount: the count argument, or the feature's
+// defaultCount, clamped to its maxCount and --max-count), so a large count is capped, never
+// rejected for more values than it can return. Fragments are measured once each and
 // reused, so a query of chained fragment spreads costs its size to check, not the size of its
 // expansion (gqlgen's own complexity walk re-expands every spread).
 //
@@ -28,8 +32,9 @@ import (
 type queryCost struct {
 	maxDepth int
 	maxCost  float64
-	// defaultCount maps "Type.field" of every action field to its feature's defaultCount.
-	defaultCount map[string]int
+	maxCount int // the server's --max-count
+	// actions maps "Type.field" of every action field to its feature.
+	actions map[string]*registry.Feature
 }
 
 var _ interface {
@@ -37,11 +42,11 @@ var _ interface {
 	graphql.OperationContextMutator
 } = (*queryCost)(nil)
 
-func newQueryCost(reg *registry.Registry, maxDepth, maxCost int) *queryCost {
-	q := &queryCost{maxDepth: maxDepth, maxCost: float64(maxCost), defaultCount: map[string]int{}}
+func newQueryCost(reg *registry.Registry, maxDepth, maxCost, maxCount int) *queryCost {
+	q := &queryCost{maxDepth: maxDepth, maxCost: float64(maxCost), maxCount: maxCount, actions: map[string]*registry.Feature{}}
 	for _, e := range reg.Entities {
 		for _, f := range e.Actions {
-			q.defaultCount[e.TypeName()+"."+f.GraphQLName()] = f.DefaultCount
+			q.actions[e.TypeName()+"."+f.GraphQLName()] = f
 		}
 	}
 	return q
@@ -142,17 +147,36 @@ func (w *costWalk) multiplier(f *ast.Field) float64 {
 		return 1
 	}
 	if f.ObjectDefinition != nil {
-		if def, ok := w.q.defaultCount[f.ObjectDefinition.Name+"."+f.Name]; ok {
-			n := float64(def)
+		if feat, ok := w.q.actions[f.ObjectDefinition.Name+"."+f.Name]; ok {
+			var count *int
 			if a := f.Arguments.ForName("count"); a != nil {
 				if v, err := a.Value.Value(w.vars); err == nil {
-					if c, ok := v.(int64); ok && c > 0 {
-						n = float64(c)
+					if c, ok := intValue(v); ok {
+						count = &c
 					}
 				}
 			}
-			return n
+			return float64(resolvers.EffectiveCount(feat, count, w.q.maxCount))
 		}
 	}
 	return 1
+}
+
+// intValue reads an Int argument as the parser or the variables give it; a value beyond int
+// (rejected later by coercion) counts as the largest.
+func intValue(v any) (int, bool) {
+	switch x := v.(type) {
+	case int64:
+		return int(min(x, math.MaxInt32)), true
+	case int:
+		return x, true
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return int(min(n, math.MaxInt32)), true
+		}
+		return math.MaxInt32, true
+	case float64:
+		return int(min(x, math.MaxInt32)), true
+	}
+	return 0, false
 }

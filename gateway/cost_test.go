@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -53,8 +54,15 @@ func TestCostMultipliesByIDsAndCount(t *testing.T) {
 		{"ids over", `{ articles(ids: ` + ids(600) + `) { category price } }`, nil, false},
 		// ids from a variable count the same
 		{"ids variable over", `query($ids: [Int!]!) { articles(ids: $ids) { category price } }`, map[string]any{"ids": make([]int, 600)}, false},
-		// 1 + 1 × (1 + 300 × 3) = 902
+		// 1 + 1 × (1 + 300 × 3) would be 902, but maxCount 100 caps the count: 302
 		{"count within", `{ user(id: 1) { recentClickedArticles(count: 300) { articleId source timestamp } } }`, nil, true},
+		// count 250000 is answered with at most maxCount (100) events: 1 + 1 + 100 × 3 = 302
+		{"huge count capped", `{ user(id: 1) { recentClickedArticles(count: 250000) { articleId source timestamp } } }`, nil, true},
+		{"huge count variable capped", `query($n: Int) { user(id: 1) { recentClickedArticles(count: $n) { articleId source timestamp } } }`, map[string]any{"n": 250000}, true},
+		// 1 + 3 × (1 + 100 × 3) = 904: three users at the cap
+		{"ids × capped count within", `{ users(ids: [1, 2, 3]) { recentClickedArticles(count: 1000) { articleId source timestamp } } }`, nil, true},
+		// 1 + 4 × (1 + 100 × 3) = 1205
+		{"ids × capped count over", `{ users(ids: [1, 2, 3, 4]) { recentClickedArticles(count: 1000) { articleId source timestamp } } }`, nil, false},
 		// 1 + 1 × (1 + 40 × (1 + 10 (recentViewers' defaultCount) × 2)) = 842
 		{"nested default count within", `{ user(id: 1) { recentClickedArticles(count: 40) { article { recentViewers { userId timestamp } } } } }`, nil, true},
 		// 1 + 1 × (1 + 50 × (1 + 10 × 2)) = 1052
@@ -67,5 +75,35 @@ func TestCostMultipliesByIDsAndCount(t *testing.T) {
 				t.Fatalf("ok=%v, got errors %+v", tc.ok, r.Errors)
 			}
 		})
+	}
+}
+
+// A count beyond maxCount is answered with at most maxCount events, and 200 users × count 1000
+// are measured as 200 × maxCount (and --max-count), not rejected.
+func TestLimitsCapNotReject(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.Resolvers.MaxCount = 20 })
+	now := time.Now().Add(-time.Hour)
+	for i := range 30 {
+		e.action("user", "1", "recent_clicked_articles", now.Add(time.Duration(i)*time.Second), map[string]any{"article_id": i, "source": "feed"})
+	}
+	r, _ := e.query(`{ user(id: 1) { recentClickedArticles(count: 250000) { articleId } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	var got struct {
+		User struct{ RecentClickedArticles []struct{ ArticleID int } }
+	}
+	_ = json.Unmarshal(r.Data, &got)
+	if n := len(got.User.RecentClickedArticles); n != 20 {
+		t.Fatalf("count 250000 with --max-count 20: %d events", n)
+	}
+	ids := make([]int, 200)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	// 1 + 200 × (1 + 20 × 2) = 8201 values, within the default limit of 200000.
+	r, _ = e.query(`query($ids: [Int!]!) { users(ids: $ids) { recentClickedArticles(count: 1000) { articleId timestamp } } }`, map[string]any{"ids": ids})
+	if len(r.Errors) > 0 {
+		t.Fatalf("200 users × count 1000: %v", r.Errors)
 	}
 }

@@ -48,7 +48,8 @@ type Config struct {
 	MaxDepth int
 	// MaxComplexity limits the values a query may return: every field counts once per object it
 	// is answered for, so a batch field multiplies its selection by its ids and an action field
-	// by its count. Default 200000 (1000 ids × 200 values).
+	// by its effective count (clamped to maxCount and Resolvers.MaxCount). Default 200000
+	// (1000 ids × 200 values).
 	MaxComplexity int
 	// QueryCacheSize is how many parsed and validated queries are kept (and APQ entries).
 	// Default 1000.
@@ -286,7 +287,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 	// After APQ, so that the query text is known.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
-	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity))
+	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount))
 	if g.cfg.Tracer.Enabled() {
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}

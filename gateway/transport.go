@@ -32,7 +32,21 @@ type fastPOST struct {
 var _ graphql.Transport = fastPOST{}
 
 func (t fastPOST) Supports(r *http.Request) bool {
-	return t.post.Supports(r) && !strings.Contains(r.Header.Get("Accept"), "application/graphql-response+json")
+	return t.post.Supports(r)
+}
+
+// responseMedia picks the response media type from Accept as gqlgen does: the first of
+// application/json and application/graphql-response+json listed; application/json by default.
+func responseMedia(accept string) string {
+	for _, part := range strings.Split(accept, ",") {
+		switch mt, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.TrimSpace(mt) {
+		case "application/json", "*/*", "application/*":
+			return "application/json"
+		case "application/graphql-response+json":
+			return "application/graphql-response+json"
+		}
+	}
+	return "application/json"
 }
 
 func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -50,16 +64,30 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 			`the body is not a GraphQL request ({"query": …, "variables": {…}, "operationName": …}): `+excerpt(err.Error(), 200))
 		return
 	}
+	if params.Query == "" && params.Extensions["persistedQuery"] == nil {
+		writeGraphQLError(w, http.StatusBadRequest, codeBadRequest, "the request has no query")
+		return
+	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	ctx := r.Context()
-	w.Header().Set("Content-Type", "application/json")
+	media := responseMedia(r.Header.Get("Accept"))
+	w.Header().Set("Content-Type", media)
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
-		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
-			w.WriteHeader(http.StatusUnprocessableEntity)
+		// GraphQL over HTTP: a request error is 200 with application/json, 400 with
+		// application/graphql-response+json, and carries no data entry (nothing ran).
+		if media != "application/json" && errcode.GetErrorKind(opErr) == errcode.KindProtocol {
+			w.WriteHeader(http.StatusBadRequest)
 		}
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
+		b, err := json.Marshal(struct {
+			Errors     gqlerror.List  `json:"errors"`
+			Extensions map[string]any `json:"extensions,omitempty"`
+		}{resp.Errors, resp.Extensions})
+		if err == nil {
+			_, _ = w.Write(b)
+		}
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)

@@ -44,7 +44,7 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		ImageCount    func(childComplexity int) int
 		Price         func(childComplexity int) int
-		RecentViewers func(childComplexity int, count *int, lastNSec *int) int
+		RecentViewers func(childComplexity int, count *int, lastNSec *int, filter *model.ArticleRecentViewersEventFilter, asOf *time.Time) int
 		RegionID      func(childComplexity int) int
 		Title         func(childComplexity int) int
 	}
@@ -61,10 +61,10 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Article  func(childComplexity int, id int) int
-		Articles func(childComplexity int, ids []int) int
-		User     func(childComplexity int, id int) int
-		Users    func(childComplexity int, ids []int) int
+		Article  func(childComplexity int, id int, asOf *time.Time) int
+		Articles func(childComplexity int, ids []int, asOf *time.Time) int
+		User     func(childComplexity int, id int, asOf *time.Time) int
+		Users    func(childComplexity int, ids []int, asOf *time.Time) int
 	}
 
 	User struct {
@@ -75,10 +75,10 @@ type ComplexityRoot struct {
 		MannerTemperature     func(childComplexity int) int
 		NotificationKeywords  func(childComplexity int) int
 		OS                    func(childComplexity int) int
-		RecentClickedArticles func(childComplexity int, count *int, lastNSec *int) int
-		RecentPurchases       func(childComplexity int, count *int, lastNSec *int) int
+		RecentClickedArticles func(childComplexity int, count *int, lastNSec *int, filter *model.UserRecentClickedArticlesEventFilter, asOf *time.Time) int
+		RecentPurchases       func(childComplexity int, count *int, lastNSec *int, filter *model.UserRecentPurchasesEventFilter, asOf *time.Time) int
 		RecentSearchQueries   func(childComplexity int) int
-		RecentSearches        func(childComplexity int, count *int, lastNSec *int) int
+		RecentSearches        func(childComplexity int, count *int, lastNSec *int, filter *model.UserRecentSearchesEventFilter, asOf *time.Time) int
 		RegionID              func(childComplexity int) int
 		Settings              func(childComplexity int) int
 	}
@@ -109,19 +109,19 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ArticleResolver interface {
-	RecentViewers(ctx context.Context, obj *model.Article, count *int, lastNSec *int) ([]*model.ArticleRecentViewersEvent, error)
+	RecentViewers(ctx context.Context, obj *model.Article, count *int, lastNSec *int, filter *model.ArticleRecentViewersEventFilter, asOf *time.Time) ([]*model.ArticleRecentViewersEvent, error)
 }
 type QueryResolver interface {
-	Article(ctx context.Context, id int) (*model.Article, error)
-	Articles(ctx context.Context, ids []int) ([]*model.Article, error)
-	User(ctx context.Context, id int) (*model.User, error)
-	Users(ctx context.Context, ids []int) ([]*model.User, error)
+	Article(ctx context.Context, id int, asOf *time.Time) (*model.Article, error)
+	Articles(ctx context.Context, ids []int, asOf *time.Time) ([]*model.Article, error)
+	User(ctx context.Context, id int, asOf *time.Time) (*model.User, error)
+	Users(ctx context.Context, ids []int, asOf *time.Time) ([]*model.User, error)
 }
 type UserResolver interface {
-	RecentClickedArticles(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentClickedArticlesEvent, error)
-	RecentPurchases(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentPurchasesEvent, error)
+	RecentClickedArticles(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentClickedArticlesEventFilter, asOf *time.Time) ([]*model.UserRecentClickedArticlesEvent, error)
+	RecentPurchases(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentPurchasesEventFilter, asOf *time.Time) ([]*model.UserRecentPurchasesEvent, error)
 
-	RecentSearches(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentSearchesEvent, error)
+	RecentSearches(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentSearchesEventFilter, asOf *time.Time) ([]*model.UserRecentSearchesEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -182,7 +182,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Article.RecentViewers(childComplexity, args["count"].(*int), args["lastNSec"].(*int)), true
+		return e.ComplexityRoot.Article.RecentViewers(childComplexity, args["count"].(*int), args["lastNSec"].(*int), args["filter"].(*model.ArticleRecentViewersEventFilter), args["asOf"].(*time.Time)), true
 	case "Article.regionId":
 		if e.ComplexityRoot.Article.RegionID == nil {
 			break
@@ -238,7 +238,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Article(childComplexity, args["id"].(int)), true
+		return e.ComplexityRoot.Query.Article(childComplexity, args["id"].(int), args["asOf"].(*time.Time)), true
 	case "Query.articles":
 		if e.ComplexityRoot.Query.Articles == nil {
 			break
@@ -249,7 +249,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Articles(childComplexity, args["ids"].([]int)), true
+		return e.ComplexityRoot.Query.Articles(childComplexity, args["ids"].([]int), args["asOf"].(*time.Time)), true
 
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
@@ -261,7 +261,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.User(childComplexity, args["id"].(int)), true
+		return e.ComplexityRoot.Query.User(childComplexity, args["id"].(int), args["asOf"].(*time.Time)), true
 	case "Query.users":
 		if e.ComplexityRoot.Query.Users == nil {
 			break
@@ -272,7 +272,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Users(childComplexity, args["ids"].([]int)), true
+		return e.ComplexityRoot.Query.Users(childComplexity, args["ids"].([]int), args["asOf"].(*time.Time)), true
 
 	case "User.categoryAffinity":
 		if e.ComplexityRoot.User.CategoryAffinity == nil {
@@ -326,7 +326,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.RecentClickedArticles(childComplexity, args["count"].(*int), args["lastNSec"].(*int)), true
+		return e.ComplexityRoot.User.RecentClickedArticles(childComplexity, args["count"].(*int), args["lastNSec"].(*int), args["filter"].(*model.UserRecentClickedArticlesEventFilter), args["asOf"].(*time.Time)), true
 	case "User.recentPurchases":
 		if e.ComplexityRoot.User.RecentPurchases == nil {
 			break
@@ -337,7 +337,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.RecentPurchases(childComplexity, args["count"].(*int), args["lastNSec"].(*int)), true
+		return e.ComplexityRoot.User.RecentPurchases(childComplexity, args["count"].(*int), args["lastNSec"].(*int), args["filter"].(*model.UserRecentPurchasesEventFilter), args["asOf"].(*time.Time)), true
 	case "User.recentSearchQueries":
 		if e.ComplexityRoot.User.RecentSearchQueries == nil {
 			break
@@ -354,7 +354,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.RecentSearches(childComplexity, args["count"].(*int), args["lastNSec"].(*int)), true
+		return e.ComplexityRoot.User.RecentSearches(childComplexity, args["count"].(*int), args["lastNSec"].(*int), args["filter"].(*model.UserRecentSearchesEventFilter), args["asOf"].(*time.Time)), true
 	case "User.regionId":
 		if e.ComplexityRoot.User.RegionID == nil {
 			break
@@ -444,7 +444,14 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap()
+	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputArticleRecentViewersEventFilter,
+		ec.unmarshalInputIntFilter,
+		ec.unmarshalInputStringFilter,
+		ec.unmarshalInputUserRecentClickedArticlesEventFilter,
+		ec.unmarshalInputUserRecentPurchasesEventFilter,
+		ec.unmarshalInputUserRecentSearchesEventFilter,
+	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -520,20 +527,44 @@ type Query {
   """
   One article by id. Every id gets an object: features with no stored value are their default or null.
   """
-  article(id: Int!): Article
+  article(
+    id: Int!
+    """
+    Answer as of this instant (point in time): action features hold the events up to asOf, static features that keep history their value of then; other static features are an error. Joins inherit it.
+    """
+    asOf: Time
+  ): Article
   """
   Many articles by id, in the order given, one object per id (a repeated id is answered twice).
   """
-  articles(ids: [Int!]!): [Article!]!
+  articles(
+    ids: [Int!]!
+    """
+    Answer as of this instant (point in time): action features hold the events up to asOf, static features that keep history their value of then; other static features are an error. Joins inherit it.
+    """
+    asOf: Time
+  ): [Article!]!
 
   """
   One user by id. Every id gets an object: features with no stored value are their default or null.
   """
-  user(id: Int!): User
+  user(
+    id: Int!
+    """
+    Answer as of this instant (point in time): action features hold the events up to asOf, static features that keep history their value of then; other static features are an error. Joins inherit it.
+    """
+    asOf: Time
+  ): User
   """
   Many users by id, in the order given, one object per id (a repeated id is answered twice).
   """
-  users(ids: [Int!]!): [User!]!
+  users(
+    ids: [Int!]!
+    """
+    Answer as of this instant (point in time): action features hold the events up to asOf, static features that keep history their value of then; other static features are an error. Joins inherit it.
+    """
+    asOf: Time
+  ): [User!]!
 }
 
 """
@@ -555,6 +586,8 @@ type Article {
   imageCount: Int @deprecated(reason: "Counts photos only; the ranking models no longer read it.")
   """
   Asking price in KRW.
+
+  Keeps history: answered as of asOf in point-in-time queries.
   """
   price: Int
   """
@@ -566,9 +599,17 @@ type Article {
     """
     count: Int
     """
-    Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
+    Only events of the last lastNSec seconds (counted back from asOf when given). Default: no limit. Must not be negative.
     """
     lastNSec: Int
+    """
+    Only events that match (every condition must hold): the newest count matching events of the window, among the 50 the feature keeps.
+    """
+    filter: ArticleRecentViewersEventFilter
+    """
+    Answer as of this instant: events up to asOf, the window ending at asOf. Default: the asOf of the entity's query, else now.
+    """
+    asOf: Time
   ): [ArticleRecentViewersEvent!]
   """
   Region the article is listed in.
@@ -620,6 +661,8 @@ type User {
 
   Default: "unknown".
 
+  Keeps history: answered as of asOf in point-in-time queries.
+
   Owner: ml-platform.
   """
   os: String
@@ -634,9 +677,17 @@ type User {
     """
     count: Int
     """
-    Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
+    Only events of the last lastNSec seconds (counted back from asOf when given). Default: no limit. Must not be negative.
     """
     lastNSec: Int
+    """
+    Only events that match (every condition must hold): the newest count matching events of the window, among the 100 the feature keeps.
+    """
+    filter: UserRecentClickedArticlesEventFilter
+    """
+    Answer as of this instant: events up to asOf, the window ending at asOf. Default: the asOf of the entity's query, else now.
+    """
+    asOf: Time
   ): [UserRecentClickedArticlesEvent!]
   """
   Articles the user bought, every purchase kept.
@@ -647,9 +698,17 @@ type User {
     """
     count: Int
     """
-    Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
+    Only events of the last lastNSec seconds (counted back from asOf when given). Default: no limit. Must not be negative.
     """
     lastNSec: Int
+    """
+    Only events that match (every condition must hold): the newest count matching events of the window, among the 200 the feature keeps.
+    """
+    filter: UserRecentPurchasesEventFilter
+    """
+    Answer as of this instant: events up to asOf, the window ending at asOf. Default: the asOf of the entity's query, else now.
+    """
+    asOf: Time
   ): [UserRecentPurchasesEvent!]
   """
   The last search queries, newest first, as the search service keeps them.
@@ -664,9 +723,17 @@ type User {
     """
     count: Int
     """
-    Only events of the last lastNSec seconds. Default: no limit. Must not be negative.
+    Only events of the last lastNSec seconds (counted back from asOf when given). Default: no limit. Must not be negative.
     """
     lastNSec: Int
+    """
+    Only events that match (every condition must hold): the newest count matching events of the window, among the 50 the feature keeps.
+    """
+    filter: UserRecentSearchesEventFilter
+    """
+    Answer as of this instant: events up to asOf, the window ending at asOf. Default: the asOf of the entity's query, else now.
+    """
+    asOf: Time
   ): [UserRecentSearchesEvent!]
   """
   Region the user set as home.
@@ -743,6 +810,114 @@ type UserRecentSearchesEvent {
   timestamp: Time!
   query: String
   resultCount: Int
+}
+
+"""
+Conditions on the events of article.recent_viewers; every condition given must hold.
+"""
+input ArticleRecentViewersEventFilter {
+  """
+  On the user id the event holds.
+  """
+  userId: IntFilter
+}
+
+"""
+Conditions on the events of user.recent_clicked_articles; every condition given must hold.
+"""
+input UserRecentClickedArticlesEventFilter {
+  """
+  On the article id the event holds.
+  """
+  articleId: IntFilter
+  source: StringFilter
+}
+
+"""
+Conditions on the events of user.recent_purchases; every condition given must hold.
+"""
+input UserRecentPurchasesEventFilter {
+  """
+  On the article id the event holds.
+  """
+  articleId: IntFilter
+  price: IntFilter
+}
+
+"""
+Conditions on the events of user.recent_searches; every condition given must hold.
+"""
+input UserRecentSearchesEventFilter {
+  query: StringFilter
+  resultCount: IntFilter
+}
+
+"""
+Conditions on one Int field of an event.
+"""
+input IntFilter {
+  """
+  Equal to.
+  """
+  eq: Int
+  """
+  Not equal to (an event without the field matches).
+  """
+  ne: Int
+  """
+  Equal to one of.
+  """
+  in: [Int!]
+  """
+  Equal to none of (an event without the field matches).
+  """
+  notIn: [Int!]
+  """
+  Greater than.
+  """
+  gt: Int
+  """
+  Greater than or equal to.
+  """
+  gte: Int
+  """
+  Less than.
+  """
+  lt: Int
+  """
+  Less than or equal to.
+  """
+  lte: Int
+  """
+  true: the event has the field (not null); false: it has not.
+  """
+  exists: Boolean
+}
+
+"""
+Conditions on one String field of an event.
+"""
+input StringFilter {
+  """
+  Equal to.
+  """
+  eq: String
+  """
+  Not equal to (an event without the field matches).
+  """
+  ne: String
+  """
+  Equal to one of.
+  """
+  in: [String!]
+  """
+  Equal to none of (an event without the field matches).
+  """
+  notIn: [String!]
+  """
+  true: the event has the field (not null); false: it has not.
+  """
+  exists: Boolean
 }
 
 """
@@ -1011,6 +1186,22 @@ func (ec *executionContext) field_Article_recentViewers_args(ctx context.Context
 		return nil, err
 	}
 	args["lastNSec"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ArticleRecentViewersEventFilter, error) {
+			return ec.unmarshalOArticleRecentViewersEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg3
 	return args, nil
 }
 
@@ -1039,6 +1230,14 @@ func (ec *executionContext) field_Query_article_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -1053,6 +1252,14 @@ func (ec *executionContext) field_Query_articles_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["ids"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -1067,6 +1274,14 @@ func (ec *executionContext) field_Query_user_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -1081,6 +1296,14 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg1
 	return args, nil
 }
 
@@ -1103,6 +1326,22 @@ func (ec *executionContext) field_User_recentClickedArticles_args(ctx context.Co
 		return nil, err
 	}
 	args["lastNSec"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.UserRecentClickedArticlesEventFilter, error) {
+			return ec.unmarshalOUserRecentClickedArticlesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg3
 	return args, nil
 }
 
@@ -1125,6 +1364,22 @@ func (ec *executionContext) field_User_recentPurchases_args(ctx context.Context,
 		return nil, err
 	}
 	args["lastNSec"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.UserRecentPurchasesEventFilter, error) {
+			return ec.unmarshalOUserRecentPurchasesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg3
 	return args, nil
 }
 
@@ -1147,6 +1402,22 @@ func (ec *executionContext) field_User_recentSearches_args(ctx context.Context, 
 		return nil, err
 	}
 	args["lastNSec"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.UserRecentSearchesEventFilter, error) {
+			return ec.unmarshalOUserRecentSearchesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg3
 	return args, nil
 }
 
@@ -1335,7 +1606,7 @@ func (ec *executionContext) _Article_recentViewers(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Article().RecentViewers(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int))
+			return ec.Resolvers.Article().RecentViewers(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int), fc.Args["filter"].(*model.ArticleRecentViewersEventFilter), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ArticleRecentViewersEvent) graphql.Marshaler {
@@ -1549,7 +1820,7 @@ func (ec *executionContext) _Query_article(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Article(ctx, fc.Args["id"].(int))
+			return ec.Resolvers.Query().Article(ctx, fc.Args["id"].(int), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Article) graphql.Marshaler {
@@ -1593,7 +1864,7 @@ func (ec *executionContext) _Query_articles(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Articles(ctx, fc.Args["ids"].([]int))
+			return ec.Resolvers.Query().Articles(ctx, fc.Args["ids"].([]int), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Article) graphql.Marshaler {
@@ -1637,7 +1908,7 @@ func (ec *executionContext) _Query_user(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().User(ctx, fc.Args["id"].(int))
+			return ec.Resolvers.Query().User(ctx, fc.Args["id"].(int), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.User) graphql.Marshaler {
@@ -1681,7 +1952,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Users(ctx, fc.Args["ids"].([]int))
+			return ec.Resolvers.Query().Users(ctx, fc.Args["ids"].([]int), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.User) graphql.Marshaler {
@@ -1971,7 +2242,7 @@ func (ec *executionContext) _User_recentClickedArticles(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().RecentClickedArticles(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int))
+			return ec.Resolvers.User().RecentClickedArticles(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int), fc.Args["filter"].(*model.UserRecentClickedArticlesEventFilter), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentClickedArticlesEvent) graphql.Marshaler {
@@ -2015,7 +2286,7 @@ func (ec *executionContext) _User_recentPurchases(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().RecentPurchases(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int))
+			return ec.Resolvers.User().RecentPurchases(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int), fc.Args["filter"].(*model.UserRecentPurchasesEventFilter), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentPurchasesEvent) graphql.Marshaler {
@@ -2082,7 +2353,7 @@ func (ec *executionContext) _User_recentSearches(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().RecentSearches(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int))
+			return ec.Resolvers.User().RecentSearches(ctx, obj, fc.Args["count"].(*int), fc.Args["lastNSec"].(*int), fc.Args["filter"].(*model.UserRecentSearchesEventFilter), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserRecentSearchesEvent) graphql.Marshaler {
@@ -3492,6 +3763,291 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputArticleRecentViewersEventFilter(ctx context.Context, obj any) (model.ArticleRecentViewersEventFilter, error) {
+	var it model.ArticleRecentViewersEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputIntFilter(ctx context.Context, obj any) (model.IntFilter, error) {
+	var it model.IntFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eq", "ne", "in", "notIn", "gt", "gte", "lt", "lte", "exists"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eq"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eq = data
+		case "ne":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ne"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ne = data
+		case "in":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("in"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.In = data
+		case "notIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotIn = data
+		case "gt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gt"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gt = data
+		case "gte":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gte"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gte = data
+		case "lt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lt"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lt = data
+		case "lte":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lte"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lte = data
+		case "exists":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("exists"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Exists = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputStringFilter(ctx context.Context, obj any) (model.StringFilter, error) {
+	var it model.StringFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eq", "ne", "in", "notIn", "exists"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eq"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eq = data
+		case "ne":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ne"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ne = data
+		case "in":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("in"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.In = data
+		case "notIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotIn = data
+		case "exists":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("exists"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Exists = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUserRecentClickedArticlesEventFilter(ctx context.Context, obj any) (model.UserRecentClickedArticlesEventFilter, error) {
+	var it model.UserRecentClickedArticlesEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"articleId", "source"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "articleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("articleId"))
+			data, err := ec.unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArticleID = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOStringFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐStringFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUserRecentPurchasesEventFilter(ctx context.Context, obj any) (model.UserRecentPurchasesEventFilter, error) {
+	var it model.UserRecentPurchasesEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"articleId", "price"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "articleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("articleId"))
+			data, err := ec.unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArticleID = data
+		case "price":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("price"))
+			data, err := ec.unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Price = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputUserRecentSearchesEventFilter(ctx context.Context, obj any) (model.UserRecentSearchesEventFilter, error) {
+	var it model.UserRecentSearchesEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"query", "resultCount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "query":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("query"))
+			data, err := ec.unmarshalOStringFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐStringFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Query = data
+		case "resultCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultCount"))
+			data, err := ec.unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultCount = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -4662,13 +5218,13 @@ func (ec *executionContext) marshalNFloatMapEntry2ᚖgithubᚗcomᚋfeaturegraph
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
+	res, err := model.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalInt(v)
+	res := model.MarshalInt(v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -4960,6 +5516,14 @@ func (ec *executionContext) marshalOArticleRecentViewersEvent2ᚕᚖgithubᚗcom
 	return ret
 }
 
+func (ec *executionContext) unmarshalOArticleRecentViewersEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐArticleRecentViewersEventFilter(ctx context.Context, v any) (*model.ArticleRecentViewersEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputArticleRecentViewersEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5026,11 +5590,46 @@ func (ec *executionContext) marshalOFloatMapEntry2ᚕᚖgithubᚗcomᚋfeaturegr
 	return ret
 }
 
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalInt(v)
+	res, err := model.UnmarshalInt(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -5040,8 +5639,16 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalInt(*v)
+	res := model.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOIntFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐIntFilter(ctx context.Context, v any) (*model.IntFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputIntFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOJSON2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐJSON(ctx context.Context, v any) (*model.JSON, error) {
@@ -5113,6 +5720,14 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalOStringFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐStringFilter(ctx context.Context, v any) (*model.StringFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputStringFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -5157,6 +5772,14 @@ func (ec *executionContext) marshalOUserRecentClickedArticlesEvent2ᚕᚖgithub�
 	return ret
 }
 
+func (ec *executionContext) unmarshalOUserRecentClickedArticlesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentClickedArticlesEventFilter(ctx context.Context, v any) (*model.UserRecentClickedArticlesEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUserRecentClickedArticlesEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOUserRecentPurchasesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentPurchasesEvent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -5176,6 +5799,14 @@ func (ec *executionContext) marshalOUserRecentPurchasesEvent2ᚕᚖgithubᚗcom�
 	return ret
 }
 
+func (ec *executionContext) unmarshalOUserRecentPurchasesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentPurchasesEventFilter(ctx context.Context, v any) (*model.UserRecentPurchasesEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUserRecentPurchasesEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOUserRecentSearchesEvent2ᚕᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserRecentSearchesEvent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -5193,6 +5824,14 @@ func (ec *executionContext) marshalOUserRecentSearchesEvent2ᚕᚖgithubᚗcom�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOUserRecentSearchesEventFilter2ᚖgithubᚗcomᚋfeaturegraphᚋfeaturegraphᚋgraphᚋmodelᚐUserRecentSearchesEventFilter(ctx context.Context, v any) (*model.UserRecentSearchesEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUserRecentSearchesEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

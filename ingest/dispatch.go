@@ -305,7 +305,7 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 		if err != nil {
 			return fail("field", fl.path, err)
 		}
-		res.Static = append(res.Static, store.StaticWrite{Key: key, Value: v, TS: ts})
+		res.Static = append(res.Static, store.StaticWrite{Key: key, Value: v, TS: ts, History: f.History, HistoryTTL: f.HistoryTTL})
 		return nil
 	}
 

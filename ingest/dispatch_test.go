@@ -157,7 +157,7 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			env:  env("app_events", "user_cdc", "", `{"event_name":"user_updated","user_id":1,"device":{"os":"ios"},"region":{"id":"6"},"verified":"true","updated_at":"2026-10-10T12:01:00Z"}`),
 			static: []store.StaticWrite{
 				{Key: user1("is_verified"), Value: ingesttest.Val(true), TS: ms("2026-10-10T12:01:00Z")},
-				{Key: user1("os"), Value: ingesttest.Val("ios"), TS: ms("2026-10-10T12:01:00Z")},
+				{Key: user1("os"), Value: ingesttest.Val("ios"), TS: ms("2026-10-10T12:01:00Z"), History: true, HistoryTTL: 87600 * time.Hour}, // os keeps history
 				{Key: user1("region_id"), Value: ingesttest.Val(int64(6)), TS: ms("2026-10-10T12:01:00Z")},
 			},
 			matched: 3,

@@ -70,7 +70,7 @@ func (d *Dispatcher) DispatchValue(v Value) (*Result, error) {
 		if err != nil {
 			return fail("value", err)
 		}
-		res.Static = append(res.Static, store.StaticWrite{Key: key, Value: val, TS: ts})
+		res.Static = append(res.Static, store.StaticWrite{Key: key, Value: val, TS: ts, History: f.History, HistoryTTL: f.HistoryTTL})
 		return res, nil
 	}
 	raw := v.Value

@@ -122,7 +122,7 @@ func (r *run) prepareLoad(ld *load, vars map[string]any) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		q, err := resolvers.ActionQuery(af.ai.f, "", count, last, r.now, r.ex.cfg.MaxCount)
+		q, err := resolvers.ActionQuery(af.ai.f, "", count, last, r.now, nil, r.ex.cfg.MaxCount)
 		if err != nil {
 			return false
 		}

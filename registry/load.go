@@ -430,7 +430,7 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 
 var featureKeys = []string{
 	"featureType", "type", "containerType", "description", "owner", "deprecated", "tags", "defaultValue",
-	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields",
+	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL",
 }
 
 func (p *parser) feature(pf pendingFeature) {
@@ -468,7 +468,7 @@ func (p *parser) feature(pf pendingFeature) {
 			p.errs.add(p.pos(file, n), "remove it", "%s: %s applies to %s features only", what, key, ft)
 		}
 	}
-	for _, k := range []string{"type", "containerType", "defaultValue"} {
+	for _, k := range []string{"type", "containerType", "defaultValue", "history", "historyTTL"} {
 		onlyFor(k, Static)
 	}
 	for _, k := range []string{"maxCount", "ttl", "defaultCount", "dedupe", "fields"} {
@@ -527,6 +527,19 @@ func (p *parser) staticFeature(file string, f *Feature, m *fields, what string) 
 	}
 	if f.Container == Set && (f.Type == JSON || f.Type == Boolean) {
 		p.errs.add(p.pos(file, m.byKey["containerType"]), "use a list instead", "%s: a set of %s is not supported", what, f.Type)
+	}
+	if b, ok := p.boolean(file, m.byKey["history"], "history"); ok {
+		f.History = b
+	}
+	if n := m.byKey["historyTTL"]; n != nil {
+		d, err := ParseDuration(p.str(file, n, "historyTTL"))
+		switch {
+		case err != nil || d < time.Second:
+			p.errs.add(p.pos(file, n), "write a duration such as 8760h, 365d or 90m (at least 1s)", "%s: historyTTL %q is not a duration", what, n.Value)
+		case !f.History:
+			p.errs.add(p.pos(file, n), "add `history: true` or remove historyTTL", "%s: historyTTL is set but the feature keeps no history", what)
+		}
+		f.HistoryTTL = d
 	}
 	if n := m.byKey["defaultValue"]; n != nil && f.Type != "" {
 		v, err := decode(n)

@@ -74,6 +74,10 @@ type Feature struct {
 	Container    Container
 	DefaultValue any         // canonical form (see Coerce); nil = none
 	Default      store.Value // DefaultValue as a store.Value; Kind store.Absent = none
+	// History keeps every version (besides the current value) for point-in-time reads (asOf),
+	// for HistoryTTL after its event time (0 = forever).
+	History    bool
+	HistoryTTL time.Duration
 
 	// Action features.
 	Fields       []*Field

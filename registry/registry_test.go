@@ -554,6 +554,31 @@ features:
 			},
 		},
 
+		{
+			name: "bad history options",
+			files: map[string]string{"a.yaml": `features:
+  user:
+    os:
+      featureType: static
+      type: String
+      historyTTL: 720h
+    region_id:
+      featureType: static
+      type: Int
+      history: true
+      historyTTL: a year
+    clicks:
+      featureType: action
+      history: true
+      fields: [{name: article_id, type: Int}]
+`},
+			want: []want{
+				{"a.yaml:6", "feature user.os: historyTTL is set but the feature keeps no history", "add `history: true`"},
+				{"a.yaml:11", `feature user.region_id: historyTTL "a year" is not a duration`, "8760h"},
+				{"a.yaml:14", "feature user.clicks: history applies to static features only", "remove it"},
+			},
+		},
+
 		// Filters.
 		{
 			name: "unknown filter optype",

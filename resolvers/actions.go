@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/featuregraph/featuregraph/graph/model"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
@@ -18,51 +19,61 @@ import (
 // defaultCount, clamped to maxCount and the server's MaxCount) of the last lastNSec seconds
 // (default: all) that have not outlived the feature's TTL. Lookups of the whole request share
 // one batched read; when the entity was loaded by this request, the read was already started
-// then (prefetchActions) and this only waits for it.
-func (r *Resolver) actions(ctx context.Context, entity, feature, id string, count, lastNSec *int) ([]store.ActionEvent, error) {
+// then (prefetchActions) and this only waits for it. filter (nil: none) keeps the matching
+// events; at (nil: now) answers as of that instant.
+func (r *Resolver) actions(ctx context.Context, entity, feature, id string, count, lastNSec *int, filter *store.Filter, at *time.Time) ([]store.ActionEvent, error) {
 	f := r.reg.Entity(entity).Feature(feature)
 	l := loader.For(ctx)
-	q, err := r.actionQuery(f, id, count, lastNSec, l.Now)
+	if err := checkAsOf(at); err != nil {
+		return nil, err
+	}
+	q, err := r.actionQuery(f, id, count, lastNSec, l.Now, at)
 	if err != nil {
 		return nil, err
 	}
+	q.Filter = filter
 	r.cfg.Recorder.FeatureRead(entity, feature, 1)
 	return l.Actions.Load(ctx, q)
 }
 
 // actionQuery validates the arguments of an action field and builds its store query.
-func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time) (store.ActionQuery, error) {
-	return ActionQuery(f, id, count, lastNSec, now, r.cfg.MaxCount)
+func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time, at *time.Time) (store.ActionQuery, error) {
+	return ActionQuery(f, id, count, lastNSec, now, at, r.cfg.MaxCount)
 }
 
 // ActionQuery validates the arguments of an action field (count positive, lastNSec not
-// negative) and builds its store query: count defaults to the feature's defaultCount and is
-// clamped to its maxCount and to maxCount (the server's limit); the window starts at
-// now-lastNSec and never before now-TTL. Both executors (these resolvers and the compiled
-// plans) use it, so their arguments mean the same.
-func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time, maxCount int) (store.ActionQuery, error) {
-	n := f.DefaultCount
-	if count != nil {
-		if *count <= 0 {
-			return store.ActionQuery{}, inputError("count must be positive, got %d", *count)
-		}
-		n = *count
+// negative) and builds its store query: count is EffectiveCount (defaultCount, clamped to the
+// feature's maxCount and to maxCount, the server's limit); the window starts at
+// end-lastNSec and never before now-TTL, where end is at when given (a point-in-time read,
+// [at - lastNSec, at]) and now otherwise; the TTL still counts from now, since expired events
+// are gone from the stores. Both executors (these resolvers and the compiled plans) use it, so
+// their arguments mean the same.
+func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time, at *time.Time, maxCount int) (store.ActionQuery, error) {
+	if count != nil && *count <= 0 {
+		return store.ActionQuery{}, inputError("count must be positive, got %d", *count)
 	}
-	n = min(n, f.MaxCount, maxCount)
+	n := EffectiveCount(f, count, maxCount)
 	nowMS := now.UnixMilli()
+	endMS := nowMS
+	var maxTS int64
+	if at != nil {
+		maxTS = at.UnixMilli()
+		endMS = maxTS
+	}
 	var minTS int64
 	if lastNSec != nil {
 		if *lastNSec < 0 {
 			return store.ActionQuery{}, inputError("lastNSec must not be negative, got %d", *lastNSec)
 		}
 		if sec := int64(*lastNSec); sec < math.MaxInt64/1000 {
-			minTS = max(nowMS-sec*1000, 0)
+			minTS = max(endMS-sec*1000, 0)
 		}
 	}
 	if f.TTL > 0 {
 		minTS = max(minTS, nowMS-f.TTL.Milliseconds())
 	}
 	return store.ActionQuery{
+		MaxTS:    maxTS,
 		Key:      store.Key{Prefix: f.Entity.Prefix, ID: id, Feature: f.Name},
 		Count:    n,
 		MinTS:    minTS,
@@ -75,7 +86,8 @@ func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.
 // loaded, so they join the same batch round as the entities' static features instead of waiting
 // for a second one. The action resolvers then find the read in the loader's cache. Fields whose
 // arguments are invalid are left to their resolver, which reports the error.
-func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids []string, sel []graphql.CollectedField) {
+// A field with a filter is not prefetched (its query is built by its resolver).
+func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids []string, sel []graphql.CollectedField, inherited *time.Time) {
 	l := loader.For(ctx)
 	var vars map[string]any
 	for _, cf := range sel {
@@ -89,15 +101,43 @@ func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids 
 		args := cf.ArgumentMap(vars)
 		count, ok1 := intArg(args["count"])
 		lastNSec, ok2 := intArg(args["lastNSec"])
-		if !ok1 || !ok2 {
+		own, ok3 := timeArg(args["asOf"])
+		if !ok1 || !ok2 || !ok3 || args["filter"] != nil {
+			continue
+		}
+		at := pointInTime(inherited, own)
+		if checkAsOf(at) != nil {
 			continue
 		}
 		for _, id := range ids {
-			if q, err := r.actionQuery(f, id, count, lastNSec, l.Now); err == nil {
+			if q, err := r.actionQuery(f, id, count, lastNSec, l.Now, at); err == nil {
 				l.Actions.LoadThunk(ctx, q)
 			}
 		}
 	}
+}
+
+// timeArg reads an optional Time argument as the resolvers receive it.
+func timeArg(v any) (*time.Time, bool) {
+	if v == nil {
+		return nil, true
+	}
+	t, err := model.UnmarshalTime(v)
+	if err != nil {
+		return nil, false
+	}
+	return &t, true
+}
+
+// EffectiveCount is the count an action field is answered with: the count argument (default
+// the feature's defaultCount) clamped to the feature's maxCount and the server's maximum. The
+// query cost check measures fields by it, so a large count is capped, not rejected.
+func EffectiveCount(f *registry.Feature, count *int, serverMax int) int {
+	n := f.DefaultCount
+	if count != nil && *count > 0 {
+		n = *count
+	}
+	return min(n, f.MaxCount, serverMax)
 }
 
 // intArg reads an optional Int argument as the resolvers receive it.

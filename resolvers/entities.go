@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -18,43 +19,58 @@ import (
 type binding[T any] struct {
 	entity string
 	new    func(id string) T
+	at     func(o T, t *time.Time) // sets the asOf the object is answered for
 	set    func(o T, feature string, v store.Value)
 }
 
+// wanted is one selected static feature and every alias it is selected under (errors go to each).
+type wanted struct {
+	f       *registry.Feature
+	aliases []string
+}
+
 // one answers <entity>(id:).
-func one[T any](ctx context.Context, r *Resolver, b *binding[T], id string) (T, error) {
+func one[T any](ctx context.Context, r *Resolver, b *binding[T], id string, asOf *time.Time) (T, error) {
+	if err := checkAsOf(asOf); err != nil {
+		var zero T
+		return zero, err
+	}
 	path := graphql.GetFieldContext(ctx).Path()
 	sel := graphql.CollectFieldsCtx(ctx, nil)
-	objs := loadEntities(ctx, r, b, []string{id}, sel, func(int) ast.Path { return path })
+	objs := loadEntities(ctx, r, b, []string{id}, sel, func(int) ast.Path { return path }, asOf)
 	return objs[0], nil
 }
 
 // many answers <entities>(ids:): one object per id, in order.
-func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string) ([]T, error) {
+func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, asOf *time.Time) ([]T, error) {
 	if len(ids) > r.cfg.MaxIDs {
 		return nil, inputError("too many ids: %d given, at most %d allowed per field", len(ids), r.cfg.MaxIDs)
 	}
+	if err := checkAsOf(asOf); err != nil {
+		return nil, err
+	}
 	path := graphql.GetFieldContext(ctx).Path()
 	sel := graphql.CollectFieldsCtx(ctx, nil)
-	return loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path { return append(path[:len(path):len(path)], ast.PathIndex(i)) }), nil
+	return loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path { return append(path[:len(path):len(path)], ast.PathIndex(i)) }, asOf), nil
 }
 
 // loadEntities builds one object per id with the static features selected in sel, all read in
 // one batched lookup (shared with every other lookup of the request). A failed lookup leaves
 // the selected features null and reports an error at each of them (pathOf(i) + field alias), so
-// the rest of the response, action features included, is still answered.
-func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, sel []graphql.CollectedField, pathOf func(i int) ast.Path) []T {
+// the rest of the response, action features included, is still answered. With at (asOf), the
+// objects are answered as of then: static features from their history (a feature without
+// history is an error at its field), action features inherit it.
+func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, sel []graphql.CollectedField, pathOf func(i int) ast.Path, at *time.Time) []T {
 	objs := make([]T, len(ids))
 	for i, id := range ids {
 		objs[i] = b.new(id)
+		if at != nil {
+			b.at(objs[i], at)
+		}
 	}
 	e := r.reg.Entity(b.entity)
-	r.prefetchActions(ctx, e, ids, sel)
+	r.prefetchActions(ctx, e, ids, sel, at)
 	byField := r.staticByField[b.entity]
-	type wanted struct {
-		f       *registry.Feature
-		aliases []string // every alias the feature is selected under (errors go to each)
-	}
 	var features []wanted
 	index := map[string]int{}
 	for _, cf := range sel {
@@ -70,6 +86,10 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 		features = append(features, wanted{f, []string{cf.Alias}})
 	}
 	if len(features) == 0 || len(ids) == 0 {
+		return objs
+	}
+	if at != nil {
+		loadHistory(ctx, r, b, e, ids, objs, features, pathOf, at)
 		return objs
 	}
 	names := &loader.Features{Names: make([]string, len(features))}
@@ -91,24 +111,30 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 				}
 				continue
 			}
-			v := w.f.Default
-			if sv := values[i][j]; sv.Kind != store.Absent {
-				cv, cerr := registry.Conform(w.f.Type, w.f.Container, sv.Value)
-				if cerr != nil {
-					err := fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, w.f.Name, w.f.Container, w.f.Type, cerr)
-					for _, a := range w.aliases {
-						graphql.AddError(ctx, fieldError(pathOf(i), a, err))
-					}
-					continue
-				}
-				v = cv
-			}
-			if v.Kind != store.Absent {
-				b.set(objs[i], w.f.Name, v)
-			}
+			setStatic(ctx, b, e, objs[i], w.f, w.aliases, pathOf(i), values[i][j])
 		}
 	}
 	return objs
+}
+
+// setStatic sets one static feature of an object from its stored value (Kind Absent: none, the
+// default).
+func setStatic[T any](ctx context.Context, b *binding[T], e *registry.Entity, obj T, f *registry.Feature, aliases []string, path ast.Path, sv store.StaticValue) {
+	v := f.Default
+	if sv.Kind != store.Absent {
+		cv, cerr := registry.Conform(f.Type, f.Container, sv.Value)
+		if cerr != nil {
+			err := fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v", errBadStoredValue, e.Name, f.Name, f.Container, f.Type, cerr)
+			for _, a := range aliases {
+				graphql.AddError(ctx, fieldError(path, a, err))
+			}
+			return
+		}
+		v = cv
+	}
+	if v.Kind != store.Absent {
+		b.set(obj, f.Name, v)
+	}
 }
 
 // keyErrors spreads the error of a LoadAll call over its keys.
@@ -128,7 +154,7 @@ func keyErrors(err error, n int) []error {
 
 // join fills the joined entity of every event that has an id, when the query selects the join
 // field. All ids of the list are read in one batched lookup.
-func join[E any, T any](ctx context.Context, r *Resolver, field string, b *binding[T], events []*E, idOf func(*E) (string, bool), set func(*E, T)) {
+func join[E any, T any](ctx context.Context, r *Resolver, field string, b *binding[T], at *time.Time, events []*E, idOf func(*E) (string, bool), set func(*E, T)) {
 	if len(events) == 0 {
 		return
 	}
@@ -159,7 +185,7 @@ func join[E any, T any](ctx context.Context, r *Resolver, field string, b *bindi
 	path := fc.Path()
 	objs := loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path {
 		return append(path[:len(path):len(path)], ast.PathIndex(idx[i]), ast.PathName(alias))
-	})
+	}, at)
 	for i, o := range objs {
 		set(events[idx[i]], o)
 	}

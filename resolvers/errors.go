@@ -20,10 +20,16 @@ var (
 	errBadStoredValue = ErrBadStoredValue
 )
 
-// inputError is an error in the query's arguments.
+// inputError is an error in the query's arguments. Its message is the text alone: the code
+// BAD_USER_INPUT says what kind of error it is.
 func inputError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBadInput, fmt.Sprintf(format, args...))
+	return &badInput{fmt.Sprintf(format, args...)}
 }
+
+type badInput struct{ msg string }
+
+func (e *badInput) Error() string        { return e.msg }
+func (e *badInput) Is(target error) bool { return target == errBadInput }
 
 // fieldError is an error at path+alias, presented like any other resolver error.
 func fieldError(path ast.Path, alias string, err error) *gqlerror.Error {
@@ -59,9 +65,9 @@ func present(err error) *gqlerror.Error {
 	var be *store.BackendError
 	switch {
 	case errors.Is(err, errBadInput):
-		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
+		return &gqlerror.Error{Message: message(err), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 	case errors.Is(err, errBadStoredValue):
-		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": "BAD_STORED_VALUE"}}
+		return &gqlerror.Error{Message: message(err), Extensions: map[string]any{"code": "BAD_STORED_VALUE"}}
 	case errors.As(err, &be):
 		// be's own text: err may be a gqlerror that prefixes the field's location and path.
 		return &gqlerror.Error{
@@ -71,9 +77,23 @@ func present(err error) *gqlerror.Error {
 	case errors.Is(err, context.Canceled): // the client went away; nobody reads this
 		return &gqlerror.Error{Message: "request cancelled", Extensions: map[string]any{"code": "CANCELLED"}}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &gqlerror.Error{Message: "request deadline exceeded: " + err.Error(), Extensions: map[string]any{"code": "TIMEOUT"}}
+		return &gqlerror.Error{Message: "request deadline exceeded: " + message(err), Extensions: map[string]any{"code": "TIMEOUT"}}
 	case errors.As(err, &gqlErr):
 		return gqlErr
 	}
 	return &gqlerror.Error{Message: err.Error()}
+}
+
+// message is err's own text: a resolver error reaches the presenter wrapped in a gqlerror, whose
+// Error() prefixes the location and path ("input:1:17: user.recentClickedArticles ..."), which
+// the response carries in its own fields.
+func message(err error) string {
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err != nil {
+		return gqlErr.Err.Error()
+	}
+	if gqlErr != nil {
+		return gqlErr.Message
+	}
+	return err.Error()
 }

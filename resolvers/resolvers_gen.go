@@ -15,10 +15,11 @@ import (
 var (
 	_ = strconv.Itoa
 	_ time.Time
+	_ store.Filter
 )
 
 // SchemaFingerprint identifies the registry this code was generated from (codegen.Fingerprint).
-const SchemaFingerprint = "8f5b5fc217a358e6"
+const SchemaFingerprint = "9f5014a79fb7b8a3"
 
 // Query returns the resolver of the Query type.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
@@ -44,6 +45,7 @@ var bound = map[string][]string{
 var articleBinding = &binding[*model.Article]{
 	entity: "article",
 	new:    func(id string) *model.Article { n, _ := strconv.Atoi(id); return &model.Article{ID: n} },
+	at:     func(o *model.Article, t *time.Time) { o.PointInTime = t },
 	set: func(o *model.Article, feature string, v store.Value) {
 		switch feature {
 		case "category":
@@ -62,16 +64,17 @@ var articleBinding = &binding[*model.Article]{
 	},
 }
 
-func (r *queryResolver) Article(ctx context.Context, id int) (*model.Article, error) {
-	return one(ctx, r.Resolver, articleBinding, strconv.Itoa(id))
+func (r *queryResolver) Article(ctx context.Context, id int, asOf *time.Time) (*model.Article, error) {
+	return one(ctx, r.Resolver, articleBinding, strconv.Itoa(id), asOf)
 }
 
-func (r *queryResolver) Articles(ctx context.Context, ids []int) ([]*model.Article, error) {
-	return many(ctx, r.Resolver, articleBinding, intIDs(ids))
+func (r *queryResolver) Articles(ctx context.Context, ids []int, asOf *time.Time) ([]*model.Article, error) {
+	return many(ctx, r.Resolver, articleBinding, intIDs(ids), asOf)
 }
 
-func (r *articleResolver) RecentViewers(ctx context.Context, obj *model.Article, count *int, lastNSec *int) ([]*model.ArticleRecentViewersEvent, error) {
-	evs, err := r.actions(ctx, "article", "recent_viewers", strconv.Itoa(obj.ID), count, lastNSec)
+func (r *articleResolver) RecentViewers(ctx context.Context, obj *model.Article, count *int, lastNSec *int, filter *model.ArticleRecentViewersEventFilter, asOf *time.Time) ([]*model.ArticleRecentViewersEvent, error) {
+	at := pointInTime(obj.PointInTime, asOf)
+	evs, err := r.actions(ctx, "article", "recent_viewers", strconv.Itoa(obj.ID), count, lastNSec, filterOfArticleRecentViewersEvent(filter), at)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +82,7 @@ func (r *articleResolver) RecentViewers(ctx context.Context, obj *model.Article,
 	if err != nil {
 		return nil, err
 	}
-	join(ctx, r.Resolver, "user", userBinding, out,
+	join(ctx, r.Resolver, "user", userBinding, at, out,
 		func(o *model.ArticleRecentViewersEvent) (string, bool) {
 			if o.UserID == nil {
 				return "", false
@@ -93,6 +96,7 @@ func (r *articleResolver) RecentViewers(ctx context.Context, obj *model.Article,
 var userBinding = &binding[*model.User]{
 	entity: "user",
 	new:    func(id string) *model.User { n, _ := strconv.Atoi(id); return &model.User{ID: n} },
+	at:     func(o *model.User, t *time.Time) { o.PointInTime = t },
 	set: func(o *model.User, feature string, v store.Value) {
 		switch feature {
 		case "category_affinity":
@@ -117,16 +121,17 @@ var userBinding = &binding[*model.User]{
 	},
 }
 
-func (r *queryResolver) User(ctx context.Context, id int) (*model.User, error) {
-	return one(ctx, r.Resolver, userBinding, strconv.Itoa(id))
+func (r *queryResolver) User(ctx context.Context, id int, asOf *time.Time) (*model.User, error) {
+	return one(ctx, r.Resolver, userBinding, strconv.Itoa(id), asOf)
 }
 
-func (r *queryResolver) Users(ctx context.Context, ids []int) ([]*model.User, error) {
-	return many(ctx, r.Resolver, userBinding, intIDs(ids))
+func (r *queryResolver) Users(ctx context.Context, ids []int, asOf *time.Time) ([]*model.User, error) {
+	return many(ctx, r.Resolver, userBinding, intIDs(ids), asOf)
 }
 
-func (r *userResolver) RecentClickedArticles(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentClickedArticlesEvent, error) {
-	evs, err := r.actions(ctx, "user", "recent_clicked_articles", strconv.Itoa(obj.ID), count, lastNSec)
+func (r *userResolver) RecentClickedArticles(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentClickedArticlesEventFilter, asOf *time.Time) ([]*model.UserRecentClickedArticlesEvent, error) {
+	at := pointInTime(obj.PointInTime, asOf)
+	evs, err := r.actions(ctx, "user", "recent_clicked_articles", strconv.Itoa(obj.ID), count, lastNSec, filterOfUserRecentClickedArticlesEvent(filter), at)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +139,7 @@ func (r *userResolver) RecentClickedArticles(ctx context.Context, obj *model.Use
 	if err != nil {
 		return nil, err
 	}
-	join(ctx, r.Resolver, "article", articleBinding, out,
+	join(ctx, r.Resolver, "article", articleBinding, at, out,
 		func(o *model.UserRecentClickedArticlesEvent) (string, bool) {
 			if o.ArticleID == nil {
 				return "", false
@@ -145,8 +150,9 @@ func (r *userResolver) RecentClickedArticles(ctx context.Context, obj *model.Use
 	return out, nil
 }
 
-func (r *userResolver) RecentPurchases(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentPurchasesEvent, error) {
-	evs, err := r.actions(ctx, "user", "recent_purchases", strconv.Itoa(obj.ID), count, lastNSec)
+func (r *userResolver) RecentPurchases(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentPurchasesEventFilter, asOf *time.Time) ([]*model.UserRecentPurchasesEvent, error) {
+	at := pointInTime(obj.PointInTime, asOf)
+	evs, err := r.actions(ctx, "user", "recent_purchases", strconv.Itoa(obj.ID), count, lastNSec, filterOfUserRecentPurchasesEvent(filter), at)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +160,7 @@ func (r *userResolver) RecentPurchases(ctx context.Context, obj *model.User, cou
 	if err != nil {
 		return nil, err
 	}
-	join(ctx, r.Resolver, "article", articleBinding, out,
+	join(ctx, r.Resolver, "article", articleBinding, at, out,
 		func(o *model.UserRecentPurchasesEvent) (string, bool) {
 			if o.ArticleID == nil {
 				return "", false
@@ -165,8 +171,9 @@ func (r *userResolver) RecentPurchases(ctx context.Context, obj *model.User, cou
 	return out, nil
 }
 
-func (r *userResolver) RecentSearches(ctx context.Context, obj *model.User, count *int, lastNSec *int) ([]*model.UserRecentSearchesEvent, error) {
-	evs, err := r.actions(ctx, "user", "recent_searches", strconv.Itoa(obj.ID), count, lastNSec)
+func (r *userResolver) RecentSearches(ctx context.Context, obj *model.User, count *int, lastNSec *int, filter *model.UserRecentSearchesEventFilter, asOf *time.Time) ([]*model.UserRecentSearchesEvent, error) {
+	at := pointInTime(obj.PointInTime, asOf)
+	evs, err := r.actions(ctx, "user", "recent_searches", strconv.Itoa(obj.ID), count, lastNSec, filterOfUserRecentSearchesEvent(filter), at)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +182,82 @@ func (r *userResolver) RecentSearches(ctx context.Context, obj *model.User, coun
 		return nil, err
 	}
 	return out, nil
+}
+
+// filterOfArticleRecentViewersEvent turns the filter argument into a store filter (nil: none).
+func filterOfArticleRecentViewersEvent(f *model.ArticleRecentViewersEventFilter) *store.Filter {
+	if f == nil {
+		return nil
+	}
+	var cs []store.Cond
+	if c := f.UserID; c != nil {
+		cs = conds(cs, "user_id", valueInt, c.Eq, c.Ne, c.In, c.NotIn, c.Gt, c.Gte, c.Lt, c.Lte)
+		cs = existsCond(cs, "user_id", c.Exists)
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return &store.Filter{Conds: cs}
+}
+
+// filterOfUserRecentClickedArticlesEvent turns the filter argument into a store filter (nil: none).
+func filterOfUserRecentClickedArticlesEvent(f *model.UserRecentClickedArticlesEventFilter) *store.Filter {
+	if f == nil {
+		return nil
+	}
+	var cs []store.Cond
+	if c := f.ArticleID; c != nil {
+		cs = conds(cs, "article_id", valueInt, c.Eq, c.Ne, c.In, c.NotIn, c.Gt, c.Gte, c.Lt, c.Lte)
+		cs = existsCond(cs, "article_id", c.Exists)
+	}
+	if c := f.Source; c != nil {
+		cs = conds(cs, "source", valueString, c.Eq, c.Ne, c.In, c.NotIn, nil, nil, nil, nil)
+		cs = existsCond(cs, "source", c.Exists)
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return &store.Filter{Conds: cs}
+}
+
+// filterOfUserRecentPurchasesEvent turns the filter argument into a store filter (nil: none).
+func filterOfUserRecentPurchasesEvent(f *model.UserRecentPurchasesEventFilter) *store.Filter {
+	if f == nil {
+		return nil
+	}
+	var cs []store.Cond
+	if c := f.ArticleID; c != nil {
+		cs = conds(cs, "article_id", valueInt, c.Eq, c.Ne, c.In, c.NotIn, c.Gt, c.Gte, c.Lt, c.Lte)
+		cs = existsCond(cs, "article_id", c.Exists)
+	}
+	if c := f.Price; c != nil {
+		cs = conds(cs, "price", valueInt, c.Eq, c.Ne, c.In, c.NotIn, c.Gt, c.Gte, c.Lt, c.Lte)
+		cs = existsCond(cs, "price", c.Exists)
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return &store.Filter{Conds: cs}
+}
+
+// filterOfUserRecentSearchesEvent turns the filter argument into a store filter (nil: none).
+func filterOfUserRecentSearchesEvent(f *model.UserRecentSearchesEventFilter) *store.Filter {
+	if f == nil {
+		return nil
+	}
+	var cs []store.Cond
+	if c := f.Query; c != nil {
+		cs = conds(cs, "query", valueString, c.Eq, c.Ne, c.In, c.NotIn, nil, nil, nil, nil)
+		cs = existsCond(cs, "query", c.Exists)
+	}
+	if c := f.ResultCount; c != nil {
+		cs = conds(cs, "result_count", valueInt, c.Eq, c.Ne, c.In, c.NotIn, c.Gt, c.Gte, c.Lt, c.Lte)
+		cs = existsCond(cs, "result_count", c.Exists)
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return &store.Filter{Conds: cs}
 }
 
 // decodeArticleRecentViewersEvent sets one field of a stored member.

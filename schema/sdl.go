@@ -40,9 +40,13 @@ type Query {
 			b.WriteString("\n")
 		}
 		desc(&b, "  ", fmt.Sprintf("One %s by id. Every id gets an object: features with no stored value are their default or null.", e.Name))
-		fmt.Fprintf(&b, "  %s(id: %s!): %s\n", e.QueryField(), e.IDType, e.TypeName())
+		fmt.Fprintf(&b, "  %s(\n    id: %s!\n", e.QueryField(), e.IDType)
+		asOfArg(&b)
+		fmt.Fprintf(&b, "  ): %s\n", e.TypeName())
 		desc(&b, "  ", fmt.Sprintf("Many %s by id, in the order given, one object per id (a repeated id is answered twice).", e.Plural))
-		fmt.Fprintf(&b, "  %s(ids: [%s!]!): [%s!]!\n", e.BatchQueryField(), e.IDType, e.TypeName())
+		fmt.Fprintf(&b, "  %s(\n    ids: [%s!]!\n", e.BatchQueryField(), e.IDType)
+		asOfArg(&b)
+		fmt.Fprintf(&b, "  ): [%s!]!\n", e.TypeName())
 	}
 	b.WriteString("}\n")
 
@@ -61,10 +65,14 @@ type Query {
 			fmt.Fprintf(&b, "  %s(\n", f.GraphQLName())
 			desc(&b, "    ", fmt.Sprintf("How many events, newest first. Default %d, at most %d (larger values are clamped). Must be positive.", f.DefaultCount, f.MaxCount))
 			b.WriteString("    count: Int\n")
-			desc(&b, "    ", "Only events of the last lastNSec seconds. Default: no limit. Must not be negative.")
+			desc(&b, "    ", "Only events of the last lastNSec seconds (counted back from asOf when given). Default: no limit. Must not be negative.")
 			// The list is nullable: a failure of this field (its backend, its arguments) is an
 			// error on this field alone, and the entity's other features are still answered.
 			b.WriteString("    lastNSec: Int\n")
+			desc(&b, "    ", fmt.Sprintf("Only events that match (every condition must hold): the newest count matching events of the window, among the %d the feature keeps.", f.MaxCount))
+			fmt.Fprintf(&b, "    filter: %s\n", FilterInputName(f))
+			desc(&b, "    ", "Answer as of this instant: events up to asOf, the window ending at asOf. Default: the asOf of the entity's query, else now.")
+			b.WriteString("    asOf: Time\n")
 			fmt.Fprintf(&b, "  ): [%s!]%s\n", f.EventTypeName(), deprecated(f))
 		}
 		b.WriteString("}\n")
@@ -89,6 +97,8 @@ type Query {
 			b.WriteString("}\n")
 		}
 	}
+
+	writeFilterInputs(&b, reg)
 
 	for _, t := range MapTypes(reg) {
 		fmt.Fprintf(&b, "\n\"\"\"\nOne entry of a map of %s values. Entries are sorted by key.\n\"\"\"\ntype %s {\n  key: String!\n  value: %s!\n}\n", t, MapEntryType(t), t)
@@ -142,6 +152,9 @@ func featureDescription(f *registry.Feature) string {
 	}
 	if f.FeatureType == registry.Static && f.DefaultValue != nil {
 		parts = append(parts, fmt.Sprintf("Default: %s.", defaultText(f.DefaultValue)))
+	}
+	if f.History {
+		parts = append(parts, "Keeps history: answered as of asOf in point-in-time queries.")
 	}
 	if f.Owner != "" {
 		parts = append(parts, "Owner: "+f.Owner+".")

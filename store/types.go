@@ -43,6 +43,11 @@ type StaticWrite struct {
 	Key   Key
 	Value Value
 	TS    int64
+	// History keeps this version, besides the current value, for point-in-time reads
+	// (StaticHistoryReader), until HistoryTTL after TS (0: forever). Set for features with
+	// `history: true`.
+	History    bool
+	HistoryTTL time.Duration
 }
 
 // ActionEvent is one event of an action feature: its time (Unix ms) and its member, the event's
@@ -61,8 +66,10 @@ type StoredEvent struct {
 }
 
 // ActionQuery asks for the newest Count events of Key with TS >= MinTS (0: no lower bound),
-// newest first. Callers fold the feature's TTL into MinTS (now-TTL), so expired events that a
-// backend still holds are never returned. Dedupe and MaxCount describe the feature so that a backend that does not keep
+// newest first. MaxTS > 0 asks for the series as it was at that instant (point in time: events
+// with TS <= MaxTS, see PointInTime); Filter (nil: none) keeps only matching events. Callers
+// fold the feature's TTL into MinTS (now-TTL), so expired events that a backend still holds are
+// never returned. Dedupe and MaxCount describe the feature so that a backend that does not keep
 // sorted-set semantics itself (the DynamoDB fallback) can answer exactly as Redis would.
 type ActionQuery struct {
 	Key      Key
@@ -70,6 +77,8 @@ type ActionQuery struct {
 	MinTS    int64
 	Dedupe   bool
 	MaxCount int
+	MaxTS    int64   // 0 = now
+	Filter   *Filter // nil = every event; compared by pointer (one per field of a request)
 }
 
 // ActionWrite appends one event to an action feature. The stored series keeps at most MaxCount

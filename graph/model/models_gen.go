@@ -8,13 +8,15 @@ var _ time.Time
 
 // Article is the GraphQL type Article.
 type Article struct {
-	ID         int        `json:"id"`
-	Category   *string    `json:"category"`
-	CreatedAt  *time.Time `json:"createdAt"`
-	ImageCount *int       `json:"imageCount"`
-	Price      *int       `json:"price"`
-	RegionID   *int       `json:"regionId"`
-	Title      *string    `json:"title"`
+	ID int `json:"id"`
+	// PointInTime is the asOf the object is answered for (nil: now); not a GraphQL field.
+	PointInTime *time.Time `json:"-"`
+	Category    *string    `json:"category"`
+	CreatedAt   *time.Time `json:"createdAt"`
+	ImageCount  *int       `json:"imageCount"`
+	Price       *int       `json:"price"`
+	RegionID    *int       `json:"regionId"`
+	Title       *string    `json:"title"`
 }
 
 // ArticleRecentViewersEvent is one event of article.recent_viewers. The JSON tags match the stored member.
@@ -26,7 +28,9 @@ type ArticleRecentViewersEvent struct {
 
 // User is the GraphQL type User.
 type User struct {
-	ID                   int              `json:"id"`
+	ID int `json:"id"`
+	// PointInTime is the asOf the object is answered for (nil: now); not a GraphQL field.
+	PointInTime          *time.Time       `json:"-"`
 	CategoryAffinity     []*FloatMapEntry `json:"categoryAffinity"`
 	IsVerified           *bool            `json:"isVerified"`
 	LastActiveAt         *time.Time       `json:"lastActiveAt"`
@@ -59,6 +63,51 @@ type UserRecentSearchesEvent struct {
 	Timestamp   time.Time `json:"-"`
 	Query       *string   `json:"query"`
 	ResultCount *int      `json:"result_count"`
+}
+
+// ArticleRecentViewersEventFilter is the GraphQL input ArticleRecentViewersEventFilter.
+type ArticleRecentViewersEventFilter struct {
+	UserID *IntFilter `json:"userId"`
+}
+
+// UserRecentClickedArticlesEventFilter is the GraphQL input UserRecentClickedArticlesEventFilter.
+type UserRecentClickedArticlesEventFilter struct {
+	ArticleID *IntFilter    `json:"articleId"`
+	Source    *StringFilter `json:"source"`
+}
+
+// UserRecentPurchasesEventFilter is the GraphQL input UserRecentPurchasesEventFilter.
+type UserRecentPurchasesEventFilter struct {
+	ArticleID *IntFilter `json:"articleId"`
+	Price     *IntFilter `json:"price"`
+}
+
+// UserRecentSearchesEventFilter is the GraphQL input UserRecentSearchesEventFilter.
+type UserRecentSearchesEventFilter struct {
+	Query       *StringFilter `json:"query"`
+	ResultCount *IntFilter    `json:"resultCount"`
+}
+
+// IntFilter is the GraphQL input IntFilter.
+type IntFilter struct {
+	Eq     *int  `json:"eq"`
+	Ne     *int  `json:"ne"`
+	In     []int `json:"in"`
+	NotIn  []int `json:"notIn"`
+	Gt     *int  `json:"gt"`
+	Gte    *int  `json:"gte"`
+	Lt     *int  `json:"lt"`
+	Lte    *int  `json:"lte"`
+	Exists *bool `json:"exists"`
+}
+
+// StringFilter is the GraphQL input StringFilter.
+type StringFilter struct {
+	Eq     *string  `json:"eq"`
+	Ne     *string  `json:"ne"`
+	In     []string `json:"in"`
+	NotIn  []string `json:"notIn"`
+	Exists *bool    `json:"exists"`
 }
 
 // FloatMapEntry is one entry of a map feature.

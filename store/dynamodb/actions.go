@@ -150,12 +150,13 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 }
 
 // ReadEvents answers each distinct query with one paginated Query (`pk = :pk AND sk >= :min`,
-// newest first), the queries run concurrently. It answers exactly as the Redis sorted set that
-// the same writes produce would: expired events (exp <= now) are skipped; with Dedupe only the
-// newest occurrence of a member counts (it reads on until it has Count distinct members or the
-// items run out, at most Config.MaxQueryItems); at most MaxCount members, counted from the
-// newest, are ever returned; events of one millisecond are ordered by member, descending.
-// The tiered store uses ExpireAt to refill Redis.
+// newest first; `sk BETWEEN` MinTS and MaxTS+1 for a point-in-time query), the queries run
+// concurrently; a Filter goes as a FilterExpression (filter.go). It answers exactly as the Redis
+// sorted set that the same writes produce would: expired events (exp <= now) are skipped; with
+// Dedupe only the newest occurrence of a member counts (it reads on until it has Count distinct
+// members or the items run out, at most Config.MaxQueryItems); at most MaxCount members,
+// counted from the newest, are ever returned; events of one millisecond are ordered by member,
+// descending. The tiered store uses ExpireAt to refill Redis.
 func (s *Store) ReadEvents(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]Event, error) {
 	out := make(map[store.ActionQuery][]Event, len(queries))
 	var mu sync.Mutex
@@ -205,35 +206,38 @@ func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error)
 		ProjectionExpression:     aws.String("#ts, m, #exp"),
 		ExpressionAttributeNames: map[string]string{"#ts": "ts", "#exp": "exp"},
 	}
-	if q.MinTS > 0 {
-		in.KeyConditionExpression = aws.String("pk = :pk AND sk >= :min")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": attrS(q.Key.String()), ":min": attrN(q.MinTS)}
-	} else {
-		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :zero") // never the static item
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": attrS(q.Key.String()), ":zero": attrN(0)}
+	kc, vals := keyCondition(q)
+	in.KeyConditionExpression, in.ExpressionAttributeValues = aws.String(kc), vals
+	if q.Filter != nil {
+		if fe := filterExpression(q.Filter, in.ExpressionAttributeNames, in.ExpressionAttributeValues); fe != "" {
+			in.FilterExpression = aws.String(fe)
+		}
 	}
 	nowSec := s.now().Unix()
 	var evs []Event
 	seen := make(map[string]bool)
-	read := 0
+	read := 0 // items DynamoDB evaluated (before the filter expression)
 	for {
 		// One item past what is needed shows whether the last millisecond is complete; with
-		// dedupe, read twice as far since repeats are skipped.
+		// dedupe, read twice as far since repeats are skipped; with a filter, further still.
 		need := want - len(evs)
 		limit := need + 1
 		if q.Dedupe {
 			limit = 2*need + 1
+		}
+		if q.Filter != nil {
+			limit = 4*need + 16
 		}
 		in.Limit = aws.Int32(int32(min(max(limit, 4), 1000, s.cfg.MaxQueryItems-read)))
 		out, err := call(s, "Query", 1, func() (*dynamodb.QueryOutput, error) { return s.api.Query(ctx, in) })
 		if err != nil {
 			return nil, err
 		}
-		read += len(out.Items)
+		read += int(out.ScannedCount)
 		for _, item := range out.Items {
 			ts, _ := intAttr(item, "ts")
 			if len(evs) >= want && ts < evs[len(evs)-1].TS {
-				return finish(evs, want), nil // the last millisecond is complete
+				return s.cut(ctx, q, finish(evs, want), read)
 			}
 			if exp, ok := intAttr(item, "exp"); ok && exp > 0 && exp <= nowSec {
 				continue
@@ -245,14 +249,67 @@ func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error)
 				}
 				seen[m] = true
 			}
+			if !q.Filter.Match(m) {
+				continue
+			}
 			exp, _ := intAttr(item, "exp")
 			evs = append(evs, Event{ActionEvent: store.ActionEvent{TS: ts, Member: m}, ExpireAt: exp})
 		}
-		if len(out.LastEvaluatedKey) == 0 || read >= s.cfg.MaxQueryItems {
-			return finish(evs, want), nil
+		if len(out.LastEvaluatedKey) == 0 || read >= s.cfg.MaxQueryItems ||
+			(q.Filter != nil && !q.Dedupe && q.MaxCount > 0 && read > q.MaxCount) {
+			return s.cut(ctx, q, finish(evs, want), read)
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// keyCondition selects the events of q's window: sk >= MinTS and, for a point-in-time query,
+// sk < MaxTS+1 (an event's sort key is its millisecond plus a non-zero fraction), never the
+// static item (sk 0).
+func keyCondition(q store.ActionQuery) (string, map[string]types.AttributeValue) {
+	vals := map[string]types.AttributeValue{":pk": attrS(q.Key.String())}
+	lower := "sk > :min"
+	vals[":min"] = attrN(0)
+	if q.MinTS > 0 {
+		lower = "sk >= :min"
+		vals[":min"] = attrN(q.MinTS)
+	}
+	if q.MaxTS > 0 {
+		vals[":max"] = attrN(q.MaxTS + 1)
+		if q.MinTS > 0 {
+			return "pk = :pk AND sk BETWEEN :min AND :max", vals
+		}
+		vals[":min"] = &types.AttributeValueMemberN{Value: "0.000000000000001"}
+		return "pk = :pk AND sk BETWEEN :min AND :max", vals
+	}
+	return "pk = :pk AND " + lower, vals
+}
+
+// cut drops the matches of a filtered query that lie beyond the series: the series holds only
+// the newest MaxCount events (distinct members with dedupe), and a filtered Query that
+// evaluated more items than that may have matched older ones. The series' oldest event is then
+// read with an unfiltered query (up to MaxCount items more: the cost of a selective filter on a
+// long series).
+func (s *Store) cut(ctx context.Context, q store.ActionQuery, evs []Event, read int) ([]Event, error) {
+	if q.Filter == nil || q.MaxCount <= 0 || read <= q.MaxCount || len(evs) == 0 {
+		return evs, nil
+	}
+	all := q
+	all.Filter, all.Count = nil, q.MaxCount
+	series, err := s.query(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if len(series) < q.MaxCount {
+		return evs, nil
+	}
+	last := series[len(series)-1]
+	for i, e := range evs {
+		if e.TS < last.TS || (e.TS == last.TS && e.Member < last.Member) {
+			return evs[:i], nil
+		}
+	}
+	return evs, nil
 }
 
 // finish orders events as ZRANGE ... REV does (time, then member, descending) and keeps want.

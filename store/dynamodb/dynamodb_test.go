@@ -45,6 +45,12 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, newTableStore(t, nil))
 }
 
+func TestFilterAndPointInTimeContract(t *testing.T) {
+	s := newTableStore(t, nil)
+	storetest.RunFilter(t, s, storetest.Options{})
+	storetest.RunPointInTime(t, s, storetest.Options{})
+}
+
 // calls counts SDK calls by API name and the most run at once.
 type calls struct {
 	mu  sync.Mutex

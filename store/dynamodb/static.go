@@ -153,6 +153,9 @@ func ctxNote(ctx context.Context) string {
 // (`attribute_not_exists(pk) OR ts <= :ts`), run concurrently; BatchWriteItem cannot carry
 // conditions. A write that loses the condition holds an older event and is dropped silently.
 func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
+	if err := s.writeVersions(ctx, writes); err != nil { // history.go
+		return err
+	}
 	items := make([]map[string]types.AttributeValue, len(writes))
 	for i, w := range writes {
 		v, err := valueAttr(w.Value)

@@ -66,6 +66,8 @@ type EntityValues []store.StaticValue
 type Loaders struct {
 	Static  *dataloadgen.Loader[EntityKey, EntityValues]
 	Actions *dataloadgen.Loader[store.ActionQuery, []store.ActionEvent]
+	// History reads static features as of a past instant (asOf), see history.go.
+	History *dataloadgen.Loader[HistoryKey, *store.StaticValue]
 	// Now is the request's time: every time window of the request is computed from it, so equal
 	// windows are equal keys and share one lookup.
 	Now time.Time
@@ -79,7 +81,8 @@ func New(r store.Reader, cfg Config) *Loaders {
 		}, dataloadgen.WithWait(cfg.Wait), dataloadgen.WithBatchCapacity(cfg.StaticBatch)),
 		Actions: dataloadgen.NewMappedLoader(r.ReadActions,
 			dataloadgen.WithWait(cfg.Wait), dataloadgen.WithBatchCapacity(cfg.ActionBatch)),
-		Now: time.Now(),
+		History: newHistory(r, cfg),
+		Now:     time.Now(),
 	}
 }
 

@@ -18,6 +18,8 @@ type Store struct {
 	mu      sync.RWMutex
 	static  map[store.Key]store.StaticValue
 	actions map[store.Key]*series
+	history map[store.Key]*eventLog // every event ever written, for point-in-time reads (history.go)
+	statics map[store.Key][]version // versions of statics that keep history (history.go)
 	now     func() time.Time
 }
 
@@ -34,6 +36,8 @@ func New() *Store {
 	return &Store{
 		static:  make(map[store.Key]store.StaticValue),
 		actions: make(map[store.Key]*series),
+		history: make(map[store.Key]*eventLog),
+		statics: make(map[store.Key][]version),
 		now:     time.Now,
 	}
 }
@@ -67,17 +71,28 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, q := range queries {
+		if q.MaxTS > 0 {
+			out[q] = s.pointInTime(q, nowSec)
+			continue
+		}
 		sr := s.actions[q.Key]
 		if sr == nil || (sr.expireAt != 0 && sr.expireAt <= nowSec) || q.Count <= 0 {
 			out[q] = nil
 			continue
 		}
+		n := q.Count
+		if q.Filter != nil {
+			n = len(sr.events) // the filter picks among the whole series
+		}
 		var evs []store.ActionEvent
 		for _, e := range sr.events {
-			if e.TS < q.MinTS || len(evs) == q.Count {
+			if e.TS < q.MinTS || len(evs) == n {
 				break
 			}
 			evs = append(evs, e)
+		}
+		if q.Filter != nil {
+			evs = q.Filter.Apply(evs, q.Count)
 		}
 		out[q] = evs
 	}
@@ -97,6 +112,7 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 		}
 		s.static[w.Key] = store.StaticValue{Value: w.Value, TS: w.TS}
 	}
+	s.keepVersions(writes)
 	return nil
 }
 
@@ -115,6 +131,7 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 			s.actions[w.Key] = sr
 		}
 		sr.add(w)
+		s.logEvent(w)
 	}
 	return nil
 }

@@ -10,3 +10,9 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, memory.New())
 }
+
+func TestFilterAndPointInTimeContract(t *testing.T) {
+	s := memory.New()
+	storetest.RunFilter(t, s, storetest.Options{})
+	storetest.RunPointInTime(t, s, storetest.Options{})
+}

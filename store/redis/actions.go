@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -27,12 +26,15 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 // BYSCORE REV LIMIT 0 Count WITHSCORES` and `EXISTS key`. Queries whose key Redis holds are in
 // found (possibly with no events in the window); queries whose key Redis does not hold — never
 // written, expired, evicted or flushed, Redis cannot tell which — are in missing and not in
-// found. A query with Count <= 0 is answered empty without touching Redis.
+// found. A query with a Filter reads the window up to MaxCount events and filters them here; a
+// query with MaxTS (asOf) is answered only when Redis still holds what the series held then
+// (pointintime.go), else it is in missing. A query with Count <= 0 is answered empty without touching Redis.
 func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (found map[store.ActionQuery][]store.ActionEvent, missing []store.ActionQuery, err error) {
 	type pending struct {
 		q      store.ActionQuery
 		rng    *goredis.ZSliceCmd
 		exists *goredis.IntCmd
+		cover  *coverage // asOf queries only
 	}
 	found = make(map[store.ActionQuery][]store.ActionEvent, len(queries))
 	pipe := s.client.Pipeline()
@@ -49,12 +51,10 @@ func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQue
 		}
 		key := q.Key.String()
 		ps = append(ps, pending{
-			q: q,
-			rng: pipe.ZRangeArgsWithScores(ctx, goredis.ZRangeArgs{
-				Key: key, Start: "+inf", Stop: strconv.FormatInt(q.MinTS, 10),
-				ByScore: true, Rev: true, Offset: 0, Count: int64(q.Count),
-			}),
+			q:      q,
+			rng:    pipe.ZRangeArgsWithScores(ctx, rangeArgs(key, q)),
 			exists: pipe.Exists(ctx, key),
+			cover:  queueCoverage(ctx, pipe, key, q),
 		})
 	}
 	if err := s.exec(ctx, "read actions", pipe); err != nil {
@@ -66,10 +66,17 @@ func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQue
 			missing = append(missing, p.q)
 			continue
 		}
+		if p.cover != nil && !p.cover.covers(p.q, len(zs)) {
+			missing = append(missing, p.q) // Redis no longer holds what the series held then
+			continue
+		}
 		evs := make([]store.ActionEvent, len(zs))
 		for i, z := range zs {
 			m, _ := z.Member.(string)
 			evs[i] = store.ActionEvent{TS: int64(z.Score), Member: m}
+		}
+		if p.q.Filter != nil {
+			evs = p.q.Filter.Apply(evs, p.q.Count)
 		}
 		found[p.q] = evs
 	}

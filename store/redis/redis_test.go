@@ -71,6 +71,12 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, newStore(t, testenv.Redis(t), nil))
 }
 
+// TestFilterContract: Redis alone answers filters on the series it holds (point-in-time reads
+// need DynamoDB, which the tiered suite checks).
+func TestFilterContract(t *testing.T) {
+	storetest.RunFilter(t, newStore(t, testenv.Redis(t), nil), storetest.Options{})
+}
+
 func TestReadActionsCachedTellsAbsentFromEmptyWindow(t *testing.T) {
 	ctx := context.Background()
 	obs := &calls{}

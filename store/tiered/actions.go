@@ -55,8 +55,9 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 
 // seriesQuery is what the fallback asks DynamoDB for q: the newest MaxCount events of the key
 // (the whole series Redis would hold) when the series is small enough to refill, else q itself.
+// A point-in-time query (MaxTS) is always asked as itself: the series of now cannot answer it.
 func (s *Store) seriesQuery(q store.ActionQuery) (sq store.ActionQuery, refill bool) {
-	if q.MaxCount > 0 && q.MaxCount <= s.cfg.RefillMaxEvents {
+	if q.MaxTS <= 0 && q.MaxCount > 0 && q.MaxCount <= s.cfg.RefillMaxEvents {
 		return store.ActionQuery{Key: q.Key, Count: q.MaxCount, Dedupe: q.Dedupe, MaxCount: q.MaxCount}, true
 	}
 	return q, false
@@ -124,7 +125,7 @@ func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refil
 			out[q] = answer(evs, q)
 		}
 		switch {
-		case len(evs) == 0 && (refillable[sq] || sq.MinTS <= 0):
+		case len(evs) == 0 && (refillable[sq] || (sq.MinTS <= 0 && sq.MaxTS <= 0 && sq.Filter == nil)):
 			// The key holds no (unexpired) events at all: nothing to refill. An event ingested
 			// since the read went to Redis through the marker, and is the whole series.
 			if s.negative.enabled() {
@@ -165,12 +166,16 @@ func (s *Store) endRefill(keys []store.Key, drop bool) {
 	}()
 }
 
-// answer picks q's events out of a newest-first series.
+// answer picks q's events out of a newest-first series (the whole series, or q's own answer):
+// the newest Count events of the window that match q's filter.
 func answer(series []store.StoredEvent, q store.ActionQuery) []store.ActionEvent {
 	var out []store.ActionEvent
 	for _, e := range series {
 		if e.TS < q.MinTS || len(out) == q.Count {
 			break
+		}
+		if q.MaxTS > 0 && e.TS > q.MaxTS || !q.Filter.Match(e.Member) {
+			continue
 		}
 		out = append(out, e.ActionEvent)
 	}

@@ -9,7 +9,11 @@
 // Redis answered this read — refills Redis with them in the background (bounded, skipped when
 // busy), so the next read is a Redis hit. A key DynamoDB holds no events for is remembered for
 // Config.NegativeTTL and answered empty without a DynamoDB call. An error is returned only when
-// DynamoDB fails; a Redis failure alone never fails a read.
+// DynamoDB fails; a Redis failure alone never fails a read. A point-in-time query (MaxTS) that
+// Redis cannot answer as the series was then (see store/redis pointintime.go) is asked of
+// DynamoDB as itself, never refilled and never negative-cached; a filtered query is answered
+// from the refilled series with the filter applied, or by DynamoDB with a filter expression.
+// Static history (ReadStaticAsOf) is read from DynamoDB.
 //
 // Static reads: Redis holds the online copy of static features, one hash per entity. A read
 // asks the optional in-process cache (Config.StaticCacheTTL, Config.StaticCacheSize), then
@@ -69,6 +73,7 @@ type Cache interface {
 // through these interfaces only).
 type Source interface {
 	store.Store
+	store.StaticHistoryReader
 	// ReadStaticKeys is ReadStatic for any keys: out[i] is the value of keys[i].
 	ReadStaticKeys(ctx context.Context, keys []store.Key, out []store.StaticValue) error
 	// ReadEvents is ReadActions with each event's expiry, which the refill carries to Redis.

@@ -156,6 +156,36 @@ func TestContract(t *testing.T) {
 	}
 }
 
+// TestFilterAndPointInTimeContract runs the filter and point-in-time suites with Redis warm
+// (answered from Redis where it holds the answer) and with Redis flushed before every read (the
+// DynamoDB fallback answers, with its filter expression).
+func TestFilterAndPointInTimeContract(t *testing.T) {
+	t.Run("redis", func(t *testing.T) {
+		e := newEnv(t, testenv.Redis(t), tiered.Config{})
+		storetest.RunFilter(t, e.tiered, storetest.Options{})
+		storetest.RunPointInTime(t, e.tiered, storetest.Options{})
+	})
+	for _, c := range []struct {
+		name string
+		cfg  tiered.Config
+	}{{"fallback_refill", tiered.Config{}}, {"fallback_query", tiered.Config{RefillMaxEvents: 1}}} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := testenv.Redis(t)
+			e := newEnv(t, addr, c.cfg)
+			client := goredis.NewClient(&goredis.Options{Addr: addr})
+			t.Cleanup(func() { client.Close() })
+			flush := func(t *testing.T) {
+				e.tiered.WaitBackground()
+				if err := client.FlushDB(context.Background()).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			storetest.RunFilter(t, e.tiered, storetest.Options{BeforeRead: flush})
+			storetest.RunPointInTime(t, e.tiered, storetest.Options{BeforeRead: flush})
+		})
+	}
+}
+
 var keySeq atomic.Int64
 
 func newKey(feature string) store.Key {

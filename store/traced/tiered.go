@@ -162,3 +162,8 @@ func setFound[E any](sp tracing.Span, got map[store.ActionQuery][]E) {
 	sp.Int(tracing.Hits, hits)
 	sp.Int(tracing.Events, events)
 }
+
+// ReadStaticAsOf passes point-in-time static reads (static history) to the source (not traced).
+func (s *source) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
+	return s.events.ReadStaticAsOf(ctx, keys, asOf)
+}
