@@ -234,3 +234,23 @@ func FuzzPlanMatchesGqlgen(f *testing.F) {
 		p.check(t, gen.Next(), querygen.Fault(fault%3))
 	})
 }
+
+// TestPlanMatchesGqlgenOnArgumentsItDoesNotCover: Ints beyond 32 bits (a coercion error), and
+// the filter and asOf arguments, which the plan compiler leaves to gqlgen's executor: the
+// answers are gqlgen's, whichever path the gateway takes.
+func TestPlanMatchesGqlgenOnArgumentsItDoesNotCover(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPair(t, reg, 4)
+	for _, q := range []querygen.Query{
+		{Text: `{ user(id: 1) { recentSearches(count: 3000000000) { query } } }`},
+		{Text: `query($n: Int) { user(id: 1) { recentSearches(count: $n) { query } } }`, Vars: map[string]any{"n": 3000000000}},
+		{Text: `{ user(id: 4294967297) { os } }`},
+		{Text: `{ user(id: 1) { recentClickedArticles(count: 5, filter: { source: { in: ["push", "feed"] } }) { articleId source } } }`},
+		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { recentSearches(count: 2) { query } } }`},
+	} {
+		p.check(t, q, querygen.NoFault)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -149,17 +150,27 @@ func idOf(ent *entityInfo, v any) (string, bool) {
 	return strconv.Itoa(n), true
 }
 
+// intValue reads a coerced Int argument. GraphQL's Int is 32-bit: a value beyond that is not
+// ok, so the operation goes to gqlgen's executor, which reports the coercion error.
 func intValue(v any) (int, bool) {
+	var n int64
 	switch x := v.(type) {
 	case int64:
-		return int(x), true
+		n = x
 	case int:
-		return x, true
+		n = int64(x)
 	case json.Number:
-		n, err := strconv.ParseInt(string(x), 10, 64)
-		return int(n), err == nil
+		var err error
+		if n, err = strconv.ParseInt(string(x), 10, 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
 	}
-	return 0, false
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
 }
 
 func intArg(a *ast.Value, vars map[string]any) (*int, bool) {
