@@ -5,18 +5,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/featuregraph/featuregraph/codegen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/schema"
 )
 
 // Compare classifies every change from base to head: the generated schemas are compared for
 // what clients see, the registries for what stored data and ingestion see.
 func Compare(base, head *registry.Registry) (*Report, error) {
-	bs, err := loadSchema("base", codegen.SDL(base))
+	bs, err := loadSchema("base", schema.SDL(base))
 	if err != nil {
 		return nil, err
 	}
-	hs, err := loadSchema("head", codegen.SDL(head))
+	hs, err := loadSchema("head", schema.SDL(head))
 	if err != nil {
 		return nil, err
 	}
