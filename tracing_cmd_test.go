@@ -94,8 +94,8 @@ func TestServeExportsTracesOverOTLP(t *testing.T) {
 	for _, s := range recv.spans {
 		seen[s] = true
 	}
-	for _, want := range []string{"POST /graphql", "query", "graphql.resolve Query.user",
-		"graphql.resolve User.recentClickedArticles", "store.ReadStatic", "store.ReadActions"} {
+	for _, want := range []string{"POST /graphql", "query", "plan.static_read",
+		"plan.action_read", "store.ReadStatic", "store.ReadActions"} {
 		if !seen[want] {
 			sort.Strings(recv.spans)
 			t.Errorf("no %q span exported; got %q", want, recv.spans)

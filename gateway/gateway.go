@@ -296,12 +296,17 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		return shortError(deadlineError(ctx, err, resolvers.ErrorPresenter(ctx, err)))
 	}
 	srv.SetErrorPresenter(present)
-	// Traced servers keep gqlgen's executor for now: its spans (graphql.resolve …) come from the
-	// field middleware, which plans bypass; a plan.StepObserver tracer is the follow-up.
-	if g.cfg.Plans && !g.cfg.Tracer.Enabled() {
+	// Plans bypass gqlgen's field middleware (so no graphql.resolve spans); when tracing is on,
+	// their steps are traced instead (plan.static_read, plan.action_read; planSteps), after the
+	// tracing extension above so that the operation span wraps the plan.
+	if g.cfg.Plans {
+		observer := g.cfg.PlanObserver
+		if observer == nil && g.cfg.Tracer.Enabled() {
+			observer = planSteps{g.cfg.Tracer}
+		}
 		pc := plan.Config{
 			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
-			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: g.cfg.PlanObserver,
+			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: observer,
 		}
 		ex, err := plan.New(reg, g.reader, pc)
 		if err != nil {

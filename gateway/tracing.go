@@ -17,9 +17,11 @@ import (
 //	POST /graphql                         server span; W3C traceparent/baggage honoured
 //	└─ query <OperationName>              the operation (graphql.operation.type/name, errors)
 //	   ├─ graphql.parse, graphql.validate gqlgen's own timings (a query cache lookup on a hit)
-//	   └─ graphql.resolve <Type>.<field>  each resolver-backed field (entity roots, action
-//	      ├─ graphql.resolve ...          features, joins), nested as the query is, and the
-//	      └─ store.ReadStatic ...         store calls of the batches it started
+//	   ├─ plan.static_read, plan.action_read  each step of a compiled plan (planSteps), with
+//	   │  └─ store.ReadStatic ...         its level and batch size, and the store call under it
+//	   └─ graphql.resolve <Type>.<field>  on gqlgen's executor: each resolver-backed field
+//	      ├─ graphql.resolve ...          (entity roots, action features, joins), nested as the
+//	      └─ store.ReadStatic ...         query is, and the store calls of the batches it started
 //
 // With the tracer off the extension and the HTTP wrapper are not installed at all.
 

@@ -73,13 +73,46 @@ func spanTree(spans []sdktrace.ReadOnlySpan, show ...string) string {
 var treeAttrs = []string{
 	"http.response.status_code", tracing.OperationName, tracing.FieldPath, tracing.Store,
 	tracing.Keys, tracing.Queries, tracing.Hits, tracing.Misses, tracing.Events, tracing.Fallback,
+	"featuregraph.plan.level",
 }
 
-// One query yields one trace: the request, its operation with gqlgen's parse and validate, a
-// span per resolver-backed field and, under the field that started each batch, the store call
-// with its batch size and hits: the user's static features and action series are read by the
-// root field, the joined articles (3 keys, one never stored) by the action field.
+// One query yields one trace: the request, its operation with gqlgen's parse and validate, and
+// the store calls with their batch sizes and hits (the user's static features and action series,
+// then the joined articles: 3 keys, one never stored), under the spans of whichever executor ran
+// the operation.
 func TestTracingSpanTree(t *testing.T) {
+	// gqlgen's executor: a span per resolver-backed field, store calls under the field that
+	// started each batch.
+	t.Run("gqlgen", func(t *testing.T) {
+		testTracingSpanTree(t, false, `POST /graphql http.response.status_code=200
+  query UserVector graphql.operation.name=UserVector
+    graphql.parse
+    graphql.resolve Query.user graphql.field.path=user
+      graphql.resolve User.recentClickedArticles graphql.field.path=user.recentClickedArticles
+        store.ReadStatic featuregraph.store=memory featuregraph.keys=3 featuregraph.hits=2 featuregraph.misses=1
+      store.ReadActions featuregraph.store=memory featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=3
+      store.ReadStatic featuregraph.store=memory featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
+    graphql.validate
+`)
+	})
+	// A compiled plan: a span per plan step (level 0: the user's statics and its action series;
+	// level 1: the joined articles), each the parent of its store call.
+	t.Run("plan", func(t *testing.T) {
+		testTracingSpanTree(t, true, `POST /graphql http.response.status_code=200
+  query UserVector graphql.operation.name=UserVector
+    graphql.parse
+    graphql.validate
+    plan.action_read featuregraph.queries=1 featuregraph.plan.level=0
+      store.ReadActions featuregraph.store=memory featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=3
+    plan.static_read featuregraph.keys=1 featuregraph.plan.level=0
+      store.ReadStatic featuregraph.store=memory featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
+    plan.static_read featuregraph.keys=3 featuregraph.plan.level=1
+      store.ReadStatic featuregraph.store=memory featuregraph.keys=3 featuregraph.hits=2 featuregraph.misses=1
+`)
+	})
+}
+
+func testTracingSpanTree(t *testing.T, plans bool, want string) {
 	reg, err := registry.Load("../features")
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +123,7 @@ func TestTracingSpanTree(t *testing.T) {
 	mem := memory.New()
 	cfg := gateway.DefaultConfig()
 	cfg.Tracer = tr
+	cfg.Plans = plans
 	cfg.Loader.Wait = 20 * time.Millisecond // every join of the query in one batch, even on a busy machine
 	st := traced.Wrap(mem, tr, "memory")
 	g, err := gateway.New(cfg, reg, st, st, nil)
@@ -132,16 +166,6 @@ func TestTracingSpanTree(t *testing.T) {
 
 	spans := rec.Ended()
 	got := spanTree(spans, treeAttrs...)
-	want := `POST /graphql http.response.status_code=200
-  query UserVector graphql.operation.name=UserVector
-    graphql.parse
-    graphql.resolve Query.user graphql.field.path=user
-      graphql.resolve User.recentClickedArticles graphql.field.path=user.recentClickedArticles
-        store.ReadStatic featuregraph.store=memory featuregraph.keys=3 featuregraph.hits=2 featuregraph.misses=1
-      store.ReadActions featuregraph.store=memory featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=3
-      store.ReadStatic featuregraph.store=memory featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
-    graphql.validate
-`
 	if got != want {
 		t.Errorf("span tree:\n%s\nwant:\n%s", got, want)
 	}

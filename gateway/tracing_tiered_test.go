@@ -112,15 +112,15 @@ func TestTracingTieredBackends(t *testing.T) {
 	want := `POST /graphql http.response.status_code=200
   query
     graphql.parse
-    graphql.resolve Query.user graphql.field.path=user
-      graphql.resolve User.recentSearches graphql.field.path=user.recentSearches
+    graphql.validate
+    plan.action_read featuregraph.queries=1 featuregraph.plan.level=0
       store.ReadActions featuregraph.store=dynamodb+redis featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=2
         dynamodb.ReadEvents featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=4 featuregraph.fallback=true
         redis.MarkRefill featuregraph.keys=1
         redis.ReadActionsCached featuregraph.queries=1 featuregraph.hits=0 featuregraph.misses=1
+    plan.static_read featuregraph.keys=1 featuregraph.plan.level=0
       store.ReadStatic featuregraph.store=dynamodb+redis featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
         redis.ReadStaticCached featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
-    graphql.validate
 `
 	if got != want {
 		t.Errorf("first read (Redis miss, DynamoDB fallback):\n%s\nwant:\n%s", got, want)
@@ -130,13 +130,13 @@ func TestTracingTieredBackends(t *testing.T) {
 	want = `POST /graphql http.response.status_code=200
   query
     graphql.parse
-    graphql.resolve Query.user graphql.field.path=user
-      graphql.resolve User.recentSearches graphql.field.path=user.recentSearches
+    graphql.validate
+    plan.action_read featuregraph.queries=1 featuregraph.plan.level=0
       store.ReadActions featuregraph.store=dynamodb+redis featuregraph.queries=1 featuregraph.hits=1 featuregraph.events=2
         redis.ReadActionsCached featuregraph.queries=1 featuregraph.hits=1 featuregraph.misses=0
+    plan.static_read featuregraph.keys=1 featuregraph.plan.level=0
       store.ReadStatic featuregraph.store=dynamodb+redis featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
         redis.ReadStaticCached featuregraph.keys=1 featuregraph.hits=1 featuregraph.misses=0
-    graphql.validate
 `
 	if got != want {
 		t.Errorf("second read (Redis hit, no DynamoDB action read):\n%s\nwant:\n%s", got, want)
