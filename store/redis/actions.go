@@ -23,10 +23,12 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 }
 
 // ReadActionsCached answers every query in one pipeline: per query `ZRANGE key +inf MinTS
-// BYSCORE REV LIMIT 0 Count WITHSCORES` and `EXISTS key`. Queries whose key Redis holds are in
-// found (possibly with no events in the window); queries whose key Redis does not hold — never
-// written, expired, evicted or flushed, Redis cannot tell which — are in missing and not in
-// found. A query with a Filter reads the window up to MaxCount events and filters them here; a
+// BYSCORE REV LIMIT 0 Count WITHSCORES` and `EXISTS key key marker` (the key counted twice, so
+// that one reply tells both apart). Queries whose key Redis holds are in found (possibly with no
+// events in the window); queries whose key Redis does not hold — never written, expired,
+// evicted or flushed, Redis cannot tell which — are in missing and not in found, and so are
+// queries of a series being refilled (its refill marker is set, MarkRefill): until the refill
+// lands, the key holds only the events written since the marker, not the series. A query with a Filter reads the window up to MaxCount events and filters them here; a
 // query with MaxTS (asOf) is answered only when Redis still holds what the series held then
 // (pointintime.go), else it is in missing. A query with Count <= 0 is answered empty without touching Redis.
 func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQuery) (found map[store.ActionQuery][]store.ActionEvent, missing []store.ActionQuery, err error) {
@@ -53,7 +55,7 @@ func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQue
 		ps = append(ps, pending{
 			q:      q,
 			rng:    pipe.ZRangeArgsWithScores(ctx, rangeArgs(key, q)),
-			exists: pipe.Exists(ctx, key),
+			exists: pipe.Exists(ctx, key, key, refillMarker(key)),
 			cover:  queueCoverage(ctx, pipe, key, q),
 		})
 	}
@@ -62,7 +64,8 @@ func (s *Store) ReadActionsCached(ctx context.Context, queries []store.ActionQue
 	}
 	for _, p := range ps {
 		zs := p.rng.Val()
-		if len(zs) == 0 && p.exists.Val() == 0 {
+		n := p.exists.Val() // 2 × key exists + marker exists
+		if n%2 == 1 || len(zs) == 0 && n == 0 {
 			missing = append(missing, p.q)
 			continue
 		}
