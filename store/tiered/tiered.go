@@ -97,10 +97,15 @@ type Store struct {
 	staticSlots chan struct{}
 	inflight    sync.Map // series key -> struct{}: a refill of that key is running
 	bg          sync.WaitGroup
+	loops       sync.WaitGroup // the loops bringing pending keys up to date (pending.go)
 	closeOnce   sync.Once
 	closing     chan struct{} // closed by Close: background retries stop
-	stale       staleSet      // series whose Redis update failed (pending.go)
-	recent      recentWrites  // series written to Redis lately (pending.go)
+	// What Redis may hold behind DynamoDB after a failed Redis write, and what was written to
+	// Redis lately (pending.go).
+	stale         pendingSet // action series, dropped from Redis in the background
+	staticPending pendingSet // static features, written through again in the background
+	recentSeries  recentWrites
+	recentStatic  recentWrites
 }
 
 var _ store.Store = (*Store)(nil)
@@ -137,7 +142,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.source.Ping(ctx) }
 // PingCache checks Redis.
 func (s *Store) PingCache(ctx context.Context) error { return s.cache.Ping(ctx) }
 
-// WaitBackground waits for the background refills and cache fills started so far.
+// WaitBackground waits for the background refills and cache fills started so far (not for the
+// loops that bring pending keys up to date: PendingStatics and StaleSeries count those keys).
 func (s *Store) WaitBackground() { s.bg.Wait() }
 
 // Close waits for background work and closes Redis and DynamoDB.
@@ -146,6 +152,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		s.bg.Wait()
+		s.loops.Wait()
 		if s.static != nil {
 			s.static.close()
 		}
