@@ -24,14 +24,18 @@
 // asking DynamoDB and returns the context's error.
 //
 // Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
-// is the commit point: if an action write's Redis update fails, the write still succeeds, the
-// series are read from DynamoDB in this process and dropped from Redis in the background
-// (pending.go). A failed static write-through to Redis still returns the error so ingestion
-// retries (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
-// (breaker.go). Action writes update only keys Redis already holds: a key Redis lost is
-// refilled whole from DynamoDB on its next read, never recreated holding only the newest
-// events. Static writes are written through to Redis (a script per entity keeps the newer
-// event) and forgotten by the in-process cache.
+// is the commit point, for action and static writes alike: if a write's Redis update fails,
+// the write still succeeds and what it touched is pending (pending.go) — read from DynamoDB in
+// this process, never from Redis or the in-process cache, and brought up to date in Redis in
+// the background: action series are dropped (refilled whole on their next read), static
+// features are re-read from DynamoDB and written through (order-safe). The keys written to
+// Redis in the 10 s before a failure are pending too (a failover loses unreplicated writes).
+// Only when the bounded pending sets are full does the write return the Redis error, so
+// ingestion retries (writes are idempotent). Reads give Redis a bounded budget and skip it
+// while it fails (breaker.go). Action writes update only keys Redis already holds: a key Redis
+// lost is refilled whole from DynamoDB on its next read, never recreated holding only the
+// newest events. Static writes are written through to Redis (a script per entity keeps the
+// newer event) and forgotten by the in-process cache.
 package tiered
 
 import (
