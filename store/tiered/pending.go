@@ -75,17 +75,6 @@ type pendingKey struct {
 
 func (p *pendingSet) len() int { return int(p.size.Load()) }
 
-// has reports whether k is pending.
-func (p *pendingSet) has(k store.Key) bool {
-	if p.len() == 0 {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, ok := p.keys[k]
-	return ok
-}
-
 // in returns which of the n keys keyOf(i) are pending; nil when none is.
 func (p *pendingSet) in(n int, keyOf func(int) store.Key) []bool {
 	if p.len() == 0 {
