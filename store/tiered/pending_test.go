@@ -148,6 +148,14 @@ func (s *hookedSource) hook(f func()) {
 	s.mu.Unlock()
 }
 
+// inLoop reports the error of a write made from a hook, on the store's background goroutine
+// (where t.Fatal must not be called).
+func inLoop(t *testing.T, err error) {
+	if err != nil {
+		t.Errorf("write from the hook: %v", err)
+	}
+}
+
 // newFlaky is a tiered store over a flakyCache on addr and a hookedSource.
 func newFlaky(t *testing.T, addr string) (*tiered.Store, *flakyCache, *hookedSource) {
 	t.Helper()
@@ -176,7 +184,7 @@ func TestPendingStaticNeverUndoesANewerWrite(t *testing.T) {
 	// The loop's first read answers v1; before it writes v1 through, v2 is written everywhere.
 	src.hook(func() {
 		cache.failWrites.Store(false)
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("v2"), TS: 3000})
+		inLoop(t, s.WriteStatic(context.Background(), []store.StaticWrite{{Key: k, Value: store.StringValue("v2"), TS: 3000}}))
 	})
 	mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("v1"), TS: 2000})
 	waitNoPending(t, s)
@@ -194,7 +202,7 @@ func TestStaticFailingDuringTheLoopStaysPending(t *testing.T) {
 	// The loop's first read answers v1; then v2 is written, and fails in Redis again; then
 	// Redis takes writes (the loop's write of v1 succeeds).
 	src.hook(func() {
-		mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("v2"), TS: 3000})
+		inLoop(t, s.WriteStatic(context.Background(), []store.StaticWrite{{Key: k, Value: store.StringValue("v2"), TS: 3000}}))
 		cache.failWrites.Store(false)
 	})
 	mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("v1"), TS: 2000})
@@ -226,7 +234,7 @@ func TestSeriesFailingDuringTheDropStaysStale(t *testing.T) {
 			t.Error(err)
 		}
 		// ...and the late write fails in Redis.
-		mustWrite(t, s, late)
+		inLoop(t, s.WriteActions(ctx, []store.ActionWrite{late}))
 	}
 	cache.failWrites.Store(true)
 	mustWrite(t, s, w) // fails in Redis: the series is stale, the loop drops it
