@@ -118,6 +118,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
+	m.RedisPending(st.Pending) // the ingestion worker is where Redis writes fail
 	stopAdmin, err := e.startAdmin(log)
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 		return err
 	}
 	m.Degraded([]string{"redis"}, g.Degraded, g.Rejected)
+	m.RedisPending(st.Pending)
 	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
 		if err := loadDemo(ctx, reg, rt.regFS, st, featureObserver(reg, m), log, o.demo.set); err != nil {
 			return err

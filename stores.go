@@ -50,10 +50,37 @@ type openedStore struct {
 
 // Degraded names the backends the store serves without (the tiered store's Redis breaker).
 func (o *openedStore) Degraded() []string {
-	if d, ok := o.Store.(interface{ Degraded() []string }); ok {
+	if d, ok := storeAs[interface{ Degraded() []string }](o.Store); ok {
 		return d.Degraded()
 	}
 	return nil
+}
+
+// Pending is what the tiered store has yet to bring up to date in Redis: action series to
+// drop and static features to write through (store/tiered/pending.go); 0 for other stores.
+func (o *openedStore) Pending() (series, statics int) {
+	if p, ok := storeAs[interface {
+		StaleSeries() int
+		PendingStatics() int
+	}](o.Store); ok {
+		return p.StaleSeries(), p.PendingStatics()
+	}
+	return 0, 0
+}
+
+// storeAs finds the store implementing T in s or under its decorators (the tracing wrapper).
+func storeAs[T any](s store.Store) (T, bool) {
+	for {
+		if t, ok := s.(T); ok {
+			return t, true
+		}
+		u, ok := s.(interface{ Unwrap() store.Store })
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		s = u.Unwrap()
+	}
 }
 
 func storeFlags(fs *flag.FlagSet, e *cmdEnv) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +44,20 @@ func TestBuildInfoMetric(t *testing.T) {
 	n, err := testutil.GatherAndCount(m.Registry(), "featuregraph_build_info")
 	if err != nil || n != 1 {
 		t.Fatalf("featuregraph_build_info: %d series, %v", n, err)
+	}
+}
+
+func TestRedisPendingGauge(t *testing.T) {
+	m := New()
+	series, statics := 2, 5
+	m.RedisPending(func() (int, int) { return series, statics })
+	want := `
+# HELP featuregraph_redis_pending Keys whose Redis update failed after DynamoDB took the write, not yet caught up (series: action series to drop; static: features to write through).
+# TYPE featuregraph_redis_pending gauge
+featuregraph_redis_pending{kind="series"} 2
+featuregraph_redis_pending{kind="static"} 5
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "featuregraph_redis_pending"); err != nil {
+		t.Fatal(err)
 	}
 }

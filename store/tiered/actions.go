@@ -231,18 +231,21 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 		return err
 	}
 	keys := make([]store.Key, len(writes))
+	marks := make([]mark, len(writes))
 	for i, w := range writes {
 		keys[i] = w.Key
+		marks[i] = mark{key: w.Key}
 	}
 	s.negative.forget(keys)
 	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
 		s.redisFailed(ctx, err)
-		// The series written lately may be lost too (a failover loses unreplicated writes).
-		if ctx.Err() == nil && s.markStale(append(keys, s.recent.since(s.now())...)) {
+		// Marked even when the caller gave up (it may not retry). With the context done the
+		// error is returned all the same: the caller decides.
+		if s.markPending(marks, nil) && ctx.Err() == nil {
 			return nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)
 		}
 		return err
 	}
-	s.recent.wrote(keys, s.now())
+	s.recentSeries.wrote(marks, s.now())
 	return nil
 }

@@ -14,10 +14,13 @@ import (
 )
 
 // TestClusterFailover runs the tiered store on a real six-node Redis Cluster and kills a master
-// while events are written and read: every read is answered (Redis or the DynamoDB fallback)
-// with no error, every write succeeds, Redis writes to the failed shard resume within 10 s of the
-// election, the healthy shards are written throughout, and at the end every written event is
-// served (no event lost).
+// while events and static values are written and read: every read is answered (Redis or the
+// DynamoDB fallback) with no error, every static read is at least as new as the last write
+// that returned before it, every write succeeds (statics too: none waits for the dead shard),
+// Redis writes to the failed shard resume within 10 s of the election, the healthy shards are
+// written throughout, and at the end every written event is served (no event lost) and Redis
+// holds every static as last written, including one written just before the kill and never
+// again (a failover may lose it from the promoted replica; it is then written back).
 func TestClusterFailover(t *testing.T) {
 	cluster := testenv.NewRedisCluster(t)
 	rs, err := redis.New(redis.Config{Addrs: cluster.Addrs(), Cluster: true, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
@@ -33,10 +36,15 @@ func TestClusterFailover(t *testing.T) {
 
 	keys := make([]store.Key, 24)
 	queries := make([]store.ActionQuery, len(keys))
+	seqKeys, onceKeys := make([]store.Key, len(keys)), make([]store.Key, len(keys)) // statics
+	seqQuery := store.StaticQuery{Prefix: "tt", Features: []string{"region_id"}}
 	for i := range keys {
 		keys[i] = newKey("clicks")
 		queries[i] = store.ActionQuery{Key: keys[i], Count: 1000, MaxCount: 1000, Dedupe: true}
 		mustWrite(t, ts, events(keys[i], 1, 1, 1000, true)...)
+		seqKeys[i], onceKeys[i] = newKey("region_id"), newKey("os")
+		seqQuery.IDs = append(seqQuery.IDs, seqKeys[i].ID)
+		mustWriteStatic(t, ts, store.StaticWrite{Key: seqKeys[i], Value: store.IntValue(0), TS: 1})
 	}
 	mustRead(t, ts, queries...) // falls back and refills every series
 	ts.WaitBackground()
@@ -51,8 +59,9 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 
-	var written sync.Map // key index -> *atomic.Int64 events written
-	var writeErrs, readErrs atomic.Int64
+	var written sync.Map       // key index -> *atomic.Int64 events written
+	var staticSeq atomic.Int64 // the seq of the last static write that returned
+	var writeErrs, readErrs, staleReads atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -84,6 +93,19 @@ func TestClusterFailover(t *testing.T) {
 				n, _ := written.LoadOrStore(i, new(atomic.Int64))
 				n.(*atomic.Int64).Add(1)
 			}
+			var sws []store.StaticWrite
+			for _, k := range seqKeys {
+				sws = append(sws, store.StaticWrite{Key: k, Value: store.IntValue(int64(seq)), TS: int64(1 + seq)})
+			}
+			wctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+			err = ts.WriteStatic(wctx, sws)
+			cancel()
+			if err != nil {
+				writeErrs.Add(1)
+				t.Errorf("static write failed: %v", err)
+				continue
+			}
+			staticSeq.Store(int64(seq))
 		}
 	}()
 	go func() { // reader: every series every 50 ms, 1 s deadline
@@ -101,10 +123,31 @@ func TestClusterFailover(t *testing.T) {
 				readErrs.Add(1)
 				t.Errorf("read failed: %v", err)
 			}
+			floor := staticSeq.Load()
+			out := make([]store.StaticValue, seqQuery.Len())
+			rctx, cancel = context.WithTimeout(ctx, time.Second)
+			err = ts.ReadStatic(rctx, seqQuery, out)
+			cancel()
+			if err != nil {
+				readErrs.Add(1)
+				t.Errorf("static read failed: %v", err)
+				continue
+			}
+			for i, v := range out {
+				if v.Kind != store.Int || v.Num < floor {
+					staleReads.Add(1)
+					t.Errorf("static %d: read %v, older than seq %d written before the read", i, v.Value, floor)
+				}
+			}
 		}
 	}()
 
 	time.Sleep(500 * time.Millisecond)
+	var once []store.StaticWrite
+	for _, k := range onceKeys {
+		once = append(once, store.StaticWrite{Key: k, Value: store.StringValue("before the kill"), TS: time.Now().UnixMilli()})
+	}
+	mustWriteStatic(t, ts, once...)
 	killed := time.Now()
 	cluster.Kill(victim)
 	// Direct Redis writes to the failed shard: when do they work again?
@@ -132,18 +175,30 @@ func TestClusterFailover(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("master %s killed: %d series on it, %d on healthy shards; Redis writes to its slots resumed after %s (cluster ok after ≤ %s); "+
-		"%d write errors, %d read errors, %d failed writes to a healthy shard",
+		"%d write errors, %d read errors, %d stale static reads, %d failed writes to a healthy shard",
 		victim, len(onVictim), len(healthy), resumed.Round(10*time.Millisecond), electedAfter.Round(10*time.Millisecond),
-		writeErrs.Load(), readErrs.Load(), healthyFailures)
+		writeErrs.Load(), readErrs.Load(), staleReads.Load(), healthyFailures)
 	if resumed == 0 || resumed > 15*time.Second {
 		t.Fatalf("Redis writes to the failed shard did not resume within 15 s of the kill (election ≈ 2–4 s + 10 s): %s", resumed)
 	}
 
 	// No event lost: once the stale series are dropped, every series served (through Redis,
 	// refilled from DynamoDB where needed) holds every event written.
-	for deadline := time.Now().Add(15 * time.Second); ts.StaleSeries() > 0; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); ts.StaleSeries()+ts.PendingStatics() > 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d stale series not dropped 15 s after the failover", ts.StaleSeries())
+			t.Fatalf("%d stale series, %d pending statics left 15 s after the failover", ts.StaleSeries(), ts.PendingStatics())
+		}
+	}
+	// Redis itself holds every static as last written.
+	last := staticSeq.Load()
+	for i := range keys {
+		v, err := store.ReadKey(ctx, rs, seqKeys[i])
+		if err != nil || v.Kind != store.Int || v.Num != last {
+			t.Errorf("static %d in Redis: %v @%d (%v), want %d", i, v.Value, v.TS, err, last)
+		}
+		v, err = store.ReadKey(ctx, rs, onceKeys[i])
+		if err != nil || v.Str != "before the kill" {
+			t.Errorf("static written before the kill, %d in Redis: %v (%v)", i, v.Value, err)
 		}
 	}
 	got := mustRead(t, ts, queries...)

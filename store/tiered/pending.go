@@ -3,6 +3,7 @@ package tiered
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -10,114 +11,279 @@ import (
 
 // DynamoDB is the commit point of a write. When the Redis update that follows fails, the write
 // still succeeds (ingestion is not held up, and in a Cluster the healthy shards are not either):
-// the series it touched are marked stale, reads of them in this process skip Redis and are
-// answered from DynamoDB, and in the background the stale series are dropped from Redis —
-// retried with backoff on their own, without blocking other writes — so that their next read
-// refills them whole from DynamoDB. Until the drop succeeds other gateway processes may read a
-// stale series from Redis (missing the events whose Redis update failed).
+// what it touched is marked pending, reads of it in this process skip Redis and are answered
+// from DynamoDB (without refilling Redis), and in the background Redis is brought up to date —
+// retried with backoff on its own, without blocking other writes:
 //
-// At most maxStale series are tracked; beyond that the write returns the Redis error, as before,
-// and ingestion retries it.
-const maxStale = 100_000
+//   - Action series are dropped from Redis (stale set), so that their next read refills them
+//     whole from DynamoDB. Until the drop succeeds other gateway processes may read a stale
+//     series from Redis (missing the events whose Redis update failed).
+//   - Static features (pending statics) are re-read from DynamoDB and written through to Redis
+//     with the order-safe script: a newer value written meanwhile is never undone (a drop and
+//     refill would let an older concurrent refill land). Until that succeeds other gateway
+//     processes may read the previous value from Redis (never an older one than it held). A
+//     key is done once DynamoDB answers it with an event at least as new as the newest one
+//     written (reads are eventually consistent by default and may lag the write for a moment);
+//     a key DynamoDB still answers older or absent after pendingPatience is written as
+//     DynamoDB has it (nothing, when absent: the gateway never deletes statics, so only a change
+//     made outside it can cause that) and dropped from the set.
+//
+// Every mark bumps the key's generation, and the loop removes a key only when it was not marked
+// again since the loop took it: a write that failed while the loop was working on its key is
+// not forgotten.
+//
+// At most maxStale series and maxPendingStatic static features are tracked; beyond that the
+// write returns the Redis error, as before, and ingestion retries it. The sets are in memory:
+// a process that exits while Redis is down leaves its pending keys stale in Redis.
+const (
+	maxStale         = 100_000
+	maxPendingStatic = 100_000
+	pendingPatience  = time.Minute
+	pendingBatch     = 1000
+	pendingMinDelay  = 20 * time.Millisecond
+	pendingMaxDelay  = 2 * time.Second
+)
 
-type staleSet struct {
+// mark is a key to mark pending and, for a static feature, the event time written (Redis must
+// reach at least that).
+type mark struct {
+	key store.Key
+	ts  int64
+}
+
+// pendingSet is a bounded set of keys whose Redis copy may be behind DynamoDB, worked off by one
+// background loop at a time.
+type pendingSet struct {
 	mu      sync.Mutex
-	keys    map[store.Key]struct{}
+	keys    map[store.Key]pendingEntry
+	gen     uint64
 	running bool
+	size    atomic.Int64 // len(keys), for the lock-free check of every read
 }
 
-// has reports whether k is stale.
-func (p *staleSet) has(k store.Key) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, ok := p.keys[k]
-	return ok
+type pendingEntry struct {
+	gen uint64
+	ts  int64 // newest event time marked (statics)
+	at  int64 // Unix ns of the last mark
 }
 
-func (p *staleSet) empty() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.keys) == 0
+// pendingKey is a key as the loop took it.
+type pendingKey struct {
+	key store.Key
+	pendingEntry
 }
 
-// markStale records keys whose Redis update failed and starts the background drop; false means
-// the set is full (the caller reports the error).
-func (s *Store) markStale(keys []store.Key) bool {
-	p := &s.stale
+func (p *pendingSet) len() int { return int(p.size.Load()) }
+
+// in returns which of the n keys keyOf(i) are pending; nil when none is.
+func (p *pendingSet) in(n int, keyOf func(int) store.Key) []bool {
+	if p.len() == 0 {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.keys)+len(keys) > maxStale {
-		return false
+	var out []bool
+	for i := range n {
+		if _, ok := p.keys[keyOf(i)]; ok {
+			if out == nil {
+				out = make([]bool, n)
+			}
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// mark adds marks (at most limit keys in all; false: full, nothing added) and reports whether
+// the caller must start the loop.
+func (p *pendingSet) mark(marks []mark, limit int, now int64) (ok, start bool) {
+	if len(marks) == 0 {
+		return true, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	added := 0
+	for _, m := range marks {
+		if _, ok := p.keys[m.key]; !ok {
+			added++ // a key twice in marks is counted twice: the bound stays conservative
+		}
+	}
+	if len(p.keys)+added > limit {
+		return false, false
 	}
 	if p.keys == nil {
-		p.keys = map[store.Key]struct{}{}
+		p.keys = map[store.Key]pendingEntry{}
 	}
-	for _, k := range keys {
-		p.keys[k] = struct{}{}
+	p.gen++
+	for _, m := range marks {
+		e := p.keys[m.key]
+		e.gen, e.at, e.ts = p.gen, now, max(e.ts, m.ts)
+		p.keys[m.key] = e
 	}
-	if !p.running {
-		p.running = true
-		s.bg.Add(1)
-		go s.dropStale()
-	}
-	return true
+	p.size.Store(int64(len(p.keys)))
+	start = !p.running
+	p.running = true
+	return true, start
 }
 
-// dropStale deletes the stale series from Redis until none is left or the store closes.
-func (s *Store) dropStale() {
-	defer s.bg.Done()
-	delay := 20 * time.Millisecond
+// take returns up to n pending keys.
+func (p *pendingSet) take(n int) []pendingKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]pendingKey, 0, min(n, len(p.keys)))
+	for k, e := range p.keys {
+		out = append(out, pendingKey{k, e})
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// done removes the keys the loop brought up to date, unless they were marked again since it
+// took them; finished is true (and the loop must stop) when none is left.
+func (p *pendingSet) done(keys []pendingKey) (finished bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range keys {
+		if e, ok := p.keys[d.key]; ok && e.gen == d.gen {
+			delete(p.keys, d.key)
+		}
+	}
+	p.size.Store(int64(len(p.keys)))
+	if len(p.keys) == 0 {
+		p.running = false
+		return true
+	}
+	return false
+}
+
+func (p *pendingSet) stop() {
+	p.mu.Lock()
+	p.running = false
+	p.mu.Unlock()
+}
+
+// markPending marks what a failed Redis write may have left behind in Redis: the series and
+// static features it wrote, and everything written to Redis in the last recentWindow (a
+// failover loses the writes the dead master had not replicated, of either kind). It starts the
+// background loops and makes the in-process cache forget the statics. false: a set is full
+// (what fitted is marked anyway: marking is always safe), and the caller returns the error.
+func (s *Store) markPending(series, statics []mark) bool {
+	now := s.now()
+	series = append(series, s.recentSeries.since(now)...)
+	statics = append(statics, s.recentStatic.since(now)...)
+	ok1, start := s.stale.mark(series, maxStale, now.UnixNano())
+	if start {
+		s.startLoop(&s.stale, "drop stale", s.dropStale)
+	}
+	ok2, start := s.staticPending.mark(statics, maxPendingStatic, now.UnixNano())
+	if start {
+		s.startLoop(&s.staticPending, "sync static", s.syncStatic)
+	}
+	if s.static != nil && len(statics) > 0 {
+		keys := make([]store.Key, len(statics))
+		for i, m := range statics {
+			keys[i] = m.key
+		}
+		s.static.forget(keys)
+	}
+	return ok1 && ok2
+}
+
+// startLoop runs the loop of p, unless the store is closing.
+func (s *Store) startLoop(p *pendingSet, op string, flush func(ctx context.Context, batch []pendingKey) ([]pendingKey, error)) {
+	select {
+	case <-s.closing:
+		p.stop()
+		return
+	default:
+	}
+	s.loops.Add(1)
+	go s.workOff(p, op, flush)
+}
+
+// workOff brings the keys of p up to date in Redis, pendingBatch at a time, until none is left
+// or the store closes; flush returns the keys it brought up to date. A failed round, or one
+// that brought none up to date, backs off (20 ms doubling to 2 s).
+func (s *Store) workOff(p *pendingSet, op string, flush func(ctx context.Context, batch []pendingKey) ([]pendingKey, error)) {
+	defer s.loops.Done()
+	delay := pendingMinDelay
 	for {
 		select {
 		case <-s.closing:
-			s.stale.mu.Lock()
-			s.stale.running = false
-			s.stale.mu.Unlock()
+			p.stop()
 			return
 		case <-time.After(delay):
 		}
-		s.stale.mu.Lock()
-		keys := make([]store.Key, 0, len(s.stale.keys))
-		for k := range s.stale.keys {
-			keys = append(keys, k)
-			if len(keys) == 1000 {
-				break
-			}
-		}
-		s.stale.mu.Unlock()
+		batch := p.take(pendingBatch)
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
 		start := time.Now()
-		err := s.cache.EndRefill(ctx, keys, true)
+		done, err := flush(ctx, batch)
 		cancel()
-		s.cfg.Observer.BackendCall(observerName, "drop stale", len(keys), time.Since(start), err)
-		if err != nil {
-			delay = min(2*delay, 2*time.Second)
-			continue
+		s.cfg.Observer.BackendCall(observerName, op, len(batch), time.Since(start), err)
+		if err != nil || len(done) == 0 {
+			delay = min(2*delay, pendingMaxDelay)
+		} else {
+			delay = pendingMinDelay
 		}
-		delay = 20 * time.Millisecond
-		s.stale.mu.Lock()
-		for _, k := range keys {
-			delete(s.stale.keys, k)
-		}
-		done := len(s.stale.keys) == 0
-		if done {
-			s.stale.running = false
-		}
-		s.stale.mu.Unlock()
-		if done {
+		if err == nil && p.done(done) {
 			return
 		}
 	}
+}
+
+// dropStale deletes stale series from Redis.
+func (s *Store) dropStale(ctx context.Context, batch []pendingKey) ([]pendingKey, error) {
+	keys := make([]store.Key, len(batch))
+	for i, b := range batch {
+		keys[i] = b.key
+	}
+	if err := s.cache.EndRefill(ctx, keys, true); err != nil {
+		return nil, err
+	}
+	return batch, nil
+}
+
+// syncStatic writes the values DynamoDB holds for pending static features through to Redis
+// (order-safe), and returns those now up to date: DynamoDB answered an event at least as new as
+// the newest marked, or it has been pendingPatience.
+func (s *Store) syncStatic(ctx context.Context, batch []pendingKey) ([]pendingKey, error) {
+	keys := make([]store.Key, len(batch))
+	for i, b := range batch {
+		keys[i] = b.key
+	}
+	vals := make([]store.StaticValue, len(keys))
+	if err := s.source.ReadStaticKeys(ctx, keys, vals); err != nil {
+		return nil, err
+	}
+	var writes []store.StaticWrite
+	var done []pendingKey
+	now := s.now().UnixNano()
+	for i, b := range batch {
+		v := vals[i]
+		if v.Kind != store.Absent {
+			writes = append(writes, store.StaticWrite{Key: keys[i], Value: v.Value, TS: v.TS})
+		}
+		if v.Kind != store.Absent && v.TS >= b.ts || now-b.at > int64(pendingPatience) {
+			done = append(done, b)
+		}
+	}
+	if err := s.cache.WriteStatic(ctx, writes); err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 // splitStale moves the queries of stale series out of queries (they are read from DynamoDB).
 func (s *Store) splitStale(queries []store.ActionQuery) (fresh, stale []store.ActionQuery) {
-	if s.stale.empty() {
+	pend := s.stale.in(len(queries), func(i int) store.Key { return queries[i].Key })
+	if pend == nil {
 		return queries, nil
 	}
 	fresh = make([]store.ActionQuery, 0, len(queries))
-	for _, q := range queries {
-		if s.stale.has(q.Key) {
+	for i, q := range queries {
+		if pend[i] {
 			stale = append(stale, q)
 		} else {
 			fresh = append(fresh, q)
@@ -126,18 +292,17 @@ func (s *Store) splitStale(queries []store.ActionQuery) (fresh, stale []store.Ac
 	return fresh, stale
 }
 
-// StaleSeries is how many series wait to be dropped from Redis (for tests and metrics).
-func (s *Store) StaleSeries() int {
-	s.stale.mu.Lock()
-	defer s.stale.mu.Unlock()
-	return len(s.stale.keys)
-}
+// StaleSeries is how many action series wait to be dropped from Redis (for tests and metrics).
+func (s *Store) StaleSeries() int { return s.stale.len() }
+
+// PendingStatics is how many static features wait to be written through to Redis (for tests
+// and metrics).
+func (s *Store) PendingStatics() int { return s.staticPending.len() }
 
 // Redis replicates asynchronously: when a Cluster master dies, the writes it acknowledged but had
-// not yet sent to its replica are lost with it, and the promoted replica serves those series
-// without them. So when a Redis write fails, the series written in the last recentWindow are
-// marked stale too (dropped from Redis once it answers, refilled from DynamoDB), not only the
-// series of the failed write.
+// not yet sent to its replica are lost with it, and the promoted replica serves those keys
+// without them. So when a Redis write fails, the series and static features written in the last
+// recentWindow are marked pending too, not only the keys of the failed write.
 const (
 	recentWindow = 10 * time.Second
 	maxRecent    = 50_000
@@ -149,37 +314,39 @@ type recentWrites struct {
 }
 
 type recentWrite struct {
-	key store.Key
-	at  int64 // Unix ns
+	mark
+	at int64 // Unix ns
 }
 
-// wrote records keys written to Redis at now.
-func (r *recentWrites) wrote(keys []store.Key, now time.Time) {
+// wrote records marks written to Redis at now; beyond maxRecent the oldest are forgotten.
+func (r *recentWrites) wrote(marks []mark, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(now)
-	if len(r.entries)+len(keys) > maxRecent {
-		drop := min(len(r.entries), len(r.entries)+len(keys)-maxRecent)
+	if len(r.entries)+len(marks) > maxRecent {
+		drop := min(len(r.entries), len(r.entries)+len(marks)-maxRecent)
 		r.entries = append(r.entries[:0], r.entries[drop:]...)
 	}
 	at := now.UnixNano()
-	for _, k := range keys {
-		r.entries = append(r.entries, recentWrite{k, at})
+	for _, m := range marks[max(0, len(marks)-maxRecent):] {
+		r.entries = append(r.entries, recentWrite{m, at})
 	}
 }
 
-// since returns the keys written within the window.
-func (r *recentWrites) since(now time.Time) []store.Key {
+// since returns the keys written within the window, each with the newest event time written.
+func (r *recentWrites) since(now time.Time) []mark {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(now)
-	seen := make(map[store.Key]bool, len(r.entries))
-	var out []store.Key
+	at := make(map[store.Key]int, len(r.entries))
+	var out []mark
 	for _, e := range r.entries {
-		if !seen[e.key] {
-			seen[e.key] = true
-			out = append(out, e.key)
+		if i, seen := at[e.key]; seen {
+			out[i].ts = max(out[i].ts, e.ts)
+			continue
 		}
+		at[e.key] = len(out)
+		out = append(out, e.mark)
 	}
 	return out
 }

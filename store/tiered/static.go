@@ -12,7 +12,8 @@ import (
 // HMGET per entity, one pipeline), then DynamoDB for what Redis does not know; what DynamoDB
 // answers refills Redis in the background, absences as negative entries. A Redis failure sends
 // the read to DynamoDB; a caller whose context is done gets its context's error, and DynamoDB
-// is not asked.
+// is not asked. Features pending after a failed Redis write (pending.go) skip the in-process
+// cache and Redis: they are read from DynamoDB, and neither cache is filled with them.
 func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	if err := q.Check(out); err != nil {
 		return err
@@ -22,6 +23,8 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	}
 	start := time.Now()
 	nf := len(q.Features)
+	pend := s.staticPending.in(len(out), q.Key) // nil: none is pending
+	pending := func(i int) bool { return pend != nil && pend[i] }
 	// need[i] says out[i] is still unanswered; nil: every one is.
 	var need []bool
 	var epochs []uint64 // of the in-process cache, per entity, taken before the backends are asked
@@ -35,7 +38,9 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 			ent := s.static.get(q.Prefix, id)
 			for j, f := range q.Features {
 				i := e*nf + j
-				if v, ok := ent.value(f, nowNs); ok {
+				if pending(i) {
+					need[i] = true
+				} else if v, ok := ent.value(f, nowNs); ok {
 					out[i] = v
 					hits++
 				} else {
@@ -50,13 +55,13 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	}
 	needs := func(i int) bool { return need == nil || need[i] }
 
-	// Redis, for the entities with anything left to answer.
+	// Redis, for the entities with anything left to answer that is not pending.
 	sub, subOut, subAt := q, out, []int(nil) // subAt[e] is the entity of q behind entity e of sub
-	if need != nil {
+	if need != nil || pend != nil {
 		var ids []string
 		for e := range q.IDs {
 			for j := range nf {
-				if need[e*nf+j] {
+				if i := e*nf + j; needs(i) && !pending(i) {
 					ids = append(ids, q.IDs[e])
 					subAt = append(subAt, e)
 					break
@@ -78,7 +83,7 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	}
 	var missing []int // indexes of out for DynamoDB
 	redisOK := false
-	if s.redisUsable() {
+	if len(sub.IDs) > 0 && s.redisUsable() {
 		rctx, cancel := s.redisContext(ctx)
 		miss, err := s.cache.ReadStaticCached(rctx, sub, subOut, nil)
 		cancel()
@@ -93,7 +98,7 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 				if isMiss {
 					mi++
 				}
-				if !needs(o) {
+				if !needs(o) || pending(o) {
 					continue
 				}
 				if isMiss {
@@ -117,24 +122,31 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 				missing = append(missing, i)
 			}
 		}
+	} else {
+		for i, p := range pend {
+			if p {
+				missing = append(missing, i)
+			}
+		}
 	}
 	if len(missing) > 0 {
-		if err := s.readSource(ctx, start, q, out, missing, redisOK); err != nil {
+		if err := s.readSource(ctx, start, q, out, missing, redisOK, pend); err != nil {
 			return err
 		}
 	}
 	if s.static != nil {
 		for e, id := range q.IDs {
 			row := e * nf
-			s.static.put(q.Prefix, id, epochs[e], q.Features, out[row:row+nf], func(j int) bool { return need[row+j] })
+			s.static.put(q.Prefix, id, epochs[e], q.Features, out[row:row+nf], func(j int) bool { return need[row+j] && !pending(row+j) })
 		}
 	}
 	return nil
 }
 
 // readSource answers out[i] for i in missing from DynamoDB and, when Redis answered the rest
-// (refill), refills Redis with what DynamoDB holds: values, and negative entries for absences.
-func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQuery, out []store.StaticValue, missing []int, refill bool) error {
+// (refill), refills Redis with what DynamoDB holds for the keys not pending: values, and
+// negative entries for absences.
+func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQuery, out []store.StaticValue, missing []int, refill bool, pend []bool) error {
 	if ctx.Err() != nil {
 		return s.cancelled(ctx, start, len(out))
 	}
@@ -156,9 +168,12 @@ func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQ
 	var absent []store.Key
 	for n, i := range missing {
 		out[i] = vals[n]
-		if vals[n].Kind == store.Absent {
+		switch {
+		case pend != nil && pend[i]:
+			// the background loop writes it through (pending.go)
+		case vals[n].Kind == store.Absent:
 			absent = append(absent, keys[n])
-		} else {
+		default:
 			fills = append(fills, store.StaticWrite{Key: keys[n], Value: vals[n].Value, TS: vals[n].TS})
 		}
 	}
@@ -205,8 +220,11 @@ func (s *Store) cancelled(ctx context.Context, start time.Time, n int) error {
 }
 
 // WriteStatic implements store.StaticWriter: DynamoDB first, then Redis (written through,
-// order-safe), then the in-process cache forgets the written keys. A Redis failure after
-// DynamoDB took the write is returned, so ingestion retries (writes are idempotent).
+// order-safe), then the in-process cache forgets the written keys. DynamoDB is the commit
+// point: when the Redis write fails the keys are marked pending and the write succeeds; this
+// process reads them from DynamoDB and writes them through to Redis in the background
+// (pending.go). Only when the pending set is full (or the caller's context is done) is the
+// Redis error returned, so ingestion retries (writes are idempotent).
 func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) error {
 	if len(writes) == 0 {
 		return nil
@@ -214,9 +232,19 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	if err := s.source.WriteStatic(ctx, writes); err != nil {
 		return err
 	}
+	marks := make([]mark, len(writes))
+	for i, w := range writes {
+		marks[i] = mark{key: w.Key, ts: w.TS}
+	}
 	err := s.cache.WriteStatic(ctx, writes)
 	if err != nil {
 		s.redisFailed(ctx, err)
+		// Marked even when the caller gave up (it may not retry).
+		if s.markPending(nil, marks) && ctx.Err() == nil {
+			err = nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)
+		}
+	} else {
+		s.recentStatic.wrote(marks, s.now())
 	}
 	if s.static != nil {
 		keys := make([]store.Key, len(writes))

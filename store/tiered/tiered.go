@@ -24,14 +24,18 @@
 // asking DynamoDB and returns the context's error.
 //
 // Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
-// is the commit point: if an action write's Redis update fails, the write still succeeds, the
-// series are read from DynamoDB in this process and dropped from Redis in the background
-// (pending.go). A failed static write-through to Redis still returns the error so ingestion
-// retries (writes are idempotent). Reads give Redis a bounded budget and skip it while it fails
-// (breaker.go). Action writes update only keys Redis already holds: a key Redis lost is
-// refilled whole from DynamoDB on its next read, never recreated holding only the newest
-// events. Static writes are written through to Redis (a script per entity keeps the newer
-// event) and forgotten by the in-process cache.
+// is the commit point, for action and static writes alike: if a write's Redis update fails,
+// the write still succeeds and what it touched is pending (pending.go) — read from DynamoDB in
+// this process, never from Redis or the in-process cache, and brought up to date in Redis in
+// the background: action series are dropped (refilled whole on their next read), static
+// features are re-read from DynamoDB and written through (order-safe). The keys written to
+// Redis in the 10 s before a failure are pending too (a failover loses unreplicated writes).
+// Only when the bounded pending sets are full does the write return the Redis error, so
+// ingestion retries (writes are idempotent). Reads give Redis a bounded budget and skip it
+// while it fails (breaker.go). Action writes update only keys Redis already holds: a key Redis
+// lost is refilled whole from DynamoDB on its next read, never recreated holding only the
+// newest events. Static writes are written through to Redis (a script per entity keeps the
+// newer event) and forgotten by the in-process cache.
 package tiered
 
 import (
@@ -97,10 +101,15 @@ type Store struct {
 	staticSlots chan struct{}
 	inflight    sync.Map // series key -> struct{}: a refill of that key is running
 	bg          sync.WaitGroup
+	loops       sync.WaitGroup // the loops bringing pending keys up to date (pending.go)
 	closeOnce   sync.Once
 	closing     chan struct{} // closed by Close: background retries stop
-	stale       staleSet      // series whose Redis update failed (pending.go)
-	recent      recentWrites  // series written to Redis lately (pending.go)
+	// What Redis may hold behind DynamoDB after a failed Redis write, and what was written to
+	// Redis lately (pending.go).
+	stale         pendingSet // action series, dropped from Redis in the background
+	staticPending pendingSet // static features, written through again in the background
+	recentSeries  recentWrites
+	recentStatic  recentWrites
 }
 
 var _ store.Store = (*Store)(nil)
@@ -137,7 +146,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.source.Ping(ctx) }
 // PingCache checks Redis.
 func (s *Store) PingCache(ctx context.Context) error { return s.cache.Ping(ctx) }
 
-// WaitBackground waits for the background refills and cache fills started so far.
+// WaitBackground waits for the background refills and cache fills started so far (not for the
+// loops that bring pending keys up to date: PendingStatics and StaleSeries count those keys).
 func (s *Store) WaitBackground() { s.bg.Wait() }
 
 // Close waits for background work and closes Redis and DynamoDB.
@@ -146,6 +156,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		s.bg.Wait()
+		s.loops.Wait()
 		if s.static != nil {
 			s.static.close()
 		}
