@@ -112,10 +112,9 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	m.IngestSource("kafka", func() metrics.IngestCounts {
 		s := c.Stats()
-		// Events counts every record that matched a spec, failed or not: count the failed ones
-		// once, as rejected.
-		rejected := s.ConversionErrors + s.StoreErrors
-		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
+		// What was finally stored, as push counts it: an event is "written" once its writes
+		// were stored (partially failed events included), "rejected" when nothing was.
+		return metrics.IngestCounts{Events: s.Stored, Unrouted: s.Unrouted, Rejected: s.Rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
 	stopAdmin, err := e.startAdmin(log)
