@@ -375,17 +375,19 @@ func describeJSONError(err error, body []byte) string {
 }
 
 // storeUnavailable answers 503 with Retry-After. When the writer is closed (the server is
-// shutting down) nothing more of the request will be stored: the answer says how many of its
-// events were not (and how many were before the writer closed). Otherwise (the store is slow or
-// down past the deadline) the writes stay queued and may still be stored.
+// shutting down) this process stores nothing more of the request: the answer says how many of
+// its events the store did not confirm (a write already sent may still have been applied: it is
+// not claimed either way) and how many it did. Otherwise (the store is slow or down past the
+// deadline) the writes stay queued and may still be stored.
 func (h *Handler) storeUnavailable(ctx context.Context, rw http.ResponseWriter, err error, outs []*ingest.Result, tickets []*ingest.Ticket) {
 	h.unavailable.Add(1)
 	var msg string
 	if errors.Is(err, ingest.ErrClosed) {
 		stored, lost := closedOutcome(ctx, outs, tickets)
-		msg = fmt.Sprintf("the server is shutting down: %d %s not stored", lost, plural(lost, "event was", "events were"))
+		msg = fmt.Sprintf("the server is shutting down: the store did not confirm %d %s before the writer closed, so %s may not be stored",
+			lost, plural(lost, "event", "events"), plural(lost, "it", "they"))
 		if stored > 0 {
-			msg += fmt.Sprintf(" (%d stored before the writer closed)", stored)
+			msg += fmt.Sprintf(" (%d confirmed stored)", stored)
 		}
 		msg += ": " + err.Error() + "; send the request again (retrying is safe: writes are idempotent)"
 		h.cfg.Logger.Warn("push: events not stored at shutdown", "not_stored", lost, "stored", stored, "err", err)

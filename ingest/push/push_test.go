@@ -264,8 +264,8 @@ func TestPushAnswered503StoredLaterCountedOnce(t *testing.T) {
 }
 
 // TestPushWriterClosedMidRequest: the writer closes (server shutdown) while a request waits for
-// a store that is down: the answer is 503 with Retry-After and says that its event was not
-// stored; nothing is stored or counted as accepted.
+// a store that is down: the answer is 503 with Retry-After and says that the store did not
+// confirm its event; nothing is stored or counted as accepted.
 func TestPushWriterClosedMidRequest(t *testing.T) {
 	f := newFixture(t, push.Config{})
 	f.flaky.Down.Store(true)
@@ -286,10 +286,10 @@ func TestPushWriterClosedMidRequest(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	a := <-ac
-	if a.code != http.StatusServiceUnavailable || a.hdr.Get("Retry-After") == "" || !strings.Contains(a.body, "shutting down: 1 event was not stored") {
+	if a.code != http.StatusServiceUnavailable || a.hdr.Get("Retry-After") == "" || !strings.Contains(a.body, "shutting down: the store did not confirm 1 event before the writer closed") {
 		t.Fatalf("writer closed mid-request: %d %s", a.code, a.body)
 	}
-	if strings.Contains(a.body, "stored before") {
+	if strings.Contains(a.body, "confirmed stored") {
 		t.Errorf("claims something was stored: %s", a.body)
 	}
 	if st := f.h.Stats(); st.Accepted != 0 || st.Writes != 0 {
