@@ -132,7 +132,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	log.Info("ingesting", "brokers", cfg.Brokers, "group", cfg.Group, "topics", c.Topics(), "dlq", c.DLQTopic(), "store", st.kind)
 	err = c.Run(ctx)
 	s := c.Stats()
-	log.Info("ingestion stopped", "records", s.Records, "events", s.Events, "writes", s.Writes, "unrouted", s.Unrouted,
+	log.Info("ingestion stopped", "records", s.Records, "events", s.Events, "stored", s.Stored, "rejected", s.Rejected, "writes", s.Writes, "unrouted", s.Unrouted,
 		"dead_letters", s.DeadLetters, "commits", s.Commits)
 	return err
 }
