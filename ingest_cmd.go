@@ -112,10 +112,9 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	m.IngestSource("kafka", func() metrics.IngestCounts {
 		s := c.Stats()
-		// Events counts every record that matched a spec, failed or not: count the failed ones
-		// once, as rejected.
-		rejected := s.ConversionErrors + s.StoreErrors
-		return metrics.IngestCounts{Events: max(s.Events-rejected, 0), Unrouted: s.Unrouted, Rejected: s.Malformed + rejected,
+		// What was finally stored, as push counts it: an event is "written" once its writes
+		// were stored (partially failed events included), "rejected" when nothing was.
+		return metrics.IngestCounts{Events: s.Stored, Unrouted: s.Unrouted, Rejected: s.Rejected,
 			DeadLetters: s.DeadLetters, Writes: s.Writes, Lag: s.Lag}
 	})
 	m.RedisPending(st.Pending) // the ingestion worker is where Redis writes fail
@@ -134,7 +133,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	log.Info("ingesting", "brokers", cfg.Brokers, "group", cfg.Group, "topics", c.Topics(), "dlq", c.DLQTopic(), "store", st.kind)
 	err = c.Run(ctx)
 	s := c.Stats()
-	log.Info("ingestion stopped", "records", s.Records, "events", s.Events, "writes", s.Writes, "unrouted", s.Unrouted,
+	log.Info("ingestion stopped", "records", s.Records, "events", s.Events, "stored", s.Stored, "rejected", s.Rejected, "writes", s.Writes, "unrouted", s.Unrouted,
 		"dead_letters", s.DeadLetters, "commits", s.Commits)
 	return err
 }

@@ -55,15 +55,23 @@ type topicPartition struct {
 }
 
 type counters struct {
-	records, events, writes, unrouted, malformed, conversion, storeErrs, deadLetters,
+	records, events, stored, rejected, writes, unrouted, malformed, conversion, storeErrs, deadLetters,
 	commits, commitErrors, fetchErrors, rebalances, partitions atomic.Int64
 }
 
 // Stats are counters since the Consumer was created; Lag is a gauge.
 type Stats struct {
-	Records          int64 // records polled
-	Events           int64 // records that matched at least one feature spec
-	Writes           int64 // store writes made from them
+	Records int64 // records polled
+	Events  int64 // records that matched at least one feature spec (counted when polled)
+	// Stored counts the records that fed at least one feature and whose writes the store
+	// accepted, once the cycle's flush stored them (never while the writes are queued or
+	// retried): an event that also failed some specs (dead-lettered for them) counts here, as a
+	// push answered "partial" does. A record consumed again after a stop is counted again.
+	Stored int64
+	// Rejected counts the records of which nothing was stored: malformed, every matching spec
+	// failed conversion, or the store rejected the writes for good.
+	Rejected         int64
+	Writes           int64 // store writes made from them (stored)
 	Unrouted         int64 // records that matched no spec (committed, not dead-lettered)
 	Malformed        int64 // records that were not a JSON object event
 	ConversionErrors int64 // records with at least one spec that failed conversion
@@ -141,6 +149,8 @@ func (c *Consumer) Stats() Stats {
 	return Stats{
 		Records:          c.stats.records.Load(),
 		Events:           c.stats.events.Load(),
+		Stored:           c.stats.stored.Load(),
+		Rejected:         c.stats.rejected.Load(),
 		Writes:           c.stats.writes.Load(),
 		Unrouted:         c.stats.unrouted.Load(),
 		Malformed:        c.stats.malformed.Load(),
@@ -236,10 +246,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 // cycle processes one poll's records: dispatch, store, dead-letter, commit.
 func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) error {
 	type pending struct {
-		rec    *kgo.Record
-		ticket *ingest.Ticket
-		errs   []error
-		stream string
+		rec      *kgo.Record
+		ticket   *ingest.Ticket
+		errs     []error
+		stream   string
+		unrouted bool
 	}
 	items := make([]pending, len(recs))
 	for i, r := range recs {
@@ -258,6 +269,7 @@ func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record
 		}
 		if res.Unrouted() && err == nil {
 			c.stats.unrouted.Add(1)
+			items[i].unrouted = true
 		} else if res.Matched > 0 {
 			c.stats.events.Add(1)
 		}
@@ -272,16 +284,25 @@ func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record
 	if err := c.w.Flush(ctx); err != nil && ctx.Err() != nil {
 		return c.abandon(recs, err)
 	}
+	// The flush is over: every ticket has its outcome. Only now are events counted as stored.
 	var dead []*kgo.Record
 	for i := range items {
 		it := &items[i]
-		if it.ticket != nil {
+		switch {
+		case it.ticket != nil:
 			if err := it.ticket.Err(); err != nil {
 				c.stats.storeErrs.Add(1)
+				c.stats.rejected.Add(1)
 				it.errs = append(it.errs, err)
 			} else {
+				c.stats.stored.Add(1)
 				c.stats.writes.Add(int64(len(it.ticket.Static()) + len(it.ticket.Actions())))
 			}
+		case it.unrouted:
+		case len(it.errs) > 0:
+			c.stats.rejected.Add(1) // malformed, or every matching spec failed
+		default:
+			c.stats.stored.Add(1) // matched, every value missing (skipped): nothing to write
 		}
 		if len(it.errs) > 0 {
 			dead = append(dead, c.deadLetter(it.rec, it.stream, errors.Join(it.errs...)))

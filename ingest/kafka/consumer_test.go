@@ -635,3 +635,71 @@ func TestConsumerWaitsForDeadLetterTopic(t *testing.T) {
 		t.Errorf("dead letters %v", dl)
 	}
 }
+
+// TestConsumerCountsWhatWasStored: an event counts as stored only once the writer's flush stored
+// its writes: never while the store is down and the writes are retried. After the outage the
+// counters equal what the store holds: every event with writes stored (one that failed a spec
+// but wrote the others included, as a push answered "partial"), rejected the malformed one and
+// the one whose writes the store refused for good, unrouted the one that matched nothing; the
+// dead-letter counter stays its own.
+func TestConsumerCountsWhatWasStored(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "count.dlq")
+	recs := streamRecords(40)
+	recs = append(recs,
+		// Partial: region_id fails conversion, os and verified are written.
+		rec{"user_cdc", `{"event_name":"user_updated","user_id":4,"device":{"os":"ios"},"region":{"id":"six"},"verified":true,"updated_at":"2026-10-20T00:00:00Z"}`},
+		// The store refuses user 77's writes for good.
+		rec{"user_cdc", `{"event_name":"user_updated","user_id":77,"device":{"os":"ios"},"region":{"id":1},"verified":true,"updated_at":"2026-10-20T00:00:00Z"}`},
+		rec{"user_cdc", `not json at all`},
+		rec{"client_event_cleansed", `{"event_name":"scroll","user_id":1,"event_time":1}`},
+	)
+	wantWrites := 0
+	for _, r := range recs[:41] {
+		res, _ := d.Dispatch(ingest.Envelope{Topic: r.topic, Event: json.RawMessage(r.value)})
+		if res.Writes() == 0 {
+			t.Fatalf("record %s makes no writes", r.value)
+		}
+		wantWrites += res.Writes()
+	}
+
+	mem := memory.New()
+	fl := &ingesttest.Flaky{Writer: mem}
+	fl.Reject("77")
+	fl.Down.Store(true)
+	cfg := config(c, "count")
+	cfg.Writer.CallTimeout = 10 * time.Millisecond
+	cons, stop := start(t, d, fl, cfg)
+	produce(t, c, recs)
+
+	ingesttest.Eventually(t, 20*time.Second, "the consumer retrying", func() bool {
+		s := cons.Stats()
+		return s.StoreRetrying && fl.Failed.Load() >= 5 && s.Events > 0
+	})
+	if s := cons.Stats(); s.Stored != 0 || s.Writes != 0 {
+		t.Fatalf("with the store down, %d events and %d writes counted as stored: %+v", s.Stored, s.Writes, s)
+	}
+	fl.Down.Store(false)
+	ingesttest.Eventually(t, 20*time.Second, "everything stored and committed", func() bool {
+		s := cons.Stats()
+		return s.Records == int64(len(recs)) && s.Lag == 0 && !s.StoreRetrying && s.DeadLetters == 3
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	s := cons.Stats()
+	if s.Stored != 41 || s.Rejected != 2 || s.Unrouted != 1 || s.DeadLetters != 3 || s.StoreErrors != 1 {
+		t.Errorf("stored %d (want 41), rejected %d (want 2), unrouted %d (want 1), dead letters %d (want 3), store errors %d (want 1)",
+			s.Stored, s.Rejected, s.Unrouted, s.DeadLetters, s.StoreErrors)
+	}
+	// The partial event's os and verified were stored, its region_id not (2 of its 3 writes).
+	if s.Writes != int64(wantWrites) {
+		t.Errorf("writes %d, want %d", s.Writes, wantWrites)
+	}
+	got := ingesttest.Dump(t, mem, reg, ids)
+	want := ingesttest.Dump(t, reference(t, d, recs[:41]), reg, ids)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store contents\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+}

@@ -219,7 +219,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		t, err := h.w.Enqueue(ctx, out.Static, out.Actions)
 		if err != nil {
 			h.countLater(tickets, resp.Results)
-			h.storeUnavailable(rw, err)
+			h.storeUnavailable(ctx, rw, err, outs, tickets)
 			return
 		}
 		tickets[i] = t
@@ -233,7 +233,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				// Not stored (yet): the client must retry, so never a 4xx. What is stored
 				// later is still counted.
 				h.countLater(tickets, resp.Results)
-				h.storeUnavailable(rw, err)
+				h.storeUnavailable(ctx, rw, err, outs, tickets)
 				return
 			}
 			res := &resp.Results[i]
@@ -374,17 +374,63 @@ func describeJSONError(err error, body []byte) string {
 	return err.Error()
 }
 
-func (h *Handler) storeUnavailable(rw http.ResponseWriter, err error) {
+// storeUnavailable answers 503 with Retry-After. When the writer is closed (the server is
+// shutting down) this process stores nothing more of the request: the answer says how many of
+// its events the store did not confirm (a write already sent may still have been applied: it is
+// not claimed either way) and how many it did. Otherwise (the store is slow or down past the
+// deadline) the writes stay queued and may still be stored.
+func (h *Handler) storeUnavailable(ctx context.Context, rw http.ResponseWriter, err error, outs []*ingest.Result, tickets []*ingest.Ticket) {
 	h.unavailable.Add(1)
-	msg := "the store did not accept the events in time"
-	if cause := h.w.Health(); cause != nil {
-		msg += ": " + cause.Error()
-	} else if err != nil {
-		msg += ": " + err.Error()
+	var msg string
+	if errors.Is(err, ingest.ErrClosed) {
+		stored, lost := closedOutcome(ctx, outs, tickets)
+		msg = fmt.Sprintf("the server is shutting down: the store did not confirm %d %s before the writer closed, so %s may not be stored",
+			lost, plural(lost, "event", "events"), plural(lost, "it", "they"))
+		if stored > 0 {
+			msg += fmt.Sprintf(" (%d confirmed stored)", stored)
+		}
+		msg += ": " + err.Error() + "; send the request again (retrying is safe: writes are idempotent)"
+		h.cfg.Logger.Warn("push: events not stored at shutdown", "not_stored", lost, "stored", stored, "err", err)
+	} else {
+		msg = "the store did not accept the events in time"
+		if cause := h.w.Health(); cause != nil {
+			msg += ": " + cause.Error()
+		} else if err != nil {
+			msg += ": " + err.Error()
+		}
+		msg += "; they stay queued and may still be stored (retrying the request is safe: writes are idempotent)"
+		h.cfg.Logger.Warn("push: store unavailable", "err", err)
 	}
-	h.cfg.Logger.Warn("push: store unavailable", "err", err)
 	rw.Header().Set("Retry-After", "1")
-	writeJSON(rw, http.StatusServiceUnavailable, errorBody{excerpt(msg) + " (retrying the request is safe: writes are idempotent)"})
+	writeJSON(rw, http.StatusServiceUnavailable, errorBody{excerpt(msg)})
+}
+
+// closedOutcome counts, once the writer is closed, the request's events with writes that were
+// stored and those that were not. Their tickets end as soon as the writer's flushers stop; one
+// still open when ctx ends is counted as not stored.
+func closedOutcome(ctx context.Context, outs []*ingest.Result, tickets []*ingest.Ticket) (stored, lost int) {
+	for i, out := range outs {
+		if out == nil {
+			continue
+		}
+		t := tickets[i]
+		if t != nil {
+			_ = t.Wait(ctx)
+		}
+		if t != nil && t.Err() == nil {
+			stored++
+		} else {
+			lost++
+		}
+	}
+	return stored, lost
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func joinMsg(a, b string) string {

@@ -26,6 +26,7 @@ type fixture struct {
 	mem   *memory.Store
 	flaky *ingesttest.Flaky
 	h     *push.Handler
+	w     *ingest.Writer
 }
 
 func newFixture(t *testing.T, cfg push.Config) *fixture {
@@ -52,7 +53,7 @@ func newFixture(t *testing.T, cfg push.Config) *fixture {
 		defer cancel()
 		w.Close(ctx)
 	})
-	return &fixture{srv: srv, mem: mem, flaky: fl, h: h}
+	return &fixture{srv: srv, mem: mem, flaky: fl, h: h, w: w}
 }
 
 func (f *fixture) post(t *testing.T, body string) (int, string, http.Header) {
@@ -230,5 +231,71 @@ func TestPushSkippedFeature(t *testing.T) {
 	}
 	if !strings.Contains(body, `"skipped":[{"feature":"user.os","path":"device.os","reason":"missing_path"}]`) {
 		t.Errorf("answer %s does not name the skipped feature", body)
+	}
+}
+
+// TestPushAnswered503StoredLaterCountedOnce: a request answered 503 because the store was down
+// past the deadline keeps its writes queued; once the store is back they are stored and the
+// request's events are counted then, once, as accepted (featuregraph_ingest_events_total
+// {source="push",outcome="written"}), never as rejected.
+func TestPushAnswered503StoredLaterCountedOnce(t *testing.T) {
+	f := newFixture(t, push.Config{Timeout: 100 * time.Millisecond})
+	f.flaky.Down.Store(true)
+	batch := `[{"topic":"user_cdc","event":{"event_name":"manner_updated","user_id":11,"temperature":41,"updated_at":1760000000}},
+		{"topic":"user_cdc","event":{"event_name":"manner_updated","user_id":12,"temperature":42,"updated_at":1760000000}}]`
+	code, body, hdr := f.post(t, batch)
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "may still be stored") {
+		t.Fatalf("store down: %d %s", code, body)
+	}
+	if st := f.h.Stats(); st.Accepted != 0 || st.Writes != 0 || st.Rejected != 0 {
+		t.Fatalf("counted before anything was stored: %+v", st)
+	}
+	f.flaky.Down.Store(false)
+	ingesttest.Eventually(t, 10*time.Second, "the queued writes stored and counted", func() bool { return f.h.Stats().Accepted == 2 })
+	time.Sleep(50 * time.Millisecond)
+	if st := f.h.Stats(); st.Accepted != 2 || st.Writes != 2 || st.Rejected != 0 || st.Unavailable != 1 {
+		t.Errorf("stats %+v, want 2 accepted, 2 writes, 0 rejected, 1 unavailable", st)
+	}
+	for _, id := range []string{"11", "12"} {
+		if got, err := store.ReadKey(context.Background(), f.mem, store.Key{Prefix: "u", ID: id, Feature: "manner_temperature"}); err != nil || got.Kind != store.Float {
+			t.Errorf("user %s: %+v, %v", id, got, err)
+		}
+	}
+}
+
+// TestPushWriterClosedMidRequest: the writer closes (server shutdown) while a request waits for
+// a store that is down: the answer is 503 with Retry-After and says that the store did not
+// confirm its event; nothing is stored or counted as accepted.
+func TestPushWriterClosedMidRequest(t *testing.T) {
+	f := newFixture(t, push.Config{})
+	f.flaky.Down.Store(true)
+	type answer struct {
+		code int
+		body string
+		hdr  http.Header
+	}
+	ac := make(chan answer, 1)
+	go func() {
+		code, body, hdr := f.post(t, `{"topic":"user_cdc","event":{"event_name":"manner_updated","user_id":13,"temperature":43,"updated_at":1760000000}}`)
+		ac <- answer{code, body, hdr}
+	}()
+	ingesttest.Eventually(t, 10*time.Second, "the write retrying", func() bool { return f.w.Stats().Retrying })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := f.w.Close(ctx); err == nil || !strings.Contains(err.Error(), "1 writes not stored") {
+		t.Errorf("Close: %v", err)
+	}
+	a := <-ac
+	if a.code != http.StatusServiceUnavailable || a.hdr.Get("Retry-After") == "" || !strings.Contains(a.body, "shutting down: the store did not confirm 1 event before the writer closed") {
+		t.Fatalf("writer closed mid-request: %d %s", a.code, a.body)
+	}
+	if strings.Contains(a.body, "confirmed stored") {
+		t.Errorf("claims something was stored: %s", a.body)
+	}
+	if st := f.h.Stats(); st.Accepted != 0 || st.Writes != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if got, err := store.ReadKey(context.Background(), f.mem, store.Key{Prefix: "u", ID: "13", Feature: "manner_temperature"}); err != nil || got.Kind == store.Float {
+		t.Errorf("user 13: %+v, %v (want nothing stored)", got, err)
 	}
 }
