@@ -101,6 +101,8 @@ type options struct {
 	overload       bool
 	overloadBin    string
 	overloadIDs    int
+	overloadSelect string
+	overloadArgs   string
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -141,6 +143,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
 	fs.IntVar(&o.overloadIDs, "overload-ids", 1000, "overload: ids of the users(ids:) query")
+	fs.StringVar(&o.overloadArgs, "overload-args", "", "overload: more `featuregraph serve` flags, space-separated (e.g. \"--max-in-flight 256\")")
+	fs.StringVar(&o.overloadSelect, "overload-select", overloadSelect, "overload: the selection of each user in the query")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
