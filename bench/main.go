@@ -13,6 +13,7 @@
 //	go run ./bench -backends memory -rate 500  # open loop: 500 req/s in total instead of closed loop
 //	go run ./bench -backends memory -scenarios S1 -rounds 1 -cpuprofile /tmp/p   # /tmp/p-S1-memory-gateway.pprof, ...
 //	go tool pprof -top /tmp/p-S1-memory-gateway.pprof
+//	go run ./bench -overload -concurrency 500 -duration 20s   # featuregraph serve under overload (overload.go)
 //
 // Scenarios: S1 user vector (5 static + 3 action features, count -s1-count, lastNSec 7 days);
 // S2 candidate scoring, articles(ids:) with -s2-ids ids x 4 static features; S3 join, a user's
