@@ -13,6 +13,7 @@
 //	go run ./bench -backends memory -rate 500  # open loop: 500 req/s in total instead of closed loop
 //	go run ./bench -backends memory -scenarios S1 -rounds 1 -cpuprofile /tmp/p   # /tmp/p-S1-memory-gateway.pprof, ...
 //	go tool pprof -top /tmp/p-S1-memory-gateway.pprof
+//	go run ./bench -overload -concurrency 500 -duration 20s   # featuregraph serve under overload (overload.go)
 //
 // Scenarios: S1 user vector (5 static + 3 action features, count -s1-count, lastNSec 7 days);
 // S2 candidate scoring, articles(ids:) with -s2-ids ids x 4 static features; S3 join, a user's
@@ -98,6 +99,11 @@ type options struct {
 	pBackends      []string
 	pServers       []string
 	reg            *registry.Registry // the example registry (types DynamoDB's static values)
+	overload       bool
+	overloadBin    string
+	overloadIDs    int
+	overloadSelect string
+	overloadArgs   string
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -135,6 +141,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pUsers, "p-users", 10000, "P1/P2: generated users (50 static features each)")
 	pBackends := fs.String("p-backends", "memory,redis,redis+cache", "P1/P2: comma-separated backends: memory, redis (statics served from Redis, warmed), redis+cache (and the in-process cache)")
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
+	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
+	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
+	fs.IntVar(&o.overloadIDs, "overload-ids", 1000, "overload: ids of the users(ids:) query")
+	fs.StringVar(&o.overloadArgs, "overload-args", "", "overload: more `featuregraph serve` flags, space-separated (e.g. \"--max-in-flight 256\")")
+	fs.StringVar(&o.overloadSelect, "overload-select", overloadSelect, "overload: the selection of each user in the query")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -261,6 +272,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !o.quiet {
 			fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
 		}
+	}
+	if o.overload {
+		return runOverload(ctx, o, stdout, logf)
 	}
 	reg, err := registry.LoadFS(features.FS, "features")
 	if err != nil {

@@ -71,6 +71,9 @@ type request struct {
 	adm        *admission
 	held       int64
 	overloaded atomic.Bool
+	// ended: the request's context ended while it was executed; its answer is a 503 TIMEOUT
+	// (endedStop).
+	ended atomic.Bool
 }
 
 type requestKey struct{}
@@ -130,8 +133,8 @@ func init() {
 	}
 }
 
-// overloadWriter turns the answer of a request refused after it entered into a 503 with
-// Retry-After, whichever transport writes it.
+// overloadWriter turns the answer of a request refused after it entered, or stopped when its
+// context ended, into a 503 with Retry-After, whichever transport writes it.
 type overloadWriter struct {
 	http.ResponseWriter
 	req         *request
@@ -143,7 +146,7 @@ func (w *overloadWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
-	if w.req.overloaded.Load() {
+	if w.req.overloaded.Load() || w.req.ended.Load() {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		code = http.StatusServiceUnavailable
 	}

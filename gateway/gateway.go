@@ -292,6 +292,8 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}
 	srv.Use(errorCap{})
+	// Before the plans: it answers for both executors when the request's context ends.
+	srv.Use(endedStop{})
 	present := func(ctx context.Context, err error) *gqlerror.Error {
 		return shortError(deadlineError(ctx, err, resolvers.ErrorPresenter(ctx, err)))
 	}

@@ -107,17 +107,19 @@ func TestValuesBudgetRefusesHeavyQueries(t *testing.T) {
 	}
 }
 
-// TestOwnDeadlineIsATimeoutNotABackendError: a backend call cut short by the request's own
-// deadline is reported as code TIMEOUT, and a request whose deadline passes before it is executed
-// is a 503 — never a 500 or a nil answer (it panicked before).
+// TestOwnDeadlineIsATimeoutNotABackendError: a request whose backend call is cut short by the
+// request's own deadline is answered 503 with Retry-After and code TIMEOUT naming the backend
+// (not BACKEND_ERROR, no partial data), and a request whose deadline passes before it is
+// executed is a 503 — never a 500 or a nil answer (it panicked before).
 func TestOwnDeadlineIsATimeoutNotABackendError(t *testing.T) {
 	e := newEnv(t, func(c *gateway.Config) { c.RequestTimeout = 100 * time.Millisecond })
 	br := &blockingReader{Reader: e.mem, entered: make(chan struct{}, 4), release: make(chan struct{})}
 	e.rd.Reader = br
-	code, _, b := post(t, e.srv.URL, gqlBody(`{ user(id: 1) { os } }`))
+	code, h, b := post(t, e.srv.URL, gqlBody(`{ user(id: 1) { os } }`))
 	var r response
-	if err := json.Unmarshal(b, &r); err != nil || code != http.StatusOK || len(r.Errors) == 0 {
-		t.Fatalf("%d %s", code, b)
+	if err := json.Unmarshal(b, &r); err != nil || code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" ||
+		len(r.Errors) != 1 || r.Data != nil {
+		t.Fatalf("%d %v %s", code, h, b)
 	}
 	if r.Errors[0].Extensions["code"] != "TIMEOUT" || r.Errors[0].Extensions["backend"] != "dynamodb" {
 		t.Fatalf("want a TIMEOUT naming the backend, got %s", b)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -97,6 +98,11 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeContextEnded(w, ctx)
 		return
 	}
+	if req := requestFrom(ctx); req != nil && req.ended.Load() {
+		// Stopped at the end of its context (endedStop): errors only, no data entry.
+		writeErrors(w, http.StatusServiceUnavailable, resp.Errors)
+		return
+	}
 	if len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && (plan.Wrote(ctx, resp.Data) || json.Valid(resp.Data)) {
 		var b bytes.Buffer
 		b.Grow(len(resp.Data) + 10)
@@ -116,6 +122,22 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 		_, _ = io.WriteString(w, `{"errors":[{"message":"the response could not be encoded"}]}`)
 		return
 	}
+	_, _ = w.Write(b)
+}
+
+// writeErrors answers errors without a data entry.
+func writeErrors(w http.ResponseWriter, status int, errs gqlerror.List) {
+	b, err := json.Marshal(struct {
+		Errors gqlerror.List `json:"errors"`
+	}{errs})
+	if err != nil {
+		writeResponse(w, &graphql.Response{Errors: errs})
+		return
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
 

@@ -68,15 +68,16 @@ type pair struct {
 
 const maxIDs = 50
 
-func newPair(t testing.TB, reg *registry.Registry, seed uint64) *pair {
+// newPair serves both executors; mutate adjusts their configuration.
+func newPair(t testing.TB, reg *registry.Registry, seed uint64, mutate ...func(*gateway.Config)) *pair {
 	t.Helper()
 	p := &pair{steps: &steps{}, store: querygen.NewStore(reg, seed, 0),
 		reads: [2]*reads{{n: map[string]int{}}, {n: map[string]int{}}}}
 	for i, plans := range []bool{true, false} {
-		srv := newServer(t, reg, p.store, plans, func(cfg *gateway.Config) {
+		srv := newServer(t, reg, p.store, plans, append([]func(*gateway.Config){func(cfg *gateway.Config) {
 			cfg.Resolvers.Recorder = p.reads[i]
 			cfg.PlanObserver = p.steps
-		})
+		}}, mutate...)...)
 		if plans {
 			p.plans = srv
 		} else {
@@ -92,7 +93,9 @@ func newServer(t testing.TB, reg *registry.Registry, r store.Reader, plans bool,
 	cfg := gateway.DefaultConfig()
 	cfg.Resolvers.MaxIDs = maxIDs
 	cfg.Plans = plans
-	cfg.RequestTimeout = 300 * time.Millisecond
+	// Far from what a request takes even on a loaded machine: a request past its deadline is
+	// stopped and answered TIMEOUT by both executors (the timeout test sets a short one).
+	cfg.RequestTimeout = 10 * time.Second
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -211,7 +214,7 @@ func TestPlanMatchesGqlgenOnTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPair(t, reg, 2)
+	p := newPair(t, reg, 2, func(c *gateway.Config) { c.RequestTimeout = 300 * time.Millisecond })
 	q := querygen.Query{Text: `{ users(ids: [1, 2]) { os recentSearches(count: 2) { query } } }`}
 	if !p.check(t, q, querygen.TimeoutFault) {
 		t.Error("the plan path did not run")

@@ -67,6 +67,7 @@ type run struct {
 	errMu   sync.Mutex
 	level   int
 	present graphql.ErrorPresenterFunc
+	cut     error // a read the end of the context cut short (it names the backend), or nil
 }
 
 // prepare evaluates the arguments of every root and action field. It returns false when one is
@@ -199,7 +200,17 @@ func (r *run) execute() {
 		}
 	}
 	for len(level) > 0 {
+		// The request's context ending (deadline, client gone) stops the plan between levels: no
+		// read of a later level starts, and the errors of a level whose reads it cut short are
+		// not built (the answer is the gateway's TIMEOUT, see Execute).
+		if r.ctx.Err() != nil {
+			return
+		}
 		r.readLevel(level)
+		if r.ctx.Err() != nil {
+			r.cut = cutRead(level)
+			return
+		}
 		r.reportErrors(level)
 		r.level++
 		level = r.nextLevel(level)
@@ -315,6 +326,9 @@ func (r *run) readStatics(level []*batch) {
 	}
 	var err error
 	for _, g := range groups {
+		if err = r.ctx.Err(); err != nil {
+			break
+		}
 		g.out = make([]store.StaticValue, g.q.Len())
 		ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: g.q.Len()})
 		err = r.ex.statics.ReadStatic(ctx, g.q, g.out)
@@ -368,6 +382,10 @@ func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results
 			nf := len(af.ai.f.Fields)
 			for i := range n {
 				res := &b.acts[k*n+i]
+				if i&(checkEvery-1) == checkEvery-1 && err == nil {
+					// Decoding thousands of series is work a request past its end must not do.
+					err = r.ctx.Err()
+				}
 				if err != nil {
 					res.err = err
 					continue
@@ -390,6 +408,21 @@ func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results
 			}
 		}
 	}
+}
+
+// cutRead is the first failed read of a level.
+func cutRead(level []*batch) error {
+	for _, b := range level {
+		if b.err != nil {
+			return b.err
+		}
+		for _, a := range b.acts {
+			if a.err != nil {
+				return a.err
+			}
+		}
+	}
+	return nil
 }
 
 // nextLevel makes the batches of the joined entities of the events just read.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
@@ -170,7 +171,31 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 		return nil, dst
 	}
 	r.execute()
+	if err := ctx.Err(); err != nil {
+		return r.ended(err), dst
+	}
 	start := len(dst)
-	dst = r.write(dst, p)
+	w := writer{ctx: ctx}
+	dst = w.write(dst, r, p)
+	if w.err != nil {
+		return r.ended(w.err), dst[:start]
+	}
 	return &graphql.Response{Data: dst[start:], Errors: r.errs}, dst
 }
+
+// ended is the answer of a run stopped because its context ended (err: the context's error): no
+// data, one error (TIMEOUT or CANCELLED, as the presenter says; the read it cut short, naming
+// its backend, when there was one) — never a partial answer.
+func (r *run) ended(err error) *graphql.Response {
+	if r.cut != nil {
+		err = r.cut
+	}
+	e := r.present(r.ctx, err)
+	e.Path = nil
+	return &graphql.Response{Errors: gqlerror.List{e}}
+}
+
+// checkEvery is how many entities (rows of a batch, objects written) the executor handles between
+// two looks at its context: often enough to stop within microseconds, rarely enough to cost
+// nothing measurable.
+const checkEvery = 64

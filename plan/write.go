@@ -1,13 +1,36 @@
 package plan
 
 import (
+	"context"
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
 )
 
+// writer writes the answer of a run. It looks at the request's context every checkEvery
+// objects and stops once it has ended (err is then the context's error and what was written is
+// to be dropped): a 200,000-value answer is not finished for a client that is gone or a request
+// past its deadline.
+type writer struct {
+	ctx     context.Context
+	objects int
+	err     error
+}
+
+// stopped counts one object written and reports whether the writer must stop.
+func (w *writer) stopped() bool {
+	if w.err != nil {
+		return true
+	}
+	w.objects++
+	if w.objects&(checkEvery-1) == 0 {
+		w.err = w.ctx.Err()
+	}
+	return w.err != nil
+}
+
 // write appends the answer's data object, field by field in the order gqlgen writes it.
-func (r *run) write(dst []byte, p *Plan) []byte {
+func (w *writer) write(dst []byte, r *run, p *Plan) []byte {
 	dst = append(dst, '{')
 	for i, rf := range p.roots {
 		if i > 0 {
@@ -20,15 +43,18 @@ func (r *run) write(dst []byte, p *Plan) []byte {
 		}
 		b := r.roots[i]
 		if !rf.root.many {
-			dst = writeObject(dst, b, 0, rf.ws)
+			dst = w.writeObject(dst, b, 0, rf.ws)
 			continue
 		}
 		dst = append(dst, '[')
 		for j := range b.ids {
+			if w.err != nil {
+				return dst
+			}
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = writeObject(dst, b, j, rf.ws)
+			dst = w.writeObject(dst, b, j, rf.ws)
 		}
 		dst = append(dst, ']')
 	}
@@ -36,7 +62,10 @@ func (r *run) write(dst []byte, p *Plan) []byte {
 }
 
 // writeObject writes entity i of b with the selection ws.
-func writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
+func (w *writer) writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
+	if w.stopped() {
+		return dst
+	}
 	dst = append(dst, '{')
 	ns, n := len(b.ld.statics), len(b.ids)
 	for x := range ws.fields {
@@ -75,10 +104,13 @@ func writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
 			af := b.ld.actions[f.n]
 			dst = append(dst, '[')
 			for e := range res.evs {
+				if w.err != nil {
+					return dst
+				}
 				if e > 0 {
 					dst = append(dst, ',')
 				}
-				dst = writeEvent(dst, b, f.n, res, e, af.ev)
+				dst = w.writeEvent(dst, b, f.n, res, e, af.ev)
 			}
 			dst = append(dst, ']')
 		}
@@ -113,7 +145,10 @@ func writeEntries(dst []byte, v *store.Value, ws *writeSel) []byte {
 	return append(dst, ']')
 }
 
-func writeEvent(dst []byte, b *batch, k int, res *actResult, e int, es *eventSel) []byte {
+func (w *writer) writeEvent(dst []byte, b *batch, k int, res *actResult, e int, es *eventSel) []byte {
+	if w.stopped() {
+		return dst
+	}
 	ev := &res.evs[e]
 	dst = append(dst, '{')
 	for x := range es.fields {
@@ -141,7 +176,7 @@ func writeEvent(dst []byte, b *batch, k int, res *actResult, e int, es *eventSel
 				dst = append(dst, "null"...)
 				continue
 			}
-			dst = writeObject(dst, jb, int(row), f.join)
+			dst = w.writeObject(dst, jb, int(row), f.join)
 		}
 	}
 	return append(dst, '}')

@@ -32,7 +32,10 @@ func (r *Resolver) actions(ctx context.Context, entity, feature, id string, coun
 		return nil, err
 	}
 	q.Filter = filter
-	r.cfg.Recorder.FeatureRead(entity, feature, 1)
+	r.cfg.Recorder.FeatureRead(entity, feature, 1) // counted as the plans count it: asked for (and prefetched)
+	if err := ctx.Err(); err != nil {
+		return nil, err // the request ended: wait for nothing (see loadEntities)
+	}
 	return l.Actions.Load(ctx, q)
 }
 
@@ -87,7 +90,10 @@ func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.
 // for a second one. The action resolvers then find the read in the loader's cache. Fields whose
 // arguments are invalid are left to their resolver, which reports the error.
 // A field with a filter is not prefetched (its query is built by its resolver).
-func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids []string, sel []graphql.CollectedField, inherited *time.Time) {
+//
+// It returns the features it started reads of (for every id), which the action resolvers count
+// as they are answered (or loadEntities, when the request ends before they are).
+func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids []string, sel []graphql.CollectedField, inherited *time.Time) (started []*registry.Feature) {
 	l := loader.For(ctx)
 	var vars map[string]any
 	for _, cf := range sel {
@@ -114,7 +120,9 @@ func (r *Resolver) prefetchActions(ctx context.Context, e *registry.Entity, ids 
 				l.Actions.LoadThunk(ctx, q)
 			}
 		}
+		started = append(started, f)
 	}
+	return started
 }
 
 // timeArg reads an optional Time argument as the resolvers receive it.

@@ -37,7 +37,11 @@ func one[T any](ctx context.Context, r *Resolver, b *binding[T], id string, asOf
 	}
 	path := graphql.GetFieldContext(ctx).Path()
 	sel := graphql.CollectFieldsCtx(ctx, nil)
-	objs := loadEntities(ctx, r, b, []string{id}, sel, func(int) ast.Path { return path }, asOf)
+	objs, err := loadEntities(ctx, r, b, []string{id}, sel, func(int) ast.Path { return path }, asOf)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	return objs[0], nil
 }
 
@@ -51,7 +55,7 @@ func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, 
 	}
 	path := graphql.GetFieldContext(ctx).Path()
 	sel := graphql.CollectFieldsCtx(ctx, nil)
-	return loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path { return append(path[:len(path):len(path)], ast.PathIndex(i)) }, asOf), nil
+	return loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path { return append(path[:len(path):len(path)], ast.PathIndex(i)) }, asOf)
 }
 
 // loadEntities builds one object per id with the static features selected in sel, all read in
@@ -60,7 +64,15 @@ func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, 
 // the rest of the response, action features included, is still answered. With at (asOf), the
 // objects are answered as of then: static features from their history (a feature without
 // history is an error at its field), action features inherit it.
-func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, sel []graphql.CollectedField, pathOf func(i int) ast.Path, at *time.Time) []T {
+//
+// Once the request's context has ended (deadline, client gone) it reads nothing and builds
+// nothing: the error is the context's, the field's answer is an error (and the gateway's answer
+// a TIMEOUT), so a request past its end stops costing the CPU that others need. The action
+// resolvers (actions) and joins stop the same way.
+func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, sel []graphql.CollectedField, pathOf func(i int) ast.Path, at *time.Time) ([]T, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	objs := make([]T, len(ids))
 	for i, id := range ids {
 		objs[i] = b.new(id)
@@ -69,7 +81,7 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 		}
 	}
 	e := r.reg.Entity(b.entity)
-	r.prefetchActions(ctx, e, ids, sel, at)
+	prefetched := r.prefetchActions(ctx, e, ids, sel, at)
 	byField := r.staticByField[b.entity]
 	var features []wanted
 	index := map[string]int{}
@@ -86,11 +98,11 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 		features = append(features, wanted{f, []string{cf.Alias}})
 	}
 	if len(features) == 0 || len(ids) == 0 {
-		return objs
+		return objs, nil
 	}
 	if at != nil {
 		loadHistory(ctx, r, b, e, ids, objs, features, pathOf, at)
-		return objs
+		return objs, ctx.Err()
 	}
 	names := &loader.Features{Names: make([]string, len(features))}
 	for j, w := range features {
@@ -103,6 +115,20 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 	}
 	values, err := loader.For(ctx).Static.LoadAll(ctx, keys)
 	perKey := keyErrors(err, len(keys))
+	if cerr := ctx.Err(); cerr != nil {
+		// Not an error per key and field: nobody is waiting for them. The action reads started
+		// with this one are counted here, as their resolvers will not run. The read's own error
+		// names the backend it cut short.
+		for _, f := range prefetched {
+			r.cfg.Recorder.FeatureRead(e.Name, f.Name, len(ids))
+		}
+		for _, kerr := range perKey {
+			if kerr != nil {
+				return nil, kerr
+			}
+		}
+		return nil, cerr
+	}
 	for i := range ids {
 		for j, w := range features {
 			if perKey[i] != nil {
@@ -114,7 +140,7 @@ func loadEntities[T any](ctx context.Context, r *Resolver, b *binding[T], ids []
 			setStatic(ctx, b, e, objs[i], w.f, w.aliases, pathOf(i), values[i][j])
 		}
 	}
-	return objs
+	return objs, nil
 }
 
 // setStatic sets one static feature of an object from its stored value (Kind Absent: none, the
@@ -183,9 +209,13 @@ func join[E any, T any](ctx context.Context, r *Resolver, field string, b *bindi
 		}
 	}
 	path := fc.Path()
-	objs := loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path {
+	objs, err := loadEntities(ctx, r, b, ids, sel, func(i int) ast.Path {
 		return append(path[:len(path):len(path)], ast.PathIndex(idx[i]), ast.PathName(alias))
 	}, at)
+	if err != nil {
+		graphql.AddError(ctx, err) // the context ended: the joined objects are not read
+		return
+	}
 	for i, o := range objs {
 		set(events[idx[i]], o)
 	}

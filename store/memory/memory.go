@@ -56,10 +56,20 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for i := range out {
+		if i&(checkEvery-1) == checkEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return &store.BackendError{Backend: "memory", Op: "read static", Err: err}
+			}
+		}
 		out[i] = s.static[q.Key(i)] // the zero StaticValue is Absent
 	}
 	return nil
 }
+
+// checkEvery is how many keys (static) or queries (actions) a read handles between two looks at
+// its context: like a real backend, a read stops when its request's context ends, but checking
+// each key would cost more than the lookup.
+const checkEvery = 256
 
 // ReadActions implements store.ActionReader.
 func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
@@ -70,7 +80,12 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 	out := make(map[store.ActionQuery][]store.ActionEvent, len(queries))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, q := range queries {
+	for i, q := range queries {
+		if i&(checkEvery-1) == checkEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, &store.BackendError{Backend: "memory", Op: "read actions", Err: err}
+			}
+		}
 		if q.MaxTS > 0 {
 			out[q] = s.pointInTime(q, nowSec)
 			continue
