@@ -85,6 +85,9 @@ func waitFor(t *testing.T, logs *syncBuffer, timeout time.Duration, what string,
 	}
 }
 
+// buildWait is how long TestDevPicksUpANewFeature waits for a build of the module to serve.
+const buildWait = 8 * time.Minute
+
 // `featuregraph dev` on a copy of the module: a feature added to the YAML is served after a
 // push without a manual rebuild, the data pushed before the change is still there, and an
 // invalid registry is reported while the running server keeps serving.
@@ -115,7 +118,10 @@ func TestDevPicksUpANewFeature(t *testing.T) {
 		_, out := postJSON(t, gql, string(body))
 		return out
 	}
-	waitFor(t, &logs, 4*time.Minute, "the first server", func() bool {
+	// The waits below bound builds of the whole module (go generate, go build): minutes on a cold
+	// build cache, more while `go test -race ./...` compiles the other packages' test binaries on
+	// the same two cores. They only detect a dev that never serves; they time nothing.
+	waitFor(t, &logs, buildWait, "the first server", func() bool {
 		return strings.HasPrefix(query(`{ user(id: 1) { os } }`), `{"data":{"user":{"os":"ios"}}}`)
 	})
 
@@ -145,7 +151,7 @@ func TestDevPicksUpANewFeature(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "features", "app_version.yaml"), []byte(appVersionFeature), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, &logs, 4*time.Minute, "the new feature to be served", func() bool {
+	waitFor(t, &logs, buildWait, "the new feature to be served", func() bool {
 		return !strings.Contains(query(`{ user(id: 1) { appVersion } }`), "errors")
 	})
 	// The event pushed before the change was replayed: its new feature is there too, and the

@@ -83,7 +83,15 @@ func maxOverlap(calls []call) int {
 // costs two Redis pipelines (statics and actions) and no DynamoDB call; 500 ids × 2 features of
 // which one was never written cost one pipeline of 500 HMGETs and, the first time, ⌈500/100⌉ = 5
 // BatchGetItem calls run concurrently for the missing feature, remembered as negative entries.
+//
+// Both executors (batchingExecutors in gateway_test.go), each on its own Redis and table.
 func TestTieredStoreCallCounts(t *testing.T) {
+	for _, ex := range batchingExecutors {
+		t.Run(ex.name, func(t *testing.T) { testTieredStoreCallCounts(t, ex.config) })
+	}
+}
+
+func testTieredStoreCallCounts(t *testing.T, config func(*gateway.Config)) {
 	ctx := context.Background()
 	reg, err := registry.Load("../features")
 	if err != nil {
@@ -139,7 +147,9 @@ func TestTieredStoreCallCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	g, err := gateway.New(gateway.DefaultConfig(), reg, ts, ts, nil)
+	gcfg := gateway.DefaultConfig()
+	config(&gcfg)
+	g, err := gateway.New(gcfg, reg, ts, ts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
