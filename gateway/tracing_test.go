@@ -124,7 +124,10 @@ func testTracingSpanTree(t *testing.T, plans bool, want string) {
 	cfg := gateway.DefaultConfig()
 	cfg.Tracer = tr
 	cfg.Plans = plans
-	cfg.Loader.Wait = 20 * time.Millisecond // every join of the query in one batch, even on a busy machine
+	// Every join of the query in one batch, even on a busy machine under -race: a batch closes
+	// a second after its first key (gqlgen's path; plans batch per level without a timer).
+	cfg.Loader.Wait = time.Second
+	cfg.RequestTimeout = 30 * time.Second
 	st := traced.Wrap(mem, tr, "memory")
 	g, err := gateway.New(cfg, reg, st, st, nil)
 	if err != nil {
