@@ -378,7 +378,8 @@ func describeJSONError(err error, body []byte) string {
 // shutting down) this process stores nothing more of the request: the answer says how many of
 // its events the store did not confirm (a write already sent may still have been applied: it is
 // not claimed either way) and how many it did. Otherwise (the store is slow or down past the
-// deadline) the writes stay queued and may still be stored.
+// deadline) the writes queued stay queued and may still be stored; the answer says how many of
+// the events were queued when the writer had no room for the others.
 func (h *Handler) storeUnavailable(ctx context.Context, rw http.ResponseWriter, err error, outs []*ingest.Result, tickets []*ingest.Ticket) {
 	h.unavailable.Add(1)
 	var msg string
@@ -398,8 +399,23 @@ func (h *Handler) storeUnavailable(ctx context.Context, rw http.ResponseWriter, 
 		} else if err != nil {
 			msg += ": " + err.Error()
 		}
-		msg += "; they stay queued and may still be stored (retrying the request is safe: writes are idempotent)"
-		h.cfg.Logger.Warn("push: store unavailable", "err", err)
+		queued, total := 0, 0
+		for i, out := range outs {
+			if out == nil {
+				continue
+			}
+			total++
+			if tickets[i] != nil {
+				queued++
+			}
+		}
+		if queued == total {
+			msg += "; they stay queued and may still be stored"
+		} else {
+			msg += fmt.Sprintf("; %d of the %d events with writes were queued and may still be stored, the others were not", queued, total)
+		}
+		msg += " (retrying the request is safe: writes are idempotent)"
+		h.cfg.Logger.Warn("push: store unavailable", "err", err, "queued", queued, "events", total)
 	}
 	rw.Header().Set("Retry-After", "1")
 	writeJSON(rw, http.StatusServiceUnavailable, errorBody{excerpt(msg)})

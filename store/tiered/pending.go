@@ -165,34 +165,50 @@ func (p *pendingSet) stop() {
 }
 
 // markPending marks what a failed Redis write may have left behind in Redis: the series and
-// static features it wrote, and everything written to Redis in the last recentWindow (a
-// failover loses the writes the dead master had not replicated, of either kind). It starts the
-// background loops and makes the in-process cache forget the statics. false: a set is full
-// (what fitted is marked anyway: marking is always safe), and the caller returns the error.
+// static features it wrote, and, best effort, everything written to Redis in the last
+// recentWindow (a failover loses the writes the dead master had not replicated, of either
+// kind). It starts the background loops and makes the in-process cache forget the statics.
+// false: the write's own keys did not fit in their set (nothing of them is marked), and the
+// caller returns the error. The recent keys are marked only where they fit, after the write's
+// own, so that they never crowd those out.
 func (s *Store) markPending(series, statics []mark) bool {
 	now := s.now()
-	series = append(series, s.recentSeries.since(now)...)
-	statics = append(statics, s.recentStatic.since(now)...)
-	ok1, start := s.stale.mark(series, maxStale, now.UnixNano())
-	if start {
-		s.startLoop(&s.stale, "drop stale", s.dropStale)
-	}
-	ok2, start := s.staticPending.mark(statics, maxPendingStatic, now.UnixNano())
-	if start {
-		s.startLoop(&s.staticPending, "sync static", s.syncStatic)
-	}
-	if s.static != nil && len(statics) > 0 {
-		keys := make([]store.Key, len(statics))
-		for i, m := range statics {
-			keys[i] = m.key
-		}
-		s.static.forget(keys)
-	}
+	ok1 := s.markIn(&s.stale, series, maxStale, now, "drop stale", s.dropStale)
+	ok2 := s.markIn(&s.staticPending, statics, maxPendingStatic, now, "sync static", s.syncStatic)
+	s.markIn(&s.stale, s.recentSeries.since(now), maxStale, now, "drop stale", s.dropStale)
+	s.markIn(&s.staticPending, s.recentStatic.since(now), maxPendingStatic, now, "sync static", s.syncStatic)
 	return ok1 && ok2
+}
+
+// markIn marks marks in p (all or none, within limit), starts its loop when it is not running,
+// and for static features makes the in-process cache forget them.
+func (s *Store) markIn(p *pendingSet, marks []mark, limit int, now time.Time, op string, flush func(ctx context.Context, batch []pendingKey) ([]pendingKey, error)) bool {
+	ok, start := p.mark(marks, limit, now.UnixNano())
+	if start {
+		s.startLoop(p, op, flush)
+	}
+	if ok && p == &s.staticPending {
+		s.forgetStatic(marks)
+	}
+	return ok
+}
+
+// forgetStatic drops marks' keys from the in-process cache (when it is on).
+func (s *Store) forgetStatic(marks []mark) {
+	if s.static == nil || len(marks) == 0 {
+		return
+	}
+	keys := make([]store.Key, len(marks))
+	for i, m := range marks {
+		keys[i] = m.key
+	}
+	s.static.forget(keys)
 }
 
 // startLoop runs the loop of p, unless the store is closing.
 func (s *Store) startLoop(p *pendingSet, op string, flush func(ctx context.Context, batch []pendingKey) ([]pendingKey, error)) {
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
 	select {
 	case <-s.closing:
 		p.stop()
@@ -210,11 +226,18 @@ func (s *Store) workOff(p *pendingSet, op string, flush func(ctx context.Context
 	defer s.loops.Done()
 	delay := pendingMinDelay
 	for {
+		closing := false
 		select {
 		case <-s.closing:
+			closing = true
+		case <-time.After(delay):
+		}
+		if closing {
+			// One last round, bounded: Redis may be back while the loop waited out its
+			// back-off, and what is left pending when the process exits stays stale in Redis.
+			s.lastRound(p, op, flush)
 			p.stop()
 			return
-		case <-time.After(delay):
 		}
 		batch := p.take(pendingBatch)
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RefillTimeout)
@@ -232,6 +255,28 @@ func (s *Store) workOff(p *pendingSet, op string, flush func(ctx context.Context
 		}
 	}
 }
+
+// lastRound is the loop's round at Close: the pending keys, pendingBatch at a time, within
+// closeBudget in all, stopping at the first failure.
+func (s *Store) lastRound(p *pendingSet, op string, flush func(ctx context.Context, batch []pendingKey) ([]pendingKey, error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.cfg.RefillTimeout, closeBudget))
+	defer cancel()
+	for ctx.Err() == nil {
+		batch := p.take(pendingBatch)
+		if len(batch) == 0 {
+			return
+		}
+		start := time.Now()
+		done, err := flush(ctx, batch)
+		s.cfg.Observer.BackendCall(observerName, op, len(batch), time.Since(start), err)
+		if err != nil || len(done) == 0 || p.done(done) {
+			return
+		}
+	}
+}
+
+// closeBudget bounds the last round of the pending loops at Close.
+const closeBudget = 2 * time.Second
 
 // dropStale deletes stale series from Redis.
 func (s *Store) dropStale(ctx context.Context, batch []pendingKey) ([]pendingKey, error) {
@@ -272,6 +317,14 @@ func (s *Store) syncStatic(ctx context.Context, batch []pendingKey) ([]pendingKe
 	if err := s.cache.WriteStatic(ctx, writes); err != nil {
 		return nil, err
 	}
+	// A read that did not see these keys pending (it began before they were marked) may have
+	// put Redis's older value into the in-process cache since: forget it now that Redis is
+	// up to date.
+	marks := make([]mark, len(done))
+	for i, d := range done {
+		marks[i] = mark{key: d.key}
+	}
+	s.forgetStatic(marks)
 	return done, nil
 }
 

@@ -285,3 +285,38 @@ func TestFailedWriteMarksRecentStaticsPending(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseWritesPendingThrough: Redis is back while the loop waits out its back-off and the
+// process stops (the ingest worker after its last Kafka commit): Close brings Redis up to date
+// before it returns instead of leaving the static stale in Redis for every other gateway.
+func TestCloseWritesPendingThrough(t *testing.T) {
+	srv := testenv.NewRedis(t)
+	r, err := redis.New(redis.Config{Addrs: []string{srv.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &flakyCache{Store: r}
+	s, err := tiered.New(c, newTable(t, nil), tiered.Config{RedisRetryAfter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := direct(t, srv.Addr())
+	k := newKey("os")
+	now := time.Now().UnixMilli()
+	mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("old"), TS: now - 1000})
+	c.failWrites.Store(true)
+	mustWriteStatic(t, s, store.StaticWrite{Key: k, Value: store.StringValue("new"), TS: now})
+	// Let the loop fail a few rounds so that it waits in its back-off (up to 2 s).
+	time.Sleep(300 * time.Millisecond)
+	if n := s.PendingStatics(); n != 1 {
+		t.Fatalf("want 1 pending static before Close, got %d", n)
+	}
+	c.failWrites.Store(false)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.PendingStatics(); n != 0 {
+		t.Errorf("%d statics still pending after Close with Redis up", n)
+	}
+	wantStatic(t, "Redis after Close", other, k, "new", now)
+}

@@ -102,6 +102,7 @@ type Store struct {
 	inflight    sync.Map // series key -> struct{}: a refill of that key is running
 	bg          sync.WaitGroup
 	loops       sync.WaitGroup // the loops bringing pending keys up to date (pending.go)
+	loopsMu     sync.Mutex     // orders starting a loop (loops.Add) before Close's loops.Wait
 	closeOnce   sync.Once
 	closing     chan struct{} // closed by Close: background retries stop
 	// What Redis may hold behind DynamoDB after a failed Redis write, and what was written to
@@ -154,7 +155,9 @@ func (s *Store) WaitBackground() { s.bg.Wait() }
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.loopsMu.Lock()
 		close(s.closing)
+		s.loopsMu.Unlock()
 		s.bg.Wait()
 		s.loops.Wait()
 		if s.static != nil {
