@@ -148,9 +148,6 @@ func (s *Store) WriteActionsIfPresent(ctx context.Context, writes []store.Action
 	return s.exec(ctx, "write actions", pipe)
 }
 
-// refillMarker is the key that says a refill of series key is under way. Its hash tag puts it
-// in the series' Cluster slot, so one script can read both.
-func refillMarker(key string) string { return "{" + key + "}:refill" }
 
 // MarkRefill records that the series of keys are about to be refilled: until EndRefill (or ttl),
 // WriteActionsIfPresent writes to them even though Redis does not hold them yet.
