@@ -148,7 +148,6 @@ func (s *Store) WriteActionsIfPresent(ctx context.Context, writes []store.Action
 	return s.exec(ctx, "write actions", pipe)
 }
 
-
 // MarkRefill records that the series of keys are about to be refilled: until EndRefill (or ttl),
 // WriteActionsIfPresent writes to them even though Redis does not hold them yet.
 func (s *Store) MarkRefill(ctx context.Context, keys []store.Key, ttl time.Duration) error {
