@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -488,5 +490,192 @@ func TestReadmeValidateOutput(t *testing.T) {
 	got := strings.ReplaceAll(out.String()+"featuregraph: "+err.Error()+"\n", tmp+"/", "")
 	if got != shown {
 		t.Errorf("validate printed\n%s\nthe README shows\n%s", got, shown)
+	}
+}
+
+// readmeSection returns the lines of the README from the heading line start (e.g. "### Flags")
+// up to the next heading of the same or a higher level.
+func readmeSection(t *testing.T, start string) []string {
+	t.Helper()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := strings.Index(start, " ")
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if in && strings.HasPrefix(line, "#") {
+			if l := strings.Index(line, " "); l > 0 && l <= level && strings.Trim(line[:l], "#") == "" {
+				break
+			}
+		}
+		if line == start {
+			in = true
+		}
+		if in {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("README.md has no section %q", start)
+	}
+	return out
+}
+
+// The README's flag tables (Configuration, "### Flags") name every flag of every command once,
+// in the first cell of a row, with the default its -h prints, and name no flag that no command
+// has.
+func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
+	type flagDoc struct{ defaultCell string }
+	documented := map[string]flagDoc{}
+	flagRE := regexp.MustCompile("`--([a-z0-9-]+)")
+	var mentioned []string
+	for _, line := range readmeSection(t, "### Flags") {
+		if !strings.HasPrefix(line, "| `--") {
+			continue
+		}
+		cells := strings.Split(line, " | ")
+		if len(cells) < 3 {
+			t.Errorf("flag row without a default and a meaning: %s", line)
+			continue
+		}
+		for _, m := range flagRE.FindAllStringSubmatch(cells[0], -1) {
+			if _, dup := documented[m[1]]; dup {
+				t.Errorf("--%s is listed twice", m[1])
+			}
+			documented[m[1]] = flagDoc{defaultCell: cells[1]}
+		}
+		for _, m := range flagRE.FindAllStringSubmatch(strings.Join(cells[1:], " | "), -1) {
+			mentioned = append(mentioned, m[1])
+		}
+	}
+	// Every flag of every command, with the default -h prints.
+	defaultRE := regexp.MustCompile(`\(default "?([^")]*)"?\)$`)
+	all := map[string]bool{}
+	for name := range commands {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{name, "-h"}, &stdout, &stderr, noEnv); err != nil {
+			t.Fatalf("%s -h: %v", name, err)
+		}
+		lines := strings.Split(stdout.String(), "\n")
+		for i, line := range lines {
+			if !strings.HasPrefix(line, "  -") {
+				continue
+			}
+			flagName := strings.Fields(strings.TrimPrefix(line, "  -"))[0]
+			all[flagName] = true
+			doc, ok := documented[flagName]
+			if !ok {
+				t.Errorf("%s --%s is not in the README's flag tables", name, flagName)
+				continue
+			}
+			if i+1 >= len(lines) {
+				continue
+			}
+			m := defaultRE.FindStringSubmatch(strings.TrimSpace(lines[i+1]))
+			if m == nil || strings.HasPrefix(m[1], "<") || strings.HasPrefix(m[1], "on") || strings.HasPrefix(m[1], "from") {
+				continue // no default, or one -h describes in words
+			}
+			want := m[1]
+			if strings.HasSuffix(want, "m0s") { // 1m0s is written 1m
+				want = strings.TrimSuffix(want, "0s")
+			}
+			if flagName == "redis-pool-size" { // 10 per CPU: -h shows this machine's
+				continue
+			}
+			if want == "true" {
+				want = "on"
+			}
+			if !strings.Contains(strings.ReplaceAll(doc.defaultCell, "`", ""), want) {
+				t.Errorf("--%s: the README's default %q, -h says %q", flagName, doc.defaultCell, m[1])
+			}
+		}
+	}
+	for f := range documented {
+		if !all[f] {
+			t.Errorf("the README lists --%s, which no command has", f)
+		}
+	}
+	for _, f := range mentioned {
+		if !all[f] {
+			t.Errorf("the README's flag tables mention --%s, which no command has", f)
+		}
+	}
+}
+
+// githubAnchor is the anchor GitHub gives a heading: lower case, punctuation dropped, spaces to
+// hyphens.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// markdownAnchors returns the anchors of a Markdown file's headings (outside code blocks).
+func markdownAnchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	fenced := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			fenced = !fenced
+		}
+		if !fenced && strings.HasPrefix(line, "#") {
+			anchors[githubAnchor(strings.TrimSpace(strings.TrimLeft(line, "#")))] = true
+		}
+	}
+	return anchors
+}
+
+// Every relative link of the README, CHANGELOG.md and docs/*.md names a file that exists and,
+// with a #fragment, a heading of it.
+func TestReadmeLinksResolve(t *testing.T) {
+	files := []string{"README.md", "CHANGELOG.md"}
+	docs, _ := filepath.Glob("docs/*.md")
+	files = append(files, docs...)
+	if len(docs) == 0 {
+		t.Fatal("no docs/*.md")
+	}
+	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range linkRE.FindAllStringSubmatch(string(b), -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			n++
+			target, frag, _ := strings.Cut(link, "#")
+			path := file
+			if target != "" {
+				path = filepath.Join(filepath.Dir(file), target)
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: link %s: %v", file, link, err)
+					continue
+				}
+			}
+			if frag != "" && !markdownAnchors(t, path)[frag] {
+				t.Errorf("%s: link %s: %s has no heading with anchor #%s", file, link, path, frag)
+			}
+		}
+		if file == "README.md" && n == 0 {
+			t.Error("README.md has no relative link: the link check reads nothing")
+		}
 	}
 }
