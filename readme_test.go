@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -524,36 +525,73 @@ func readmeSection(t *testing.T, start string) []string {
 }
 
 // The README's flag tables (Configuration, "### Flags") name every flag of every command once,
-// in the first cell of a row, with the default its -h prints, and name no flag that no command
-// has.
+// in the first cell of a row, with the default its -h prints and the commands that take it (those
+// in the parentheses of the table's bold heading, or those the row's meaning starts with, as in
+// "serve, dev: listen address"), and name no flag that no command has.
 func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
-	type flagDoc struct{ defaultCell string }
+	commandNames := helpCommands(t)
+	isCommand := map[string]bool{}
+	for _, c := range commandNames {
+		isCommand[c] = true
+	}
+	// commandsIn returns the command names among the comma-separated leading words of s.
+	commandsIn := func(s string) []string {
+		var out []string
+		for _, w := range strings.Split(s, ",") {
+			w = strings.Trim(strings.TrimSpace(w), "`")
+			if !isCommand[w] {
+				break
+			}
+			out = append(out, w)
+		}
+		return out
+	}
+	type flagDoc struct {
+		defaultCell string
+		commands    []string
+	}
 	documented := map[string]flagDoc{}
 	flagRE := regexp.MustCompile("`--([a-z0-9-]+)")
+	headingRE := regexp.MustCompile(`^\*\*[^*]+\*\* \(([^)]*)\)`)
 	var mentioned []string
+	var group []string
 	for _, line := range readmeSection(t, "### Flags") {
+		if strings.HasPrefix(line, "**") {
+			group = nil
+			if m := headingRE.FindStringSubmatch(line); m != nil {
+				group = commandsIn(strings.Split(m[1], ";")[0])
+			}
+			continue
+		}
 		if !strings.HasPrefix(line, "| `--") {
 			continue
 		}
-		cells := strings.Split(line, " | ")
-		if len(cells) < 3 {
-			t.Errorf("flag row without a default and a meaning: %s", line)
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 3 {
+			t.Errorf("a flag row has a flag, a default and a meaning: %s", line)
 			continue
+		}
+		cmds := group
+		if prefix, _, ok := strings.Cut(cells[2], ":"); ok && len(commandsIn(prefix)) > 0 {
+			cmds = commandsIn(prefix)
+		}
+		if len(cmds) == 0 {
+			t.Errorf("a flag row whose commands are not said (in its table's heading or at the start of its meaning): %s", line)
 		}
 		for _, m := range flagRE.FindAllStringSubmatch(cells[0], -1) {
 			if _, dup := documented[m[1]]; dup {
 				t.Errorf("--%s is listed twice", m[1])
 			}
-			documented[m[1]] = flagDoc{defaultCell: cells[1]}
+			documented[m[1]] = flagDoc{defaultCell: cells[1], commands: cmds}
 		}
-		for _, m := range flagRE.FindAllStringSubmatch(strings.Join(cells[1:], " | "), -1) {
+		for _, m := range flagRE.FindAllStringSubmatch(cells[1]+" "+cells[2], -1) {
 			mentioned = append(mentioned, m[1])
 		}
 	}
 	// Every flag of every command, with the default -h prints.
 	defaultRE := regexp.MustCompile(`\(default "?([^")]*)"?\)$`)
-	all := map[string]bool{}
-	for _, name := range helpCommands(t) {
+	takenBy := map[string][]string{}
+	for _, name := range commandNames {
 		var stdout, stderr bytes.Buffer
 		if err := run(context.Background(), []string{name, "-h"}, &stdout, &stderr, noEnv); err != nil {
 			t.Fatalf("%s -h: %v", name, err)
@@ -564,13 +602,13 @@ func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
 				continue
 			}
 			flagName := strings.Fields(strings.TrimPrefix(line, "  -"))[0]
-			all[flagName] = true
+			takenBy[flagName] = append(takenBy[flagName], name)
 			doc, ok := documented[flagName]
 			if !ok {
 				t.Errorf("%s --%s is not in the README's flag tables", name, flagName)
 				continue
 			}
-			if i+1 >= len(lines) {
+			if i+1 >= len(lines) || flagName == "redis-pool-size" { // 10 per CPU: -h shows this machine's
 				continue
 			}
 			m := defaultRE.FindStringSubmatch(strings.TrimSpace(lines[i+1]))
@@ -581,9 +619,6 @@ func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
 			if strings.HasSuffix(want, "m0s") { // 1m0s is written 1m
 				want = strings.TrimSuffix(want, "0s")
 			}
-			if flagName == "redis-pool-size" { // 10 per CPU: -h shows this machine's
-				continue
-			}
 			if want == "true" {
 				want = "on"
 			}
@@ -592,13 +627,18 @@ func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
 			}
 		}
 	}
-	for f := range documented {
-		if !all[f] {
+	for f, doc := range documented {
+		got, want := append([]string(nil), doc.commands...), takenBy[f]
+		sort.Strings(got)
+		sort.Strings(want)
+		if len(want) == 0 {
 			t.Errorf("the README lists --%s, which no command has", f)
+		} else if !reflect.DeepEqual(got, want) {
+			t.Errorf("--%s: the README says it is a flag of %v, -h of %v", f, got, want)
 		}
 	}
 	for _, f := range mentioned {
-		if !all[f] {
+		if len(takenBy[f]) == 0 {
 			t.Errorf("the README's flag tables mention --%s, which no command has", f)
 		}
 	}
