@@ -742,3 +742,50 @@ func TestReadmeLinksResolve(t *testing.T) {
 		}
 	}
 }
+
+// The README's environment table (Configuration, "### Environment variables") names every
+// variable the code and the scripts read: os.Getenv/LookupEnv of a literal name in any Go file,
+// the OTEL_* names package tracing decides on, and ${NAME} in scripts/.
+func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
+	section := strings.Join(readmeSection(t, "### Environment variables"), "\n")
+	want := map[string]string{} // name → where it is read
+	goRE := regexp.MustCompile(`(?:Getenv|LookupEnv)\("([A-Z][A-Z0-9_]*)"\)|IntegrationEnv *= *"([A-Z0-9_]+)"|env[A-Za-z]+ *= *"(OTEL_[A-Z_]+)"`)
+	err := filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && p != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range goRE.FindAllStringSubmatch(string(b), -1) {
+			want[m[1]+m[2]+m[3]] = p
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, _ := filepath.Glob("scripts/*")
+	for _, p := range scripts {
+		b, _ := os.ReadFile(p)
+		for _, m := range regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(string(b), -1) {
+			want[m[1]] = p
+		}
+	}
+	delete(want, "PATH")
+	if len(want) < 5 {
+		t.Fatalf("found only %v: the search reads nothing", want)
+	}
+	for name, where := range want {
+		if !regexp.MustCompile("`" + name + "[`=]").MatchString(section) {
+			t.Errorf("%s reads %s, which the README's environment table does not name", where, name)
+		}
+	}
+}
