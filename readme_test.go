@@ -789,3 +789,46 @@ func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
 		}
 	}
 }
+
+// The README's metrics table (Operations, "### Metrics") names every metric package metrics
+// defines, and the README names no featuregraph_* metric that it does not define.
+func TestReadmeListsEveryMetric(t *testing.T) {
+	defined := map[string]bool{}
+	files, _ := filepath.Glob("metrics/*.go")
+	defRE := regexp.MustCompile(`(?:Name: *|NewDesc\()"(featuregraph_[a-z_]+)"`)
+	for _, p := range files {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range defRE.FindAllStringSubmatch(string(b), -1) {
+			defined[m[1]] = true
+		}
+	}
+	if len(defined) < 10 {
+		t.Fatalf("found only %d metrics in metrics/: the search reads nothing", len(defined))
+	}
+	table := map[string]bool{}
+	for _, line := range readmeSection(t, "### Metrics") {
+		if m := regexp.MustCompile("^\\| `(featuregraph_[a-z_]+)`").FindStringSubmatch(line); m != nil {
+			table[m[1]] = true
+		}
+	}
+	for name := range defined {
+		if !table[name] {
+			t.Errorf("metric %s is not in the README's metrics table", name)
+		}
+	}
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`featuregraph_[a-z_]+`).FindAllString(string(b), -1) {
+		if !defined[m] {
+			t.Errorf("the README names %s, which package metrics does not define", m)
+		}
+	}
+}
