@@ -832,3 +832,39 @@ func TestReadmeListsEveryMetric(t *testing.T) {
 		}
 	}
 }
+
+// The README's error-code table (GraphQL API) names every extensions.code the gateway, the
+// resolvers and the plans answer.
+func TestReadmeListsEveryErrorCode(t *testing.T) {
+	codeRE := regexp.MustCompile(`"code": *"([A-Z_]+)"|\bcode[A-Z][A-Za-z]* *= *"([A-Z_]+)"`)
+	codes := map[string]string{}
+	for _, dir := range []string{"gateway", "resolvers", "plan"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, p := range files {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range codeRE.FindAllStringSubmatch(string(b), -1) {
+				codes[m[1]+m[2]] = p
+			}
+		}
+	}
+	if len(codes) < 5 {
+		t.Fatalf("found only %v: the search reads nothing", codes)
+	}
+	var table strings.Builder
+	for _, line := range readmeSection(t, "### Over HTTP") {
+		if strings.HasPrefix(line, "| `") {
+			table.WriteString(strings.SplitN(line, " | ", 2)[0] + "\n")
+		}
+	}
+	for code, where := range codes {
+		if !strings.Contains(table.String(), "`"+code+"`") {
+			t.Errorf("%s answers extensions.code %s, which the README's error-code table does not name", where, code)
+		}
+	}
+}
