@@ -494,6 +494,28 @@ func TestReadmeValidateOutput(t *testing.T) {
 	}
 }
 
+// inRepoRoot makes the module root (the directory of the go.mod of
+// github.com/featuregraph/featuregraph, found from the working directory up) the test's working
+// directory, so the README checks read the same files from whichever package runs them.
+func inRepoRoot(t *testing.T) {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/featuregraph/featuregraph\n") {
+			t.Chdir(dir)
+			return
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod of github.com/featuregraph/featuregraph above the working directory")
+		}
+		dir = parent
+	}
+}
+
 // readmeSection returns the lines of the README from the heading line start (e.g. "### Flags")
 // up to the next heading of the same or a higher level.
 func readmeSection(t *testing.T, start string) []string {
@@ -529,6 +551,7 @@ func readmeSection(t *testing.T, start string) []string {
 // in the parentheses of the table's bold heading, or those the row's meaning starts with, as in
 // "serve, dev: listen address"), and name no flag that no command has.
 func TestReadmeConfigurationListsEveryFlag(t *testing.T) {
+	inRepoRoot(t)
 	commandNames := helpCommands(t)
 	isCommand := map[string]bool{}
 	for _, c := range commandNames {
@@ -705,6 +728,7 @@ func markdownAnchors(t *testing.T, path string) map[string]bool {
 // Every relative link of the README, CHANGELOG.md and docs/*.md names a file that exists and,
 // with a #fragment, a heading of it.
 func TestReadmeLinksResolve(t *testing.T) {
+	inRepoRoot(t)
 	files := []string{"README.md", "CHANGELOG.md"}
 	docs, _ := filepath.Glob("docs/*.md")
 	files = append(files, docs...)
@@ -747,6 +771,7 @@ func TestReadmeLinksResolve(t *testing.T) {
 // variable the code and the scripts read: os.Getenv/LookupEnv of a literal name in any Go file,
 // the OTEL_* names package tracing decides on, and ${NAME} in scripts/.
 func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
+	inRepoRoot(t)
 	section := strings.Join(readmeSection(t, "### Environment variables"), "\n")
 	want := map[string]string{} // name → where it is read
 	goRE := regexp.MustCompile(`(?:Getenv|LookupEnv)\("([A-Z][A-Z0-9_]*)"\)|IntegrationEnv *= *"([A-Z0-9_]+)"|env[A-Za-z]+ *= *"(OTEL_[A-Z_]+)"`)
@@ -793,6 +818,7 @@ func TestReadmeListsEveryEnvironmentVariable(t *testing.T) {
 // The README's metrics table (Operations, "### Metrics") names every metric package metrics
 // defines, and the README names no featuregraph_* metric that it does not define.
 func TestReadmeListsEveryMetric(t *testing.T) {
+	inRepoRoot(t)
 	defined := map[string]bool{}
 	files, _ := filepath.Glob("metrics/*.go")
 	defRE := regexp.MustCompile(`(?:Name: *|NewDesc\()"(featuregraph_[a-z_]+)"`)
@@ -836,6 +862,7 @@ func TestReadmeListsEveryMetric(t *testing.T) {
 // The README's error-code table (GraphQL API) names every extensions.code the gateway, the
 // resolvers and the plans answer.
 func TestReadmeListsEveryErrorCode(t *testing.T) {
+	inRepoRoot(t)
 	codeRE := regexp.MustCompile(`"code": *"([A-Z_]+)"|\bcode[A-Z][A-Za-z]* *= *"([A-Z_]+)"`)
 	codes := map[string]string{}
 	for _, dir := range []string{"gateway", "resolvers", "plan"} {
