@@ -46,7 +46,7 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.catalogPeers, "catalog-peers", "", "comma-separated /metrics URLs of other featuregraph processes (ingest workers, replicas) whose live figures the catalog adds")
 	fs.BoolVar(&c.production, "production", false, "production mode: no playground, no introspection, no field suggestions, no push endpoint unless --push, no catalog unless --catalog")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the whole shutdown after SIGTERM: drain, in-flight requests, flushing pushed events")
-	fs.DurationVar(&c.shutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, how long /readyz fails before the listener closes (at most half of --shutdown-timeout)")
+	fs.DurationVar(&c.shutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, how long /readyz fails before the listener closes (at most half of --shutdown-timeout); ends early when no load balancer polled /readyz in the last minute and no request came in the last second")
 	fs.IntVar(&g.MaxInFlight, "max-in-flight", g.MaxInFlight, "GraphQL requests served at once; more wait in a short queue, then get 503")
 	fs.IntVar(&g.MaxQueue, "max-queue", g.MaxQueue, "GraphQL requests waiting for a slot; more get 503 at once")
 	fs.DurationVar(&g.QueueWait, "queue-wait", g.QueueWait, "longest wait for a slot (or for the in-flight values budget) before 503")
