@@ -73,6 +73,7 @@ func (p *podmanEnv) must(args ...string) string {
 // The image builds with scripts/image from the static binary, runs as non-root and answers the
 // README's first query from inside the container.
 func TestContainerImageAnswersTheReadmeQuery(t *testing.T) {
+	testenv.Slow(t, "builds the container image")
 	p := newPodman(t)
 	tag := fmt.Sprintf("localhost/featuregraph-test:%d", time.Now().UnixNano())
 	build := exec.Command("./scripts/image", tag)

@@ -74,9 +74,7 @@ const buildWait = 8 * time.Minute
 // push without a manual rebuild, the data pushed before the change is still there, and an
 // invalid registry is reported while the running server keeps serving.
 func TestDevPicksUpANewFeature(t *testing.T) {
-	if testing.Short() && !testenv.Required() {
-		t.Skip("builds the module twice; run without -short")
-	}
+	testenv.Slow(t, "builds the module twice")
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Fatal("the go tool is needed: ", err)
 	}

@@ -100,6 +100,7 @@ func TestShutdownDrainsThenStops(t *testing.T) {
 // meanwhile other clients are answered (503 while every slot is held, never a hang), and then
 // served normally.
 func TestSlowClientsAreCutOff(t *testing.T) {
+	testenv.Slow(t, "CPU-heavy queries held by slow readers")
 	addr, _ := harness.StartServe(t, "--request-timeout", "1s", "--max-in-flight", "4", "--max-queue", "4",
 		"--max-complexity", "2000000", "--max-in-flight-values", "20000000", "--max-ids", "1000")
 	var ids []string

@@ -96,6 +96,7 @@ func openLoop(client *http.Client, url, body, healthy string, rate int, d time.D
 // TestRedisSlowAndHungUnderLoad -v .), with how much of each phase /readyz said degraded and how
 // many Redis calls succeeded meanwhile.
 func TestRedisSlowAndHungUnderLoad(t *testing.T) {
+	testenv.Slow(t, "three 10 s phases of load")
 	const phase = 10 * time.Second
 	rate := 100
 	if harness.RaceDetector {
