@@ -275,6 +275,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(fastPOST{})       // the common case, see transport.go
 	srv.AddTransport(transport.POST{}) // other Accept types
+	srv.AddTransport(unsupported{})    // last: says what is accepted instead of "transport not supported"
 	queries := newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes, docWeight)
 	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
