@@ -384,7 +384,7 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+	if d, ok := store.As[store.Degrader](g.pinger); ok {
 		if names := d.Degraded(); len(names) > 0 {
 			// Still ready: reads fall back to the source of truth.
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "degraded": strings.Join(names, ",")})
@@ -396,7 +396,7 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 
 // Degraded names the backends the store serves without (see tiered.Store.Degraded).
 func (g *Gateway) Degraded() []string {
-	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+	if d, ok := store.As[store.Degrader](g.pinger); ok {
 		return d.Degraded()
 	}
 	return nil
