@@ -19,7 +19,7 @@
 // interceptors do not run for plan-served operations: an extension that must see every
 // operation is an OperationInterceptor registered before the Extension (srv.Use order).
 //
-// Observability: feature reads are counted through resolvers.Recorder, backend errors are
+// Observability: feature reads are counted through serving.Recorder, backend errors are
 // presented by the same error presenter as on gqlgen's path (extensions.code and
 // extensions.backend), the request context's deadline bounds every read, and every read step is
 // reported to a StepObserver (Config.Observer, gateway.Config.PlanObserver; no-op by default),

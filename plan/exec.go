@@ -14,7 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -124,7 +124,7 @@ func (r *run) prepareLoad(ld *load, vars map[string]any) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		q, err := resolvers.ActionQuery(af.ai.f, "", count, last, r.now, nil, r.ex.cfg.MaxCount)
+		q, err := serving.ActionQuery(af.ai.f, "", count, last, r.now, nil, r.ex.cfg.MaxCount)
 		if err != nil {
 			return false
 		}
@@ -365,7 +365,7 @@ func (r *run) readStatics(level []*batch) {
 						b.bad = make([]error, len(b.vals))
 					}
 					b.bad[c] = fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v",
-						resolvers.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
+						serving.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
 					continue
 				}
 				b.vals[c] = v
@@ -399,7 +399,7 @@ func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results
 					vals := slab[:nf:nf]
 					slab = slab[nf:]
 					if derr := decodeMember(af.ai, se.Member, vals); derr != nil {
-						res.err = fmt.Errorf("%w: stored event %q: %v", resolvers.ErrBadStoredValue, se.Member, derr)
+						res.err = fmt.Errorf("%w: stored event %q: %v", serving.ErrBadStoredValue, se.Member, derr)
 						res.evs = nil
 						break
 					}

@@ -11,21 +11,21 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
 // Config holds the executor's options. Every field documents its default.
 type Config struct {
 	// MaxIDs and MaxCount are the serving limits of resolvers.Config; an operation beyond them
-	// is left to gqlgen, which reports the error. Default: resolvers.DefaultConfig().
+	// is left to gqlgen, which reports the error. Default: serving.DefaultConfig().
 	MaxIDs, MaxCount int
 	// Recorder counts feature reads. Default: not counted.
-	Recorder resolvers.Recorder
+	Recorder serving.Recorder
 	// Observer is told about every read step. Default: a no-op.
 	Observer StepObserver
 	// Presenter presents errors, as the gqlgen server's error presenter does. Default
-	// resolvers.ErrorPresenter.
+	// serving.ErrorPresenter.
 	Presenter graphql.ErrorPresenterFunc
 	// CacheSize is how many compiled operations are kept. Default 1000.
 	CacheSize int
@@ -86,7 +86,7 @@ type Executor struct {
 
 // New returns the executor of reg's schema over r.
 func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) {
-	d := resolvers.DefaultConfig()
+	d := serving.DefaultConfig()
 	if cfg.MaxIDs == 0 {
 		cfg.MaxIDs = d.MaxIDs
 	}
@@ -100,7 +100,7 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 		cfg.Observer = nopObserver{}
 	}
 	if cfg.Presenter == nil {
-		cfg.Presenter = resolvers.ErrorPresenter
+		cfg.Presenter = serving.ErrorPresenter
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 1000
