@@ -31,6 +31,8 @@ type rootField struct {
 	typename bool // Query.__typename
 	root     rootInfo
 	arg      *ast.Value // id or ids; nil when absent
+	asOf     *ast.Value
+	loc      gqlerror.Location
 	ld       *load
 	ws       *writeSel
 }
@@ -54,6 +56,8 @@ type actionField struct {
 	joinAlias string // on a joined entity: the alias of the join field it is written under
 	count     *ast.Value
 	lastNSec  *ast.Value
+	filter    *ast.Value
+	asOf      *ast.Value
 	loc       gqlerror.Location
 	ev        *eventSel
 }
@@ -146,11 +150,18 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 		if ri.many {
 			argName = "ids"
 		}
+		if p := cf.first.Position; p != nil {
+			rf.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
+		}
 		for _, a := range cf.first.Arguments {
-			if a.Name != argName {
+			switch a.Name {
+			case argName:
+				rf.arg = a.Value
+			case "asOf":
+				rf.asOf = a.Value
+			default:
 				return nil, notCovered("argument %s", a.Name)
 			}
-			rf.arg = a.Value
 		}
 		sub, err := c.collect(cf.sel)
 		if err != nil {
@@ -253,6 +264,10 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 			af.count = a.Value
 		case "lastNSec":
 			af.lastNSec = a.Value
+		case "filter":
+			af.filter = a.Value
+		case "asOf":
+			af.asOf = a.Value
 		default:
 			return nil, notCovered("argument %s", a.Name)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,7 +195,7 @@ func TestPlanMatchesGqlgen(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newPair(t, reg, 1)
-	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs, PointInTime: 0.15, Filters: 0.3, Base: p.store.Base()})
 	n := queries(t)
 	ran := 0
 	for i := range n {
@@ -233,25 +234,41 @@ func FuzzPlanMatchesGqlgen(f *testing.F) {
 		f.Add(s, uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, fault uint8) {
-		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs, PointInTime: 0.15, Filters: 0.3, Base: p.store.Base()})
 		p.check(t, gen.Next(), querygen.Fault(fault%3))
 	})
 }
 
-// TestPlanMatchesGqlgenOnArgumentsItDoesNotCover: Ints beyond 32 bits (a coercion error), and
-// the filter and asOf arguments, which the plan compiler leaves to gqlgen's executor: the
-// answers are gqlgen's, whichever path the gateway takes.
-func TestPlanMatchesGqlgenOnArgumentsItDoesNotCover(t *testing.T) {
+// TestPlanMatchesGqlgenOnArgumentErrors: every argument error, literal and in variables — Ints
+// beyond 32 bits (ids, counts, filter operands), asOf that is not a time or before 1970, count
+// ≤ 0, negative lastNSec, too many ids (a non-null root: no data) — and filter/asOf reads,
+// answered alike (message, path, locations, code, partial data).
+func TestPlanMatchesGqlgenOnArgumentErrors(t *testing.T) {
 	reg, err := registry.Load("../features")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := newPair(t, reg, 4)
+	var many []string
+	for i := range maxIDs + 1 {
+		many = append(many, strconv.Itoa(i+1))
+	}
 	for _, q := range []querygen.Query{
 		{Text: `{ user(id: 1) { recentSearches(count: 3000000000) { query } } }`},
 		{Text: `query($n: Int) { user(id: 1) { recentSearches(count: $n) { query } } }`, Vars: map[string]any{"n": 3000000000}},
 		{Text: `{ user(id: 4294967297) { os } }`},
-		{Text: `{ user(id: 1) { recentClickedArticles(count: 5, filter: { source: { in: ["push", "feed"] } }) { articleId source } } }`},
+		{Text: `{ users(ids: [1, 4294967297]) { os } }`},
+		{Text: `{ a: user(id: 1) { os } users(ids: [` + strings.Join(many, ", ") + `]) { os } }`},
+		{Text: `{ user(id: 1, asOf: "garbage") { os } }`},
+		{Text: `{ user(id: 1, asOf: "1969-01-01T00:00:00Z") { os } }`},
+		{Text: `{ users(ids: [1, 2]) { recentSearches(asOf: "1969-01-01T00:00:00Z") { query } } }`},
+		{Text: `{ users(ids: [1, 2]) { recentSearches(count: 0) { query } recentPurchases(lastNSec: -1) { price } } }`},
+		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { os regionId recentSearches(count: 2) { query } } }`},
+		{Text: `{ user(id: 1) { recentClickedArticles(filter: {articleId: {in: 5}}) { articleId } } }`},
+		{Text: `{ user(id: 1) { recentClickedArticles(filter: {articleId: {in: [1, 3000000000]}}) { articleId } } }`},
+		{Text: `{ users(ids: [1, 3]) { recentClickedArticles(count: 5, filter: { source: { in: ["push", "feed"] } }) { articleId source article { price } } } }`},
+		{Text: `query($f: UserRecentClickedArticlesEventFilter) { user(id: 1) { recentClickedArticles(filter: $f) { articleId } } }`,
+			Vars: map[string]any{"f": map[string]any{"articleId": map[string]any{"notIn": 3000000000}}}},
 		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { recentSearches(count: 2) { query } } }`},
 	} {
 		p.check(t, q, querygen.NoFault)

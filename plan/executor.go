@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -166,16 +167,18 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 	if p == nil {
 		return nil, dst
 	}
-	r, ok := ex.prepare(ctx, p, oc.Variables)
-	if !ok {
-		return nil, dst
-	}
+	r := ex.prepare(ctx, p, oc.Variables)
 	r.execute()
 	if err := ctx.Err(); err != nil {
 		return r.ended(err), dst
 	}
 	start := len(dst)
 	w := writer{ctx: ctx}
+	if r.dataNull {
+		// A non-null root field failed: gqlgen's answer has no data (its other root fields
+		// still ran, and their errors are reported).
+		return &graphql.Response{Data: json.RawMessage("null"), Errors: r.errs}, dst
+	}
 	dst = w.write(dst, r, p)
 	if w.err != nil {
 		return r.ended(w.err), dst[:start]

@@ -81,10 +81,7 @@ func bigRun(t *testing.T) (*Executor, *run, *Plan) {
 	if p == nil {
 		t.Fatal("the query is not covered by plans")
 	}
-	r, ok := ex.prepare(graphql.WithOperationContext(context.Background(), oc), p, nil)
-	if !ok {
-		t.Fatal("prepare")
-	}
+	r := ex.prepare(graphql.WithOperationContext(context.Background(), oc), p, nil)
 	r.execute()
 	if len(r.errs) > 0 {
 		t.Fatal(r.errs)

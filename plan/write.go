@@ -42,6 +42,10 @@ func (w *writer) write(dst []byte, r *run, p *Plan) []byte {
 			continue
 		}
 		b := r.roots[i]
+		if b == nil { // in error (prepare)
+			dst = append(dst, "null"...)
+			continue
+		}
 		if !rf.root.many {
 			dst = w.writeObject(dst, b, 0, rf.ws)
 			continue
