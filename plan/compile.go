@@ -29,6 +29,10 @@ type rootField struct {
 	key      string // `"alias":`
 	alias    string
 	typename bool // Query.__typename
+	// introspect is "__schema" or "__type" for an introspection root field, answered from the
+	// schema with sel (introspect.go).
+	introspect string
+	sel        ast.SelectionSet
 	root     rootInfo
 	arg      *ast.Value // id or ids; nil when absent
 	asOf     *ast.Value
@@ -138,6 +142,17 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 		rf := rootField{key: jsonKey(cf.alias), alias: cf.alias}
 		if cf.name == "__typename" {
 			rf.typename = true
+			p.roots = append(p.roots, rf)
+			continue
+		}
+		if cf.name == "__schema" || cf.name == "__type" {
+			rf.introspect, rf.sel = cf.name, cf.sel
+			if p := cf.first.Position; p != nil {
+				rf.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
+			}
+			if a := cf.first.Arguments.ForName("name"); a != nil {
+				rf.arg = a.Value
+			}
 			p.roots = append(p.roots, rf)
 			continue
 		}
@@ -352,9 +367,6 @@ func (c *compiler) collectInto(out *[]collected, sel ast.SelectionSet, visited m
 			}
 			if !ok {
 				continue
-			}
-			if s.Name == "__schema" || s.Name == "__type" {
-				return notCovered("introspection")
 			}
 			merged := false
 			for i := range *out {

@@ -274,3 +274,37 @@ func TestPlanMatchesGqlgenOnArgumentErrors(t *testing.T) {
 		p.check(t, q, querygen.NoFault)
 	}
 }
+
+// TestPlanMatchesGqlgenOnIntrospection: GraphiQL's introspection query, __type with fragments,
+// aliases, directives, variables and unknown names, and __schema with introspection turned off
+// (an error at the field) are answered byte for byte as gqlgen's executor answers them.
+func TestPlanMatchesGqlgenOnIntrospection(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphiql, err := os.ReadFile("../gateway/testdata/graphiql-introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []querygen.Query{
+		{Text: string(graphiql)},
+		{Text: `{ __schema { queryType { name } mutationType { name } subscriptionType { name } description __typename } }`},
+		{Text: `query($n: String!, $d: Boolean!) { t: __type(name: $n) { name kind ...F fields(includeDeprecated: $d) { name isDeprecated deprecationReason args { name defaultValue type { kind name ofType { kind name ofType { name } } } } } } }
+fragment F on __Type { description specifiedByURL isOneOf inputFields { name } enumValues(includeDeprecated: true) { name isDeprecated } interfaces { name } possibleTypes { name } }`,
+			Vars: map[string]any{"n": "User", "d": true}},
+		{Text: `{ a: __type(name: "UserRecentClickedArticlesEventFilter") { inputFields { name description type { name kind } defaultValue } } b: __type(name: "Nope") { name } c: __type(name: "__TypeKind") { enumValues { name } } }`},
+		{Text: `{ __schema { directives { name description locations isRepeatable args(includeDeprecated: true) { name } } types { name @skip(if: false) kind } } user(id: 1) { os __typename } }`},
+	}
+	p := newPair(t, reg, 5)
+	for _, q := range queries {
+		p.check(t, q, querygen.NoFault)
+	}
+	off := newPair(t, reg, 5, func(c *gateway.Config) { c.Introspection = false })
+	for _, q := range []querygen.Query{
+		{Text: `{ __schema { queryType { name } } user(id: 1) { os } }`},
+		{Text: `{ t: __type(name: "User") { name } __typename }`},
+	} {
+		off.check(t, q, querygen.NoFault)
+	}
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -61,6 +62,9 @@ type actionArgs struct {
 	argPath ast.Path
 }
 
+// errIntrospectionDisabled is gqlgen's error for __schema and __type when introspection is off.
+var errIntrospectionDisabled = errors.New("introspection disabled")
+
 type run struct {
 	ex       *Executor
 	ctx      context.Context
@@ -84,6 +88,12 @@ func (ex *Executor) prepare(ctx context.Context, p *Plan, vars map[string]any) *
 		present: ex.cfg.Presenter}
 	for i, rf := range p.roots {
 		if rf.typename {
+			continue
+		}
+		if rf.introspect != "" {
+			if oc := graphql.GetOperationContext(ctx); oc.DisableIntrospection {
+				r.addError(ast.Path{ast.PathName(rf.alias)}, &rf.loc, errIntrospectionDisabled)
+			}
 			continue
 		}
 		fail := func(err error, argPath ast.Path) {

@@ -9,9 +9,12 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
+	gqlschema "github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -80,6 +83,7 @@ func (nopRecorder) FeatureRead(string, string, int) {}
 type Executor struct {
 	cfg     Config
 	s       *schema
+	schema  *ast.Schema // the GraphQL schema of the registry (schema.SDL), parsed at startup
 	statics store.StaticReader
 	actions store.ActionReader
 	cache   *lru.LRU[*cached]
@@ -113,7 +117,21 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{cfg: cfg, s: s, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+	sch, err := LoadSchema(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+}
+
+// LoadSchema parses the GraphQL schema of reg (schema.SDL, what go generate writes to
+// schema/schema.graphqls): the schema the run-time executor validates and introspects with.
+func LoadSchema(reg *registry.Registry) (*ast.Schema, error) {
+	sch, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(gqlschema.SDL(reg))})
+	if gerr != nil {
+		return nil, fmt.Errorf("plan: the registry's GraphQL schema: %w", gerr)
+	}
+	return sch, nil
 }
 
 // cached holds the plans of one operation of one query text, by the values of the variables

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/introspection"
+
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -39,6 +42,10 @@ func (w *writer) write(dst []byte, r *run, p *Plan) []byte {
 		dst = append(dst, rf.key...)
 		if rf.typename {
 			dst = append(dst, `"Query"`...)
+			continue
+		}
+		if rf.introspect != "" {
+			dst = r.introspect(dst, &rf)
 			continue
 		}
 		b := r.roots[i]
@@ -184,4 +191,22 @@ func (w *writer) writeEvent(dst []byte, b *batch, k int, res *actResult, e int, 
 		}
 	}
 	return append(dst, '}')
+}
+
+// introspect writes an introspection root field (null when introspection is off: prepare
+// reported the error).
+func (r *run) introspect(dst []byte, rf *rootField) []byte {
+	oc := graphql.GetOperationContext(r.ctx)
+	if oc.DisableIntrospection {
+		return append(dst, "null"...)
+	}
+	in := &introspector{oc: oc}
+	s := r.ex.schema
+	if rf.introspect == "__schema" {
+		in.schema(rf.sel, introspection.WrapSchema(s))
+	} else {
+		name, _ := value(rf.arg, oc.Variables).(string)
+		in.typ(rf.sel, introspection.WrapTypeFromDef(s, s.Types[name]))
+	}
+	return append(dst, in.buf.Bytes()...)
 }
