@@ -7,6 +7,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/plan"
 )
 
 // endedStop gives a request whose context ended (its --request-timeout passed, or the client
@@ -39,6 +41,9 @@ func (endedStop) InterceptOperation(ctx context.Context, next graphql.OperationH
 			return resp
 		}
 		answered = true // the end of the stream for transports that iterate
+		if resp == nil {
+			resp = plan.Answer(ctx) // gqlgen drops an answer once the context has ended
+		}
 		e := endedError(ctx, resp)
 		if req := requestFrom(ctx); req != nil {
 			req.ended.Store(true)

@@ -33,12 +33,12 @@ type rootField struct {
 	// schema with sel (introspect.go).
 	introspect string
 	sel        ast.SelectionSet
-	root     rootInfo
-	arg      *ast.Value // id or ids; nil when absent
-	asOf     *ast.Value
-	loc      gqlerror.Location
-	ld       *load
-	ws       *writeSel
+	root       rootInfo
+	arg        *ast.Value // id or ids; nil when absent
+	asOf       *ast.Value
+	loc        gqlerror.Location
+	ld         *load
+	ws         *writeSel
 }
 
 // load is what one batch of entities of one kind reads: the static features (each once, with

@@ -22,6 +22,7 @@ import (
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/plan/querygen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -93,7 +94,9 @@ func newServer(t testing.TB, reg *registry.Registry, r store.Reader, plans bool,
 	t.Helper()
 	cfg := gateway.DefaultConfig()
 	cfg.Resolvers.MaxIDs = maxIDs
-	cfg.Plans = plans
+	if !plans {
+		cfg.Executor = resolvers.NewExecutableSchema
+	}
 	// Far from what a request takes even on a loaded machine: a request past its deadline is
 	// stopped and answered TIMEOUT by both executors (the timeout test sets a short one).
 	cfg.RequestTimeout = 10 * time.Second

@@ -3,7 +3,6 @@ package plan
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -143,7 +142,9 @@ type cached struct {
 }
 
 // planFor returns the plan of the operation, compiling it on first use, or nil when plans do
-// not cover it.
+// not cover it. Plans are cached by operation name and query text, then by the values of the
+// variables @include/@skip read: everything a plan depends on. (A plan that depends on who asks
+// — a grant set — would add it to the key.)
 func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *Plan {
 	if oc.Doc == nil || oc.Operation == nil {
 		return nil
@@ -153,7 +154,8 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if !ok {
 		c = &cached{condVars: conditionVars(oc.Doc), plans: map[uint64]*Plan{}}
 		if len(c.condVars) > 64 {
-			return nil
+			p, _ := ex.compileFor(oc) // too many combinations to cache
+			return p
 		}
 		ex.cache.Add(ctx, key, c)
 	}
@@ -168,12 +170,18 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if p, done := c.plans[bits]; done {
 		return p
 	}
-	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
-	if err != nil && !errors.Is(err, errNotCovered) {
-		p = nil
-	}
+	p, _ := ex.compileFor(oc)
 	c.plans[bits] = p
 	return p
+}
+
+// compileFor compiles the operation of oc (nil and why when plans do not cover it).
+func (ex *Executor) compileFor(oc *graphql.OperationContext) (*Plan, error) {
+	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Execute runs the operation in ctx's gqlgen operation context with a plan and returns its

@@ -7,6 +7,10 @@ package resolvers
 import (
 	"fmt"
 
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/featuregraph/featuregraph/graph"
+
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/serving"
@@ -74,4 +78,17 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 		r.actionByField[entity] = acts
 	}
 	return r, nil
+}
+
+// NewExecutableSchema is gqlgen's generated executor (package graph) over these resolvers: the
+// typed reference the run-time executor (package plan) is tested against, byte for byte
+// (plan/diff_test.go), and measured against (bench -executor gqlgen). It serves only the
+// registry this binary was generated from (New checks), and reads through the per-request
+// dataloaders (store/loader's Middleware), which gateway.Config.Schema installs.
+func NewExecutableSchema(reg *registry.Registry, cfg Config) (graphql.ExecutableSchema, error) {
+	res, err := New(reg, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return graph.NewExecutableSchema(graph.Config{Resolvers: res}), nil
 }
