@@ -158,8 +158,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o.backends = splitList(*backends)
 	var errs []error
 	for _, s := range o.scenarios {
-		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "P1", "P2"}, s) {
-			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, P1, P2)", s))
+		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "S5", "S6", "P1", "P2"}, s) {
+			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, S5, S6, P1, P2)", s))
 		}
 	}
 	for _, b := range o.pBackends {
