@@ -53,42 +53,50 @@ func list(v any) []any {
 	return []any{v}
 }
 
-func coerceInt(v any, path ast.Path) (*int, *argError) {
+// argAt is the path of argument name (the paths are built only for errors: they are per id).
+func argAt(name string) ast.Path { return ast.Path{ast.PathName(name)} }
+
+func coerceInt(v any, name string) (*int, *argError) {
 	if v == nil {
 		return nil, nil
 	}
 	n, err := serving.UnmarshalInt(v)
 	if err != nil {
-		return nil, &argError{path, err}
+		return nil, &argError{argAt(name), err}
 	}
 	return &n, nil
 }
 
-func coerceTime(v any, path ast.Path) (*time.Time, *argError) {
+func coerceTime(v any, name string) (*time.Time, *argError) {
 	if v == nil {
 		return nil, nil
 	}
 	t, err := serving.UnmarshalTime(v)
 	if err != nil {
-		return nil, &argError{path, err}
+		return nil, &argError{argAt(name), err}
 	}
 	return &t, nil
 }
 
-// coerceID is the canonical id of an id argument, as the gqlgen glue builds it.
-func coerceID(ent *entityInfo, v any, path ast.Path) (string, *argError) {
+// coerceID is the canonical id of an id argument, as the gqlgen glue builds it; index is the
+// id's position in an ids list (-1: the id argument).
+func coerceID(ent *entityInfo, v any, index int) (string, *argError) {
+	var err error
 	if ent.intID {
-		n, err := serving.UnmarshalInt(v)
-		if err != nil {
-			return "", &argError{path, err}
+		var n int
+		if n, err = serving.UnmarshalInt(v); err == nil {
+			return itoa(n), nil
 		}
-		return itoa(n), nil
+	} else {
+		var s string
+		if s, err = graphql.UnmarshalString(v); err == nil {
+			return s, nil
+		}
 	}
-	s, err := graphql.UnmarshalString(v)
-	if err != nil {
-		return "", &argError{path, err}
+	if index < 0 {
+		return "", &argError{argAt("id"), err}
 	}
-	return s, nil
+	return "", &argError{ast.Path{ast.PathName("ids"), ast.PathIndex(index)}, err}
 }
 
 // scalarValue coerces one filter operand of type t into the value events store.
@@ -134,11 +142,12 @@ var filterOps = map[string]store.FilterOp{
 // generated filterOf<Event> does: conditions in the order of the event's fields and of each
 // type's operators; null or absent means "not given"; an empty `in` matches nothing and an
 // empty `notIn` everything.
-func coerceFilter(ai *actionInfo, v any, path ast.Path) (*store.Filter, *argError) {
+func coerceFilter(ai *actionInfo, v any) (*store.Filter, *argError) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, nil
 	}
+	path := argAt("filter")
 	var cs []store.Cond
 	for _, fl := range ai.f.Fields {
 		name := fl.GraphQLName()

@@ -117,20 +117,20 @@ func (ex *Executor) prepare(ctx context.Context, p *Plan, vars map[string]any) *
 			}
 			ids = make([]string, len(items))
 			for j, x := range items {
-				if ids[j], aerr = coerceID(rf.root.ent, x, ast.Path{ast.PathName("ids"), ast.PathIndex(j)}); aerr != nil {
+				if ids[j], aerr = coerceID(rf.root.ent, x, j); aerr != nil {
 					break
 				}
 			}
 		} else {
 			var id string
-			id, aerr = coerceID(rf.root.ent, v, ast.Path{ast.PathName("id")})
+			id, aerr = coerceID(rf.root.ent, v, -1)
 			ids = []string{id}
 		}
 		if aerr != nil {
 			fail(aerr.err, aerr.path)
 			continue
 		}
-		at, aerr := coerceTime(value(rf.asOf, vars), ast.Path{ast.PathName("asOf")})
+		at, aerr := coerceTime(value(rf.asOf, vars), "asOf")
 		if aerr != nil {
 			fail(aerr.err, aerr.path)
 			continue
@@ -160,18 +160,18 @@ func unixMS(t *time.Time) int64 {
 // and of the loads their joins make.
 func (r *run) prepareLoad(ld *load, vars map[string]any, at *time.Time) {
 	for _, af := range ld.actions {
-		count, aerr := coerceInt(value(af.count, vars), ast.Path{ast.PathName("count")})
+		count, aerr := coerceInt(value(af.count, vars), "count")
 		var last *int
 		var filter *store.Filter
 		var own *time.Time
 		if aerr == nil {
-			last, aerr = coerceInt(value(af.lastNSec, vars), ast.Path{ast.PathName("lastNSec")})
+			last, aerr = coerceInt(value(af.lastNSec, vars), "lastNSec")
 		}
 		if aerr == nil {
-			filter, aerr = coerceFilter(af.ai, value(af.filter, vars), ast.Path{ast.PathName("filter")})
+			filter, aerr = coerceFilter(af.ai, value(af.filter, vars))
 		}
 		if aerr == nil {
-			own, aerr = coerceTime(value(af.asOf, vars), ast.Path{ast.PathName("asOf")})
+			own, aerr = coerceTime(value(af.asOf, vars), "asOf")
 		}
 		if aerr != nil {
 			r.args[af] = actionArgs{err: aerr.err, argPath: aerr.path}
