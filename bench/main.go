@@ -57,7 +57,7 @@ import (
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
-	"github.com/featuregraph/featuregraph/store/loader"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 )
 
 func main() {

@@ -28,9 +28,9 @@ import (
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 	"github.com/featuregraph/featuregraph/tracing"
 )
 

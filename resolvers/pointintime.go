@@ -8,9 +8,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 )
 
 var (

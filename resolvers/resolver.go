@@ -28,7 +28,7 @@ type nopRecorder = serving.NopRecorder
 func DefaultConfig() Config { return serving.DefaultConfig() }
 
 // Resolver is the gqlgen ResolverRoot. Stores are reached through the per-request loaders
-// (store/loader), which the HTTP handler puts in every request's context.
+// (resolvers/loader), which the HTTP handler puts in every request's context.
 type Resolver struct {
 	reg *registry.Registry
 	cfg Config

@@ -1,7 +1,5 @@
 package store
 
-import "errors"
-
 // Optional capabilities. A store may offer more than Store: point-in-time reads
 // (StaticHistoryReader), the health of its tiers (Degrader), what it has yet to bring up to
 // date (Backlog). Decorators (store/traced, the serving command's wrapper, …) implement Store
@@ -48,7 +46,3 @@ type Backlog interface {
 	StaleSeries() int
 	PendingStatics() int
 }
-
-// ErrNoHistory is the error of a point-in-time static read from a store that keeps no static
-// history (no StaticHistoryReader in its chain).
-var ErrNoHistory = errors.New("this store keeps no static history")
