@@ -418,10 +418,13 @@ func (c *compiler) collectInto(out *[]collected, sel ast.SelectionSet, visited m
 	return nil
 }
 
-// included evaluates @skip and @include; any other directive (@defer, …) is left to gqlgen.
+// included evaluates @skip and @include (@defer changes nothing: see below).
 func (c *compiler) included(ds ast.DirectiveList) (bool, error) {
 	include := true
 	for _, d := range ds {
+		if d.Name == "defer" {
+			continue // over the HTTP transports served, gqlgen answers deferred fragments inline
+		}
 		if d.Name != "skip" && d.Name != "include" {
 			return false, notCovered("directive @%s", d.Name)
 		}

@@ -279,6 +279,9 @@ func TestPlanMatchesGqlgenOnArgumentErrors(t *testing.T) {
 		{Text: `query($f: UserRecentClickedArticlesEventFilter) { user(id: 1) { recentClickedArticles(filter: $f) { articleId } } }`,
 			Vars: map[string]any{"f": map[string]any{"articleId": map[string]any{"notIn": 3000000000}}}},
 		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { recentSearches(count: 2) { query } } }`},
+		// @defer: answered inline on the POST transport, by both.
+		{Text: `{ user(id: 1) { id ... @defer { os } ...F @defer(if: false, label: "f") } } fragment F on User { regionId recentSearches(count: 1) { query } }`},
+		{Text: `query($d: Boolean!) { users(ids: [1, 2]) { ... @defer(if: $d) { os } } }`, Vars: map[string]any{"d": true}},
 	} {
 		p.check(t, q, querygen.NoFault)
 	}
