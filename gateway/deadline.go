@@ -17,8 +17,8 @@ import (
 // was cut short. Both executors stop working when the context ends (package plan between levels
 // and while writing; the resolvers before each read, see resolvers.loadEntities; the memory
 // store within a read, the other stores in their calls), so what they answer then is
-// incomplete by construction. It is installed before the compiled plans so that it sees the
-// answers of both executors.
+// incomplete by construction. gqlgen's executor drops an answer once the context has ended; the
+// run-time executor's is still read from plan.Answer, for the backend it names.
 type endedStop struct{}
 
 var _ interface {

@@ -318,7 +318,8 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}
 	srv.Use(errorCap{})
-	// Before the plans: it answers for both executors when the request's context ends.
+	// It answers, for either executor, a request whose context ended (plan.Answer names the
+	// backend a plan was cut short on).
 	srv.Use(endedStop{})
 	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
