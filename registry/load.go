@@ -66,6 +66,8 @@ func Parse(files map[string][]byte) (*Registry, error) {
 		entities: map[string]*Entity{},
 		streams:  map[string]*Stream{},
 		features: map[string]*Feature{},
+
+		featureDownsync: map[*Feature]*downsyncBlock{},
 	}
 	for _, n := range names {
 		p.file(n, files[n])
@@ -83,6 +85,11 @@ type parser struct {
 	streams  map[string]*Stream
 	features map[string]*Feature // "entity.feature"
 	pending  []pendingFeature    // features whose entity may be declared in a later file
+
+	// Online to offline (offline.go).
+	downsyncDefault *downsyncBlock
+	featureDownsync map[*Feature]*downsyncBlock
+	served          *ServedLog
 }
 
 type pendingFeature struct {
@@ -351,7 +358,13 @@ func (p *parser) file(file string, src []byte) {
 		}
 		root = kept
 	}
-	top := p.mapping(file, root, "the file", "entities", "features", "streams")
+	top := p.mapping(file, root, "the file", "entities", "features", "streams", "downsync", "servedLog")
+	if n := top.byKey["downsync"]; n != nil {
+		p.defaultDownsync(file, n)
+	}
+	if n := top.byKey["servedLog"]; n != nil {
+		p.servedLog(file, n)
+	}
 	if n := top.byKey["streams"]; n != nil {
 		for _, kv := range p.entries(file, n, "streams") {
 			p.stream(file, kv[0], kv[1])
@@ -430,7 +443,7 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 
 var featureKeys = []string{
 	"featureType", "type", "containerType", "description", "owner", "deprecated", "tags", "defaultValue",
-	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL",
+	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL", "downsync",
 }
 
 func (p *parser) feature(pf pendingFeature) {
@@ -481,6 +494,9 @@ func (p *parser) feature(pf pendingFeature) {
 	}
 	for _, n := range p.seq(file, m.byKey["events"], "events") {
 		p.eventSpec(file, f, n, what)
+	}
+	if n := m.byKey["downsync"]; n != nil {
+		p.featureDownsync[f] = p.downsync(file, n, what)
 	}
 }
 

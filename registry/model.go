@@ -21,6 +21,11 @@ type Registry struct {
 	Entities []*Entity          // sorted by name
 	Streams  map[string]*Stream // by stream name
 	byName   map[string]*Entity
+
+	// Downsync is the registry default (a top-level `downsync:` block); each feature's
+	// resolved setting is Feature.Downsync. ServedLog configures served-feature logging.
+	Downsync  Downsync
+	ServedLog ServedLog
 }
 
 // Entity returns the entity with the given registry name, or nil.
@@ -68,6 +73,9 @@ type Feature struct {
 	Deprecated  string // deprecation reason; "" = not deprecated
 	Tags        []string
 	Events      []*EventSpec
+	// Downsync is how the feature's online writes are copied offline: the registry default
+	// with the feature's own `downsync:` keys over it.
+	Downsync Downsync
 
 	// Static features.
 	Type         Type

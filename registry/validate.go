@@ -43,6 +43,7 @@ func (p *parser) finish() *Registry {
 		}
 	}
 	p.checkNames(reg)
+	p.finishOffline(reg)
 	for _, e := range reg.Entities {
 		sort.Slice(e.Static, func(i, j int) bool { return e.Static[i].Name < e.Static[j].Name })
 		sort.Slice(e.Actions, func(i, j int) bool { return e.Actions[i].Name < e.Actions[j].Name })
