@@ -1,0 +1,3 @@
+package offline_test
+
+func childMain() bool { return false }
