@@ -106,6 +106,9 @@ type Config struct {
 	// context), of its GraphQL operation and of each resolver-backed field; see tracing.go. The
 	// store spans come from the store (store/traced). Default off: nothing is installed.
 	Tracer tracing.Tracer
+	// ServedLog, when set, receives the features read for every sampled request, keyed by its
+	// request id (see servedlog.go). Default nil: nothing is logged.
+	ServedLog ServedLogger
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -223,6 +226,9 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.ServedLog != nil {
+		reader = newServedReader(reg, reader)
+	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
 		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues)}
 	gql, err := g.graphQL(reg, res)
@@ -292,6 +298,9 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}
 	srv.Use(errorCap{})
+	if g.cfg.ServedLog != nil {
+		srv.Use(servedOperation{log: g.cfg.ServedLog})
+	}
 	// Before the plans: it answers for both executors when the request's context ends.
 	srv.Use(endedStop{})
 	present := func(ctx context.Context, err error) *gqlerror.Error {
@@ -325,6 +334,13 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
+		id := requestID(r)
+		w.Header().Set(RequestIDHeader, id)
+		if g.cfg.ServedLog != nil {
+			c := &capture{id: id, start: time.Now().UTC()}
+			ctx = context.WithValue(ctx, captureKey{}, c)
+			defer c.finish(g.cfg.ServedLog)
+		}
 		// A client that does not read its answer holds this request (its slot, its buffers) at
 		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.RequestTimeout + g.cfg.WriteGrace))
