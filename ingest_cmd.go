@@ -55,6 +55,7 @@ func ingestFlags(fs *flag.FlagSet, e *cmdEnv) {
 	logFlags(fs, e)
 	storeFlags(fs, e)
 	adminFlag(fs, e)
+	offlineFlags(fs, e)
 	o := &e.opts.ingest
 	fs.StringVar(&o.brokers, "kafka-brokers", "", "Kafka seed brokers, host:port,... (required)")
 	fs.StringVar(&o.group, "kafka-group", "featuregraph-ingest", "Kafka consumer group; run more processes in the group to scale out")
@@ -106,6 +107,12 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	obs := featureObserver(reg, m)
 	cfg.Writer.Observer = obs
+	off, err := e.openOffline(ctx, reg, log, m, cfg.Brokers)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, log)
+	cfg.Writer.Tap = off.Tap()
 	c, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
 	if err != nil {
 		return err
@@ -174,6 +181,7 @@ func loadFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.StringVar(&o.rejects, "rejects", "", "where rejected records go, with the reason (default <file>.rejected.jsonl, created only when needed)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it is shown only on a terminal anyway)")
 	writerFlags(fs, &e.opts.ingest.writer)
+	offlineFlags(fs, e)
 }
 
 // runLoad loads a file, an S3 object or every object under an S3 prefix into the stores and
@@ -201,7 +209,14 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	w, err := ingest.NewWriter(st, e.opts.ingest.writer)
+	off, err := e.openOffline(ctx, reg, rt.log, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, rt.log)
+	wcfg := e.opts.ingest.writer
+	wcfg.Tap = off.Tap()
+	w, err := ingest.NewWriter(st, wcfg)
 	if err != nil {
 		return err
 	}
@@ -240,8 +255,9 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 
 // mountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
-func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger) (func(context.Context) error, error) {
+func mountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger, tap ingest.Tap) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
+	cfg.Tap = tap
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
 	cfg.Logger = log
 	obs := featureObserver(reg, m)

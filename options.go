@@ -31,6 +31,8 @@ type options struct {
 	load      loadOptions
 	diff      diffOptions // diff_cmd.go
 	dev       devOptions  // dev_cmd.go
+	offline   offlineOptions // offline_cmd.go
+	dataset   datasetOptions // offline_cmd.go
 }
 
 type serveOptions struct {
@@ -153,6 +155,7 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	logFlags(fs, e)
 	storeFlags(fs, e)
 	adminFlag(fs, e)
+	offlineFlags(fs, e)
 	o := &e.opts.serve
 	g := &e.opts.gateway
 	*g = gateway.DefaultConfig()

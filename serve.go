@@ -48,6 +48,17 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	}
 	cfg.Catalog = o.catalog.value || (!o.catalog.set && !o.production)
 	cfg.CatalogPeers = splitList(o.catalogPeers)
+	off, err := e.openOffline(ctx, reg, log, m, nil)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, log)
+	if sl := off.ServedLog(); sl != nil {
+		cfg.ServedLog = sl
+	}
+	if off != nil {
+		cfg.Offline = off.Status
+	}
 	g, err := gateway.New(cfg, reg, st, st, log)
 	if err != nil {
 		return err
@@ -61,7 +72,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	}
 	closeIngest := func(context.Context) error { return nil }
 	if push := o.push.value || (!o.push.set && !o.production); push {
-		c, err := mountIngest(g, reg, st, m, log)
+		c, err := mountIngest(g, reg, st, m, log, off.Tap())
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,7 @@ var commands = map[string]command{
 	"init-table": {summary: "create the DynamoDB table and enable its TTL", run: runInitTable, flags: initTableFlags},
 	"version":    {summary: "print the version, commit and Go version of this binary", run: runVersion, flags: noFlags},
 	"diff":       {summary: "classify the registry's changes against a base (git ref or directory); fails on a breaking one not accepted", run: runDiff, flags: diffFlags},
+	"dataset":    {summary: "write a point-in-time training set (Parquet) from a spine of entity ids and times, read with a GraphQL operation", run: runDataset, flags: datasetFlags},
 	"dev":        {summary: "serve and watch the registry: on a change validate, regenerate, rebuild and restart, keeping the data", run: runDev, flags: devFlags, args: "[-- serve flags...]"},
 }
 

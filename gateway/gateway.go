@@ -25,6 +25,7 @@ import (
 	"github.com/featuregraph/featuregraph/catalog"
 	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
@@ -109,6 +110,9 @@ type Config struct {
 	// ServedLog, when set, receives the features read for every sampled request, keyed by its
 	// request id (see servedlog.go). Default nil: nothing is logged.
 	ServedLog ServedLogger
+	// Offline gives the offline sink's status to the catalog (offline.Pipeline.Status). Default
+	// nil: none.
+	Offline func() offline.Status
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -248,7 +252,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle(playground.AssetPrefix, playground.Assets())
 	}
 	if cfg.Catalog {
-		cc := catalog.Config{Peers: cfg.CatalogPeers}
+		cc := catalog.Config{Peers: cfg.CatalogPeers, Offline: cfg.Offline}
 		if cfg.Playground {
 			cc.Playground = "/"
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
 )
 
@@ -232,4 +233,23 @@ func (p *Pipeline) Status() Status {
 		s.ServedDrop = p.served.Dropped()
 	}
 	return s
+}
+
+// Counts are the pipeline's figures for metrics.Offline.
+func (p *Pipeline) Counts() []metrics.OfflineCounts {
+	st := p.Status()
+	var out []metrics.OfflineCounts
+	add := func(kind string, s *SpoolStats, dropped int64) {
+		if s == nil {
+			return
+		}
+		c := metrics.OfflineCounts{Kind: kind, Spooled: s.Appended, Shipped: s.Shipped, Pending: s.Pending, SinkErrors: s.SinkErrors, Dropped: dropped}
+		if !s.LastWrite.IsZero() {
+			c.LastWrite = float64(s.LastWrite.UnixNano()) / 1e9
+		}
+		out = append(out, c)
+	}
+	add("downsync", st.Downsync, 0)
+	add("served", st.Served, st.ServedDrop)
+	return out
 }
