@@ -29,8 +29,8 @@ type options struct {
 	gateway   gateway.Config
 	ingest    ingestOptions
 	load      loadOptions
-	diff      diffOptions // diff_cmd.go
-	dev       devOptions  // dev_cmd.go
+	diff      diffOptions    // diff_cmd.go
+	dev       devOptions     // dev_cmd.go
 	offline   offlineOptions // offline_cmd.go
 	dataset   datasetOptions // offline_cmd.go
 }

@@ -96,4 +96,3 @@ func TestCatalogShowsOffline(t *testing.T) {
 		t.Errorf("catalog page lacks the offline figures")
 	}
 }
-
