@@ -231,7 +231,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		log = slog.Default()
 	}
 	if cfg.ServedLog != nil {
-		reader = newServedReader(reg, reader)
+		reader = newServedReader(reader)
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
 		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues)}
@@ -341,7 +341,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		id := requestID(r)
 		w.Header().Set(RequestIDHeader, id)
 		if g.cfg.ServedLog != nil {
-			c := &capture{id: id, start: time.Now().UTC()}
+			c := &capture{req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
 			ctx = context.WithValue(ctx, captureKey{}, c)
 			defer c.finish(g.cfg.ServedLog)
 		}

@@ -7,12 +7,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/featuregraph/featuregraph/offline"
-	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/loader"
 )
@@ -26,10 +24,10 @@ import (
 // RequestIDHeader is the request id header, echoed in every GraphQL response.
 const RequestIDHeader = "X-Request-Id"
 
-// ServedLogger receives the served features of sampled requests (offline.ServedLog).
+// ServedLogger receives the reads of sampled requests (offline.ServedLog).
 type ServedLogger interface {
 	Sampled(operation, requestID string) bool
-	Log(rows []offline.ServedRow)
+	Log(r *offline.ServedRequest)
 }
 
 var _ ServedLogger = (*offline.ServedLog)(nil)
@@ -60,13 +58,9 @@ type captureKey struct{}
 
 // capture collects the store reads of one request.
 type capture struct {
-	id        string
-	start     time.Time
-	mu        sync.Mutex
-	on        bool // the operation is sampled
-	operation string
-	hash      string
-	rows      []offline.ServedRow
+	mu  sync.Mutex
+	on  bool // the operation is sampled
+	req offline.ServedRequest
 }
 
 func captureOf(ctx context.Context) *capture {
@@ -88,10 +82,10 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name
 		}
-		if s.log.Sampled(name, c.id) {
+		if s.log.Sampled(name, c.req.ID) {
 			sum := sha256.Sum256([]byte(oc.RawQuery))
 			c.mu.Lock()
-			c.on, c.operation, c.hash = true, name, hex.EncodeToString(sum[:8])
+			c.on, c.req.Operation, c.req.OperationHash = true, name, hex.EncodeToString(sum[:8])
 			c.mu.Unlock()
 		}
 	}
@@ -100,8 +94,7 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 
 // servedReader records the reads of sampled requests.
 type servedReader struct {
-	next     store.Reader
-	entities map[string]*registry.Entity // by prefix
+	next store.Reader
 }
 
 var (
@@ -109,26 +102,20 @@ var (
 	_ store.StaticHistoryReader = servedReader{}
 )
 
-func newServedReader(reg *registry.Registry, next store.Reader) servedReader {
-	r := servedReader{next: next, entities: map[string]*registry.Entity{}}
-	for _, e := range reg.Entities {
-		r.entities[e.Prefix] = e
-	}
-	return r
-}
+func newServedReader(next store.Reader) servedReader { return servedReader{next: next} }
 
 func (r servedReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	err := r.next.ReadStatic(ctx, q, out)
 	if c := captureOf(ctx); c != nil && c.sampled() {
-		rows := make([]offline.ServedRow, 0, q.Len())
+		c.mu.Lock()
 		for i := range q.Len() {
-			var v *store.StaticValue
+			rd := offline.ServedRead{Key: q.Key(i), Err: err}
 			if err == nil {
-				v = &out[i]
+				rd.Value = out[i]
 			}
-			rows = append(rows, r.staticRow(q.Key(i), v, err))
+			c.req.Reads = append(c.req.Reads, rd)
 		}
-		c.add(rows)
+		c.mu.Unlock()
 	}
 	return err
 }
@@ -140,16 +127,11 @@ func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf
 	}
 	got, err := h.ReadStaticAsOf(ctx, keys, asOf)
 	if c := captureOf(ctx); c != nil && c.sampled() {
-		rows := make([]offline.ServedRow, 0, len(keys))
+		c.mu.Lock()
 		for _, k := range keys {
-			var v *store.StaticValue
-			if err == nil {
-				sv := got[k]
-				v = &sv
-			}
-			rows = append(rows, r.staticRow(k, v, err))
+			c.req.Reads = append(c.req.Reads, offline.ServedRead{Key: k, Value: got[k], Err: err})
 		}
-		c.add(rows)
+		c.mu.Unlock()
 	}
 	return got, err
 }
@@ -157,71 +139,14 @@ func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf
 func (r servedReader) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
 	got, err := r.next.ReadActions(ctx, queries)
 	if c := captureOf(ctx); c != nil && c.sampled() {
-		rows := make([]offline.ServedRow, 0, len(queries))
+		c.mu.Lock()
 		for _, q := range queries {
-			row := r.row(q.Key)
-			switch evs := got[q]; {
-			case err != nil:
-				row.Status, row.Error = offline.StatusError, ptr(err.Error())
-			case len(evs) == 0:
-				row.Status = offline.StatusAbsent
-			default:
-				row.Status = offline.StatusPresent
-				b := []byte{'['}
-				for i, ev := range evs {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = append(b, `{"timestamp":`...)
-					b = append(b, '"')
-					b = time.UnixMilli(ev.TS).UTC().AppendFormat(b, time.RFC3339Nano)
-					b = append(b, `","fields":`...)
-					b = append(b, ev.Member...)
-					b = append(b, '}')
-				}
-				b = append(b, ']')
-				row.ValueJSON = ptr(string(b))
-				t := time.UnixMilli(evs[0].TS).UTC()
-				row.EventTime = &t
-			}
-			rows = append(rows, row)
+			c.req.Reads = append(c.req.Reads, offline.ServedRead{Key: q.Key, Events: got[q], Action: true, Err: err})
 		}
-		c.add(rows)
+		c.mu.Unlock()
 	}
 	return got, err
 }
-
-func (r servedReader) row(k store.Key) offline.ServedRow {
-	row := offline.ServedRow{EntityID: k.ID, Feature: k.Feature, Entity: k.Prefix}
-	if e := r.entities[k.Prefix]; e != nil {
-		row.Entity = e.Name
-	}
-	return row
-}
-
-// staticRow is the row of one static value (nil: the read failed with err).
-func (r servedReader) staticRow(k store.Key, v *store.StaticValue, err error) offline.ServedRow {
-	row := r.row(k)
-	switch {
-	case v == nil:
-		row.Status, row.Error = offline.StatusError, ptr(err.Error())
-	case v.Kind == store.Absent:
-		row.Status = offline.StatusAbsent
-		if e := r.entities[k.Prefix]; e != nil {
-			if f := e.Feature(k.Feature); f != nil && f.Default.Kind != store.Absent {
-				row.Status, row.ValueJSON = offline.StatusDefault, ptr(string(f.Default.AppendJSON(nil)))
-			}
-		}
-	default:
-		row.Status = offline.StatusPresent
-		row.ValueJSON = ptr(string(v.AppendJSON(nil)))
-		t := time.UnixMilli(v.TS).UTC()
-		row.EventTime = &t
-	}
-	return row
-}
-
-func ptr[T any](v T) *T { return &v }
 
 func (c *capture) sampled() bool {
 	c.mu.Lock()
@@ -229,23 +154,14 @@ func (c *capture) sampled() bool {
 	return c.on
 }
 
-func (c *capture) add(rows []offline.ServedRow) {
-	c.mu.Lock()
-	c.rows = append(c.rows, rows...)
-	c.mu.Unlock()
-}
-
-// finish stamps the captured rows with the request and hands them to the log.
+// finish hands the request's reads to the log (which builds the rows off the request path).
 func (c *capture) finish(log ServedLogger) {
 	c.mu.Lock()
-	rows, on := c.rows, c.on
-	c.rows = nil
+	on := c.on
+	req := c.req
+	c.req.Reads = nil
 	c.mu.Unlock()
-	if !on || len(rows) == 0 {
-		return
+	if on && len(req.Reads) > 0 {
+		log.Log(&req)
 	}
-	for i := range rows {
-		rows[i].RequestID, rows[i].Time, rows[i].Operation, rows[i].OperationHash = c.id, c.start, c.operation, c.hash
-	}
-	log.Log(rows)
 }

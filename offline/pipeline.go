@@ -23,7 +23,7 @@ type Config struct {
 	// Sink is where rows go: a local directory (a path, or file:///path), s3://bucket/prefix/
 	// (S3 must be set), or kafka://topic (KafkaBrokers must be set). "" turns offline copies off.
 	Sink string
-	// SpoolDir holds the spools (SpoolDir/downsync, SpoolDir/served). Default
+	// SpoolDir holds the downsync spool (SpoolDir/downsync). Default
 	// <sink dir>/_spool for a local sink; required for the others.
 	SpoolDir string
 	// Spool configures both spools (Dir is set from SpoolDir).
@@ -46,7 +46,6 @@ type Pipeline struct {
 	downsync *Downsync
 	down     *Spool[Row]
 	served   *ServedLog
-	servedSp *Spool[ServedRow]
 	kafka    *kgo.Client
 	closeMu  sync.Once
 }
@@ -80,11 +79,13 @@ func Open(ctx context.Context, reg *registry.Registry, cfg Config) (*Pipeline, e
 		p.downsync = NewDownsync(reg, p.down)
 	}
 	if wantServed {
-		sc.Dir = filepath.Join(spoolDir, "served")
-		if p.servedSp, err = OpenSpool(sc, served); err != nil {
-			return nil, errors.Join(err, p.Close(ctx))
+		if cfg.Served.Logger == nil {
+			cfg.Served.Logger = cfg.Logger
 		}
-		p.served = NewServedLog(reg, p.servedSp, cfg.Served)
+		if cfg.Served.FlushInterval == 0 {
+			cfg.Served.FlushInterval = sc.FlushInterval
+		}
+		p.served = NewServedLog(reg, served, cfg.Served)
 	}
 	return p, nil
 }
@@ -180,9 +181,6 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 	if p.down != nil {
 		errs = append(errs, p.down.Flush(ctx))
 	}
-	if p.servedSp != nil {
-		errs = append(errs, p.servedSp.Flush(ctx))
-	}
 	return errors.Join(errs...)
 }
 
@@ -198,9 +196,6 @@ func (p *Pipeline) Close(ctx context.Context) error {
 		}
 		if p.down != nil {
 			errs = append(errs, p.down.Close(ctx))
-		}
-		if p.servedSp != nil {
-			errs = append(errs, p.servedSp.Close(ctx))
 		}
 		if p.kafka != nil {
 			p.kafka.Close()
@@ -227,8 +222,8 @@ func (p *Pipeline) Status() Status {
 		st := p.down.Stats()
 		s.Downsync = &st
 	}
-	if p.servedSp != nil {
-		st := p.servedSp.Stats()
+	if p.served != nil {
+		st := p.served.Stats()
 		s.Served = &st
 		s.ServedDrop = p.served.Dropped()
 	}

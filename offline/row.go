@@ -2,7 +2,6 @@ package offline
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +41,26 @@ type Row struct {
 
 // Partition is downsync/entity=<e>/feature=<f>/date=<d>/hour=<h>, by event time (UTC).
 func (r Row) Partition() string {
-	t := r.EventTime.UTC()
-	return fmt.Sprintf("downsync/entity=%s/feature=%s/date=%s/hour=%02d", r.Entity, r.Feature, t.Format("2006-01-02"), t.Hour())
+	b := make([]byte, 0, 64+len(r.Entity)+len(r.Feature))
+	b = append(b, "downsync/entity="...)
+	b = append(b, r.Entity...)
+	b = append(b, "/feature="...)
+	b = append(b, r.Feature...)
+	return string(appendHour(b, r.EventTime))
+}
+
+// appendHour appends "/date=YYYY-MM-DD/hour=HH" of t in UTC.
+func appendHour(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	b = append(b, "/date="...)
+	b = t.AppendFormat(b, "2006-01-02")
+	b = append(b, "/hour="...)
+	if h := t.Hour(); h < 10 {
+		b = append(b, '0', byte('0'+h))
+	} else {
+		b = strconv.AppendInt(b, int64(h), 10)
+	}
+	return b
 }
 
 // Key is the entity id.
@@ -125,12 +142,14 @@ const (
 
 // Partition is served/operation=<name>/date=<d>/hour=<h>, by request time (UTC).
 func (r ServedRow) Partition() string {
-	t := r.Time.UTC()
 	op := r.Operation
 	if op == "" {
 		op = "_anonymous"
 	}
-	return fmt.Sprintf("served/operation=%s/date=%s/hour=%02d", sanitize(op), t.Format("2006-01-02"), t.Hour())
+	b := make([]byte, 0, 64+len(op))
+	b = append(b, "served/operation="...)
+	b = append(b, sanitize(op)...)
+	return string(appendHour(b, r.Time))
 }
 
 // Key is the request id.
@@ -146,4 +165,3 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

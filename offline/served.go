@@ -10,52 +10,84 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/store"
 )
 
 // ServedConfig configures a ServedLog. Zero fields take the defaults.
 type ServedConfig struct {
-	// Buffer is how many rows wait in memory for the spool; beyond it rows are dropped and
-	// counted (the request is never held up). Default 100000.
+	// Buffer is how many feature reads wait in memory to be written; beyond it requests'
+	// rows are dropped and counted (the request is never held up). Default 200000.
 	Buffer int
-	// Batch is how many rows are appended to the spool at once (one fsync). Default 5000.
+	// Batch is how many rows are written to the sink at once. Default 50000.
 	Batch int
+	// FlushInterval is the longest a row waits before it is written. Default 10s.
+	FlushInterval time.Duration
 	// OnDrop is called with the number of rows dropped (a metric). Default nil.
 	OnDrop func(n int)
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
 
-// ServedLog takes the rows of answered requests off the request path: Log puts them in a
-// bounded buffer and returns at once; one goroutine appends them to the spool in batches.
+// ServedRequest is what the gateway captured of one sampled request: its identity and the
+// store reads it made. Rows are built from it off the request path.
+type ServedRequest struct {
+	ID, Operation, OperationHash string
+	Time                         time.Time
+	Reads                        []ServedRead
+}
+
+// ServedRead is one store read of a request: a static value (Events nil) or an action series.
+type ServedRead struct {
+	Key    store.Key
+	Value  store.StaticValue   // statics; Kind Absent when nothing is stored
+	Events []store.ActionEvent // actions (Action true), newest first
+	Action bool
+	Err    error // the read failed
+}
+
+// ServedLog takes what sampled requests read off the request path: Log puts the request in a
+// bounded buffer and returns at once; one goroutine turns the reads into ServedRows and writes
+// them to the sink in batches (Parquet files, or Kafka records). Unlike downsync rows, served
+// rows are not spooled: what is buffered when the process dies is lost, as in Feast's logging.
 type ServedLog struct {
 	reg         *registry.Registry
 	fingerprint string
-	app         Appender[ServedRow]
+	sink        Sink[ServedRow]
 	cfg         ServedConfig
+	entities    map[string]*registry.Entity
 
-	ch      chan []ServedRow
+	ch      chan *ServedRequest
 	flushCh chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 	closing sync.Once
 
-	dropped, logged atomic.Int64
-	buffered        atomic.Int64
+	dropped, logged, shipped, sinkErrors atomic.Int64
+	buffered                             atomic.Int64
+	mu                                   sync.Mutex
+	lastWrite                            time.Time
+	lastError                            string
 }
 
-// NewServedLog starts the log of reg's sampled operations, appending to app.
-func NewServedLog(reg *registry.Registry, app Appender[ServedRow], cfg ServedConfig) *ServedLog {
+// NewServedLog starts the log of reg's sampled operations, writing to sink.
+func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig) *ServedLog {
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 100000
+		cfg.Buffer = 200000
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 5000
+		cfg.Batch = 50000
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), app: app, cfg: cfg,
-		ch: make(chan []ServedRow, 1024), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*registry.Entity{},
+		ch: make(chan *ServedRequest, 4096), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, e := range reg.Entities {
+		l.entities[e.Prefix] = e
+	}
 	go l.run()
 	return l
 }
@@ -69,24 +101,22 @@ func (l *ServedLog) Sampled(operation, requestID string) bool {
 	return Sampled("served", requestID, l.reg.ServedLog.Ratio(operation))
 }
 
-// Log queues the rows of one request; when the buffer is full they are dropped and counted.
-func (l *ServedLog) Log(rows []ServedRow) {
-	if len(rows) == 0 {
+// Log queues a request's reads; when the buffer is full they are dropped and counted.
+func (l *ServedLog) Log(r *ServedRequest) {
+	n := int64(len(r.Reads))
+	if n == 0 {
 		return
 	}
-	for i := range rows {
-		rows[i].Fingerprint = l.fingerprint
-	}
-	if l.buffered.Add(int64(len(rows))) > int64(l.cfg.Buffer) {
-		l.buffered.Add(-int64(len(rows)))
-		l.drop(len(rows))
+	if l.buffered.Add(n) > int64(l.cfg.Buffer) {
+		l.buffered.Add(-n)
+		l.drop(int(n))
 		return
 	}
 	select {
-	case l.ch <- rows:
+	case l.ch <- r:
 	default:
-		l.buffered.Add(-int64(len(rows)))
-		l.drop(len(rows))
+		l.buffered.Add(-n)
+		l.drop(int(n))
 	}
 }
 
@@ -100,74 +130,145 @@ func (l *ServedLog) drop(n int) {
 // Dropped is how many rows were dropped because the buffer was full.
 func (l *ServedLog) Dropped() int64 { return l.dropped.Load() }
 
-// Logged is how many rows reached the spool.
-func (l *ServedLog) Logged() int64 { return l.logged.Load() }
+// Stats returns the log's counters in the spool's terms (Appended: rows taken from the buffer).
+func (l *ServedLog) Stats() SpoolStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return SpoolStats{Appended: l.logged.Load(), Shipped: l.shipped.Load(), Pending: l.buffered.Load(),
+		SinkErrors: l.sinkErrors.Load(), LastWrite: l.lastWrite, LastError: l.lastError}
+}
 
 func (l *ServedLog) run() {
 	defer close(l.done)
 	var batch []ServedRow
-	tick := time.NewTicker(100 * time.Millisecond)
+	var taken int64 // reads taken from the buffer into batch
+	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
 	write := func() {
-		if len(batch) == 0 {
-			return
+		if len(batch) > 0 {
+			l.write(batch)
 		}
-		for attempt := 0; ; attempt++ {
-			err := l.app.Append(context.Background(), batch)
-			if err == nil {
-				break
-			}
-			l.cfg.Logger.Warn("offline: served log: spool append failed, retrying", "rows", len(batch), "err", err)
+		l.buffered.Add(-taken)
+		batch, taken = batch[:0], 0
+	}
+	take := func(r *ServedRequest) {
+		batch = l.rows(batch, r)
+		taken += int64(len(r.Reads))
+		l.logged.Add(int64(len(r.Reads)))
+		if len(batch) >= l.cfg.Batch {
+			write()
+		}
+	}
+	drain := func() {
+		for {
 			select {
-			case <-l.stop:
-				l.drop(len(batch))
-				l.buffered.Add(-int64(len(batch)))
-				batch = batch[:0]
+			case r := <-l.ch:
+				take(r)
+			default:
 				return
-			case <-time.After(time.Duration(min(attempt+1, 50)) * 100 * time.Millisecond):
 			}
 		}
-		l.logged.Add(int64(len(batch)))
-		l.buffered.Add(-int64(len(batch)))
-		batch = batch[:0]
 	}
 	for {
 		select {
-		case rows := <-l.ch:
-			batch = append(batch, rows...)
-			if len(batch) >= l.cfg.Batch {
-				write()
-			}
+		case r := <-l.ch:
+			take(r)
 		case <-tick.C:
 			write()
 		case ack := <-l.flushCh:
-			for drained := false; !drained; {
-				select {
-				case rows := <-l.ch:
-					batch = append(batch, rows...)
-				default:
-					drained = true
-				}
-			}
+			drain()
 			write()
 			close(ack)
 		case <-l.stop:
-			for {
-				select {
-				case rows := <-l.ch:
-					batch = append(batch, rows...)
-					continue
-				default:
-				}
-				break
-			}
+			drain()
 			write()
 			return
 		}
 	}
 }
 
-// Flush appends every row logged so far to the spool.
+// write writes a batch, retrying a failing sink a few times (a second apart) before the rows
+// are dropped and counted: the buffer, not the request, absorbs an outage.
+func (l *ServedLog) write(rows []ServedRow) {
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := l.sink.Write(ctx, rows)
+		cancel()
+		l.mu.Lock()
+		if err == nil {
+			l.lastWrite, l.lastError = time.Now(), ""
+			l.mu.Unlock()
+			l.shipped.Add(int64(len(rows)))
+			return
+		}
+		l.lastError = err.Error()
+		l.mu.Unlock()
+		l.sinkErrors.Add(1)
+		if attempt == 2 {
+			l.cfg.Logger.Error("offline: served log: rows dropped, the sink keeps failing", "rows", len(rows), "err", err)
+			l.drop(len(rows))
+			return
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-l.stop:
+		}
+	}
+}
+
+// rows appends the rows of a request's reads.
+func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
+	for _, rd := range r.Reads {
+		row := ServedRow{RequestID: r.ID, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
+			Fingerprint: l.fingerprint, Entity: rd.Key.Prefix, EntityID: rd.Key.ID, Feature: rd.Key.Feature}
+		e := l.entities[rd.Key.Prefix]
+		if e != nil {
+			row.Entity = e.Name
+		}
+		switch {
+		case rd.Err != nil:
+			msg := rd.Err.Error()
+			row.Status, row.Error = StatusError, &msg
+		case rd.Action && len(rd.Events) == 0:
+			row.Status = StatusAbsent
+		case rd.Action:
+			row.Status = StatusPresent
+			b := []byte{'['}
+			for i, ev := range rd.Events {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"timestamp":"`...)
+				b = time.UnixMilli(ev.TS).UTC().AppendFormat(b, time.RFC3339Nano)
+				b = append(b, `","fields":`...)
+				b = append(b, ev.Member...)
+				b = append(b, '}')
+			}
+			s := string(append(b, ']'))
+			row.ValueJSON = &s
+			t := time.UnixMilli(rd.Events[0].TS).UTC()
+			row.EventTime = &t
+		case rd.Value.Kind == store.Absent:
+			row.Status = StatusAbsent
+			if e != nil {
+				if f := e.Feature(rd.Key.Feature); f != nil && f.Default.Kind != store.Absent {
+					s := string(f.Default.AppendJSON(nil))
+					row.Status, row.ValueJSON = StatusDefault, &s
+				}
+			}
+		default:
+			row.Status = StatusPresent
+			s := string(rd.Value.AppendJSON(nil))
+			row.ValueJSON = &s
+			t := time.UnixMilli(rd.Value.TS).UTC()
+			row.EventTime = &t
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// Flush writes every request logged so far.
 func (l *ServedLog) Flush(ctx context.Context) error {
 	ack := make(chan struct{})
 	select {
@@ -185,7 +286,7 @@ func (l *ServedLog) Flush(ctx context.Context) error {
 	}
 }
 
-// Close appends what is buffered and stops.
+// Close writes what is buffered and stops.
 func (l *ServedLog) Close(ctx context.Context) error {
 	l.closing.Do(func() { close(l.stop) })
 	select {
@@ -195,3 +296,4 @@ func (l *ServedLog) Close(ctx context.Context) error {
 		return errors.New("offline: served log: closed before the buffer was written")
 	}
 }
+

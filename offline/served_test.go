@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"strings"
 	"testing"
 	"time"
@@ -229,18 +230,17 @@ func TestServedLogJoinsRequests(t *testing.T) {
 	}
 }
 
-// TestServedLogDropsWhenFull: a full buffer drops rows and counts them, never blocks.
+// TestServedLogDropsWhenFull: with the sink stuck, a full buffer drops rows and counts them,
+// never blocks the caller.
 func TestServedLogDropsWhenFull(t *testing.T) {
 	reg := exampleWith(t, map[string]string{"offline.yaml": "servedLog: {}\n"})
 	block := make(chan struct{})
-	app := blockingAppender{block}
-	var dropped int
-	l := offline.NewServedLog(reg, app, offline.ServedConfig{Buffer: 10, Batch: 1, OnDrop: func(n int) { dropped += n }})
-	row := []offline.ServedRow{{RequestID: "r"}}
+	var dropped atomic.Int64
+	l := offline.NewServedLog(reg, blockingSink{block}, offline.ServedConfig{Buffer: 10, Batch: 1, OnDrop: func(n int) { dropped.Add(int64(n)) }})
 	done := make(chan struct{})
 	go func() {
 		for range 100 {
-			l.Log(append([]offline.ServedRow(nil), row...))
+			l.Log(&offline.ServedRequest{ID: "r", Reads: []offline.ServedRead{{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}}}})
 		}
 		close(done)
 	}()
@@ -249,16 +249,17 @@ func TestServedLogDropsWhenFull(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Log blocked on a full buffer")
 	}
-	if l.Dropped() < 80 || int64(dropped) != l.Dropped() {
-		t.Errorf("dropped %d (callback %d), want at least 80 of 100 with a buffer of 10", l.Dropped(), dropped)
+	if l.Dropped() < 80 || dropped.Load() != l.Dropped() {
+		t.Errorf("dropped %d (callback %d), want at least 80 of 100 with a buffer of 10", l.Dropped(), dropped.Load())
 	}
 	close(block)
 	_ = l.Close(context.Background())
 }
 
-type blockingAppender struct{ block chan struct{} }
+type blockingSink struct{ block chan struct{} }
 
-func (b blockingAppender) Append(context.Context, []offline.ServedRow) error {
+func (b blockingSink) Write(context.Context, []offline.ServedRow) error {
 	<-b.block
 	return nil
 }
+func (blockingSink) String() string { return "blocking" }
