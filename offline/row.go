@@ -164,4 +164,3 @@ func sanitize(s string) string {
 		return r
 	}, s)
 }
-

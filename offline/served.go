@@ -296,4 +296,3 @@ func (l *ServedLog) Close(ctx context.Context) error {
 		return errors.New("offline: served log: closed before the buffer was written")
 	}
 }
-
