@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/featuregraph/featuregraph/ingest"
@@ -110,7 +111,7 @@ func (p *Pipeline) sinks(cfg Config) (Sink[Row], Sink[ServedRow], string, error)
 			return nil, nil, "", fmt.Errorf("offline: sink %s: give a spool directory (--offline-spool) that survives a restart", u)
 		}
 		st := S3Store{API: cfg.S3, Bucket: bucket, Prefix: prefix}
-		return NewParquetSink[Row](st), NewParquetSink[ServedRow](st), cfg.SpoolDir, nil
+		return NewParquetSink[Row](st), servedSink(st), cfg.SpoolDir, nil
 	case strings.HasPrefix(u, "kafka://"):
 		topic := strings.TrimPrefix(u, "kafka://")
 		if topic == "" || strings.Contains(topic, "/") {
@@ -142,7 +143,7 @@ func (p *Pipeline) sinks(cfg Config) (Sink[Row], Sink[ServedRow], string, error)
 		spool = filepath.Join(dir, "_spool")
 	}
 	st := DirStore{Dir: dir}
-	return NewParquetSink[Row](st), NewParquetSink[ServedRow](st), spool, nil
+	return NewParquetSink[Row](st), servedSink(st), spool, nil
 }
 
 // Tap is the ingestion writer's tap (WriterConfig.Tap), or nil when nothing is downsynced.
@@ -247,4 +248,12 @@ func (p *Pipeline) Counts() []metrics.OfflineCounts {
 	add("downsync", st.Downsync, 0)
 	add("served", st.Served, st.ServedDrop)
 	return out
+}
+
+// servedSink writes served rows with Snappy: their reads are large JSON texts, and the log must
+// stay cheap at full sampling.
+func servedSink(st ObjectStore) *ParquetSink[ServedRow] {
+	s := NewParquetSink[ServedRow](st)
+	s.Compression = &parquet.Snappy
+	return s
 }

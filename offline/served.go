@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,10 +16,12 @@ import (
 
 // ServedConfig configures a ServedLog. Zero fields take the defaults.
 type ServedConfig struct {
-	// Buffer is how many feature reads wait in memory to be written; beyond it requests'
-	// rows are dropped and counted (the request is never held up). Default 200000.
+	// Buffer is how many feature reads (of any number of requests) wait in memory to be
+	// written; beyond it requests' rows are dropped and counted (the request is never held
+	// up). Default 200000.
 	Buffer int
-	// Batch is how many rows are written to the sink at once. Default 50000.
+	// Batch is how many reads (of any number of requests) are written to the sink at once.
+	// Default 50000.
 	Batch int
 	// FlushInterval is the longest a row waits before it is written. Default 10s.
 	FlushInterval time.Duration
@@ -109,14 +112,14 @@ func (l *ServedLog) Log(r *ServedRequest) {
 	}
 	if l.buffered.Add(n) > int64(l.cfg.Buffer) {
 		l.buffered.Add(-n)
-		l.drop(int(n))
+		l.drop(1)
 		return
 	}
 	select {
 	case l.ch <- r:
 	default:
 		l.buffered.Add(-n)
-		l.drop(int(n))
+		l.drop(1)
 	}
 }
 
@@ -127,10 +130,12 @@ func (l *ServedLog) drop(n int) {
 	}
 }
 
-// Dropped is how many rows were dropped because the buffer was full.
+// Dropped is how many rows (requests) were dropped because the buffer was full or the sink
+// kept failing.
 func (l *ServedLog) Dropped() int64 { return l.dropped.Load() }
 
-// Stats returns the log's counters in the spool's terms (Appended: rows taken from the buffer).
+// Stats returns the log's counters in the spool's terms (Appended: requests taken from the
+// buffer; Shipped: requests written; Pending: reads buffered).
 func (l *ServedLog) Stats() SpoolStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -154,8 +159,8 @@ func (l *ServedLog) run() {
 	take := func(r *ServedRequest) {
 		batch = l.rows(batch, r)
 		taken += int64(len(r.Reads))
-		l.logged.Add(int64(len(r.Reads)))
-		if len(batch) >= l.cfg.Batch {
+		l.logged.Add(1)
+		if taken >= int64(l.cfg.Batch) {
 			write()
 		}
 	}
@@ -216,26 +221,40 @@ func (l *ServedLog) write(rows []ServedRow) {
 	}
 }
 
-// rows appends the rows of a request's reads.
+// rows appends the row of a request.
 func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
-	for _, rd := range r.Reads {
-		row := ServedRow{RequestID: r.ID, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
-			Fingerprint: l.fingerprint, Entity: rd.Key.Prefix, EntityID: rd.Key.ID, Feature: rd.Key.Feature}
-		e := l.entities[rd.Key.Prefix]
-		if e != nil {
-			row.Entity = e.Name
+	row := ServedRow{RequestID: r.ID, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
+		Fingerprint: l.fingerprint, ReadCount: int64(len(r.Reads))}
+	b := make([]byte, 0, 64*len(r.Reads))
+	b = append(b, '[')
+	for i, rd := range r.Reads {
+		if i > 0 {
+			b = append(b, ',')
 		}
+		e := l.entities[rd.Key.Prefix]
+		name := rd.Key.Prefix
+		if e != nil {
+			name = e.Name
+		}
+		b = append(b, '[')
+		b = store.AppendString(b, name)
+		b = append(b, ',')
+		b = store.AppendString(b, rd.Key.ID)
+		b = append(b, ',')
+		b = store.AppendString(b, rd.Key.Feature)
 		switch {
 		case rd.Err != nil:
-			msg := rd.Err.Error()
-			row.Status, row.Error = StatusError, &msg
+			row.ErrorCount++
+			b = append(b, `,"error",null,null,`...)
+			b = store.AppendString(b, rd.Err.Error())
 		case rd.Action && len(rd.Events) == 0:
-			row.Status = StatusAbsent
+			b = append(b, `,"absent",null,null`...)
 		case rd.Action:
-			row.Status = StatusPresent
-			b := []byte{'['}
-			for i, ev := range rd.Events {
-				if i > 0 {
+			b = append(b, `,"present",`...)
+			b = strconv.AppendInt(b, rd.Events[0].TS, 10)
+			b = append(b, ",["...)
+			for j, ev := range rd.Events {
+				if j > 0 {
 					b = append(b, ',')
 				}
 				b = append(b, `{"timestamp":"`...)
@@ -244,28 +263,28 @@ func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
 				b = append(b, ev.Member...)
 				b = append(b, '}')
 			}
-			s := string(append(b, ']'))
-			row.ValueJSON = &s
-			t := time.UnixMilli(rd.Events[0].TS).UTC()
-			row.EventTime = &t
+			b = append(b, ']')
 		case rd.Value.Kind == store.Absent:
-			row.Status = StatusAbsent
+			var f *registry.Feature
 			if e != nil {
-				if f := e.Feature(rd.Key.Feature); f != nil && f.Default.Kind != store.Absent {
-					s := string(f.Default.AppendJSON(nil))
-					row.Status, row.ValueJSON = StatusDefault, &s
-				}
+				f = e.Feature(rd.Key.Feature)
+			}
+			if f != nil && f.Default.Kind != store.Absent {
+				b = append(b, `,"default",null,`...)
+				b = f.Default.AppendJSON(b)
+			} else {
+				b = append(b, `,"absent",null,null`...)
 			}
 		default:
-			row.Status = StatusPresent
-			s := string(rd.Value.AppendJSON(nil))
-			row.ValueJSON = &s
-			t := time.UnixMilli(rd.Value.TS).UTC()
-			row.EventTime = &t
+			b = append(b, `,"present",`...)
+			b = strconv.AppendInt(b, rd.Value.TS, 10)
+			b = append(b, ',')
+			b = rd.Value.AppendJSON(b)
 		}
-		out = append(out, row)
+		b = append(b, ']')
 	}
-	return out
+	row.Reads = string(append(b, ']'))
+	return append(out, row)
 }
 
 // Flush writes every request logged so far.

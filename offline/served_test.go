@@ -157,61 +157,76 @@ func TestServedLogJoinsRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			byReq := map[string][]offline.ServedRow{}
+			byReq := map[string]offline.ServedRow{}
 			for _, r := range rows {
-				byReq[r.RequestID] = append(byReq[r.RequestID], r)
+				if _, dup := byReq[r.RequestID]; dup {
+					t.Fatalf("two rows for request %s", r.RequestID)
+				}
+				byReq[r.RequestID] = r
 			}
 			fp := schema.Fingerprint(reg)
 			gqlName := map[string]string{"os": "os", "region_id": "regionId", "manner_temperature": "mannerTemperature", "recent_clicked_articles": "recentClickedArticles"}
+			var hash string
 			for _, s := range reqs {
-				got := byReq[s.id]
+				row, ok := byReq[s.id]
 				delete(byReq, s.id)
 				if s.answer == nil {
-					if len(got) != 0 {
-						t.Errorf("request %s (Rare, ratio 0) logged %d rows", s.id, len(got))
+					if ok {
+						t.Errorf("request %s (Rare, ratio 0) was logged", s.id)
 					}
 					continue
 				}
-				if len(got) != 3*4 {
-					t.Fatalf("request %s: %d rows, want 12 (3 users × 4 features): %+v", s.id, len(got), got)
+				if !ok {
+					t.Fatalf("request %s was not logged", s.id)
 				}
-				var hash string
-				for _, r := range got {
-					if r.Operation != "Home" || r.Fingerprint != fp || r.Entity != "user" || r.OperationHash == "" {
-						t.Fatalf("row %+v", r)
+				if row.Operation != "Home" || row.Fingerprint != fp || row.OperationHash == "" || row.ReadCount != 12 || row.ErrorCount != 0 {
+					t.Fatalf("row %+v", row)
+				}
+				if hash != "" && row.OperationHash != hash {
+					t.Fatalf("the operation hash differs between requests of one query")
+				}
+				hash = row.OperationHash
+				var reads [][]json.RawMessage
+				if err := json.Unmarshal([]byte(row.Reads), &reads); err != nil {
+					t.Fatalf("reads %s: %v", row.Reads, err)
+				}
+				if len(reads) != 12 {
+					t.Fatalf("request %s: %d reads, want 12 (3 users × 4 features): %s", s.id, len(reads), row.Reads)
+				}
+				for _, rd := range reads {
+					var entity, id, feature, status string
+					json.Unmarshal(rd[0], &entity)
+					json.Unmarshal(rd[1], &id)
+					json.Unmarshal(rd[2], &feature)
+					json.Unmarshal(rd[3], &status)
+					ans, ok := s.answer[id]
+					if entity != "user" || !ok {
+						t.Fatalf("read %s: not a requested user (%v)", rd, s.ids)
 					}
-					if hash != "" && r.OperationHash != hash {
-						t.Fatalf("operation hash differs within a request")
-					}
-					hash = r.OperationHash
-					ans, ok := s.answer[r.EntityID]
-					if !ok {
-						t.Fatalf("row for user %s, not requested (%v)", r.EntityID, s.ids)
-					}
-					field := gqlName[r.Feature]
-					want, _ := json.Marshal(ans[field])
-					switch r.Status {
+					want, _ := json.Marshal(ans[gqlName[feature]])
+					switch status {
 					case offline.StatusPresent:
-						if r.Feature == "recent_clicked_articles" {
-							if !strings.Contains(*r.ValueJSON, fmt.Sprintf(`"article_id":%v`, ans[field].([]any)[0].(map[string]any)["articleId"])) {
-								t.Errorf("clicks row %s, answer %s", *r.ValueJSON, want)
-							}
-						} else if *r.ValueJSON != string(want) {
-							t.Errorf("user %s %s: logged %s, answered %s", r.EntityID, r.Feature, *r.ValueJSON, want)
+						if string(rd[4]) == "null" {
+							t.Errorf("present read without event time: %s", rd)
 						}
-						if r.EventTime == nil {
-							t.Errorf("present row without event time: %+v", r)
+						if feature == "recent_clicked_articles" {
+							first := ans["recentClickedArticles"].([]any)[0].(map[string]any)["articleId"]
+							if !strings.Contains(string(rd[5]), fmt.Sprintf(`"article_id":%v`, first)) {
+								t.Errorf("clicks read %s, answer %s", rd[5], want)
+							}
+						} else if string(rd[5]) != string(want) {
+							t.Errorf("user %s %s: logged %s, answered %s", id, feature, rd[5], want)
 						}
 					case offline.StatusDefault:
-						if r.Feature != "manner_temperature" || *r.ValueJSON != string(want) {
-							t.Errorf("default row %+v, answered %s", r, want)
+						if feature != "manner_temperature" || string(rd[5]) != string(want) {
+							t.Errorf("default read %s, answered %s", rd, want)
 						}
 					case offline.StatusAbsent:
 						if string(want) != "null" && string(want) != "[]" {
-							t.Errorf("absent row %+v, answered %s", r, want)
+							t.Errorf("absent read %s, answered %s", rd, want)
 						}
 					default:
-						t.Errorf("row status %q", r.Status)
+						t.Errorf("read status %q", status)
 					}
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -24,12 +25,14 @@ type Sink[T Record] interface {
 	String() string
 }
 
-// ParquetSink writes each partition's rows of a Write as one Parquet file (zstd) on an
+// ParquetSink writes each partition's rows of a Write as one Parquet file on an
 // ObjectStore, named <partition>/part-<UTC time>-<process>-<seq>.parquet.
 type ParquetSink[T Record] struct {
 	Store ObjectStore
-	id    string
-	seq   atomic.Int64
+	// Compression of the files. Default zstd.
+	Compression compress.Codec
+	id          string
+	seq         atomic.Int64
 }
 
 // NewParquetSink returns a sink on st.
@@ -55,7 +58,7 @@ func (s *ParquetSink[T]) Write(ctx context.Context, rows []T) error {
 	sort.Strings(names)
 	now := time.Now().UTC().Format("20060102T150405Z")
 	for _, p := range names {
-		body, err := EncodeParquet(parts[p])
+		body, err := encodeParquet(parts[p], s.Compression)
 		if err != nil {
 			return err
 		}
@@ -70,9 +73,14 @@ func (s *ParquetSink[T]) Write(ctx context.Context, rows []T) error {
 func (s *ParquetSink[T]) String() string { return s.Store.String() }
 
 // EncodeParquet writes rows as a Parquet file, zstd-compressed.
-func EncodeParquet[T any](rows []T) ([]byte, error) {
+func EncodeParquet[T any](rows []T) ([]byte, error) { return encodeParquet(rows, nil) }
+
+func encodeParquet[T any](rows []T, codec compress.Codec) ([]byte, error) {
+	if codec == nil {
+		codec = &parquet.Zstd
+	}
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[T](&buf, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[T](&buf, parquet.Compression(codec))
 	if _, err := w.Write(rows); err != nil {
 		return nil, fmt.Errorf("offline: parquet: %w", err)
 	}
