@@ -107,7 +107,7 @@ func runIngest(ctx context.Context, e *cmdEnv) error {
 	}
 	obs := featureObserver(reg, m)
 	cfg.Writer.Observer = obs
-	off, err := e.openOffline(ctx, reg, log, m, cfg.Brokers)
+	off, err := e.openOffline(ctx, reg, log, m, cfg.Brokers, false)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	off, err := e.openOffline(ctx, reg, rt.log, nil, nil)
+	off, err := e.openOffline(ctx, reg, rt.log, nil, nil, false)
 	if err != nil {
 		return err
 	}

@@ -38,9 +38,10 @@ func offlineFlags(fs *flag.FlagSet, e *cmdEnv) {
 
 // openOffline opens the offline pipeline the registry and flags ask for (nil when none) and
 // exports its figures on m.
-func (e *cmdEnv) openOffline(ctx context.Context, reg *registry.Registry, log *slog.Logger, m *metrics.Metrics, brokers []string) (*offline.Pipeline, error) {
+// Ingestion (serving false) downsyncs only.
+func (e *cmdEnv) openOffline(ctx context.Context, reg *registry.Registry, log *slog.Logger, m *metrics.Metrics, brokers []string, serving bool) (*offline.Pipeline, error) {
 	o := e.opts.offline
-	cfg := offline.Config{Sink: o.sink, SpoolDir: o.spool, KafkaBrokers: brokers, Logger: log}
+	cfg := offline.Config{Sink: o.sink, SpoolDir: o.spool, KafkaBrokers: brokers, Logger: log, NoServedLog: !serving}
 	cfg.Spool = offline.DefaultSpoolConfig()
 	cfg.Spool.FlushInterval = o.flush
 	if load.IsS3(o.sink) {
@@ -57,7 +58,7 @@ func (e *cmdEnv) openOffline(ctx context.Context, reg *registry.Registry, log *s
 	if m != nil {
 		m.Offline(p.Counts)
 	}
-	log.Info("offline sink", "sink", o.sink, "downsynced", reg.DownsyncedFeatures(), "served_log", reg.ServedLog.Enabled)
+	log.Info("offline sink", "sink", o.sink, "downsynced", reg.DownsyncedFeatures(), "served_log", p.ServedLog() != nil)
 	return p, nil
 }
 

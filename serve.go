@@ -48,7 +48,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	}
 	cfg.Catalog = o.catalog.value || (!o.catalog.set && !o.production)
 	cfg.CatalogPeers = splitList(o.catalogPeers)
-	off, err := e.openOffline(ctx, reg, log, m, nil)
+	off, err := e.openOffline(ctx, reg, log, m, nil, true)
 	if err != nil {
 		return err
 	}

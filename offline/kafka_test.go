@@ -79,7 +79,7 @@ func TestOpenErrors(t *testing.T) {
 		cfg  offline.Config
 		want string
 	}{
-		"no sink":          {offline.Config{}, "no sink is given: set --offline-sink"},
+		"no sink":          {offline.Config{}, "but no sink is given: set --offline-sink"},
 		"s3 without spool": {offline.Config{Sink: "s3://lake/x/", S3: fakeAPI{}}, "give a spool directory (--offline-spool)"},
 		"s3 no bucket":     {offline.Config{Sink: "s3:///x/", S3: fakeAPI{}, SpoolDir: t.TempDir()}, "has no bucket"},
 		"kafka no brokers": {offline.Config{Sink: "kafka://t", SpoolDir: t.TempDir()}, "give the Kafka brokers (--kafka-brokers)"},

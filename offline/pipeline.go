@@ -36,6 +36,8 @@ type Config struct {
 	KafkaOpts    []kgo.Opt
 	// Served configures served-feature logging (when the registry enables it).
 	Served ServedConfig
+	// NoServedLog leaves served-feature logging out (ingestion serves nothing). Default false.
+	NoServedLog bool
 	// Logger receives sink retries. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -55,11 +57,21 @@ type Pipeline struct {
 // enables downsync or served logging, which is then an error naming the flag.
 func Open(ctx context.Context, reg *registry.Registry, cfg Config) (*Pipeline, error) {
 	wantDown := len(reg.DownsyncedFeatures()) > 0
-	wantServed := reg.ServedLog.Enabled
+	wantServed := reg.ServedLog.Enabled && !cfg.NoServedLog
 	if cfg.Sink == "" {
-		if wantDown || wantServed {
-			return nil, fmt.Errorf("offline: the registry enables downsync (%s) or servedLog but no sink is given: set --offline-sink (a directory, s3://bucket/prefix/ or kafka://topic)", strings.Join(reg.DownsyncedFeatures(), ", "))
+		var what []string
+		if wantDown {
+			what = append(what, "downsync of "+strings.Join(reg.DownsyncedFeatures(), ", "))
 		}
+		if wantServed {
+			what = append(what, "servedLog")
+		}
+		if len(what) > 0 {
+			return nil, fmt.Errorf("offline: the registry enables %s but no sink is given: set --offline-sink (a directory, s3://bucket/prefix/ or kafka://topic)", strings.Join(what, " and "))
+		}
+		return nil, nil
+	}
+	if !wantDown && !wantServed {
 		return nil, nil
 	}
 	if cfg.Logger == nil {
