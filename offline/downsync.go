@@ -73,29 +73,45 @@ func (d *Downsync) Stats() DownsyncStats {
 	return DownsyncStats{Kept: d.kept.Load(), SampledOut: d.sampled.Load(), Throttled: d.throttle.Load()}
 }
 
-// Stored turns the writes the sampling keeps into rows and appends them.
+// Stored turns the writes the sampling keeps into rows and appends them. The memory of
+// minIntervalByKey is updated only once the rows are appended, so a retried call keeps what a
+// failed one would have.
 func (d *Downsync) Stored(ctx context.Context, writes []ingest.Stored) error {
 	if len(d.features) == 0 {
 		return nil
 	}
 	now := d.now().UTC()
 	var rows []Row
+	kept := map[store.Key]int64{} // minIntervalByKey: the rows of this call
+	var sampled, throttled int64
 	for _, w := range writes {
 		for _, sw := range w.Static {
-			if f := d.keep(sw.Key, sw.TS); f != nil {
+			if f := d.keep(sw.Key, sw.TS, kept, &sampled, &throttled); f != nil {
 				rows = append(rows, d.finish(staticRow(f, sw), now, w.Source))
 			}
 		}
 		for _, aw := range w.Actions {
-			if f := d.keep(aw.Key, aw.TS); f != nil {
+			if f := d.keep(aw.Key, aw.TS, kept, &sampled, &throttled); f != nil {
 				rows = append(rows, d.finish(actionRow(f, aw), now, w.Source))
 			}
 		}
 	}
 	if err := d.app.Append(ctx, rows); err != nil {
-		d.kept.Add(-int64(len(rows)))
 		return err
 	}
+	if len(kept) > 0 {
+		d.mu.Lock()
+		if len(d.last)+len(kept) > d.maxKeys {
+			clear(d.last)
+		}
+		for k, ts := range kept {
+			d.last[k] = ts
+		}
+		d.mu.Unlock()
+	}
+	d.kept.Add(int64(len(rows)))
+	d.sampled.Add(sampled)
+	d.throttle.Add(throttled)
 	return nil
 }
 
@@ -104,33 +120,30 @@ func (d *Downsync) finish(r Row, now time.Time, source string) Row {
 	return r
 }
 
-// keep returns the feature of k when its write at ts is to be downsynced.
-func (d *Downsync) keep(k store.Key, ts int64) *registry.Feature {
+// keep returns the feature of k when its write at ts is to be downsynced; kept holds the
+// latest kept time per key of the call (minIntervalByKey), on top of d.last.
+func (d *Downsync) keep(k store.Key, ts int64, kept map[store.Key]int64, sampled, throttled *int64) *registry.Feature {
 	f := d.features[featureKey{k.Prefix, k.Feature}]
 	if f == nil {
 		return nil
 	}
 	if !Sampled(k.Prefix, k.ID, f.Downsync.SamplingRatio) {
-		d.sampled.Add(1)
+		*sampled++
 		return nil
 	}
 	if iv := f.Downsync.MinIntervalByKey.Milliseconds(); iv > 0 {
-		d.mu.Lock()
-		last, seen := d.last[k]
-		ok := !seen || ts >= last+iv || ts <= last-iv
-		if ok {
-			if len(d.last) >= d.maxKeys {
-				clear(d.last)
-			}
-			d.last[k] = ts
+		last, seen := kept[k]
+		if !seen {
+			d.mu.Lock()
+			last, seen = d.last[k]
+			d.mu.Unlock()
 		}
-		d.mu.Unlock()
-		if !ok {
-			d.throttle.Add(1)
+		if seen && ts < last+iv && ts > last-iv {
+			*throttled++
 			return nil
 		}
+		kept[k] = ts
 	}
-	d.kept.Add(1)
 	return f
 }
 

@@ -170,3 +170,39 @@ type failingSink struct{}
 
 func (failingSink) Write(context.Context, []offline.Row) error { return os.ErrDeadlineExceeded }
 func (failingSink) String() string                             { return "failing" }
+
+// failOnce fails its first Append.
+type failOnce struct {
+	memAppender
+	failed bool
+}
+
+func (f *failOnce) Append(ctx context.Context, rows []offline.Row) error {
+	if !f.failed {
+		f.failed = true
+		return os.ErrDeadlineExceeded
+	}
+	return f.memAppender.Append(ctx, rows)
+}
+
+// TestDownsyncRetryKeepsRows: a call retried after a failed append keeps the rows the failed
+// one would have kept (minIntervalByKey remembers only appended rows).
+func TestDownsyncRetryKeepsRows(t *testing.T) {
+	reg := testRegistry(t, 1)
+	reg.Entity("user").Feature("score").Downsync.MinIntervalByKey = time.Hour
+	app := &failOnce{}
+	d := offline.NewDownsync(reg, app)
+	w := []ingest.Stored{{Static: []store.StaticWrite{{Key: store.Key{Prefix: "u", ID: "1", Feature: "score"}, Value: store.IntValue(1), TS: 1000}}}}
+	if err := d.Stored(context.Background(), w); err == nil {
+		t.Fatal("the first append did not fail")
+	}
+	if err := d.Stored(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	if len(app.rows) != 1 {
+		t.Fatalf("%d rows after the retry, want 1", len(app.rows))
+	}
+	if err := d.Stored(context.Background(), w); err != nil || len(app.rows) != 1 {
+		t.Fatalf("a third write within the hour: %v, %d rows", err, len(app.rows))
+	}
+}
