@@ -341,7 +341,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		id := requestID(r)
 		w.Header().Set(RequestIDHeader, id)
 		if g.cfg.ServedLog != nil {
-			c := &capture{req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
+			c := &capture{log: g.cfg.ServedLog, req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
 			ctx = context.WithValue(ctx, captureKey{}, c)
 			defer c.finish(g.cfg.ServedLog)
 		}

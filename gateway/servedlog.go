@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -27,6 +28,8 @@ const RequestIDHeader = "X-Request-Id"
 // ServedLogger receives the reads of sampled requests (offline.ServedLog).
 type ServedLogger interface {
 	Sampled(operation, requestID string) bool
+	// AppendRead encodes one read (the request keeps a few bytes per read, not the read).
+	AppendRead(b []byte, rd offline.ServedRead) []byte
 	Log(r *offline.ServedRequest)
 }
 
@@ -60,7 +63,20 @@ type captureKey struct{}
 type capture struct {
 	mu  sync.Mutex
 	on  bool // the operation is sampled
+	log ServedLogger
 	req offline.ServedRequest
+}
+
+// record encodes one read (under c.mu).
+func (c *capture) record(rd offline.ServedRead) {
+	if c.req.ReadCount > 0 {
+		c.req.Encoded = append(c.req.Encoded, ',')
+	}
+	c.req.Encoded = c.log.AppendRead(c.req.Encoded, rd)
+	c.req.ReadCount++
+	if rd.Err != nil {
+		c.req.ErrorCount++
+	}
 }
 
 func captureOf(ctx context.Context) *capture {
@@ -108,12 +124,13 @@ func (r servedReader) ReadStatic(ctx context.Context, q store.StaticQuery, out [
 	err := r.next.ReadStatic(ctx, q, out)
 	if c := captureOf(ctx); c != nil && c.sampled() {
 		c.mu.Lock()
+		c.req.Encoded = slices.Grow(c.req.Encoded, 48*q.Len())
 		for i := range q.Len() {
 			rd := offline.ServedRead{Key: q.Key(i), Err: err}
 			if err == nil {
 				rd.Value = out[i]
 			}
-			c.req.Reads = append(c.req.Reads, rd)
+			c.record(rd)
 		}
 		c.mu.Unlock()
 	}
@@ -129,7 +146,7 @@ func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf
 	if c := captureOf(ctx); c != nil && c.sampled() {
 		c.mu.Lock()
 		for _, k := range keys {
-			c.req.Reads = append(c.req.Reads, offline.ServedRead{Key: k, Value: got[k], Err: err})
+			c.record(offline.ServedRead{Key: k, Value: got[k], Err: err})
 		}
 		c.mu.Unlock()
 	}
@@ -141,7 +158,7 @@ func (r servedReader) ReadActions(ctx context.Context, queries []store.ActionQue
 	if c := captureOf(ctx); c != nil && c.sampled() {
 		c.mu.Lock()
 		for _, q := range queries {
-			c.req.Reads = append(c.req.Reads, offline.ServedRead{Key: q.Key, Events: got[q], Action: true, Err: err})
+			c.record(offline.ServedRead{Key: q.Key, Events: got[q], Action: true, Err: err})
 		}
 		c.mu.Unlock()
 	}
@@ -159,9 +176,9 @@ func (c *capture) finish(log ServedLogger) {
 	c.mu.Lock()
 	on := c.on
 	req := c.req
-	c.req.Reads = nil
+	c.req = offline.ServedRequest{}
 	c.mu.Unlock()
-	if on && len(req.Reads) > 0 {
+	if on && req.ReadCount > 0 {
 		log.Log(&req)
 	}
 }

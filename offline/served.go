@@ -37,6 +37,19 @@ type ServedRequest struct {
 	ID, Operation, OperationHash string
 	Time                         time.Time
 	Reads                        []ServedRead
+	// Encoded, when set, holds the reads already encoded by AppendRead (comma-separated,
+	// without the brackets), ReadCount and ErrorCount their numbers; Reads is then unused. The
+	// gateway encodes as it reads: a few pointer-free bytes per read are cheaper to keep until
+	// the log drains them than the reads themselves.
+	Encoded               []byte
+	ReadCount, ErrorCount int
+}
+
+func (r *ServedRequest) reads() int {
+	if r.Encoded != nil {
+		return r.ReadCount
+	}
+	return len(r.Reads)
 }
 
 // ServedRead is one store read of a request: a static value (Events nil) or an action series.
@@ -106,7 +119,7 @@ func (l *ServedLog) Sampled(operation, requestID string) bool {
 
 // Log queues a request's reads; when the buffer is full they are dropped and counted.
 func (l *ServedLog) Log(r *ServedRequest) {
-	n := int64(len(r.Reads))
+	n := int64(r.reads())
 	if n == 0 {
 		return
 	}
@@ -158,7 +171,7 @@ func (l *ServedLog) run() {
 	}
 	take := func(r *ServedRequest) {
 		batch = l.rows(batch, r)
-		taken += int64(len(r.Reads))
+		taken += int64(r.reads())
 		l.logged.Add(1)
 		if taken >= int64(l.cfg.Batch) {
 			write()
@@ -224,67 +237,84 @@ func (l *ServedLog) write(rows []ServedRow) {
 // rows appends the row of a request.
 func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
 	row := ServedRow{RequestID: r.ID, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
-		Fingerprint: l.fingerprint, ReadCount: int64(len(r.Reads))}
-	b := make([]byte, 0, 64*len(r.Reads))
-	b = append(b, '[')
-	for i, rd := range r.Reads {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		e := l.entities[rd.Key.Prefix]
-		name := rd.Key.Prefix
-		if e != nil {
-			name = e.Name
-		}
+		Fingerprint: l.fingerprint}
+	var b []byte
+	if r.Encoded != nil {
+		row.ReadCount, row.ErrorCount = int64(r.ReadCount), int64(r.ErrorCount)
+		b = make([]byte, 0, len(r.Encoded)+2)
+		b = append(append(append(b, '['), r.Encoded...), ']')
+	} else {
+		row.ReadCount = int64(len(r.Reads))
+		b = make([]byte, 0, 64*len(r.Reads))
 		b = append(b, '[')
-		b = store.AppendString(b, name)
-		b = append(b, ',')
-		b = store.AppendString(b, rd.Key.ID)
-		b = append(b, ',')
-		b = store.AppendString(b, rd.Key.Feature)
-		switch {
-		case rd.Err != nil:
-			row.ErrorCount++
-			b = append(b, `,"error",null,null,`...)
-			b = store.AppendString(b, rd.Err.Error())
-		case rd.Action && len(rd.Events) == 0:
-			b = append(b, `,"absent",null,null`...)
-		case rd.Action:
-			b = append(b, `,"present",`...)
-			b = strconv.AppendInt(b, rd.Events[0].TS, 10)
-			b = append(b, ",["...)
-			for j, ev := range rd.Events {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, `{"timestamp":"`...)
-				b = time.UnixMilli(ev.TS).UTC().AppendFormat(b, time.RFC3339Nano)
-				b = append(b, `","fields":`...)
-				b = append(b, ev.Member...)
-				b = append(b, '}')
+		for i, rd := range r.Reads {
+			if i > 0 {
+				b = append(b, ',')
 			}
-			b = append(b, ']')
-		case rd.Value.Kind == store.Absent:
-			var f *registry.Feature
-			if e != nil {
-				f = e.Feature(rd.Key.Feature)
+			if rd.Err != nil {
+				row.ErrorCount++
 			}
-			if f != nil && f.Default.Kind != store.Absent {
-				b = append(b, `,"default",null,`...)
-				b = f.Default.AppendJSON(b)
-			} else {
-				b = append(b, `,"absent",null,null`...)
-			}
-		default:
-			b = append(b, `,"present",`...)
-			b = strconv.AppendInt(b, rd.Value.TS, 10)
-			b = append(b, ',')
-			b = rd.Value.AppendJSON(b)
+			b = l.AppendRead(b, rd)
 		}
 		b = append(b, ']')
 	}
-	row.Reads = string(append(b, ']'))
+	row.Reads = string(b)
 	return append(out, row)
+}
+
+// AppendRead appends the JSON array of one read: [entity, entity_id, feature, status,
+// event_time_ms, value, error?].
+func (l *ServedLog) AppendRead(b []byte, rd ServedRead) []byte {
+	e := l.entities[rd.Key.Prefix]
+	name := rd.Key.Prefix
+	if e != nil {
+		name = e.Name
+	}
+	b = append(b, '[')
+	b = store.AppendString(b, name)
+	b = append(b, ',')
+	b = store.AppendString(b, rd.Key.ID)
+	b = append(b, ',')
+	b = store.AppendString(b, rd.Key.Feature)
+	switch {
+	case rd.Err != nil:
+		b = append(b, `,"error",null,null,`...)
+		b = store.AppendString(b, rd.Err.Error())
+	case rd.Action && len(rd.Events) == 0:
+		b = append(b, `,"absent",null,null`...)
+	case rd.Action:
+		b = append(b, `,"present",`...)
+		b = strconv.AppendInt(b, rd.Events[0].TS, 10)
+		b = append(b, ",["...)
+		for j, ev := range rd.Events {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"timestamp":"`...)
+			b = time.UnixMilli(ev.TS).UTC().AppendFormat(b, time.RFC3339Nano)
+			b = append(b, `","fields":`...)
+			b = append(b, ev.Member...)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	case rd.Value.Kind == store.Absent:
+		var f *registry.Feature
+		if e != nil {
+			f = e.Feature(rd.Key.Feature)
+		}
+		if f != nil && f.Default.Kind != store.Absent {
+			b = append(b, `,"default",null,`...)
+			b = f.Default.AppendJSON(b)
+		} else {
+			b = append(b, `,"absent",null,null`...)
+		}
+	default:
+		b = append(b, `,"present",`...)
+		b = strconv.AppendInt(b, rd.Value.TS, 10)
+		b = append(b, ',')
+		b = rd.Value.AppendJSON(b)
+	}
+	return append(b, ']')
 }
 
 // Flush writes every request logged so far.
