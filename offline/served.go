@@ -18,10 +18,10 @@ import (
 type ServedConfig struct {
 	// Buffer is how many feature reads (of any number of requests) wait in memory to be
 	// written; beyond it requests' rows are dropped and counted (the request is never held
-	// up). Default 200000.
+	// up). Default 1000000 (about 50 MB of encoded reads).
 	Buffer int
-	// Batch is how many reads (of any number of requests) are written to the sink at once.
-	// Default 50000.
+	// Batch is how many reads (of any number of requests) are written to the sink at once (one
+	// file per partition). Default 500000.
 	Batch int
 	// FlushInterval is the longest a row waits before it is written. Default 10s.
 	FlushInterval time.Duration
@@ -88,10 +88,10 @@ type ServedLog struct {
 // NewServedLog starts the log of reg's sampled operations, writing to sink.
 func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig) *ServedLog {
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 200000
+		cfg.Buffer = 1000000
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 50000
+		cfg.Batch = 500000
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 10 * time.Second
