@@ -69,7 +69,9 @@ type capture struct {
 
 // record encodes one read (under c.mu).
 func (c *capture) record(rd offline.ServedRead) {
-	if c.req.ReadCount > 0 {
+	if c.req.ReadCount == 0 {
+		c.req.Encoded = append(c.req.Encoded, '[')
+	} else {
 		c.req.Encoded = append(c.req.Encoded, ',')
 	}
 	c.req.Encoded = c.log.AppendRead(c.req.Encoded, rd)

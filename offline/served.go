@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/schema"
@@ -37,8 +38,9 @@ type ServedRequest struct {
 	ID, Operation, OperationHash string
 	Time                         time.Time
 	Reads                        []ServedRead
-	// Encoded, when set, holds the reads already encoded by AppendRead (comma-separated,
-	// without the brackets), ReadCount and ErrorCount their numbers; Reads is then unused. The
+	// Encoded, when set, holds the reads already encoded by AppendRead after a '[', comma-
+	// separated (the log closes the array), ReadCount and ErrorCount their numbers; Reads is
+	// then unused. Log takes ownership of it. The
 	// gateway encodes as it reads: a few pointer-free bytes per read are cheaper to keep until
 	// the log drains them than the reads themselves.
 	Encoded               []byte
@@ -240,24 +242,25 @@ func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
 		Fingerprint: l.fingerprint}
 	var b []byte
 	if r.Encoded != nil {
+		// Encoded is the log's once Log took it: the row's string aliases it (no copy).
 		row.ReadCount, row.ErrorCount = int64(r.ReadCount), int64(r.ErrorCount)
-		b = make([]byte, 0, len(r.Encoded)+2)
-		b = append(append(append(b, '['), r.Encoded...), ']')
-	} else {
-		row.ReadCount = int64(len(r.Reads))
-		b = make([]byte, 0, 64*len(r.Reads))
-		b = append(b, '[')
-		for i, rd := range r.Reads {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if rd.Err != nil {
-				row.ErrorCount++
-			}
-			b = l.AppendRead(b, rd)
-		}
-		b = append(b, ']')
+		b = append(r.Encoded, ']')
+		row.Reads = unsafe.String(unsafe.SliceData(b), len(b))
+		return append(out, row)
 	}
+	row.ReadCount = int64(len(r.Reads))
+	b = make([]byte, 0, 64*len(r.Reads))
+	b = append(b, '[')
+	for i, rd := range r.Reads {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if rd.Err != nil {
+			row.ErrorCount++
+		}
+		b = l.AppendRead(b, rd)
+	}
+	b = append(b, ']')
 	row.Reads = string(b)
 	return append(out, row)
 }
