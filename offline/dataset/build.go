@@ -223,10 +223,10 @@ func (b *Builder) Build(ctx context.Context, spine []SpineRow) ([]Row, Summary, 
 			defer func() { <-sem }()
 			err := b.batch(ctx, spine[i:j], out[i:j])
 			mu.Lock()
+			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			mu.Unlock()
 			if n := done.Add(1); b.cfg.Progress != nil {
 				fmt.Fprintf(b.cfg.Progress, "\rdataset: %d/%d batches (%d%%)", n, nb, int(100*n/int64(nb)))
 			}
@@ -255,11 +255,22 @@ func (b *Builder) Build(ctx context.Context, spine []SpineRow) ([]Row, Summary, 
 func (b *Builder) batch(ctx context.Context, rows []SpineRow, out []Row) error {
 	query := b.document(rows)
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": b.cfg.Variables})
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	rec := httptest.NewRecorder()
-	b.h.ServeHTTP(rec, req)
+	var rec *httptest.ResponseRecorder
+	// An overloaded or slow store answers 503 (the whole request, nothing partial): retry.
+	for attempt := 0; ; attempt++ {
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		rec = httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable || attempt == 4 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(200<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
 	var resp struct {
 		Data   map[string]json.RawMessage `json:"data"`
 		Errors []struct {

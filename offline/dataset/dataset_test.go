@@ -138,6 +138,7 @@ func newGateway(t *testing.T, reg *registry.Registry, st store.Store) http.Handl
 	t.Helper()
 	cfg := gateway.DefaultConfig()
 	cfg.MaxComplexity, cfg.MaxInFlightValues = 10_000_000, 10_000_000
+	cfg.RequestTimeout = time.Minute // batches of 50 rows under -race on a busy machine
 	g, err := gateway.New(cfg, reg, st, st, nil)
 	if err != nil {
 		t.Fatal(err)
