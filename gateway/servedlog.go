@@ -13,7 +13,6 @@ import (
 
 	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 )
 
 // Served-feature logging (Config.ServedLog): every GraphQL request gets a request id
@@ -142,7 +141,7 @@ func (r servedReader) ReadStatic(ctx context.Context, q store.StaticQuery, out [
 func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
 	h, ok := r.next.(store.StaticHistoryReader)
 	if !ok {
-		return nil, loader.ErrNoHistory
+		return nil, store.ErrNoHistory
 	}
 	got, err := h.ReadStaticAsOf(ctx, keys, asOf)
 	if c := captureOf(ctx); c != nil && c.sampled() {
