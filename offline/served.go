@@ -102,7 +102,7 @@ func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig
 		cfg.Logger = slog.Default()
 	}
 	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*registry.Entity{},
-		ch: make(chan *ServedRequest, 4096), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		ch: make(chan *ServedRequest, 1<<16), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, e := range reg.Entities {
 		l.entities[e.Prefix] = e
 	}
