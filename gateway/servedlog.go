@@ -139,7 +139,7 @@ func (r servedReader) ReadStatic(ctx context.Context, q store.StaticQuery, out [
 }
 
 func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
-	h, ok := r.next.(store.StaticHistoryReader)
+	h, ok := store.As[store.StaticHistoryReader](r.next)
 	if !ok {
 		return nil, store.ErrNoHistory
 	}

@@ -3,6 +3,7 @@ package offline_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -106,7 +107,7 @@ type slowS3 struct {
 	delay time.Duration
 }
 
-func (s slowS3) PutObject(ctx context.Context, in *s3PutIn, opts ...func(*s3Opts)) (*s3PutOut, error) {
+func (s slowS3) Put(ctx context.Context, bucket, key string, body io.ReadSeeker) error {
 	time.Sleep(s.delay)
-	return s.S3API.PutObject(ctx, in, opts...)
+	return s.S3API.Put(ctx, bucket, key, body)
 }

@@ -15,24 +15,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/featuregraph/featuregraph/ingest/load"
 	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/store/dynamodb"
-)
-
-type (
-	s3PutIn  = s3.PutObjectInput
-	s3PutOut = s3.PutObjectOutput
-	s3Opts   = s3.Options
 )
 
 // fakeS3 starts gofakes3 with a bucket and returns its URL and a client.
@@ -126,14 +119,21 @@ func TestDownsyncKillRestart(t *testing.T) {
 	if err := cl.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	adm := kadm.NewClient(cl)
 	committed := func() int64 {
-		offs, err := adm.FetchOffsets(context.Background(), "offline-kill")
-		if err != nil {
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.Group = "offline-kill"
+		resp, err := req.RequestWith(context.Background(), cl)
+		if err != nil || resp.ErrorCode != 0 {
 			return 0
 		}
 		var sum int64
-		offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+		for _, tp := range resp.Topics {
+			for _, p := range tp.Partitions {
+				if p.Offset > 0 {
+					sum += p.Offset
+				}
+			}
+		}
 		return sum
 	}
 

@@ -7,19 +7,18 @@ import (
 	"io"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/featuregraph/featuregraph/internal/s3lite"
 )
 
-// S3API is the part of the S3 API the sink uses (*s3.Client implements it). Another client
-// plugs in through ObjectStore directly.
+// S3API is the part of an S3 client the sink uses (*s3lite.Client implements it; another client
+// plugs in by implementing these three calls, or ObjectStore directly).
 type S3API interface {
-	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	Put(ctx context.Context, bucket, key string, body io.ReadSeeker) error
+	List(ctx context.Context, bucket, prefix string) ([]s3lite.Object, error)
+	Get(ctx context.Context, bucket, key string) (io.ReadCloser, int64, error)
 }
 
-var _ S3API = (*s3.Client)(nil)
+var _ S3API = (*s3lite.Client)(nil)
 
 // S3Store is an ObjectStore on an S3 bucket under a key prefix.
 type S3Store struct {
@@ -32,9 +31,7 @@ var _ ObjectStore = S3Store{}
 
 // Put uploads the object (S3 makes it visible whole, or not at all).
 func (s S3Store) Put(ctx context.Context, key string, body []byte) error {
-	_, err := s.API.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key),
-		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body)))})
-	if err != nil {
+	if err := s.API.Put(ctx, s.Bucket, s.Prefix+key, bytes.NewReader(body)); err != nil {
 		return fmt.Errorf("offline: put s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
 	return nil
@@ -42,20 +39,13 @@ func (s S3Store) Put(ctx context.Context, key string, body []byte) error {
 
 // List returns the keys (relative to Prefix) under prefix.
 func (s S3Store) List(ctx context.Context, prefix string) ([]string, error) {
-	var out []string
-	var token *string
-	for {
-		res, err := s.API.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(s.Prefix + prefix), ContinuationToken: token})
-		if err != nil {
-			return nil, fmt.Errorf("offline: list s3://%s/%s%s: %w", s.Bucket, s.Prefix, prefix, err)
-		}
-		for _, o := range res.Contents {
-			out = append(out, aws.ToString(o.Key)[len(s.Prefix):])
-		}
-		if !aws.ToBool(res.IsTruncated) || res.NextContinuationToken == nil {
-			break
-		}
-		token = res.NextContinuationToken
+	objs, err := s.API.List(ctx, s.Bucket, s.Prefix+prefix)
+	if err != nil {
+		return nil, fmt.Errorf("offline: list s3://%s/%s%s: %w", s.Bucket, s.Prefix, prefix, err)
+	}
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.Key[len(s.Prefix):])
 	}
 	sort.Strings(out)
 	return out, nil
@@ -63,12 +53,12 @@ func (s S3Store) List(ctx context.Context, prefix string) ([]string, error) {
 
 // Get downloads the object.
 func (s S3Store) Get(ctx context.Context, key string) ([]byte, error) {
-	res, err := s.API.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Prefix + key)})
+	body, _, err := s.API.Get(ctx, s.Bucket, s.Prefix+key)
 	if err != nil {
 		return nil, fmt.Errorf("offline: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	defer body.Close()
+	b, err := io.ReadAll(body)
 	if err != nil {
 		return nil, fmt.Errorf("offline: get s3://%s/%s%s: %w", s.Bucket, s.Prefix, key, err)
 	}

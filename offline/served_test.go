@@ -19,6 +19,7 @@ import (
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/memory"
@@ -87,10 +88,11 @@ const homeQuery = `query Home($ids: [Int!]!) { users(ids: $ids) { id os regionId
 // TestServedLogJoinsRequests: with servedLog on, every answered request of a sampled operation
 // has its rows in the sink, keyed by its request id (the caller's X-Request-Id, else the one
 // the response carries), one per entity and feature read, with the value, event time and status
-// the answer shows; an operation sampled at 0 leaves none. Both executors.
+// the answer shows; an operation sampled at 0 leaves none. The run-time executor and the
+// generated one.
 func TestServedLogJoinsRequests(t *testing.T) {
-	for _, plans := range []bool{true, false} {
-		t.Run(fmt.Sprintf("plans=%v", plans), func(t *testing.T) {
+	for _, generated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("generated=%v", generated), func(t *testing.T) {
 			reg := exampleWith(t, map[string]string{"offline.yaml": "servedLog:\n  samplingRatio: 1\n  operations: {Rare: 0}\n"})
 			st := memory.New()
 			seed(t, reg, st, 20)
@@ -103,7 +105,9 @@ func TestServedLogJoinsRequests(t *testing.T) {
 			}
 			defer p.Close(context.Background())
 			cfg := gateway.DefaultConfig()
-			cfg.Plans = plans
+			if generated { // the generated reference executor (its dataloaders batch the reads)
+				cfg.Executor = resolvers.NewExecutableSchema
+			}
 			cfg.ServedLog = p.ServedLog()
 			g, err := gateway.New(cfg, reg, st, st, nil)
 			if err != nil {
