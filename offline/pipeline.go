@@ -42,8 +42,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Pipeline is the offline side of one process: the downsync tap of ingestion, the served-log
-// of the gateway, their spools and their sink.
+// Pipeline is the offline side of one process: the downsync tap of ingestion and its spool,
+// the served-feature log of the gateway, and their sink.
 type Pipeline struct {
 	sinkName string
 	downsync *Downsync
