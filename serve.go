@@ -52,7 +52,7 @@ func runServe(ctx context.Context, e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	m.Degraded([]string{"redis"}, g.Degraded, g.Rejected)
+	m.Degraded([]string{"redis", "dynamodb"}, g.Degraded, g.Rejected)
 	m.RedisPending(st.Pending)
 	if demo := o.demo.value || (!o.demo.set && st.kind == kindMemory); demo {
 		if err := loadDemo(ctx, reg, rt.regFS, st, featureObserver(reg, m), log, o.demo.set); err != nil {

@@ -111,7 +111,11 @@ func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refil
 		}
 	}
 	start := time.Now()
-	got, err := s.source.ReadEvents(ctx, series)
+	var got map[store.ActionQuery][]store.StoredEvent
+	err := s.dynamoRead(ctx, "fallback", func(ctx context.Context) (err error) {
+		got, err = s.source.ReadEvents(ctx, series)
+		return err
+	})
 	s.cfg.Observer.BackendCall(observerName, "fallback", len(series), time.Since(start), err)
 	if err != nil {
 		s.endRefill(marked, true)

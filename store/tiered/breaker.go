@@ -64,11 +64,16 @@ func (s *Store) redisWorked() {
 	}
 }
 
-// Degraded names the backends the store is serving without: "redis" while the breaker is open
-// (reads go to DynamoDB).
+// Degraded names the backends the store is serving without: "redis" while its breaker is open
+// (reads go to DynamoDB), "dynamodb" while its breaker is open or its last Ping failed (reads
+// that need DynamoDB fail fast, dynamo.go).
 func (s *Store) Degraded() []string {
+	var out []string
 	if s.redisDown.Load() != 0 {
-		return []string{"redis"}
+		out = append(out, "redis")
 	}
-	return nil
+	if s.dynamo.down.Load() != 0 || s.dynamo.pingDown.Load() {
+		out = append(out, "dynamodb")
+	}
+	return out
 }

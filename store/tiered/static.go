@@ -156,7 +156,7 @@ func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQ
 	}
 	vals := make([]store.StaticValue, len(keys))
 	fstart := time.Now()
-	err := s.source.ReadStaticKeys(ctx, keys, vals)
+	err := s.dynamoRead(ctx, "static fallback", func(ctx context.Context) error { return s.source.ReadStaticKeys(ctx, keys, vals) })
 	if err != nil && ctx.Err() != nil {
 		return s.cancelled(ctx, start, len(out))
 	}

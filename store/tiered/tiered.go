@@ -94,6 +94,7 @@ type Store struct {
 	negative  *negativeCache
 	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
+	dynamo    dynamoState // the DynamoDB breaker and bulkhead (dynamo.go)
 	// background refills and cache fills
 	slots chan struct{}
 	// static refills have slots of their own: one is a single cheap pipeline, and after a
@@ -134,15 +135,32 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 		staticSlots: make(chan struct{}, cfg.StaticRefillConcurrency),
 		closing:     make(chan struct{}),
 	}
+	s.dynamo.waiting = make(chan struct{}, cfg.DynamoDBMaxWaiting)
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
 		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
 	}
 	return s, nil
 }
 
-// Ping implements store.Pinger: it checks DynamoDB only, since the store serves without Redis.
-// PingCache checks Redis.
-func (s *Store) Ping(ctx context.Context) error { return s.source.Ping(ctx) }
+// Ping implements store.Pinger: it checks DynamoDB and Redis, each within 90% of ctx's
+// deadline. The store serves with either backend down (only what needs the sick one fails), so
+// Ping fails only when both do; a failed backend is named by Degraded until it answers again.
+func (s *Store) Ping(ctx context.Context) error {
+	pctx, cancel := s.dynamoContext(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.cache.Ping(pctx) }()
+	derr := s.source.Ping(pctx)
+	rerr := <-errc
+	s.dynamo.pingDown.Store(derr != nil && ctx.Err() == nil)
+	if rerr != nil {
+		s.redisFailed(ctx, rerr)
+	}
+	if derr != nil && rerr != nil {
+		return errors.Join(derr, rerr)
+	}
+	return nil
+}
 
 // PingCache checks Redis.
 func (s *Store) PingCache(ctx context.Context) error { return s.cache.Ping(ctx) }
