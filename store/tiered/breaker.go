@@ -3,6 +3,7 @@ package tiered
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -28,6 +29,31 @@ func (s *Store) redisContext(ctx context.Context) (context.Context, context.Canc
 		budget = min(budget, time.Until(d)/3)
 	}
 	return context.WithTimeout(ctx, max(budget, time.Millisecond))
+}
+
+// redisWrite runs write, the Redis update of a write DynamoDB has taken, within the write
+// budget: at most Config.RedisWriteBudget and a third of what is left of ctx's deadline, so that
+// a slow or hung Redis never holds a push, a Kafka batch or a load (the caller marks the keys
+// pending when it fails, pending.go). While the breaker is open the update is not tried at all
+// (ErrUnavailable), unless this write is the probe: its success closes the breaker, which
+// matters for processes that only write (ingest workers, load).
+func (s *Store) redisWrite(ctx context.Context, write func(ctx context.Context) error) error {
+	if !s.redisUsable() {
+		return &store.BackendError{Backend: "redis", Op: "write", Err: fmt.Errorf("%w: skipped while the Redis breaker is open", store.ErrUnavailable)}
+	}
+	budget := s.cfg.RedisWriteBudget
+	if d, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(d)/3)
+	}
+	wctx, cancel := context.WithTimeout(ctx, max(budget, time.Millisecond))
+	err := write(wctx)
+	cancel()
+	if err != nil {
+		s.redisFailed(ctx, err)
+		return err
+	}
+	s.redisWorked()
+	return nil
 }
 
 // redisUsable reports whether a read should try Redis: the breaker is closed, or this read is

@@ -33,12 +33,16 @@ type Config struct {
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
-	// DynamoDB (writes always try Redis); then one read probes Redis (breaker.go). Default 1s;
-	// negative never skips.
+	// DynamoDB, and writes mark what they touched pending without trying Redis; then one read or
+	// write probes Redis (breaker.go). Default 1s; negative never skips.
 	RedisRetryAfter time.Duration
 	// RedisReadBudget is the longest a read waits for Redis before falling back to DynamoDB (and
 	// never more than a third of what is left of the read's deadline). Default 150ms.
 	RedisReadBudget time.Duration
+	// RedisWriteBudget is the longest a write waits for its Redis update once DynamoDB took it
+	// (and never more than a third of what is left of its deadline); then the write succeeds and
+	// what it touched is pending (pending.go). Default 150ms.
+	RedisWriteBudget time.Duration
 	// DynamoDBRetryAfter is how long reads that need DynamoDB fail fast once its breaker opened
 	// (dynamo.go); then one read probes DynamoDB. Default 500ms; negative: no breaker.
 	DynamoDBRetryAfter time.Duration
@@ -85,6 +89,7 @@ func DefaultConfig() Config {
 		RefillTimeout:           2 * time.Second,
 		RedisRetryAfter:         time.Second,
 		RedisReadBudget:         150 * time.Millisecond,
+		RedisWriteBudget:        150 * time.Millisecond,
 		DynamoDBRetryAfter:      500 * time.Millisecond,
 		DynamoDBBreakerFailures: 3,
 		DynamoDBMaxWaiting:      32,
@@ -153,6 +158,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RedisReadBudget <= 0 {
 		c.RedisReadBudget = d.RedisReadBudget
+	}
+	if c.RedisWriteBudget <= 0 {
+		c.RedisWriteBudget = d.RedisWriteBudget
 	}
 	if c.DynamoDBRetryAfter == 0 {
 		c.DynamoDBRetryAfter = d.DynamoDBRetryAfter

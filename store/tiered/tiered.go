@@ -23,7 +23,10 @@
 // fails the read answers from DynamoDB; when the caller's context is done, it stops without
 // asking DynamoDB and returns the context's error.
 //
-// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
+// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. The
+// Redis update waits at most Config.RedisWriteBudget (a third of the deadline at most), and is
+// not tried while the Redis breaker is open: a slow or hung Redis never holds a write, it makes
+// what the write touched pending as a failed one does. DynamoDB
 // is the commit point, for action and static writes alike: if a write's Redis update fails,
 // the write still succeeds and what it touched is pending (pending.go) — read from DynamoDB in
 // this process, never from Redis or the in-process cache, and brought up to date in Redis in
