@@ -239,6 +239,13 @@ func (d *Dispatcher) DispatchEvent(env Envelope, ev map[string]any) (*Result, er
 	if subTopic != "" {
 		d.apply(res, d.routes[routeKey{streamName, topic, ""}], ev, now, &errs)
 	}
+	for _, err := range errs {
+		if rejects(err) {
+			// A hostile value rejects its whole event (strict.go): nothing of it is written.
+			res.Static, res.Actions = nil, nil
+			break
+		}
+	}
 	return res, errors.Join(errs...)
 }
 
@@ -302,6 +309,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			return nil
 		}
 		v, err := registry.ToValue(f.Type, f.Container, raw)
+		if err == nil {
+			err = checkValue(f, v)
+		}
 		if err != nil {
 			return fail("field", fl.path, err)
 		}
@@ -319,6 +329,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			continue // optional: a missing field is left out of the event
 		}
 		v, err := registry.CoerceScalar(fl.typ, raw)
+		if err == nil {
+			err = checkField(f, v)
+		}
 		if err != nil {
 			return fail("field", fl.path, err)
 		}

@@ -20,7 +20,10 @@ const (
 type Registry struct {
 	Entities []*Entity          // sorted by name
 	Streams  map[string]*Stream // by stream name
-	byName   map[string]*Entity
+	// Limits are the registry's value limits (its top-level `limits:`, else DefaultLimits);
+	// each feature's own are in Feature.Limits.
+	Limits Limits
+	byName map[string]*Entity
 }
 
 // Entity returns the entity with the given registry name, or nil.
@@ -68,6 +71,9 @@ type Feature struct {
 	Deprecated  string // deprecation reason; "" = not deprecated
 	Tags        []string
 	Events      []*EventSpec
+	// Limits bound one ingested value of the feature: the registry's, overridden by the
+	// feature's own `limits:` block.
+	Limits Limits
 
 	// Static features.
 	Type         Type

@@ -1,0 +1,83 @@
+package ingest_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/internal/ingesttest"
+)
+
+// Every hostile event is rejected whole by the dispatcher, naming the problem; none yields a
+// write (the valid fields of the same event included).
+func TestDispatchRejectsHostileEvents(t *testing.T) {
+	d := ingest.NewDispatcher(ingesttest.Registry(t))
+	for _, h := range ingesttest.HostileEvents() {
+		t.Run(h.Name, func(t *testing.T) {
+			res, err := d.Dispatch(ingest.Envelope{StreamName: h.StreamName(), Topic: h.Topic, Event: json.RawMessage(h.Event)})
+			if err == nil {
+				t.Fatalf("accepted: %d writes", res.Writes())
+			}
+			for _, s := range h.Says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %.300q does not say %q", err, s)
+				}
+			}
+			if res.Writes() != 0 {
+				t.Errorf("%d writes of a rejected event: %+v %+v", res.Writes(), res.Static, res.Actions)
+			}
+			if ingest.Reason(err) == "" {
+				t.Errorf("no reason for %v", err)
+			}
+		})
+	}
+}
+
+// A conversion error that is not a strict-value rule still lets the event's other specs write
+// (a region id "six" does not reject the os of the same event).
+func TestDispatchOrdinaryConversionErrorStaysPartial(t *testing.T) {
+	d := ingest.NewDispatcher(ingesttest.Registry(t))
+	res, err := d.Dispatch(ingest.Envelope{Topic: "user_cdc", Event: json.RawMessage(
+		`{"event_name":"user_updated","user_id":4,"device":{"os":"ios"},"region":{"id":"six"},"verified":true,"updated_at":1760000000}`)})
+	if err == nil || errors.Is(err, ingest.ErrRejectedValue) || res.Writes() != 2 {
+		t.Fatalf("got %d writes, %v", res.Writes(), err)
+	}
+}
+
+// Direct values (load): the same rules, and strings from typeless sources (CSV) checked too.
+func TestDispatchValueRejectsHostileValues(t *testing.T) {
+	d := ingest.NewDispatcher(ingesttest.Registry(t))
+	keywords := make([]string, 10_001)
+	for i := range keywords {
+		keywords[i] = fmt.Sprintf(`"k%d"`, i)
+	}
+	for _, tc := range []struct {
+		name    string
+		feature string
+		value   any
+		says    string
+	}{
+		{"Float underflow", "manner_temperature", json.Number("1e-400"), "too small"},
+		{"Float underflow as CSV text", "manner_temperature", "1e-400", "too small"},
+		{"fraction for an Int", "region_id", json.Number("2.5"), "a fraction"},
+		{"70 KiB string", "os", strings.Repeat("x", 70<<10), "more than the feature's limit of 65536"},
+		{"invalid UTF-8 from CSV", "os", "a\xffb", "not valid UTF-8"},
+		{"NUL from CSV", "os", "a\x00b", "NUL"},
+		{"10,001-element set as JSON text", "notification_keywords", "[" + strings.Join(keywords, ",") + "]", "maxElements"},
+		{"duplicate key in JSON text", "category_affinity", `{"a":1,"a":2}`, `duplicate key "a"`},
+		{"70 KiB action field", "recent_clicked_articles", map[string]any{"article_id": json.Number("1"), "source": strings.Repeat("s", 70<<10)}, "maxStringBytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := d.DispatchValue(ingest.Value{Entity: "user", ID: json.Number("5"), Feature: tc.feature, Value: tc.value, Timestamp: json.Number("1760000000")})
+			if err == nil || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "user."+tc.feature) {
+				t.Fatalf("error %.300v, want it to name user.%s and say %q", err, tc.feature, tc.says)
+			}
+			if res.Writes() != 0 {
+				t.Errorf("%d writes", res.Writes())
+			}
+		})
+	}
+}
