@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -144,6 +145,9 @@ func (e *cmdEnv) setup(ctx context.Context, obs store.Observer) (*runtime, error
 	st, err := e.openStore(ctx, log, obs, reg)
 	if err != nil {
 		return nil, err
+	}
+	if err := st.checkAtStart(ctx, log); err != nil {
+		return nil, errors.Join(err, st.Close())
 	}
 	return &runtime{log: log, reg: reg, regFS: regFS, st: st}, nil
 }

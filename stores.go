@@ -172,6 +172,23 @@ func (e *cmdEnv) openStore(ctx context.Context, log *slog.Logger, obs store.Obse
 	return &openedStore{Store: traced.Wrap(ts, o.tracer, kindTiered), kind: kindTiered, table: ddb}, nil
 }
 
+// checkAtStart stops a command whose DynamoDB table is missing (naming init-table) and logs a
+// backend unreachable at start (dynamodb.CheckAtStart).
+func (o *openedStore) checkAtStart(ctx context.Context, log *slog.Logger) error {
+	if o.table == nil {
+		return nil
+	}
+	var cache store.Pinger
+	if p, ok := storeAs[interface{ PingCache(context.Context) error }](o.Store); ok {
+		cache = pingFunc(p.PingCache)
+	}
+	return dynamodb.CheckAtStart(ctx, o.table, cache, log)
+}
+
+type pingFunc func(context.Context) error
+
+func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {

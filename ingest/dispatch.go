@@ -137,6 +137,19 @@ func NewDispatcher(reg *registry.Registry, opts ...DispatcherOption) *Dispatcher
 	return d
 }
 
+// streamNames lists the registry's streams, sorted, for error messages.
+func (d *Dispatcher) streamNames() string {
+	names := make([]string, 0, len(d.streams))
+	for n := range d.streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "no streams"
+	}
+	return strings.Join(names, ", ")
+}
+
 // Registry returns the registry the dispatcher routes for.
 func (d *Dispatcher) Registry() *registry.Registry { return d.reg }
 
@@ -208,6 +221,9 @@ func (d *Dispatcher) DispatchEvent(env Envelope, ev map[string]any) (*Result, er
 		received = d.now()
 	}
 	now := received.UnixMilli()
+	if streamName != "" && d.streams[streamName] == nil {
+		return res, malformed("unknown streamName %q: the registry declares %s", streamName, d.streamNames())
+	}
 	if streamName == "" {
 		switch ss := d.topics[topic]; len(ss) {
 		case 0:

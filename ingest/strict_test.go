@@ -81,3 +81,13 @@ func TestDispatchValueRejectsHostileValues(t *testing.T) {
 		})
 	}
 }
+
+// An event naming a stream the registry does not declare is rejected, naming the known ones
+// (before, it was accepted as unrouted: a typo lost every event silently).
+func TestDispatchUnknownStream(t *testing.T) {
+	d := ingest.NewDispatcher(ingesttest.Registry(t))
+	res, err := d.Dispatch(ingest.Envelope{StreamName: "app_event", Topic: "user_cdc", Event: json.RawMessage(`{"event_name":"user_updated","user_id":1}`)})
+	if !errors.Is(err, ingest.ErrMalformed) || !strings.Contains(err.Error(), `unknown streamName "app_event": the registry declares app_events, client_event`) || res.Writes() != 0 {
+		t.Fatalf("got %d writes, %v", res.Writes(), err)
+	}
+}

@@ -59,7 +59,8 @@ func (s *Store) redisWrite(ctx context.Context, write func(ctx context.Context) 
 // redisUsable reports whether a read should try Redis: the breaker is closed, or this read is
 // the probe.
 func (s *Store) redisUsable() bool {
-	if s.cfg.RedisRetryAfter < 0 {
+	if s.cfg.RedisRetryAfter < 0 || s.dynamo.down.Load() != 0 {
+		// With DynamoDB's breaker open too, Redis is the only backend left: try it anyway.
 		return true
 	}
 	until := s.redisDown.Load()

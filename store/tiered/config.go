@@ -50,8 +50,9 @@ type Config struct {
 	// of their budget while the caller had time) to open the breaker. Default 3.
 	DynamoDBBreakerFailures int
 	// DynamoDBMaxWaiting bounds the reads waiting on DynamoDB at once (the bulkhead); another
-	// waits at most DynamoDBQueueWait for a place and then fails naming dynamodb. Default 32,
-	// half the gateway's default MaxInFlight.
+	// waits at most DynamoDBQueueWait for a place and then fails naming dynamodb; lifted while
+	// Redis's breaker is open (every read needs DynamoDB then). Default 48, three quarters of the
+	// gateway's default MaxInFlight.
 	DynamoDBMaxWaiting int
 	// DynamoDBQueueWait is how long a read waits for a place in the bulkhead. Default 50ms.
 	DynamoDBQueueWait time.Duration
@@ -92,7 +93,7 @@ func DefaultConfig() Config {
 		RedisWriteBudget:        150 * time.Millisecond,
 		DynamoDBRetryAfter:      500 * time.Millisecond,
 		DynamoDBBreakerFailures: 3,
-		DynamoDBMaxWaiting:      32,
+		DynamoDBMaxWaiting:      48,
 		DynamoDBQueueWait:       50 * time.Millisecond,
 		StaticNegativeTTL:       time.Minute,
 		StaticCacheSize:         64 << 20,

@@ -24,8 +24,9 @@ import (
 // The bulkhead: at most Config.DynamoDBMaxWaiting reads wait on DynamoDB at once; another waits
 // at most Config.DynamoDBQueueWait for one of them to end and otherwise fails at once naming
 // dynamodb. The gateway admits Config.MaxInFlight requests (64 by default) and DynamoDBMaxWaiting
-// is half that by default: requests waiting on a sick DynamoDB hold at most half of the
-// admission slots; the rest serve what Redis holds.
+// is three quarters of that by default: requests waiting on a sick DynamoDB hold at most 48 of
+// the admission slots; the rest serve what Redis holds. While Redis's breaker is open the
+// bulkhead is lifted: every read needs DynamoDB then, and admission is the only limit.
 //
 // The breaker: after Config.DynamoDBBreakerFailures failed reads in a row (an error that says
 // DynamoDB is unavailable, or its budget ran out, while the caller's context was alive) reads
@@ -55,13 +56,17 @@ func (s *Store) dynamoRead(ctx context.Context, op string, read func(ctx context
 		return &store.BackendError{Backend: "dynamodb", Op: op, Err: fmt.Errorf("%w: %w: reads that need DynamoDB fail fast until a probe read succeeds (every %s)",
 			store.ErrUnavailable, errBreakerOpen, s.cfg.DynamoDBRetryAfter)}
 	}
-	if err := s.dynamoEnter(ctx); err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
+	// While Redis's breaker is open every read needs DynamoDB: there is nothing to protect from
+	// it, and the gateway's admission is the limit.
+	if s.redisDown.Load() == 0 {
+		if err := s.dynamoEnter(ctx); err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return &store.BackendError{Backend: "dynamodb", Op: op, Err: err}
 		}
-		return &store.BackendError{Backend: "dynamodb", Op: op, Err: err}
+		defer func() { <-s.dynamo.waiting }()
 	}
-	defer func() { <-s.dynamo.waiting }()
 	dctx, cancel := s.dynamoContext(ctx)
 	err := read(dctx)
 	cancel()
