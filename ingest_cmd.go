@@ -38,6 +38,7 @@ type loadOptions struct {
 	concurrency int
 	rejects     string
 	noProgress  bool
+	maxRejected int64
 	parquet     load.ParquetConfig
 	columns     string
 	s3          load.S3Config
@@ -173,6 +174,7 @@ func loadFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.IntVar(&o.concurrency, "concurrency", 4, "records converted and written in parallel")
 	fs.StringVar(&o.rejects, "rejects", "", "where rejected records go, with the reason (default <file>.rejected.jsonl, created only when needed)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress bar (it is shown only on a terminal anyway)")
+	fs.Int64Var(&o.maxRejected, "max-rejected", 0, "rejected records allowed before load exits non-zero (negative: any number)")
 	writerFlags(fs, &e.opts.ingest.writer)
 }
 
@@ -234,6 +236,9 @@ func runLoad(ctx context.Context, e *cmdEnv) error {
 	}
 	if len(sums) > 1 {
 		fmt.Fprintln(e.stdout, "total:", load.Total(o.file, sums).String())
+	}
+	if err == nil {
+		err = load.CheckRejected(sums, o.maxRejected)
 	}
 	return err
 }

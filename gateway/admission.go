@@ -122,13 +122,14 @@ const retryAfterSeconds = 1
 const (
 	codeOverloaded = "OVERLOADED"
 	codeShapeLimit = "QUERY_SHAPE_LIMIT_EXCEEDED"
+	codeInputLimit = "INPUT_LIMIT_EXCEEDED"
 	codeTimeout    = "TIMEOUT"
 	codeTooLarge   = "REQUEST_TOO_LARGE"
 	codeBadRequest = "BAD_REQUEST"
 )
 
 func init() {
-	for _, c := range []string{codeOverloaded, codeShapeLimit} {
+	for _, c := range []string{codeOverloaded, codeShapeLimit, codeInputLimit} {
 		errcode.RegisterErrorType(c, errcode.KindProtocol)
 	}
 }

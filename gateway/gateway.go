@@ -57,6 +57,11 @@ type Config struct {
 	// QueryCacheBytes bounds the memory of each of those caches (estimated: the query text plus
 	// about 300 bytes per selection). Default 32 MiB.
 	QueryCacheBytes int64
+	// MaxInputList bounds every list in the arguments of a query (a filter's `in` list, ...),
+	// variables included; ids lists are bounded by Resolvers.MaxIDs instead. Every list element
+	// and input-object field also counts one value in the query's cost (MaxComplexity and
+	// admission). 0: the default, 1000.
+	MaxInputList int
 	// MaxSelections, MaxSetFields and MaxRepeats bound the shape of a query before it is
 	// validated: selections in all (fields, fragment spreads, inline fragments), fields of one
 	// selection set with its fragments flattened, and repeats of one response name in a set.
@@ -123,6 +128,7 @@ func DefaultConfig() Config {
 		MaxSelections:     2000,
 		MaxSetFields:      500,
 		MaxRepeats:        20,
+		MaxInputList:      1000,
 		MaxInFlight:       64,
 		MaxQueue:          256,
 		QueueWait:         250 * time.Millisecond,
@@ -179,6 +185,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max in flight %d must be positive, max queue %d and queue wait %s not negative",
 			c.MaxInFlight, c.MaxQueue, c.QueueWait))
 	}
+	if c.MaxInputList < 0 {
+		errs = append(errs, fmt.Errorf("max input list %d must not be negative (0: the default)", c.MaxInputList))
+	}
 	if c.WriteGrace <= 0 {
 		errs = append(errs, fmt.Errorf("write grace %s must be positive", c.WriteGrace))
 	}
@@ -215,6 +224,9 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	}
 	if cfg.Metrics != nil {
 		cfg.Resolvers.Recorder = cfg.Metrics
+	}
+	if cfg.MaxInputList == 0 {
+		cfg.MaxInputList = DefaultConfig().MaxInputList
 	}
 	res, err := resolvers.New(reg, cfg.Resolvers)
 	if err != nil {
@@ -287,7 +299,7 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 	// After APQ, so that the query text is known.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
-	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount))
+	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount, g.cfg.MaxInputList))
 	if g.cfg.Tracer.Enabled() {
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}

@@ -45,6 +45,20 @@ func TestLoadRejectsHostileRecords(t *testing.T) {
 	if sum.Records != int64(len(lines)) || sum.Rejected != int64(len(lines)-1) || sum.Written != 1 {
 		t.Errorf("summary %+v", sum)
 	}
+	// A pipeline learns of the rejects from the exit status (load --max-rejected).
+	n := len(lines) - 1
+	if err := load.CheckRejected([]load.Summary{sum}, 0); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d of %d records rejected, more than --max-rejected 0 allows; see %s", n, n+1, sum.RejectsPath)) {
+		t.Errorf("CheckRejected 0: %v", err)
+	}
+	if err := load.CheckRejected([]load.Summary{sum}, int64(n)); err != nil {
+		t.Errorf("CheckRejected %d: %v", n, err)
+	}
+	if err := load.CheckRejected([]load.Summary{sum, sum}, int64(n)); err == nil {
+		t.Errorf("CheckRejected over two objects: the total counts")
+	}
+	if err := load.CheckRejected([]load.Summary{sum}, -1); err != nil {
+		t.Errorf("CheckRejected -1: %v", err)
+	}
 	rej := readRejectsNumbers(t, sum.RejectsPath)
 	if len(rej) != len(lines)-1 {
 		t.Fatalf("%d rejects, want %d", len(rej), len(lines)-1)
