@@ -16,7 +16,9 @@ import (
 
 type failingPing struct{}
 
-func (failingPing) Ping(context.Context) error { return errors.New("dial tcp 127.0.0.1:1: connection refused") }
+func (failingPing) Ping(context.Context) error {
+	return errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
 
 // A missing table is an error naming init-table at once (it used to be retried forever, so
 // `serve --demo` never listened); reads and writes of it are not ErrUnavailable (ingestion
