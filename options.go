@@ -172,6 +172,8 @@ func serveFlags(fs *flag.FlagSet, e *cmdEnv) {
 	fs.IntVar(&g.MaxQueue, "max-queue", g.MaxQueue, "GraphQL requests waiting for a slot; more get 503 at once")
 	fs.DurationVar(&g.QueueWait, "queue-wait", g.QueueWait, "longest wait for a slot (or for the in-flight values budget) before 503")
 	fs.Int64Var(&g.MaxInFlightValues, "max-in-flight-values", g.MaxInFlightValues, "values (query cost) of the requests executed at once: bounds the memory of answers being built")
+	fs.IntVar(&g.CheapCost, "cheap-cost", g.CheapCost, "query cost (values) up to which an operation is cheap: admitted at once, never queued behind heavy ones")
+	fs.IntVar(&g.MaxHeavyInFlight, "max-heavy-in-flight", g.MaxHeavyInFlight, "heavier operations executed at once; more get 503 at once (0: three quarters of --max-in-flight)")
 	fs.Int64Var(&g.QueryCacheBytes, "query-cache-bytes", g.QueryCacheBytes, "memory of the parsed-query cache (and of the APQ cache)")
 	fs.DurationVar(&g.RequestTimeout, "request-timeout", g.RequestTimeout, "deadline of one GraphQL request, backend calls included")
 	fs.Int64Var(&g.MaxBodyBytes, "max-body-bytes", g.MaxBodyBytes, "largest request body accepted")

@@ -77,6 +77,15 @@ type Config struct {
 	// get its share within QueueWait is answered 503. At least MaxComplexity. Default 400,000
 	// (measured: about 700 bytes of heap per value in flight).
 	MaxInFlightValues int64
+	// CheapCost is the cost (values) up to which an operation is cheap: it is admitted at once,
+	// without cost units; heavier ones take a place in the heavy lane (MaxHeavyInFlight) or are
+	// answered 503 at once, then their cost units (MaxInFlightValues). During a flood of heavy
+	// queries cheap ones keep being served. Default 256; 0: the default.
+	CheapCost int
+	// MaxHeavyInFlight bounds the heavy operations executed at once (the heavy lane). Default
+	// 0: three quarters of MaxInFlight (at least 1), so a quarter of the slots stay for cheap
+	// operations.
+	MaxHeavyInFlight int
 	// WriteGrace is how long after RequestTimeout the answer may take to be written (a client
 	// that does not read it is cut off then). Default 2s.
 	WriteGrace time.Duration
@@ -129,6 +138,7 @@ func DefaultConfig() Config {
 		MaxSetFields:      500,
 		MaxRepeats:        20,
 		MaxInputList:      1000,
+		CheapCost:         defaultCheapCost,
 		MaxInFlight:       64,
 		MaxQueue:          256,
 		QueueWait:         250 * time.Millisecond,
@@ -185,6 +195,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max in flight %d must be positive, max queue %d and queue wait %s not negative",
 			c.MaxInFlight, c.MaxQueue, c.QueueWait))
 	}
+	if c.CheapCost < 0 || c.MaxHeavyInFlight < 0 {
+		errs = append(errs, fmt.Errorf("cheap cost %d and max heavy in flight %d must not be negative (0: the default)", c.CheapCost, c.MaxHeavyInFlight))
+	}
 	if c.MaxInputList < 0 {
 		errs = append(errs, fmt.Errorf("max input list %d must not be negative (0: the default)", c.MaxInputList))
 	}
@@ -195,6 +208,16 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max in-flight values %d must be at least max complexity %d", c.MaxInFlightValues, c.MaxComplexity))
 	}
 	return errors.Join(errs...)
+}
+
+const defaultCheapCost = 256
+
+// maxHeavy is the size of the heavy lane.
+func (c Config) maxHeavy() int {
+	if c.MaxHeavyInFlight > 0 {
+		return c.MaxHeavyInFlight
+	}
+	return max(1, c.MaxInFlight*3/4)
 }
 
 // Gateway is the HTTP API.
@@ -228,6 +251,9 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if cfg.MaxInputList == 0 {
 		cfg.MaxInputList = DefaultConfig().MaxInputList
 	}
+	if cfg.CheapCost == 0 {
+		cfg.CheapCost = defaultCheapCost
+	}
 	res, err := resolvers.New(reg, cfg.Resolvers)
 	if err != nil {
 		return nil, err
@@ -236,7 +262,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		log = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
-		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues)}
+		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy())}
 	gql, err := g.graphQL(reg, res)
 	if err != nil {
 		return nil, err
