@@ -1,21 +1,21 @@
 // Command featuregraph is a GraphQL gateway for an ML feature store: static features from
 // DynamoDB, action features from Redis sorted sets, defined in YAML. See README.md.
 //
+// The commands are in internal/cli (one file each, with its flags); the wiring of stores and
+// servers they start is in internal/app.
+//
 //go:generate go run ./codegen/cmd/generate --features ./features
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
-	"strings"
 	"syscall"
+
+	"github.com/featuregraph/featuregraph/internal/cli"
 )
 
 func main() {
@@ -27,200 +27,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	routeLibLogs = true
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "featuregraph:", err)
 		os.Exit(2)
 	}
 }
 
-// command is one subcommand. Adding one is adding an entry to commands: its flags function
-// registers only the flags that apply to it (so its -h lists only those).
-type command struct {
-	summary string
-	run     func(ctx context.Context, env *cmdEnv) error
-	flags   func(fs *flag.FlagSet, env *cmdEnv)
-	// args describes the positional arguments the command takes, for its usage line
-	// ("FILE...", "[DIR]"); empty means none, and any positional argument is an error.
-	args string
-}
-
-// cmdEnv carries what every command needs; flags fill its option structs.
-type cmdEnv struct {
-	stdout, stderr io.Writer
-	getenv         func(string) string
-	args           []string // positional arguments left after flags (only for commands with args)
-	opts           options
-	// routeLibraryLogs sends the process-wide loggers (go-redis, slog.Default) through the
-	// command's logger: set by main, not by tests (which run several commands in one process,
-	// each with its own writer).
-	routeLibraryLogs bool
-}
-
-var routeLibLogs bool
-
-var commands = map[string]command{
-	"serve":      {summary: "serve the GraphQL API (the default)", run: runServe, flags: serveFlags},
-	"ingest":     {summary: "consume events from Kafka into the stores", run: runIngest, flags: ingestFlags},
-	"load":       {summary: "load a file of events or feature values into the stores", run: runLoad, flags: loadFlags},
-	"generate":   {summary: "generate schema, models and resolvers from the registry (what go generate runs)", run: runGenerate, flags: generateFlags},
-	"validate":   {summary: "validate the feature registry and print every problem", run: runValidate, flags: validateFlags},
-	"init-table": {summary: "create the DynamoDB table and enable its TTL", run: runInitTable, flags: initTableFlags},
-	"version":    {summary: "print the version, commit and Go version of this binary", run: runVersion, flags: noFlags},
-	"diff":       {summary: "classify the registry's changes against a base (git ref or directory); fails on a breaking one not accepted", run: runDiff, flags: diffFlags},
-	"dev":        {summary: "serve and watch the registry: on a change validate, regenerate, rebuild and restart, keeping the data", run: runDev, flags: devFlags, args: "[-- serve flags...]"},
-}
-
-func noFlags(*flag.FlagSet, *cmdEnv) {}
-
-// isHelp reports whether arg asks for help (-h, -help, --help).
-func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
-
-// run parses args (a subcommand, default serve, then its flags) and runs the command. Help that
-// was asked for (-h, help) goes to stdout and is not an error; usage after a mistake goes to
-// stderr with the error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	name := "serve"
-	switch {
-	case len(args) > 0 && isHelp(args[0]):
-		usage(stdout)
-		return nil
-	case len(args) > 0 && args[0] == "help":
-		if len(args) == 1 {
-			usage(stdout)
-			return nil
-		}
-		if len(args) > 2 {
-			return fmt.Errorf("help: unexpected argument %q (usage: featuregraph help [command])", args[2])
-		}
-		// help COMMAND is COMMAND -h.
-		name, args = args[1], []string{"-h"}
-	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
-		name, args = args[0], args[1:]
-	}
-	cmd, ok := commands[name]
-	if !ok {
-		usage(stderr)
-		return fmt.Errorf("unknown command %q%s", name, suggestCommand(name))
-	}
-	env := &cmdEnv{stdout: stdout, stderr: stderr, getenv: getenv, routeLibraryLogs: routeLibLogs}
-	fs := flag.NewFlagSet("featuregraph "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cmd.flags(fs, env)
-	fs.Usage = func() { commandUsage(fs.Output(), name, cmd, fs) }
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if isHelp(a) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 && cmd.args == "" {
-		return fmt.Errorf("%s: unexpected argument %q (it takes flags only; see featuregraph %s -h)", name, fs.Arg(0), name)
-	}
-	if err := applyEnv(fs, getenv); err != nil {
-		return err
-	}
-	env.args = fs.Args()
-	env.recordSet(fs)
-	return cmd.run(ctx, env)
-}
-
-// commandUsage prints one command's usage line and only the flags it registered.
-func commandUsage(w io.Writer, name string, cmd command, fs *flag.FlagSet) {
-	line := "featuregraph " + name
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n > 0 {
-		line += " [flags]"
-	}
-	if cmd.args != "" {
-		line += " " + cmd.args
-	}
-	fmt.Fprintf(w, "usage: %s\n\n%s.\n", line, cmd.summary)
-	if n > 0 {
-		fmt.Fprintf(w, "Every flag can also be set as FEATUREGRAPH_<FLAG> (upper snake case).\n\nflags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
-}
-
-// suggestCommand returns ` (did you mean "serve"?)` for a near miss, else "".
-func suggestCommand(name string) string {
-	best, bestD := "", 3
-	for n := range commands {
-		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
-// applyEnv sets every flag not given on the command line from FEATUREGRAPH_<FLAG>, if present.
-func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
-			return
-		}
-		name := EnvName(f.Name)
-		if v := getenv(name); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %v", name, v, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
-}
-
-// EnvName is the environment variable of a flag: redis-addr → FEATUREGRAPH_REDIS_ADDR.
-func EnvName(flagName string) string {
-	return "FEATUREGRAPH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: featuregraph <command> [flags]   (no command: serve)")
-	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "  help        print this list; `help <command>` prints that command's flags")
-	fmt.Fprintln(w, "\nRun `featuregraph <command> -h` for its flags.")
+// run runs the command of the command line until it ends or ctx (SIGINT, SIGTERM) is done.
+func run(ctx context.Context) error {
+	return cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, cli.RouteLibraryLogs())
 }

@@ -56,7 +56,7 @@ import (
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/store/loader"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 )
 
 func main() {

@@ -29,8 +29,8 @@ import (
 	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 	"github.com/featuregraph/featuregraph/tracing"
 )
 

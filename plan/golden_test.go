@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/featuregraph/featuregraph/internal/testenv"
 )
 
 // TestPlanMatchesGqlgenOnGoldenRegistries runs the differential test over every golden registry
@@ -14,9 +16,9 @@ import (
 // copies the module, generates it for the registry (go run ./codegen/cmd/generate) and runs
 // TestPlanMatchesGqlgen there with 300 operations. About half a minute per registry.
 func TestPlanMatchesGqlgenOnGoldenRegistries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("generates and compiles the module once per golden registry")
-	}
+	// Most of plan's test time: each registry's generated code is compiled in a copy of the
+	// module.
+	testenv.Slow(t, "generates and compiles the module once per golden registry")
 	if os.Getenv("FEATUREGRAPH_DIFF_QUERIES") != "" {
 		return // this is the copy's own run (see below): it tests one registry only
 	}
@@ -52,7 +54,7 @@ func TestPlanMatchesGqlgenOnGoldenRegistries(t *testing.T) {
 				}
 			}
 			run(t, tmp, nil, "go", "run", "./codegen/cmd/generate", "--features", "./features")
-			out := run(t, tmp, []string{"FEATUREGRAPH_DIFF_QUERIES=300"}, "go", "test", "-count=1", "-v", "-run", "^TestPlanMatchesGqlgen$", "./plan")
+			out := run(t, tmp, []string{"FEATUREGRAPH_DIFF_QUERIES=300"}, "go", "test", "-count=1", "-vet=off", "-v", "-run", "^TestPlanMatchesGqlgen$", "./plan")
 			for _, line := range strings.Split(out, "\n") {
 				if strings.Contains(line, "ran on the plan path") {
 					t.Log(strings.TrimSpace(line))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/featuregraph/featuregraph/graph/model"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 )
 
 // actions reads one action feature of one entity: the newest count events (default

@@ -10,8 +10,8 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 )
 
 // binding is what the generated glue tells the generic code about one entity: how to make its

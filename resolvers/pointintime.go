@@ -8,8 +8,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers/loader"
 	"github.com/featuregraph/featuregraph/store"
-	"github.com/featuregraph/featuregraph/store/loader"
 )
 
 // pointInTime is the instant a field is answered for: its own asOf argument, else the asOf of

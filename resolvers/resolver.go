@@ -46,7 +46,7 @@ func (c Config) Validate() error {
 }
 
 // Resolver is the gqlgen ResolverRoot. Stores are reached through the per-request loaders
-// (store/loader), which the HTTP handler puts in every request's context.
+// (resolvers/loader), which the HTTP handler puts in every request's context.
 type Resolver struct {
 	reg *registry.Registry
 	cfg Config

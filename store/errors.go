@@ -13,6 +13,9 @@ var (
 	ErrIncomplete = errors.New("some keys were not fetched")
 	// ErrInvalid means a value or query was rejected by the backend as malformed.
 	ErrInvalid = errors.New("invalid request")
+	// ErrNoHistory is the error of a point-in-time lookup when the store keeps no static
+	// history (it is no StaticHistoryReader).
+	ErrNoHistory = errors.New("this store keeps no static history")
 )
 
 // BackendError names the backend and operation that failed. Backends return it (wrapping one

@@ -76,3 +76,13 @@ func StopShared() {
 }
 
 func missing(what, install string) error { return fmt.Errorf("%s not found: %s", what, install) }
+
+// Slow marks a test that takes long on its own (it builds the module, an image, or runs phases
+// of a load for seconds): it runs when the integration environment is required (scripts/test,
+// CI) and is skipped, saying why, otherwise, so that a plain `go test ./...` stays quick.
+func Slow(t testing.TB, why string) {
+	t.Helper()
+	if !Required() {
+		t.Skipf("slow (%s): runs with %s=1, as scripts/test sets", why, IntegrationEnv)
+	}
+}
