@@ -40,16 +40,13 @@ const maxJSONDepth = 256
 // DecodeJSON decodes one JSON value strictly (see above): objects as map[string]any, arrays as
 // []any, numbers as json.Number. Trailing data is an error.
 func DecodeJSON(data []byte) (any, error) {
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("invalid UTF-8 at byte %d", invalidUTF8At(data))
+	if err := checkJSON(data); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := strictValue(dec, 0)
-	if errors.Is(err, io.EOF) && len(bytes.TrimSpace(data)) > 0 {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil {
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -69,55 +66,87 @@ func invalidUTF8At(b []byte) int {
 	return len(b)
 }
 
-func strictValue(dec *json.Decoder, depth int) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
+// checkJSON is the strict part of DecodeJSON, in one pass over the text without decoding it:
+// valid UTF-8, no NUL escape (a raw NUL is invalid JSON already), no duplicate key in an
+// object, at most maxJSONDepth levels. Syntax errors are left to the decoder that follows.
+func checkJSON(data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("invalid UTF-8 at byte %d", invalidUTF8At(data))
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if depth >= maxJSONDepth {
-			return nil, fmt.Errorf("nested more than %d levels deep", maxJSONDepth)
-		}
-		if t == '[' {
-			out := []any{}
-			for dec.More() {
-				v, err := strictValue(dec, depth+1)
-				if err != nil {
-					return nil, err
+	type frame struct {
+		obj       bool
+		expectKey bool
+		keys      int                 // start of this object's keys in the keys stack
+		set       map[string]struct{} // the keys, once the object has many
+	}
+	var stack []frame
+	var keys [][]byte // the keys of the open objects (while few), as raw or unescaped bytes
+	const few = 32
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return fmt.Errorf("nested more than %d levels deep", maxJSONDepth)
+			}
+			stack = append(stack, frame{obj: data[i] == '{', expectKey: data[i] == '{', keys: len(keys)})
+		case '}', ']':
+			if len(stack) > 0 {
+				keys = keys[:stack[len(stack)-1].keys]
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if len(stack) > 0 && stack[len(stack)-1].obj {
+				stack[len(stack)-1].expectKey = true
+			}
+		case '"':
+			j, escaped := i+1, false
+			for j < len(data) && data[j] != '"' {
+				if data[j] == '\\' {
+					escaped = true
+					if j+5 < len(data) && data[j+1] == 'u' && string(data[j+2:j+6]) == "0000" {
+						return errors.New("a string holds a NUL character (\\u0000)")
+					}
+					j++
 				}
-				out = append(out, v)
+				j++
 			}
-			_, err := dec.Token()
-			return out, err
-		}
-		out := map[string]any{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, err
+			raw := data[i+1 : min(j, len(data))]
+			i = j
+			if len(stack) == 0 || !stack[len(stack)-1].expectKey {
+				continue
 			}
-			k, _ := kt.(string)
-			if strings.IndexByte(k, 0) >= 0 {
-				return nil, fmt.Errorf("object key %q holds a NUL character", k)
+			f := &stack[len(stack)-1]
+			f.expectKey = false
+			key := raw
+			if escaped {
+				var k string
+				if err := json.Unmarshal(data[i-len(raw)-1:min(i+1, len(data))], &k); err != nil {
+					continue // invalid: the decoder reports it
+				}
+				key = []byte(k)
 			}
-			if _, dup := out[k]; dup {
-				return nil, fmt.Errorf("duplicate key %q (which one counts would be ambiguous)", k)
+			if f.set == nil && len(keys)-f.keys < few {
+				for _, k := range keys[f.keys:] {
+					if bytes.Equal(k, key) {
+						return fmt.Errorf("duplicate key %q (which one counts would be ambiguous)", key)
+					}
+				}
+				keys = append(keys, key)
+				continue
 			}
-			v, err := strictValue(dec, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("%q: %w", k, err)
+			if f.set == nil {
+				f.set = make(map[string]struct{}, 2*few)
+				for _, k := range keys[f.keys:] {
+					f.set[string(k)] = struct{}{}
+				}
 			}
-			out[k] = v
-		}
-		_, err := dec.Token()
-		return out, err
-	case string:
-		if strings.IndexByte(t, 0) >= 0 {
-			return nil, fmt.Errorf("string %s holds a NUL character", excerptValue(t))
+			if _, dup := f.set[string(key)]; dup {
+				return fmt.Errorf("duplicate key %q (which one counts would be ambiguous)", key)
+			}
+			f.set[string(key)] = struct{}{}
 		}
 	}
-	return tok, nil
+	return nil
 }
 
 // checkValue checks a converted static value against its feature's limits.

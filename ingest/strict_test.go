@@ -91,3 +91,39 @@ func TestDispatchUnknownStream(t *testing.T) {
 		t.Fatalf("got %d writes, %v", res.Writes(), err)
 	}
 }
+
+func TestDecodeJSONStrict(t *testing.T) {
+	many := func(dup bool) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range 100 {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		if dup {
+			b.WriteString(`"k7":0,`)
+		}
+		b.WriteString(`"last":{"k1":1,"k2":[{"k1":2}]}}`)
+		return b.String()
+	}
+	for _, tc := range []struct{ in, says string }{
+		{`{"a":1,"b":{"a":2,"c":[{"a":3},{"a":4}]}}`, ""}, // the same key in other objects
+		{`{"a":1,"a":2}`, `duplicate key "a"`},
+		{`{"device":1,"\u0064evice":2}`, `duplicate key "device"`}, // escaped, still the same key
+		{`{"a":{"x":1,"x":2}}`, `duplicate key "x"`},
+		{many(false), ""},
+		{many(true), `duplicate key "k7"`}, // past the linear scan: the set
+		{`{"s":"a\u0000b"}`, "NUL"},
+		{`{"s":"a\\u0000b"}`, ""}, // an escaped backslash, then the text u0000
+		{`{"a\u0000":1}`, "NUL"},
+		{"{\"s\":\"a\xffb\"}", "invalid UTF-8 at byte 7"},
+		{`{"s":"\ud800"}`, ""}, // a lone surrogate decodes to U+FFFD, as JSON allows
+		{strings.Repeat("[", 300) + strings.Repeat("]", 300), "nested more than 256 levels deep"},
+		{`{"a":1} {"b":2}`, "unexpected data after the JSON value"},
+		{`{"a":`, "unexpected EOF"},
+	} {
+		_, err := ingest.DecodeJSON([]byte(tc.in))
+		if tc.says == "" && err != nil || tc.says != "" && (err == nil || !strings.Contains(err.Error(), tc.says)) {
+			t.Errorf("%.60s: %v, want %q", tc.in, err, tc.says)
+		}
+	}
+}
