@@ -127,3 +127,21 @@ func TestDecodeJSONStrict(t *testing.T) {
 		}
 	}
 }
+
+// Every prefix of a JSON text (truncated input) is an error or a value, never a panic, and the
+// strict decoder accepts exactly what encoding/json accepts when no strict rule applies.
+func TestDecodeJSONPrefixes(t *testing.T) {
+	for _, doc := range []string{
+		`{"a":[1,2,{"b":"c\"d\\e\u0041"}],"e":{"f":null,"g":true},"h":-1.5e3}`,
+		`[{"k\u0031":"v"},{"k1":"\\u0000"}]`,
+	} {
+		for i := 0; i <= len(doc); i++ {
+			_, err := ingest.DecodeJSON([]byte(doc[:i]))
+			var v any
+			stdErr := json.Unmarshal([]byte(doc[:i]), &v)
+			if (err == nil) != (stdErr == nil) {
+				t.Errorf("%q: strict %v, encoding/json %v", doc[:i], err, stdErr)
+			}
+		}
+	}
+}
