@@ -15,7 +15,10 @@ type countingReader struct {
 	staticCalls, actionCalls, staticKeys, actionQueries atomic.Int64
 }
 
-var _ store.Reader = (*countingReader)(nil)
+var (
+	_ store.Reader              = (*countingReader)(nil)
+	_ store.StaticHistoryReader = (*countingReader)(nil)
+)
 
 func (c *countingReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	c.staticCalls.Add(1)
@@ -27,6 +30,17 @@ func (c *countingReader) ReadActions(ctx context.Context, qs []store.ActionQuery
 	c.actionCalls.Add(1)
 	c.actionQueries.Add(int64(len(qs)))
 	return c.r.ReadActions(ctx, qs)
+}
+
+// ReadStaticAsOf counts a point-in-time static read (S6) as a static read.
+func (c *countingReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
+	h, ok := store.As[store.StaticHistoryReader](c.r)
+	if !ok {
+		return nil, store.ErrNoHistory
+	}
+	c.staticCalls.Add(1)
+	c.staticKeys.Add(int64(len(keys)))
+	return h.ReadStaticAsOf(ctx, keys, asOf)
 }
 
 type readCounts struct{ calls, staticKeys, actionQueries int64 }

@@ -80,7 +80,8 @@ func (d *dataset) staticWrites(article bool, from, to int) []store.StaticWrite {
 			if err != nil {
 				panic("bench: generated value of " + n + ": " + err.Error())
 			}
-			out = append(out, store.StaticWrite{Key: store.Key{Prefix: e.Prefix, ID: sid, Feature: n}, Value: v, TS: ts})
+			out = append(out, store.StaticWrite{Key: store.Key{Prefix: e.Prefix, ID: sid, Feature: n}, Value: v, TS: ts,
+				History: f.History, HistoryTTL: f.HistoryTTL}) // os keeps history (S6)
 		}
 	}
 	return out

@@ -29,6 +29,8 @@ func newDirect(rd store.Reader, data *dataset, timeout time.Duration) *direct {
 	d.mux.HandleFunc("POST /direct/S1", d.s1)
 	d.mux.HandleFunc("POST /direct/S2", d.s2)
 	d.mux.HandleFunc("POST /direct/S3", d.s3)
+	d.mux.HandleFunc("POST /direct/S5", d.s5)
+	d.mux.HandleFunc("POST /direct/S6", d.s6)
 	return d
 }
 
@@ -128,7 +130,10 @@ type (
 	}
 )
 
-func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
+func (d *direct) s1(w http.ResponseWriter, r *http.Request) { d.userVector(w, r, nil, nil) }
+
+// userVector answers S1, or S5 with filters on the clicks and the searches.
+func (d *direct) userVector(w http.ResponseWriter, r *http.Request, clickFilter, searchFilter *store.Filter) {
 	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 	defer cancel()
 	var req userReq
@@ -144,6 +149,7 @@ func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
 	for i, n := range userActions {
 		queries[i] = actionQuery(u.Feature(n), id, req.Count, req.LastNSec, nowMS)
 	}
+	queries[0].Filter, queries[1].Filter = clickFilter, searchFilter
 	var acts map[store.ActionQuery][]store.ActionEvent
 	var actErr error
 	done := make(chan struct{})
@@ -165,28 +171,7 @@ func (d *direct) s1(w http.ResponseWriter, r *http.Request) {
 	out.MannerTemperature = asPtr[float64](errs.static(vals[2], u.Feature("manner_temperature")))
 	out.IsVerified = asPtr[bool](errs.static(vals[3], u.Feature("is_verified")))
 	out.LastActiveAt = asPtr[time.Time](errs.static(vals[4], u.Feature("last_active_at")))
-
-	clicks := acts[queries[0]]
-	out.RecentClickedArticles = make([]clickEvent, len(clicks))
-	for i, e := range clicks {
-		var m clickMember
-		errs.add(json.Unmarshal([]byte(e.Member), &m))
-		out.RecentClickedArticles[i] = clickEvent{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID, Source: m.Source}
-	}
-	searches := acts[queries[1]]
-	out.RecentSearches = make([]searchEvent, len(searches))
-	for i, e := range searches {
-		var m searchMember
-		errs.add(json.Unmarshal([]byte(e.Member), &m))
-		out.RecentSearches[i] = searchEvent{Timestamp: time.UnixMilli(e.TS).UTC(), Query: m.Query, ResultCount: m.ResultCount}
-	}
-	purchases := acts[queries[2]]
-	out.RecentPurchases = make([]purchaseEvent, len(purchases))
-	for i, e := range purchases {
-		var m purchaseMember
-		errs.add(json.Unmarshal([]byte(e.Member), &m))
-		out.RecentPurchases[i] = purchaseEvent{Timestamp: time.UnixMilli(e.TS).UTC(), ArticleID: m.ArticleID, Price: m.Price}
-	}
+	out.RecentClickedArticles, out.RecentSearches, out.RecentPurchases = decodeUserEvents(&errs, acts, queries)
 	if errs.err != nil {
 		http.Error(w, errs.err.Error(), http.StatusInternalServerError)
 		return

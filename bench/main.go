@@ -56,6 +56,7 @@ import (
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/resolvers/loader"
 )
 
@@ -128,7 +129,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write the allocs profile before and after each measured phase to PREFIX-<scenario>-<backend>-<target>.pprof[.base]")
 	fs.DurationVar(&o.loaderWait, "loader-wait", loader.DefaultConfig().Wait, "gateway dataloader batch wait (gateway.Config.Loader.Wait)")
-	fs.BoolVar(&o.plans, "plans", true, "serve covered operations with compiled plans (gateway.Config.Plans); false: gqlgen's executor only")
+	fs.BoolVar(&o.plans, "plans", true, "serve with the run-time executor (compiled plans); false: gqlgen's generated reference executor (resolvers.NewExecutableSchema)")
 	fs.BoolVar(&o.metrics, "metrics", false, "serve the gateway with Prometheus metrics on (as production does)")
 	fs.IntVar(&o.verify, "verify", 20, "requests per read scenario whose gateway and direct answers must be equal before measuring")
 	fs.BoolVar(&o.direct, "direct", true, "also measure the direct baseline")
@@ -157,8 +158,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o.backends = splitList(*backends)
 	var errs []error
 	for _, s := range o.scenarios {
-		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "P1", "P2"}, s) {
-			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, P1, P2)", s))
+		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "S5", "S6", "P1", "P2"}, s) {
+			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, S5, S6, P1, P2)", s))
 		}
 	}
 	for _, b := range o.pBackends {
@@ -526,7 +527,9 @@ func newHarness(o *options, reg *registry.Registry, data *dataset, b *backend) (
 	cfg := gateway.DefaultConfig()
 	cfg.Playground = false
 	cfg.Loader.Wait = o.loaderWait
-	cfg.Plans = o.plans
+	if !o.plans {
+		cfg.Executor = resolvers.NewExecutableSchema
+	}
 	if o.metrics {
 		cfg.Metrics = metrics.New()
 	}

@@ -21,7 +21,7 @@ type readScenario struct {
 	check func(data map[string]any) error
 }
 
-// readScenarios returns S1, S2 and S3 for the sizes in o.
+// readScenarios returns S1, S2, S3, S5 and S6 for the sizes in o.
 func readScenarios(o *options) map[string]*readScenario {
 	users, articles := o.data.Users, o.data.Articles
 	userVars := func(count int) func(*rand.Rand, []byte) []byte {
@@ -35,7 +35,7 @@ func readScenarios(o *options) map[string]*readScenario {
 			return append(b, '}')
 		}
 	}
-	return map[string]*readScenario{
+	m := map[string]*readScenario{
 		"S1": {
 			name:  "S1",
 			about: fmt.Sprintf("user vector: 5 static + 3 action features (count %d, lastNSec 7d)", o.s1Count),
@@ -119,6 +119,8 @@ func readScenarios(o *options) map[string]*readScenario {
 			},
 		},
 	}
+	moreReadScenarios(o, m)
+	return m
 }
 
 // graphQLPrefix is the start of the gateway's request body, up to the variables.

@@ -181,3 +181,20 @@ func TestExamplesAreValidQueries(t *testing.T) {
 		t.Errorf("the example reads a deprecated feature:\n%s", q)
 	}
 }
+
+// ExampleID is the entity's exampleId as a GraphQL literal, 1 by default.
+func TestExampleID(t *testing.T) {
+	for _, tc := range []struct {
+		e    registry.Entity
+		want string
+	}{
+		{registry.Entity{IDType: registry.Int}, `1`},
+		{registry.Entity{IDType: registry.String}, `"1"`},
+		{registry.Entity{IDType: registry.Int, ExampleID: "101"}, `101`},
+		{registry.Entity{IDType: registry.String, ExampleID: `a"b`}, `"a\"b"`},
+	} {
+		if got := catalog.ExampleID(&tc.e); got != tc.want {
+			t.Errorf("ExampleID(%s %q) = %s, want %s", tc.e.IDType, tc.e.ExampleID, got, tc.want)
+		}
+	}
+}

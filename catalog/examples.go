@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,12 +11,18 @@ import (
 // exampleCount is the count the example queries give action features.
 const exampleCount = 3
 
-// ExampleID is the id the example queries ask for: 1, or "1" for String ids.
+// ExampleID is the id the example queries ask for, as a GraphQL literal: the entity's
+// exampleId, by default 1 ("1" for String ids).
 func ExampleID(e *registry.Entity) string {
-	if e.IDType == registry.String {
-		return `"1"`
+	id := e.ExampleID
+	if id == "" {
+		id = "1"
 	}
-	return "1"
+	if e.IDType == registry.String {
+		b, _ := json.Marshal(id) // a JSON string is a GraphQL string literal
+		return string(b)
+	}
+	return id
 }
 
 // RegistryExample is the query the playground starts with: the entity with the most features,

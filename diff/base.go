@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/featuregraph/featuregraph/registry"
@@ -22,6 +23,9 @@ func LoadBase(ctx context.Context, base, featuresDir string) (*registry.Registry
 		}
 		return reg, nil
 	}
+	if looksLikePath(base) {
+		return nil, fmt.Errorf("--base %s: no such directory (give --base a directory holding the base registry's YAML, or a git revision such as origin/main)", base)
+	}
 	files, err := gitFiles(ctx, base, featuresDir)
 	if err != nil {
 		return nil, err
@@ -31,6 +35,12 @@ func LoadBase(ctx context.Context, base, featuresDir string) (*registry.Registry
 		return nil, fmt.Errorf("base registry at %s: %w", base, err)
 	}
 	return reg, nil
+}
+
+// looksLikePath reports whether base can only be meant as a directory: an absolute path, or one
+// starting with ./ or ../ (a git revision never does).
+func looksLikePath(base string) bool {
+	return filepath.IsAbs(base) || strings.HasPrefix(base, "./") || strings.HasPrefix(base, "../") || base == "." || base == ".."
 }
 
 // gitFiles returns the *.yaml and *.yml files under dir as of rev, by "rev:path".
@@ -45,8 +55,18 @@ func gitFiles(ctx context.Context, rev, dir string) (map[string][]byte, error) {
 		}
 		return out, nil
 	}
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, fmt.Errorf("--base %s is not a directory, and git, which reads a revision, is not installed: "+
+			"give --base a directory holding the base registry's YAML, or install git", rev)
+	}
+	if _, err := git("rev-parse", "--is-inside-work-tree"); err != nil {
+		return nil, fmt.Errorf("--base %s is not a directory, and %s is not in a git work tree, so it cannot be read as a revision either: "+
+			"give --base a directory holding the base registry's YAML (e.g. a checkout of the main branch's features/), "+
+			"or run diff inside a clone of the repository, with --features naming its registry directory", rev, dir)
+	}
 	if _, err := git("rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--base %s: no such directory, and no such revision in the git repository of %s "+
+			"(fetch it first, e.g. git fetch origin main, or give a branch, tag or commit that exists)", rev, dir)
 	}
 	list, err := git("ls-tree", "-r", "--full-name", "--name-only", rev, "--", ".")
 	if err != nil {

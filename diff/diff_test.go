@@ -286,8 +286,9 @@ func TestLoadBaseFromGit(t *testing.T) {
 	if len(rep.Changes) != 1 || rep.Changes[0].ID() != "prefix-changed user" {
 		t.Errorf("changes %+v", rep.Changes)
 	}
-	if _, err := diff.LoadBase(context.Background(), "no-such-branch", dir); err == nil || !strings.Contains(err.Error(), "no-such-branch") {
-		t.Errorf("unknown revision: %v", err)
+	if _, err := diff.LoadBase(context.Background(), "no-such-branch", dir); err == nil || !strings.Contains(err.Error(), "no-such-branch") ||
+		!strings.Contains(err.Error(), "no such revision") || !strings.Contains(err.Error(), "git fetch") {
+		t.Errorf("unknown revision: %v, want it named with what to do", err)
 	}
 	// A directory base.
 	other := t.TempDir()
@@ -296,6 +297,28 @@ func TestLoadBaseFromGit(t *testing.T) {
 	}
 	if b, err := diff.LoadBase(context.Background(), other, dir); err != nil || b.Entity("user").Prefix != "u" {
 		t.Errorf("directory base: %v", err)
+	}
+}
+
+// A revision base outside a git work tree, or a path that does not exist, is an error that says
+// what to do instead.
+func TestLoadBaseErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir() // not in a git work tree
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(baseYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir)) // whatever holds the temporary directory
+	_, err := diff.LoadBase(context.Background(), "main", dir)
+	for _, want := range []string{"--base main is not a directory", dir + " is not in a git work tree", "give --base a directory", "run diff inside a clone"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("outside a git work tree: %v, want it to say %q", err, want)
+		}
+	}
+	for _, base := range []string{"./old-features", filepath.Join(dir, "missing")} {
+		_, err := diff.LoadBase(context.Background(), base, dir)
+		if err == nil || !strings.Contains(err.Error(), "--base "+base+": no such directory") {
+			t.Errorf("--base %s: %v, want no such directory", base, err)
+		}
 	}
 }
 

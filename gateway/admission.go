@@ -157,6 +157,8 @@ const (
 	codeTimeout    = "TIMEOUT"
 	codeTooLarge   = "REQUEST_TOO_LARGE"
 	codeBadRequest = "BAD_REQUEST"
+	// codeUnsupportedMedia: a POST whose Content-Type is not one the endpoint reads (415).
+	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
 )
 
 func init() {

@@ -11,13 +11,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/serving"
 )
 
 // queryCost rejects an operation before it runs when it nests deeper than maxDepth or would
 // return more than maxCost values. The cost counts every field once per object it is answered
 // for: a batch field multiplies its selection by its number of ids, an action field by the
-// count it is answered with (resolvers.EffectiveCount: the count argument, or the feature's
+// count it is answered with (serving.EffectiveCount: the count argument, or the feature's
 // defaultCount, clamped to its maxCount and --max-count), so a large count is capped, never
 // rejected for more values than it can return. Fragments are measured once each and
 // reused, so a query of chained fragment spreads costs its size to check, not the size of its
@@ -204,7 +204,7 @@ func (w *costWalk) multiplier(f *ast.Field) float64 {
 					}
 				}
 			}
-			return float64(resolvers.EffectiveCount(feat, count, w.q.maxCount))
+			return float64(serving.EffectiveCount(feat, count, w.q.maxCount))
 		}
 	}
 	return 1

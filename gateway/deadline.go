@@ -7,6 +7,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/featuregraph/featuregraph/plan"
 )
 
 // endedStop gives a request whose context ended (its --request-timeout passed, or the client
@@ -15,8 +17,8 @@ import (
 // was cut short. Both executors stop working when the context ends (package plan between levels
 // and while writing; the resolvers before each read, see resolvers.loadEntities; the memory
 // store within a read, the other stores in their calls), so what they answer then is
-// incomplete by construction. It is installed before the compiled plans so that it sees the
-// answers of both executors.
+// incomplete by construction. gqlgen's executor drops an answer once the context has ended; the
+// run-time executor's is still read from plan.Answer, for the backend it names.
 type endedStop struct{}
 
 var _ interface {
@@ -39,6 +41,9 @@ func (endedStop) InterceptOperation(ctx context.Context, next graphql.OperationH
 			return resp
 		}
 		answered = true // the end of the stream for transports that iterate
+		if resp == nil {
+			resp = plan.Answer(ctx) // gqlgen drops an answer once the context has ended
+		}
 		e := endedError(ctx, resp)
 		if req := requestFrom(ctx); req != nil {
 			req.ended.Store(true)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -109,7 +110,9 @@ func joinEnv(t *testing.T, plans bool, log *slog.Logger) (*lateReader, *registry
 	}
 	lr := &lateReader{Reader: e.mem, entered: make(chan struct{})}
 	cfg := gateway.DefaultConfig()
-	cfg.Plans = plans
+	if !plans {
+		cfg.Executor = resolvers.NewExecutableSchema
+	}
 	cfg.RequestTimeout = 200 * time.Millisecond
 	g, err := gateway.New(cfg, e.reg, lr, e.mem, log)
 	if err != nil {

@@ -17,27 +17,30 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/catalog"
-	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/resolvers/loader"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/tracing"
 )
 
 // Config holds the serving options. Every field documents its default.
 type Config struct {
-	Resolvers resolvers.Config
-	Loader    loader.Config
+	// Resolvers holds the serving limits (ids per batch field, count cap) and the read counter.
+	Resolvers serving.Config
+	// Loader configures the per-request dataloaders of a Schema given below (the generated
+	// executor); the run-time executor needs none.
+	Loader loader.Config
 	// RequestTimeout bounds every GraphQL request, backend calls included. Default 2s.
 	RequestTimeout time.Duration
 	// MaxBodyBytes limits a request body. Default 1 MiB.
@@ -99,10 +102,12 @@ type Config struct {
 	// with the query editor filled with an example from the registry. Default true; production
 	// mode turns it off.
 	Playground bool
-	// Plans serves the operations the generated schema covers with compiled plans (package
-	// plan); the rest, and every operation when false, goes through gqlgen's executor. Default
-	// true.
-	Plans bool
+	// Executor, when set, builds the executable schema served instead of the registry's
+	// run-time one (plan.ExecutableSchema): resolvers.NewExecutableSchema, the generated
+	// reference executor, for the differential tests and the benchmarks. It is given the
+	// registry and Resolvers, and its requests get the per-request dataloaders (Loader).
+	// Default nil: the run-time executor, built from the registry when the gateway starts.
+	Executor func(*registry.Registry, serving.Config) (graphql.ExecutableSchema, error)
 	// PlanObserver is told about every store read step of a plan (the tracing hook, see package
 	// plan). Default nil: none.
 	PlanObserver plan.StepObserver
@@ -125,7 +130,7 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Resolvers:         resolvers.DefaultConfig(),
+		Resolvers:         serving.DefaultConfig(),
 		Loader:            loader.DefaultConfig(),
 		RequestTimeout:    2 * time.Second,
 		MaxBodyBytes:      1 << 20,
@@ -148,7 +153,6 @@ func DefaultConfig() Config {
 		Suggestions:       true,
 		Playground:        true,
 		Catalog:           true,
-		Plans:             true,
 	}
 }
 
@@ -239,8 +243,8 @@ func (g *Gateway) SetDraining(on bool) { g.draining.Store(on) }
 // Rejected is how many requests admission control refused so far.
 func (g *Gateway) Rejected() int64 { return g.adm.rejected.Load() }
 
-// New builds the gateway over a registry and a store. The registry must match the compiled
-// schema (see resolvers.New).
+// New builds the gateway over a registry and a store: any valid registry, whatever the binary
+// was generated from (the schema and its executor are built from it here).
 func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.Pinger, log *slog.Logger) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -254,16 +258,12 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if cfg.CheapCost == 0 {
 		cfg.CheapCost = defaultCheapCost
 	}
-	res, err := resolvers.New(reg, cfg.Resolvers)
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
 		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy())}
-	gql, err := g.graphQL(reg, res)
+	gql, err := g.graphQL(reg)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +307,39 @@ func (g *Gateway) Handle(pattern string, h http.Handler) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
-func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http.Handler, error) {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
+	present := func(ctx context.Context, err error) *gqlerror.Error {
+		return shortError(deadlineError(ctx, err, serving.ErrorPresenter(ctx, err)))
+	}
+	var es graphql.ExecutableSchema
+	if g.cfg.Executor != nil {
+		var err error
+		if es, err = g.cfg.Executor(reg, g.cfg.Resolvers); err != nil {
+			return nil, err
+		}
+	} else {
+		// The run-time executor: plans over the registry's schema. Plans bypass gqlgen's field
+		// middleware (so no graphql.resolve spans); when tracing is on, their steps are traced
+		// instead (plan.static_read, plan.action_read; planSteps), under the operation span.
+		observer := g.cfg.PlanObserver
+		if observer == nil && g.cfg.Tracer.Enabled() {
+			observer = planSteps{g.cfg.Tracer}
+		}
+		ex, err := plan.New(reg, g.reader, plan.Config{
+			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
+			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: observer,
+		})
+		if err != nil {
+			return nil, err
+		}
+		es = ex.ExecutableSchema()
+	}
+	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(fastPOST{})       // the common case, see transport.go
 	srv.AddTransport(transport.POST{}) // other Accept types
+	srv.AddTransport(unsupported{})    // last: says what is accepted instead of "transport not supported"
 	queries := newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes, docWeight)
 	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(g.cfg.ParserTokenLimit)
@@ -330,36 +357,18 @@ func (g *Gateway) graphQL(reg *registry.Registry, res *resolvers.Resolver) (http
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}
 	srv.Use(errorCap{})
-	// Before the plans: it answers for both executors when the request's context ends.
+	// It answers, for either executor, a request whose context ended (plan.Answer names the
+	// backend a plan was cut short on).
 	srv.Use(endedStop{})
-	present := func(ctx context.Context, err error) *gqlerror.Error {
-		return shortError(deadlineError(ctx, err, resolvers.ErrorPresenter(ctx, err)))
-	}
 	srv.SetErrorPresenter(present)
-	// Plans bypass gqlgen's field middleware (so no graphql.resolve spans); when tracing is on,
-	// their steps are traced instead (plan.static_read, plan.action_read; planSteps), after the
-	// tracing extension above so that the operation span wraps the plan.
-	if g.cfg.Plans {
-		observer := g.cfg.PlanObserver
-		if observer == nil && g.cfg.Tracer.Enabled() {
-			observer = planSteps{g.cfg.Tracer}
-		}
-		pc := plan.Config{
-			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
-			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: observer,
-		}
-		ex, err := plan.New(reg, g.reader, pc)
-		if err != nil {
-			return nil, err
-		}
-		srv.Use(plan.Extension{Executor: ex})
-	}
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
 		return gqlerror.Errorf("internal error")
 	})
 	var h http.Handler = srv
-	h = loader.Middleware(g.reader, g.cfg.Loader, h)
+	if g.cfg.Executor != nil {
+		h = loader.Middleware(g.reader, g.cfg.Loader, h) // the generated executor's dataloaders
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
@@ -422,7 +431,7 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+	if d, ok := store.As[store.Degrader](g.pinger); ok {
 		if names := d.Degraded(); len(names) > 0 {
 			// Still ready: reads fall back to the source of truth.
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "degraded": strings.Join(names, ",")})
@@ -434,7 +443,7 @@ func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 
 // Degraded names the backends the store serves without (see tiered.Store.Degraded).
 func (g *Gateway) Degraded() []string {
-	if d, ok := g.pinger.(interface{ Degraded() []string }); ok {
+	if d, ok := store.As[store.Degrader](g.pinger); ok {
 		return d.Degraded()
 	}
 	return nil

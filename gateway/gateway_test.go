@@ -18,6 +18,7 @@ import (
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/memory"
 )
@@ -286,10 +287,10 @@ var batchingExecutors = []struct {
 }{
 	// The loaders get a batch capacity of 1: plans do not use them, so an operation that fell
 	// through to gqlgen would fail the count instead of passing by a lucky schedule.
-	{"plans", func(c *gateway.Config) { c.Plans = true; c.Loader.StaticBatch, c.Loader.ActionBatch = 1, 1 }},
+	{"plans", func(c *gateway.Config) { c.Loader.StaticBatch, c.Loader.ActionBatch = 1, 1 }},
 	// A level costs its Wait: the request deadline leaves room for the three of the deepest query.
 	{"gqlgen", func(c *gateway.Config) {
-		c.Plans = false
+		c.Executor = resolvers.NewExecutableSchema
 		c.Loader.Wait, c.RequestTimeout = time.Second, 30*time.Second
 	}},
 }

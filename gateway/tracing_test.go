@@ -16,6 +16,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store/memory"
 	"github.com/featuregraph/featuregraph/store/traced"
 	"github.com/featuregraph/featuregraph/tracing"
@@ -123,7 +124,9 @@ func testTracingSpanTree(t *testing.T, plans bool, want string) {
 	mem := memory.New()
 	cfg := gateway.DefaultConfig()
 	cfg.Tracer = tr
-	cfg.Plans = plans
+	if !plans {
+		cfg.Executor = resolvers.NewExecutableSchema
+	}
 	// Every join of the query in one batch, even on a busy machine under -race: a batch closes
 	// a second after its first key (gqlgen's path; plans batch per level without a timer).
 	cfg.Loader.Wait = time.Second

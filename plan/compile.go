@@ -29,10 +29,16 @@ type rootField struct {
 	key      string // `"alias":`
 	alias    string
 	typename bool // Query.__typename
-	root     rootInfo
-	arg      *ast.Value // id or ids; nil when absent
-	ld       *load
-	ws       *writeSel
+	// introspect is "__schema" or "__type" for an introspection root field, answered from the
+	// schema with sel (introspect.go).
+	introspect string
+	sel        ast.SelectionSet
+	root       rootInfo
+	arg        *ast.Value // id or ids; nil when absent
+	asOf       *ast.Value
+	loc        gqlerror.Location
+	ld         *load
+	ws         *writeSel
 }
 
 // load is what one batch of entities of one kind reads: the static features (each once, with
@@ -54,6 +60,8 @@ type actionField struct {
 	joinAlias string // on a joined entity: the alias of the join field it is written under
 	count     *ast.Value
 	lastNSec  *ast.Value
+	filter    *ast.Value
+	asOf      *ast.Value
 	loc       gqlerror.Location
 	ev        *eventSel
 }
@@ -137,6 +145,17 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 			p.roots = append(p.roots, rf)
 			continue
 		}
+		if cf.name == "__schema" || cf.name == "__type" {
+			rf.introspect, rf.sel = cf.name, cf.sel
+			if p := cf.first.Position; p != nil {
+				rf.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
+			}
+			if a := cf.first.Arguments.ForName("name"); a != nil {
+				rf.arg = a.Value
+			}
+			p.roots = append(p.roots, rf)
+			continue
+		}
 		ri, ok := s.roots[cf.name]
 		if !ok {
 			return nil, notCovered("Query.%s", cf.name)
@@ -146,11 +165,18 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 		if ri.many {
 			argName = "ids"
 		}
+		if p := cf.first.Position; p != nil {
+			rf.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
+		}
 		for _, a := range cf.first.Arguments {
-			if a.Name != argName {
+			switch a.Name {
+			case argName:
+				rf.arg = a.Value
+			case "asOf":
+				rf.asOf = a.Value
+			default:
 				return nil, notCovered("argument %s", a.Name)
 			}
-			rf.arg = a.Value
 		}
 		sub, err := c.collect(cf.sel)
 		if err != nil {
@@ -253,6 +279,10 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 			af.count = a.Value
 		case "lastNSec":
 			af.lastNSec = a.Value
+		case "filter":
+			af.filter = a.Value
+		case "asOf":
+			af.asOf = a.Value
 		default:
 			return nil, notCovered("argument %s", a.Name)
 		}
@@ -338,9 +368,6 @@ func (c *compiler) collectInto(out *[]collected, sel ast.SelectionSet, visited m
 			if !ok {
 				continue
 			}
-			if s.Name == "__schema" || s.Name == "__type" {
-				return notCovered("introspection")
-			}
 			merged := false
 			for i := range *out {
 				if (*out)[i].alias == s.Alias && (*out)[i].name == s.Name {
@@ -391,10 +418,13 @@ func (c *compiler) collectInto(out *[]collected, sel ast.SelectionSet, visited m
 	return nil
 }
 
-// included evaluates @skip and @include; any other directive (@defer, …) is left to gqlgen.
+// included evaluates @skip and @include (@defer changes nothing: see below).
 func (c *compiler) included(ds ast.DirectiveList) (bool, error) {
 	include := true
 	for _, d := range ds {
+		if d.Name == "defer" {
+			continue // over the HTTP transports served, gqlgen answers deferred fragments inline
+		}
 		if d.Name != "skip" && d.Name != "include" {
 			return false, notCovered("directive @%s", d.Name)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/plan/querygen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 )
 
 // usersQuery is the README query over users 1..n, as a request body.
@@ -33,7 +34,9 @@ func BenchmarkUsers1000(b *testing.B) {
 	for _, plans := range []bool{true, false} {
 		b.Run("plans="+strconv.FormatBool(plans), func(b *testing.B) {
 			cfg := gateway.DefaultConfig()
-			cfg.Plans = plans
+			if !plans {
+				cfg.Executor = resolvers.NewExecutableSchema
+			}
 			g, err := gateway.New(cfg, reg, querygen.NewStore(reg, 1, 1000), nil, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/plan/querygen"
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/resolvers"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -92,7 +94,9 @@ func newServer(t testing.TB, reg *registry.Registry, r store.Reader, plans bool,
 	t.Helper()
 	cfg := gateway.DefaultConfig()
 	cfg.Resolvers.MaxIDs = maxIDs
-	cfg.Plans = plans
+	if !plans {
+		cfg.Executor = resolvers.NewExecutableSchema
+	}
 	// Far from what a request takes even on a loaded machine: a request past its deadline is
 	// stopped and answered TIMEOUT by both executors (the timeout test sets a short one).
 	cfg.RequestTimeout = 10 * time.Second
@@ -194,7 +198,7 @@ func TestPlanMatchesGqlgen(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newPair(t, reg, 1)
-	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+	gen := querygen.New(reg, 1, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs, PointInTime: 0.15, Filters: 0.3, Base: p.store.Base()})
 	n := queries(t)
 	ran := 0
 	for i := range n {
@@ -203,6 +207,12 @@ func TestPlanMatchesGqlgen(t *testing.T) {
 			ran++
 		}
 	}
+	// Introspection too (this test runs on every golden registry): GraphiQL's query.
+	graphiql, err := os.ReadFile("../gateway/testdata/graphiql-introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.check(t, querygen.Query{Text: string(graphiql)}, querygen.NoFault)
 	t.Logf("%d of %d generated operations ran on the plan path", ran, n)
 	if ran < n/2 {
 		t.Errorf("only %d of %d generated operations ran on the plan path, want at least %d", ran, n, n/2)
@@ -233,27 +243,80 @@ func FuzzPlanMatchesGqlgen(f *testing.F) {
 		f.Add(s, uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, fault uint8) {
-		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs})
+		gen := querygen.New(reg, seed, querygen.Options{BadArgs: 0.1, MaxIDs: maxIDs, PointInTime: 0.15, Filters: 0.3, Base: p.store.Base()})
 		p.check(t, gen.Next(), querygen.Fault(fault%3))
 	})
 }
 
-// TestPlanMatchesGqlgenOnArgumentsItDoesNotCover: Ints beyond 32 bits (a coercion error), and
-// the filter and asOf arguments, which the plan compiler leaves to gqlgen's executor: the
-// answers are gqlgen's, whichever path the gateway takes.
-func TestPlanMatchesGqlgenOnArgumentsItDoesNotCover(t *testing.T) {
+// TestPlanMatchesGqlgenOnArgumentErrors: every argument error, literal and in variables — Ints
+// beyond 32 bits (ids, counts, filter operands), asOf that is not a time or before 1970, count
+// ≤ 0, negative lastNSec, too many ids (a non-null root: no data) — and filter/asOf reads,
+// answered alike (message, path, locations, code, partial data).
+func TestPlanMatchesGqlgenOnArgumentErrors(t *testing.T) {
 	reg, err := registry.Load("../features")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := newPair(t, reg, 4)
+	var many []string
+	for i := range maxIDs + 1 {
+		many = append(many, strconv.Itoa(i+1))
+	}
 	for _, q := range []querygen.Query{
 		{Text: `{ user(id: 1) { recentSearches(count: 3000000000) { query } } }`},
 		{Text: `query($n: Int) { user(id: 1) { recentSearches(count: $n) { query } } }`, Vars: map[string]any{"n": 3000000000}},
 		{Text: `{ user(id: 4294967297) { os } }`},
-		{Text: `{ user(id: 1) { recentClickedArticles(count: 5, filter: { source: { in: ["push", "feed"] } }) { articleId source } } }`},
+		{Text: `{ users(ids: [1, 4294967297]) { os } }`},
+		{Text: `{ a: user(id: 1) { os } users(ids: [` + strings.Join(many, ", ") + `]) { os } }`},
+		{Text: `{ user(id: 1, asOf: "garbage") { os } }`},
+		{Text: `{ user(id: 1, asOf: "1969-01-01T00:00:00Z") { os } }`},
+		{Text: `{ users(ids: [1, 2]) { recentSearches(asOf: "1969-01-01T00:00:00Z") { query } } }`},
+		{Text: `{ users(ids: [1, 2]) { recentSearches(count: 0) { query } recentPurchases(lastNSec: -1) { price } } }`},
+		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { os regionId recentSearches(count: 2) { query } } }`},
+		{Text: `{ user(id: 1) { recentClickedArticles(filter: {articleId: {in: 5}}) { articleId } } }`},
+		{Text: `{ user(id: 1) { recentClickedArticles(filter: {articleId: {in: [1, 3000000000]}}) { articleId } } }`},
+		{Text: `{ users(ids: [1, 3]) { recentClickedArticles(count: 5, filter: { source: { in: ["push", "feed"] } }) { articleId source article { price } } } }`},
+		{Text: `query($f: UserRecentClickedArticlesEventFilter) { user(id: 1) { recentClickedArticles(filter: $f) { articleId } } }`,
+			Vars: map[string]any{"f": map[string]any{"articleId": map[string]any{"notIn": 3000000000}}}},
 		{Text: `{ user(id: 1, asOf: "2026-10-01T00:00:00Z") { recentSearches(count: 2) { query } } }`},
+		// @defer: answered inline on the POST transport, by both.
+		{Text: `{ user(id: 1) { id ... @defer { os } ...F @defer(if: false, label: "f") } } fragment F on User { regionId recentSearches(count: 1) { query } }`},
+		{Text: `query($d: Boolean!) { users(ids: [1, 2]) { ... @defer(if: $d) { os } } }`, Vars: map[string]any{"d": true}},
 	} {
 		p.check(t, q, querygen.NoFault)
+	}
+}
+
+// TestPlanMatchesGqlgenOnIntrospection: GraphiQL's introspection query, __type with fragments,
+// aliases, directives, variables and unknown names, and __schema with introspection turned off
+// (an error at the field) are answered byte for byte as gqlgen's executor answers them.
+func TestPlanMatchesGqlgenOnIntrospection(t *testing.T) {
+	reg, err := registry.Load("../features")
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphiql, err := os.ReadFile("../gateway/testdata/graphiql-introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []querygen.Query{
+		{Text: string(graphiql)},
+		{Text: `{ __schema { queryType { name } mutationType { name } subscriptionType { name } description __typename } }`},
+		{Text: `query($n: String!, $d: Boolean!) { t: __type(name: $n) { name kind ...F fields(includeDeprecated: $d) { name isDeprecated deprecationReason args { name defaultValue type { kind name ofType { kind name ofType { name } } } } } } }
+fragment F on __Type { description specifiedByURL isOneOf inputFields { name } enumValues(includeDeprecated: true) { name isDeprecated } interfaces { name } possibleTypes { name } }`,
+			Vars: map[string]any{"n": "User", "d": true}},
+		{Text: `{ a: __type(name: "UserRecentClickedArticlesEventFilter") { inputFields { name description type { name kind } defaultValue } } b: __type(name: "Nope") { name } c: __type(name: "__TypeKind") { enumValues { name } } }`},
+		{Text: `{ __schema { directives { name description locations isRepeatable args(includeDeprecated: true) { name } } types { name @skip(if: false) kind } } user(id: 1) { os __typename } }`},
+	}
+	p := newPair(t, reg, 5)
+	for _, q := range queries {
+		p.check(t, q, querygen.NoFault)
+	}
+	off := newPair(t, reg, 5, func(c *gateway.Config) { c.Introspection = false })
+	for _, q := range []querygen.Query{
+		{Text: `{ __schema { queryType { name } } user(id: 1) { os } }`},
+		{Text: `{ t: __type(name: "User") { name } __typename }`},
+	} {
+		off.check(t, q, querygen.NoFault)
 	}
 }

@@ -1,6 +1,10 @@
-// Package plan is featuregraph's own GraphQL executor for the operations the generated schema
-// serves: entity roots (user, users), static features, action features with count/lastNSec,
-// joins, aliases, fragments, variables, @include/@skip and __typename.
+// Package plan is featuregraph's GraphQL executor, built from the registry at run time: every
+// operation the registry's schema (schema.SDL) serves — entity roots (user, users), static
+// features, action features with count, lastNSec, filter and asOf, point-in-time static reads,
+// joins, aliases, fragments, variables, @include/@skip, __typename and introspection — with
+// gqlgen's errors for every bad argument. ExecutableSchema is the gqlgen
+// graphql.ExecutableSchema the gateway serves: gqlgen's handler parses and validates against its
+// Schema(), applies the query cache, APQ and the limits, and calls Exec, which runs the plan.
 //
 // An operation is compiled once into a Plan (cached by query text and operation name, like
 // gqlgen's query cache and APQ, and by the values of the variables @include/@skip read). A plan
@@ -10,16 +14,14 @@
 // and no reflection: values are store.Value and the answer is written straight into a pooled
 // buffer.
 //
-// gqlgen stays in charge of the rest. Extension is a gqlgen OperationInterceptor: gqlgen parses,
-// validates, applies APQ and the limits, then the interceptor runs the plan when the operation is
-// covered and its arguments are plain valid values; otherwise (introspection, mutations, other
-// directives, a bad count, too many ids, …) it falls through to gqlgen's executor, whose answer
-// for those is the reference. A differential test (diff_test.go, over package querygen's
-// generated operations) keeps both byte-identical. gqlgen's field middleware and response
-// interceptors do not run for plan-served operations: an extension that must see every
-// operation is an OperationInterceptor registered before the Extension (srv.Use order).
+// gqlgen's generated executor (packages graph and resolvers) is the reference it is tested
+// against: a differential test (diff_test.go, over package querygen's generated operations)
+// keeps both byte-identical. This package imports neither; what both share (argument rules,
+// errors, the presenter) is package serving. gqlgen's field middleware does not run for plans:
+// an extension that must see every operation is an OperationInterceptor or a
+// ResponseInterceptor.
 //
-// Observability: feature reads are counted through resolvers.Recorder, backend errors are
+// Observability: feature reads are counted through serving.Recorder, backend errors are
 // presented by the same error presenter as on gqlgen's path (extensions.code and
 // extensions.backend), the request context's deadline bounds every read, and every read step is
 // reported to a StepObserver (Config.Observer, gateway.Config.PlanObserver; no-op by default),

@@ -2,9 +2,8 @@ package plan
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -23,6 +22,7 @@ import (
 type batch struct {
 	ld   *load
 	ids  []string
+	at   int64         // the instant the entities are answered for, Unix ms; 0: now
 	vals []store.Value // vals[i*len(ld.statics)+j]: static j of entity i
 	bad  []error       // nil, or per cell: a stored value that does not have the registry's type
 	err  error         // the static read of the batch failed
@@ -55,139 +55,147 @@ type event struct {
 // actionArgs are an action field's arguments, evaluated once per request.
 type actionArgs struct {
 	tmpl store.ActionQuery // Key.ID is set per entity
+	at   int64             // the instant the field (and its joins) is answered for, Unix ms; 0: now
+	// err is the field's error at every entity it is selected on (nothing is read): a value
+	// that does not coerce (argPath non-nil: where it is under the field) or an invalid argument.
+	err     error
+	argPath ast.Path
 }
+
+// errIntrospectionDisabled is gqlgen's error for __schema and __type when introspection is off.
+var errIntrospectionDisabled = errors.New("introspection disabled")
 
 type run struct {
-	ex      *Executor
-	ctx     context.Context
-	now     time.Time
-	args    map[*actionField]actionArgs
-	roots   []*batch // per root field (nil for __typename)
-	errs    gqlerror.List
-	errMu   sync.Mutex
-	level   int
-	present graphql.ErrorPresenterFunc
-	cut     error // a read the end of the context cut short (it names the backend), or nil
+	ex       *Executor
+	ctx      context.Context
+	now      time.Time
+	args     map[*actionField]actionArgs
+	roots    []*batch // per root field (nil for __typename and for a root field in error)
+	dataNull bool     // a non-null root field (users(ids:)) is in error: the data is null
+	errs     gqlerror.List
+	errMu    sync.Mutex
+	level    int
+	present  graphql.ErrorPresenterFunc
+	cut      error // a read the end of the context cut short (it names the backend), or nil
 }
 
-// prepare evaluates the arguments of every root and action field. It returns false when one is
-// not a plain valid value (a bad count, too many ids, …): gqlgen's executor answers those, with
-// its own errors.
-func (ex *Executor) prepare(ctx context.Context, p *Plan, vars map[string]any) (*run, bool) {
+// prepare evaluates the arguments of every root and action field, as gqlgen's generated
+// executor does: a value that does not coerce, too many ids or an invalid asOf is the root
+// field's error (null; for a list root, the whole data); a bad action argument is the action
+// field's error at every entity it is selected on.
+func (ex *Executor) prepare(ctx context.Context, p *Plan, vars map[string]any) *run {
 	r := &run{ex: ex, ctx: ctx, now: time.Now(), args: map[*actionField]actionArgs{}, roots: make([]*batch, len(p.roots)),
 		present: ex.cfg.Presenter}
 	for i, rf := range p.roots {
 		if rf.typename {
 			continue
 		}
-		var ids []string
-		if rf.arg == nil {
-			return nil, false
-		}
-		v, err := rf.arg.Value(vars)
-		if err != nil {
-			return nil, false
-		}
-		if rf.root.many {
-			list, ok := v.([]any)
-			if !ok || len(list) > ex.cfg.MaxIDs {
-				return nil, false
+		if rf.introspect != "" {
+			if oc := graphql.GetOperationContext(ctx); oc.DisableIntrospection {
+				r.addError(ast.Path{ast.PathName(rf.alias)}, &rf.loc, errIntrospectionDisabled)
 			}
-			ids = make([]string, len(list))
-			for j, x := range list {
-				if ids[j], ok = idOf(rf.root.ent, x); !ok {
-					return nil, false
+			continue
+		}
+		fail := func(err error, argPath ast.Path) {
+			if rf.root.many {
+				r.dataNull = true
+			}
+			path := ast.Path{ast.PathName(rf.alias)}
+			if argPath != nil {
+				r.addArgError(append(path, argPath...), err)
+			} else {
+				r.addError(path, &rf.loc, err)
+			}
+		}
+		var ids []string
+		v := value(rf.arg, vars)
+		var aerr *argError
+		if rf.root.many {
+			var items []any
+			if v != nil {
+				items = list(v)
+			}
+			ids = make([]string, len(items))
+			for j, x := range items {
+				if ids[j], aerr = coerceID(rf.root.ent, x, j); aerr != nil {
+					break
 				}
 			}
 		} else {
-			id, ok := idOf(rf.root.ent, v)
-			if !ok {
-				return nil, false
-			}
+			var id string
+			id, aerr = coerceID(rf.root.ent, v, -1)
 			ids = []string{id}
 		}
-		r.roots[i] = &batch{ld: rf.ld, ids: ids, rootAlias: rf.alias, many: rf.root.many}
-		if !r.prepareLoad(rf.ld, vars) {
-			return nil, false
-		}
-	}
-	return r, true
-}
-
-func (r *run) prepareLoad(ld *load, vars map[string]any) bool {
-	for _, af := range ld.actions {
-		if _, done := r.args[af]; done {
+		if aerr != nil {
+			fail(aerr.err, aerr.path)
 			continue
 		}
-		count, ok1 := intArg(af.count, vars)
-		last, ok2 := intArg(af.lastNSec, vars)
-		if !ok1 || !ok2 {
-			return false
+		at, aerr := coerceTime(value(rf.asOf, vars), "asOf")
+		if aerr != nil {
+			fail(aerr.err, aerr.path)
+			continue
 		}
-		q, err := resolvers.ActionQuery(af.ai.f, "", count, last, r.now, nil, r.ex.cfg.MaxCount)
+		if rf.root.many && len(ids) > ex.cfg.MaxIDs {
+			fail(serving.TooManyIDs(len(ids), ex.cfg.MaxIDs), nil)
+			continue
+		}
+		if err := serving.CheckAsOf(at); err != nil {
+			fail(err, nil)
+			continue
+		}
+		r.roots[i] = &batch{ld: rf.ld, ids: ids, rootAlias: rf.alias, many: rf.root.many, at: unixMS(at)}
+		r.prepareLoad(rf.ld, vars, at)
+	}
+	return r
+}
+
+func unixMS(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// prepareLoad evaluates the arguments of the action fields of ld, answered as of at (nil: now),
+// and of the loads their joins make.
+func (r *run) prepareLoad(ld *load, vars map[string]any, at *time.Time) {
+	for _, af := range ld.actions {
+		count, aerr := coerceInt(value(af.count, vars), "count")
+		var last *int
+		var filter *store.Filter
+		var own *time.Time
+		if aerr == nil {
+			last, aerr = coerceInt(value(af.lastNSec, vars), "lastNSec")
+		}
+		if aerr == nil {
+			filter, aerr = coerceFilter(af.ai, value(af.filter, vars))
+		}
+		if aerr == nil {
+			own, aerr = coerceTime(value(af.asOf, vars), "asOf")
+		}
+		if aerr != nil {
+			r.args[af] = actionArgs{err: aerr.err, argPath: aerr.path}
+			continue
+		}
+		eff := serving.PointInTime(at, own)
+		if err := serving.CheckAsOf(eff); err != nil {
+			r.args[af] = actionArgs{err: err}
+			continue
+		}
+		q, err := serving.ActionQuery(af.ai.f, "", count, last, r.now, eff, r.ex.cfg.MaxCount)
 		if err != nil {
-			return false
+			r.args[af] = actionArgs{err: err}
+			continue
 		}
-		r.args[af] = actionArgs{tmpl: q}
+		q.Filter = filter
+		r.args[af] = actionArgs{tmpl: q, at: unixMS(eff)}
 		for _, jl := range af.ev.joins {
-			if !r.prepareLoad(jl.ld, vars) {
-				return false
-			}
+			r.prepareLoad(jl.ld, vars, eff)
 		}
 	}
-	return true
 }
 
-// idOf is the canonical id of a coerced id argument, as the gqlgen glue builds it.
-func idOf(ent *entityInfo, v any) (string, bool) {
-	if !ent.intID {
-		s, ok := v.(string)
-		return s, ok
-	}
-	n, ok := intValue(v)
-	if !ok {
-		return "", false
-	}
-	return strconv.Itoa(n), true
-}
-
-// intValue reads a coerced Int argument. GraphQL's Int is 32-bit: a value beyond that is not
-// ok, so the operation goes to gqlgen's executor, which reports the coercion error.
-func intValue(v any) (int, bool) {
-	var n int64
-	switch x := v.(type) {
-	case int64:
-		n = x
-	case int:
-		n = int64(x)
-	case json.Number:
-		var err error
-		if n, err = strconv.ParseInt(string(x), 10, 64); err != nil {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	if n < math.MinInt32 || n > math.MaxInt32 {
-		return 0, false
-	}
-	return int(n), true
-}
-
-func intArg(a *ast.Value, vars map[string]any) (*int, bool) {
-	if a == nil {
-		return nil, true
-	}
-	v, err := a.Value(vars)
-	if err != nil {
-		return nil, false
-	}
-	if v == nil {
-		return nil, true
-	}
-	n, ok := intValue(v)
-	return &n, ok
-}
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // execute runs the levels: each reads the static features of all its batches in one call and
 // their action fields in one call (concurrently with each other), then the joins of the events
@@ -228,8 +236,10 @@ func (r *run) readLevel(level []*batch) {
 		}
 		if len(b.ld.statics) > 0 {
 			hasStatic = true
-			for _, s := range b.ld.statics {
-				r.ex.cfg.Recorder.FeatureRead(b.ld.ent.e.Name, s.f.Name, n)
+			if b.at == 0 { // point-in-time reads count what they read (readHistory)
+				for _, s := range b.ld.statics {
+					r.ex.cfg.Recorder.FeatureRead(b.ld.ent.e.Name, s.f.Name, n)
+				}
 			}
 		}
 		if len(b.ld.actions) == 0 {
@@ -237,8 +247,15 @@ func (r *run) readLevel(level []*batch) {
 		}
 		b.acts = make([]actResult, len(b.ld.actions)*n)
 		for k, af := range b.ld.actions {
+			a := r.args[af]
+			if a.err != nil {
+				for i := range n {
+					b.acts[k*n+i] = actResult{q: -1, err: a.err}
+				}
+				continue
+			}
 			r.ex.cfg.Recorder.FeatureRead(b.ld.ent.e.Name, af.ai.f.Name, n)
-			q := r.args[af].tmpl
+			q := a.tmpl
 			for i, id := range b.ids {
 				q.Key.ID = id
 				x, ok := index[q]
@@ -278,10 +295,134 @@ func (r *run) readLevel(level []*batch) {
 	}
 }
 
-// readStatics reads every static feature of the level: one store call per entity kind, for the
-// union of the level's ids and features of that kind. Like the dataloader batch on gqlgen's
-// path, a failed call fails every static feature of the level.
+// readStatics reads every static feature of the level: the current values (readCurrent) and,
+// for entities answered as of a past instant, their versions of then (readHistory).
 func (r *run) readStatics(level []*batch) {
+	var current, past []*batch
+	for _, b := range level {
+		if b.at == 0 {
+			current = append(current, b)
+		} else {
+			past = append(past, b)
+		}
+	}
+	if len(current) > 0 {
+		r.readCurrent(current)
+	}
+	if len(past) > 0 {
+		r.readHistory(past)
+	}
+}
+
+// readHistory reads the static features of entities answered as of a past instant, as
+// resolvers.loadHistory does: a feature without `history: true` is an error at its field (not
+// read, not counted); the others are read with one ReadStaticAsOf per distinct instant of the
+// level (the history capability found through decorators, store.As), a failed call failing
+// every feature read with it.
+func (r *run) readHistory(level []*batch) {
+	type group struct {
+		keys []store.Key
+		seen map[store.Key]bool
+		out  map[store.Key]store.StaticValue
+		err  error
+	}
+	groups := map[int64]*group{}
+	var order []int64
+	for _, b := range level {
+		ns, n := len(b.ld.statics), len(b.ids)
+		if ns == 0 || n == 0 {
+			continue
+		}
+		g := groups[b.at]
+		if g == nil {
+			g = &group{seen: map[store.Key]bool{}}
+			groups[b.at] = g
+			order = append(order, b.at)
+		}
+		for j, st := range b.ld.statics {
+			if !st.f.History {
+				if b.bad == nil {
+					b.bad = make([]error, n*ns)
+				}
+				err := serving.NoHistoryError(st.f)
+				for i := range n {
+					b.bad[i*ns+j] = err
+				}
+				continue
+			}
+			r.ex.cfg.Recorder.FeatureRead(b.ld.ent.e.Name, st.f.Name, n)
+			for _, id := range b.ids {
+				k := store.Key{Prefix: b.ld.ent.e.Prefix, ID: id, Feature: st.f.Name}
+				if !g.seen[k] {
+					g.seen[k] = true
+					g.keys = append(g.keys, k)
+				}
+			}
+		}
+	}
+	h, ok := store.As[store.StaticHistoryReader](r.ex.statics)
+	for _, at := range order {
+		g := groups[at]
+		if len(g.keys) == 0 {
+			continue
+		}
+		if g.err = r.ctx.Err(); g.err != nil {
+			continue
+		}
+		if !ok {
+			g.err = store.ErrNoHistory
+			continue
+		}
+		ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: len(g.keys)})
+		g.out, g.err = h.ReadStaticAsOf(ctx, g.keys, at)
+		done(g.err)
+	}
+	for _, b := range level {
+		ns, n := len(b.ld.statics), len(b.ids)
+		if ns == 0 || n == 0 {
+			continue
+		}
+		g := groups[b.at]
+		if g.err != nil {
+			b.err = g.err // every feature read; those without history keep their own error (bad)
+			continue
+		}
+		b.vals = make([]store.Value, n*ns)
+		for j := range b.ld.statics {
+			s := &b.ld.statics[j]
+			if !s.f.History {
+				continue
+			}
+			for i, id := range b.ids {
+				sv := g.out[store.Key{Prefix: b.ld.ent.e.Prefix, ID: id, Feature: s.f.Name}]
+				r.setValue(b, i*ns+j, s, sv.Value)
+			}
+		}
+	}
+}
+
+// setValue sets cell c of b from a stored value (Kind Absent: the default).
+func (r *run) setValue(b *batch, c int, s *staticRead, sv store.Value) {
+	if sv.Kind == store.Absent {
+		b.vals[c] = s.f.Default
+		return
+	}
+	v, cerr := registry.Conform(s.f.Type, s.f.Container, sv)
+	if cerr != nil {
+		if b.bad == nil {
+			b.bad = make([]error, len(b.vals))
+		}
+		b.bad[c] = fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v",
+			serving.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
+		return
+	}
+	b.vals[c] = v
+}
+
+// readCurrent reads the current static features of the level: one store call per entity kind,
+// for the union of the level's ids and features of that kind. Like the dataloader batch on
+// gqlgen's path, a failed call fails every static feature of the level.
+func (r *run) readCurrent(level []*batch) {
 	type group struct {
 		q        store.StaticQuery
 		ids      map[string]int
@@ -352,23 +493,7 @@ func (r *run) readStatics(level []*batch) {
 		for i := range b.ids {
 			row := g.out[int(rowOf[x][i])*nf:]
 			for j := range b.ld.statics {
-				s := &b.ld.statics[j]
-				c := i*ns + j
-				sv := row[colOf[x][j]].Value
-				if sv.Kind == store.Absent {
-					b.vals[c] = s.f.Default
-					continue
-				}
-				v, cerr := registry.Conform(s.f.Type, s.f.Container, sv)
-				if cerr != nil {
-					if b.bad == nil {
-						b.bad = make([]error, len(b.vals))
-					}
-					b.bad[c] = fmt.Errorf("%w: stored value of %s.%s is not a %s %s: %v",
-						resolvers.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
-					continue
-				}
-				b.vals[c] = v
+				r.setValue(b, i*ns+j, &b.ld.statics[j], row[colOf[x][j]].Value)
 			}
 		}
 	}
@@ -379,6 +504,9 @@ func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results
 	for _, b := range level {
 		n := len(b.ids)
 		for k, af := range b.ld.actions {
+			if r.args[af].err != nil {
+				continue // not read (prepareLoad)
+			}
 			nf := len(af.ai.f.Fields)
 			for i := range n {
 				res := &b.acts[k*n+i]
@@ -399,7 +527,7 @@ func (r *run) decodeActions(level []*batch, queries []store.ActionQuery, results
 					vals := slab[:nf:nf]
 					slab = slab[nf:]
 					if derr := decodeMember(af.ai, se.Member, vals); derr != nil {
-						res.err = fmt.Errorf("%w: stored event %q: %v", resolvers.ErrBadStoredValue, se.Member, derr)
+						res.err = fmt.Errorf("%w: stored event %q: %v", serving.ErrBadStoredValue, se.Member, derr)
 						res.evs = nil
 						break
 					}
@@ -417,7 +545,7 @@ func cutRead(level []*batch) error {
 			return b.err
 		}
 		for _, a := range b.acts {
-			if a.err != nil {
+			if a.err != nil && a.q >= 0 {
 				return a.err
 			}
 		}
@@ -441,7 +569,7 @@ func (r *run) nextLevel(level []*batch) []*batch {
 		b.joins = make([]*batch, len(b.ld.actions)*maxJoins)
 		for k, af := range b.ld.actions {
 			for j, jl := range af.ev.joins {
-				jb := &batch{ld: jl.ld, parent: b, parentAct: k, joinAlias: jl.alias}
+				jb := &batch{ld: jl.ld, parent: b, parentAct: k, joinAlias: jl.alias, at: r.args[af].at}
 				for i := range n {
 					res := &b.acts[k*n+i]
 					if res.err != nil || len(res.evs) == 0 {
@@ -513,6 +641,15 @@ func (r *run) addError(path ast.Path, loc *gqlerror.Location, err error) {
 	r.errMu.Unlock()
 }
 
+// addArgError presents a value that does not coerce, at path (the field's, then the value's
+// under it), without a location, as gqlgen's argument unmarshalers report it.
+func (r *run) addArgError(path ast.Path, err error) {
+	e := r.present(r.ctx, gqlerror.WrapPath(path, err))
+	r.errMu.Lock()
+	r.errs = append(r.errs, e)
+	r.errMu.Unlock()
+}
+
 // reportErrors adds the errors of a level's reads: a failed static read at every alias of every
 // feature of every entity of the batch, a failed action read at the action field.
 func (r *run) reportErrors(level []*batch) {
@@ -522,10 +659,11 @@ func (r *run) reportErrors(level []*batch) {
 			for i := range n {
 				for j, s := range b.ld.statics {
 					err := b.err
+					if b.bad != nil && b.bad[i*ns+j] != nil {
+						err = b.bad[i*ns+j] // a point-in-time read of a feature without history
+					}
 					if err == nil {
-						if err = b.bad[i*ns+j]; err == nil {
-							continue
-						}
+						continue
 					}
 					for _, a := range s.aliases {
 						r.addError(append(b.path(i, b.joinAlias), ast.PathName(a)), nil, err)
@@ -534,8 +672,14 @@ func (r *run) reportErrors(level []*batch) {
 			}
 		}
 		for k, af := range b.ld.actions {
+			a := r.args[af]
 			for i := range n {
-				if err := b.acts[k*n+i].err; err != nil {
+				err := b.acts[k*n+i].err
+				switch {
+				case err == nil:
+				case a.argPath != nil:
+					r.addArgError(append(append(b.path(i, af.joinAlias), ast.PathName(af.alias)), a.argPath...), err)
+				default:
 					r.addError(append(b.path(i, af.joinAlias), ast.PathName(af.alias)), &af.loc, err)
 				}
 			}

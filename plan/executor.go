@@ -2,30 +2,33 @@ package plan
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	gqlschema "github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
 // Config holds the executor's options. Every field documents its default.
 type Config struct {
 	// MaxIDs and MaxCount are the serving limits of resolvers.Config; an operation beyond them
-	// is left to gqlgen, which reports the error. Default: resolvers.DefaultConfig().
+	// is left to gqlgen, which reports the error. Default: serving.DefaultConfig().
 	MaxIDs, MaxCount int
 	// Recorder counts feature reads. Default: not counted.
-	Recorder resolvers.Recorder
+	Recorder serving.Recorder
 	// Observer is told about every read step. Default: a no-op.
 	Observer StepObserver
 	// Presenter presents errors, as the gqlgen server's error presenter does. Default
-	// resolvers.ErrorPresenter.
+	// serving.ErrorPresenter.
 	Presenter graphql.ErrorPresenterFunc
 	// CacheSize is how many compiled operations are kept. Default 1000.
 	CacheSize int
@@ -79,6 +82,7 @@ func (nopRecorder) FeatureRead(string, string, int) {}
 type Executor struct {
 	cfg     Config
 	s       *schema
+	schema  *ast.Schema // the GraphQL schema of the registry (schema.SDL), parsed at startup
 	statics store.StaticReader
 	actions store.ActionReader
 	cache   *lru.LRU[*cached]
@@ -86,7 +90,7 @@ type Executor struct {
 
 // New returns the executor of reg's schema over r.
 func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) {
-	d := resolvers.DefaultConfig()
+	d := serving.DefaultConfig()
 	if cfg.MaxIDs == 0 {
 		cfg.MaxIDs = d.MaxIDs
 	}
@@ -100,7 +104,7 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 		cfg.Observer = nopObserver{}
 	}
 	if cfg.Presenter == nil {
-		cfg.Presenter = resolvers.ErrorPresenter
+		cfg.Presenter = serving.ErrorPresenter
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 1000
@@ -112,7 +116,21 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{cfg: cfg, s: s, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+	sch, err := LoadSchema(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+}
+
+// LoadSchema parses the GraphQL schema of reg (schema.SDL, what go generate writes to
+// schema/schema.graphqls): the schema the run-time executor validates and introspects with.
+func LoadSchema(reg *registry.Registry) (*ast.Schema, error) {
+	sch, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(gqlschema.SDL(reg))})
+	if gerr != nil {
+		return nil, fmt.Errorf("plan: the registry's GraphQL schema: %w", gerr)
+	}
+	return sch, nil
 }
 
 // cached holds the plans of one operation of one query text, by the values of the variables
@@ -124,7 +142,9 @@ type cached struct {
 }
 
 // planFor returns the plan of the operation, compiling it on first use, or nil when plans do
-// not cover it.
+// not cover it. Plans are cached by operation name and query text, then by the values of the
+// variables @include/@skip read: everything a plan depends on. (A plan that depends on who asks
+// — a grant set — would add it to the key.)
 func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *Plan {
 	if oc.Doc == nil || oc.Operation == nil {
 		return nil
@@ -134,7 +154,8 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if !ok {
 		c = &cached{condVars: conditionVars(oc.Doc), plans: map[uint64]*Plan{}}
 		if len(c.condVars) > 64 {
-			return nil
+			p, _ := ex.compileFor(oc) // too many combinations to cache
+			return p
 		}
 		ex.cache.Add(ctx, key, c)
 	}
@@ -149,12 +170,18 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if p, done := c.plans[bits]; done {
 		return p
 	}
-	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
-	if err != nil && !errors.Is(err, errNotCovered) {
-		p = nil
-	}
+	p, _ := ex.compileFor(oc)
 	c.plans[bits] = p
 	return p
+}
+
+// compileFor compiles the operation of oc (nil and why when plans do not cover it).
+func (ex *Executor) compileFor(oc *graphql.OperationContext) (*Plan, error) {
+	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Execute runs the operation in ctx's gqlgen operation context with a plan and returns its
@@ -166,16 +193,18 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 	if p == nil {
 		return nil, dst
 	}
-	r, ok := ex.prepare(ctx, p, oc.Variables)
-	if !ok {
-		return nil, dst
-	}
+	r := ex.prepare(ctx, p, oc.Variables)
 	r.execute()
 	if err := ctx.Err(); err != nil {
 		return r.ended(err), dst
 	}
 	start := len(dst)
 	w := writer{ctx: ctx}
+	if r.dataNull {
+		// A non-null root field failed: gqlgen's answer has no data (its other root fields
+		// still ran, and their errors are reported).
+		return &graphql.Response{Data: json.RawMessage("null"), Errors: r.errs}, dst
+	}
 	dst = w.write(dst, r, p)
 	if w.err != nil {
 		return r.ended(w.err), dst[:start]

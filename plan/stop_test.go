@@ -10,10 +10,10 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/featuregraph/featuregraph/graph"
 	"github.com/featuregraph/featuregraph/registry"
-	"github.com/featuregraph/featuregraph/resolvers"
+	gqlschema "github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/memory"
 )
@@ -70,11 +70,7 @@ func bigRun(t *testing.T) (*Executor, *run, *Plan) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := resolvers.New(reg, resolvers.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: res}).Schema()
+	schema := gqlparser.MustLoadSchema(&ast.Source{Name: "schema.graphqls", Input: string(gqlschema.SDL(reg))})
 	text := `{ users(ids: [` + strings.Join(ids, ",") + `]) { id os recentClickedArticles(count: 3) { source article { title } } } }`
 	doc, gerr := gqlparser.LoadQuery(schema, text)
 	if gerr != nil {
@@ -85,10 +81,7 @@ func bigRun(t *testing.T) (*Executor, *run, *Plan) {
 	if p == nil {
 		t.Fatal("the query is not covered by plans")
 	}
-	r, ok := ex.prepare(graphql.WithOperationContext(context.Background(), oc), p, nil)
-	if !ok {
-		t.Fatal("prepare")
-	}
+	r := ex.prepare(graphql.WithOperationContext(context.Background(), oc), p, nil)
 	r.execute()
 	if len(r.errs) > 0 {
 		t.Fatal(r.errs)

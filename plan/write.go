@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/introspection"
+
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -41,7 +44,15 @@ func (w *writer) write(dst []byte, r *run, p *Plan) []byte {
 			dst = append(dst, `"Query"`...)
 			continue
 		}
+		if rf.introspect != "" {
+			dst = r.introspect(dst, &rf)
+			continue
+		}
 		b := r.roots[i]
+		if b == nil { // in error (prepare)
+			dst = append(dst, "null"...)
+			continue
+		}
 		if !rf.root.many {
 			dst = w.writeObject(dst, b, 0, rf.ws)
 			continue
@@ -180,4 +191,22 @@ func (w *writer) writeEvent(dst []byte, b *batch, k int, res *actResult, e int, 
 		}
 	}
 	return append(dst, '}')
+}
+
+// introspect writes an introspection root field (null when introspection is off: prepare
+// reported the error).
+func (r *run) introspect(dst []byte, rf *rootField) []byte {
+	oc := graphql.GetOperationContext(r.ctx)
+	if oc.DisableIntrospection {
+		return append(dst, "null"...)
+	}
+	in := &introspector{oc: oc}
+	s := r.ex.schema
+	if rf.introspect == "__schema" {
+		in.schema(rf.sel, introspection.WrapSchema(s))
+	} else {
+		name, _ := value(rf.arg, oc.Variables).(string)
+		in.typ(rf.sel, introspection.WrapTypeFromDef(s, s.Types[name]))
+	}
+	return append(dst, in.buf.Bytes()...)
 }

@@ -15,6 +15,9 @@ type Problem struct {
 
 func (p *Problem) String() string {
 	s := fmt.Sprintf("%s:%d: %s", p.Pos.File, p.Pos.Line, p.Msg)
+	if p.Pos.Column > 0 {
+		s = fmt.Sprintf("%s:%d:%d: %s", p.Pos.File, p.Pos.Line, p.Pos.Column, p.Msg)
+	}
 	if p.Fix != "" {
 		s += " (fix: " + p.Fix + ")"
 	}

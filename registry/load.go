@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	goccyparser "github.com/goccy/go-yaml/parser"
-	goccytoken "github.com/goccy/go-yaml/token"
 	"gopkg.in/yaml.v3"
 )
 
@@ -311,31 +308,8 @@ func normalizeYAML(v any) any {
 func (p *parser) file(file string, src []byte) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		line := 1
-		msg := err.Error()
-		if te, ok := err.(*yaml.TypeError); ok {
-			msg = strings.Join(te.Errors, "; ")
-		}
-		// yaml.v3 syntax errors read "yaml: line N: ...".
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if i := strings.Index(rest, ":"); i > 0 {
-				if n, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = n, strings.TrimSpace(rest[i+1:])
-				}
-			}
-		}
-		// yaml.v3 reports some syntax errors at the line where the enclosing block starts;
-		// goccy/go-yaml's parser names the token at fault, so prefer its position.
-		if _, perr := goccyparser.ParseBytes(src, 0); perr != nil {
-			var pe interface {
-				GetToken() *goccytoken.Token
-				GetMessage() string
-			}
-			if errors.As(perr, &pe) && pe.GetToken() != nil && pe.GetToken().Position != nil {
-				line, msg = pe.GetToken().Position.Line, pe.GetMessage()
-			}
-		}
-		p.errs.add(Pos{File: file, Line: line}, "fix the YAML syntax", "YAML syntax error: %s", msg)
+		pos, msg := syntaxError(file, src, err)
+		p.errs.add(pos, syntaxFix(src, pos, msg), "YAML syntax error: %s", msg)
 		return
 	}
 	if len(doc.Content) == 0 {
@@ -411,7 +385,7 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 		p.errs.add(pos, "keep one definition", "entity %q is defined twice (first at %s:%d)", name, prev.Pos.File, prev.Pos.Line)
 		return
 	}
-	f := p.mapping(file, v, "entity "+name, "prefix", "idType", "description", "plural")
+	f := p.mapping(file, v, "entity "+name, "prefix", "idType", "description", "plural", "exampleId")
 	e := &Entity{Name: name, Pos: pos, IDType: Int, Plural: name + "s", byName: map[string]*Feature{}}
 	e.Description = p.str(file, f.byKey["description"], "description")
 	if n := f.byKey["prefix"]; n == nil {
@@ -434,6 +408,12 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 		e.Plural = p.str(file, n, "plural")
 		if !snakeName.MatchString(e.Plural) || e.Plural == name {
 			p.errs.add(p.pos(file, n), "use a snake_case name different from the entity's", "entity %q: plural %q is not a usable name", name, e.Plural)
+		}
+	}
+	if n := f.byKey["exampleId"]; n != nil {
+		e.ExampleID = p.str(file, n, "exampleId")
+		if _, err := strconv.ParseInt(e.ExampleID, 10, 64); e.ExampleID == "" || (e.IDType == Int && err != nil) {
+			p.errs.add(p.pos(file, n), "give an id the stores hold, e.g. `exampleId: 1`", "entity %q: exampleId %q is not an id of type %s", name, e.ExampleID, e.IDType)
 		}
 	}
 	p.entities[name] = e

@@ -45,6 +45,7 @@ type Entity struct {
 	IDType      Type   // Int or String
 	Plural      string // registry name of the batch field: "users"
 	Description string
+	ExampleID   string     // the id example queries (catalog, playground) ask for; "" = 1
 	Static      []*Feature // sorted by name
 	Actions     []*Feature // sorted by name
 	byName      map[string]*Feature
@@ -179,8 +180,9 @@ type Filter struct {
 
 // Pos is a place in a YAML file.
 type Pos struct {
-	File string
-	Line int
+	File   string
+	Line   int
+	Column int // 1-based; 0 when only the line is known
 }
 
 func lastElem(path string) string {

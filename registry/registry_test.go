@@ -61,7 +61,11 @@ func checkProblems(t *testing.T, got []*Problem, wants []want) {
 	}
 	for i, w := range wants {
 		p := got[i]
-		if at := fmt.Sprintf("%s:%d", p.Pos.File, p.Pos.Line); at != w.at {
+		at := fmt.Sprintf("%s:%d", p.Pos.File, p.Pos.Line)
+		if strings.Count(w.at, ":") == 2 { // file:line:column
+			at = fmt.Sprintf("%s:%d", at, p.Pos.Column)
+		}
+		if at != w.at {
 			t.Errorf("problem %d at %s, want %s:%s", i, at, w.at, dump())
 		}
 		if !strings.Contains(p.Msg, w.msg) {
@@ -229,6 +233,17 @@ func TestValidationProblems(t *testing.T) {
     flags: {featureType: static, type: Boolean, containerType: set}
 `},
 			want: []want{{"a.yaml:3", "a set of Boolean is not supported", "use a list"}},
+		},
+		{
+			name: "exampleId must be an id of the entity's idType",
+			files: map[string]string{"a.yaml": `entities:
+  item: {prefix: i, idType: Int, exampleId: abc}
+  tag: {prefix: t, idType: String, exampleId: ""}
+`},
+			want: []want{
+				{"a.yaml:2", `entity "item": exampleId "abc" is not an id of type Int`, "give an id the stores hold"},
+				{"a.yaml:3", `entity "tag": exampleId "" is not an id of type String`, "give an id the stores hold"},
+			},
 		},
 		{
 			name: "idType must be Int or String",
@@ -781,24 +796,24 @@ features:
 		{
 			name:  "YAML syntax error: tab",
 			files: map[string]string{"a.yaml": "entities:\n\titem: {prefix: i}\n"},
-			want:  []want{{"a.yaml:2", "YAML syntax error:", "fix the YAML syntax"}},
+			want:  []want{{"a.yaml:2:1", `YAML syntax error: found character '\t' that cannot start any token`, "indent with spaces: YAML does not allow tabs"}},
 		},
 		{
 			name:  "YAML syntax error: mapping value in a plain scalar",
 			files: map[string]string{"a.yaml": "entities:\n  item:\n    prefix: i\n    description: a: b\n"},
-			want:  []want{{"a.yaml:4", "YAML syntax error:", "fix the YAML syntax"}},
+			want:  []want{{"a.yaml:4:18", "YAML syntax error: mapping value is not allowed in this context", `quote a value that holds ": " (description: "a: b")`}},
 		},
 		{
 			// yaml.v3 reports parser errors at its 0-based context mark ("line 3" here).
 			name:  "YAML syntax error: unclosed flow sequence",
 			files: map[string]string{"a.yaml": "entities:\n  item:\n    prefix: i\n    idType: [Int\n"},
-			want:  []want{{"a.yaml:4", "YAML syntax error:", "fix the YAML syntax"}},
+			want:  []want{{"a.yaml:4:13", "YAML syntax error: sequence end token ']' not found", "close the list with ']'"}},
 		},
 		{
 			// The most common YAML mistake; yaml.v3 reports it at "line 1".
 			name:  "YAML syntax error: misindented key",
 			files: map[string]string{"a.yaml": "entities:\n  item:\n    prefix: i\n   idType: Int\n"},
-			want:  []want{{"a.yaml:4", "YAML syntax error:", "fix the YAML syntax"}},
+			want:  []want{{"a.yaml:4:4", "YAML syntax error: value is not allowed in this context", "indent the key by 4 spaces, as the keys above it"}},
 		},
 		{
 			name: "YAML syntax error in one file does not hide problems in another",

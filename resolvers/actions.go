@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,6 +11,7 @@ import (
 	"github.com/featuregraph/featuregraph/graph/model"
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers/loader"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -44,45 +44,9 @@ func (r *Resolver) actionQuery(f *registry.Feature, id string, count, lastNSec *
 	return ActionQuery(f, id, count, lastNSec, now, at, r.cfg.MaxCount)
 }
 
-// ActionQuery validates the arguments of an action field (count positive, lastNSec not
-// negative) and builds its store query: count is EffectiveCount (defaultCount, clamped to the
-// feature's maxCount and to maxCount, the server's limit); the window starts at
-// end-lastNSec and never before now-TTL, where end is at when given (a point-in-time read,
-// [at - lastNSec, at]) and now otherwise; the TTL still counts from now, since expired events
-// are gone from the stores. Both executors (these resolvers and the compiled plans) use it, so
-// their arguments mean the same.
+// ActionQuery is serving.ActionQuery: both executors build their store queries with it.
 func ActionQuery(f *registry.Feature, id string, count, lastNSec *int, now time.Time, at *time.Time, maxCount int) (store.ActionQuery, error) {
-	if count != nil && *count <= 0 {
-		return store.ActionQuery{}, inputError("count must be positive, got %d", *count)
-	}
-	n := EffectiveCount(f, count, maxCount)
-	nowMS := now.UnixMilli()
-	endMS := nowMS
-	var maxTS int64
-	if at != nil {
-		maxTS = at.UnixMilli()
-		endMS = maxTS
-	}
-	var minTS int64
-	if lastNSec != nil {
-		if *lastNSec < 0 {
-			return store.ActionQuery{}, inputError("lastNSec must not be negative, got %d", *lastNSec)
-		}
-		if sec := int64(*lastNSec); sec < math.MaxInt64/1000 {
-			minTS = max(endMS-sec*1000, 0)
-		}
-	}
-	if f.TTL > 0 {
-		minTS = max(minTS, nowMS-f.TTL.Milliseconds())
-	}
-	return store.ActionQuery{
-		MaxTS:    maxTS,
-		Key:      store.Key{Prefix: f.Entity.Prefix, ID: id, Feature: f.Name},
-		Count:    n,
-		MinTS:    minTS,
-		Dedupe:   f.Dedupe,
-		MaxCount: f.MaxCount,
-	}, nil
+	return serving.ActionQuery(f, id, count, lastNSec, now, at, maxCount)
 }
 
 // prefetchActions starts the reads of the action fields selected on entities that are being
@@ -137,15 +101,9 @@ func timeArg(v any) (*time.Time, bool) {
 	return &t, true
 }
 
-// EffectiveCount is the count an action field is answered with: the count argument (default
-// the feature's defaultCount) clamped to the feature's maxCount and the server's maximum. The
-// query cost check measures fields by it, so a large count is capped, not rejected.
+// EffectiveCount is serving.EffectiveCount.
 func EffectiveCount(f *registry.Feature, count *int, serverMax int) int {
-	n := f.DefaultCount
-	if count != nil && *count > 0 {
-		n = *count
-	}
-	return min(n, f.MaxCount, serverMax)
+	return serving.EffectiveCount(f, count, serverMax)
 }
 
 // intArg reads an optional Int argument as the resolvers receive it.

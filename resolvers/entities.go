@@ -11,6 +11,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers/loader"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -48,7 +49,7 @@ func one[T any](ctx context.Context, r *Resolver, b *binding[T], id string, asOf
 // many answers <entities>(ids:): one object per id, in order.
 func many[T any](ctx context.Context, r *Resolver, b *binding[T], ids []string, asOf *time.Time) ([]T, error) {
 	if len(ids) > r.cfg.MaxIDs {
-		return nil, inputError("too many ids: %d given, at most %d allowed per field", len(ids), r.cfg.MaxIDs)
+		return nil, serving.TooManyIDs(len(ids), r.cfg.MaxIDs)
 	}
 	if err := checkAsOf(asOf); err != nil {
 		return nil, err

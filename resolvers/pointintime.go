@@ -9,32 +9,15 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/resolvers/loader"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
-// pointInTime is the instant a field is answered for: its own asOf argument, else the asOf of
-// the object it belongs to (its entity root, or the event query it was joined from), else nil
-// (now).
-func pointInTime(inherited, own *time.Time) *time.Time {
-	if own != nil {
-		return own
-	}
-	return inherited
-}
-
-// checkAsOf validates an asOf argument.
-func checkAsOf(at *time.Time) error {
-	if at != nil && at.UnixMilli() < 1 {
-		return inputError("asOf %s is before 1970-01-01T00:00:00.001Z", at.Format(time.RFC3339Nano))
-	}
-	return nil
-}
-
-// noHistoryError is the error of a static feature read as of a time when it keeps no history.
-func noHistoryError(f *registry.Feature) error {
-	return inputError("asOf: static feature %s.%s keeps no history, so it has no value as of a past time "+
-		"(add `history: true` to its definition to keep one, or leave it out of point-in-time queries)", f.Entity.Name, f.Name)
-}
+var (
+	pointInTime    = serving.PointInTime
+	checkAsOf      = serving.CheckAsOf
+	noHistoryError = serving.NoHistoryError
+)
 
 // loadHistory sets the static features of objs as of at: those that keep history from their
 // versions (one batched lookup, shared with the request's other point-in-time lookups), the

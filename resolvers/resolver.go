@@ -7,43 +7,25 @@ package resolvers
 import (
 	"fmt"
 
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/featuregraph/featuregraph/graph"
+
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/serving"
 )
 
-// Config holds the serving limits.
-type Config struct {
-	// MaxIDs is the most ids one batch field (users(ids:)) accepts. Default 1000.
-	MaxIDs int
-	// MaxCount caps the count argument of every action field, on top of the feature's
-	// maxCount. Default 10000.
-	MaxCount int
-	// Recorder counts feature reads (Prometheus metrics). Default nil: not counted.
-	Recorder Recorder
-}
+// Config holds the serving limits (serving.Config).
+type Config = serving.Config
 
-// Recorder is told how many values of a feature a request read.
-type Recorder interface {
-	FeatureRead(entity, feature string, n int)
-}
+// Recorder is told how many values of a feature a request read (serving.Recorder).
+type Recorder = serving.Recorder
 
-type nopRecorder struct{}
-
-func (nopRecorder) FeatureRead(string, string, int) {}
+type nopRecorder = serving.NopRecorder
 
 // DefaultConfig returns the defaults documented on Config.
-func DefaultConfig() Config { return Config{MaxIDs: 1000, MaxCount: 10000} }
-
-// Validate reports the first invalid field.
-func (c Config) Validate() error {
-	if c.MaxIDs < 1 {
-		return fmt.Errorf("resolvers: max ids %d must be at least 1", c.MaxIDs)
-	}
-	if c.MaxCount < 1 {
-		return fmt.Errorf("resolvers: max count %d must be at least 1", c.MaxCount)
-	}
-	return nil
-}
+func DefaultConfig() Config { return serving.DefaultConfig() }
 
 // Resolver is the gqlgen ResolverRoot. Stores are reached through the per-request loaders
 // (resolvers/loader), which the HTTP handler puts in every request's context.
@@ -96,4 +78,17 @@ func New(reg *registry.Registry, cfg Config) (*Resolver, error) {
 		r.actionByField[entity] = acts
 	}
 	return r, nil
+}
+
+// NewExecutableSchema is gqlgen's generated executor (package graph) over these resolvers: the
+// typed reference the run-time executor (package plan) is tested against, byte for byte
+// (plan/diff_test.go), and measured against (bench -executor gqlgen). It serves only the
+// registry this binary was generated from (New checks), and reads through the per-request
+// dataloaders (store/loader's Middleware), which gateway.Config.Schema installs.
+func NewExecutableSchema(reg *registry.Registry, cfg Config) (graphql.ExecutableSchema, error) {
+	res, err := New(reg, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return graph.NewExecutableSchema(graph.Config{Resolvers: res}), nil
 }

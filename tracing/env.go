@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -23,9 +21,9 @@ type Provider struct {
 	Exporters string
 }
 
-// The environment variables FromEnv reads itself; the OTLP exporters read the rest of the
+// The environment variables FromEnv reads itself; the OTLP exporter reads the rest of the
 // standard set (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _HEADERS, _TIMEOUT, _INSECURE,
-// _CERTIFICATE, _COMPRESSION), the SDK reads OTEL_TRACES_SAMPLER[_ARG] and OTEL_BSP_*, and the
+// _CERTIFICATE, _COMPRESSION; see otlpHTTP), the SDK reads OTEL_TRACES_SAMPLER[_ARG] and OTEL_BSP_*, and the
 // resource reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
 const (
 	envDisabled       = "OTEL_SDK_DISABLED"
@@ -46,10 +44,11 @@ const DefaultServiceName = "featuregraph"
 //   - OTEL_TRACES_EXPORTER unset: on (otlp) when OTEL_EXPORTER_OTLP_ENDPOINT or
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, else off.
 //   - OTEL_TRACES_EXPORTER=otlp, console or both (comma-separated): OTLP over
-//     OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL (http/protobuf, the default, or grpc), and console
-//     writes spans as JSON to console.
+//     OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL (http/protobuf, the default; grpc in a binary built
+//     with -tags otlpgrpc), and console writes spans as JSON to console.
 //
-// getenv decides what is on; the exporters and the SDK read the process environment.
+// getenv decides what is on and configures the OTLP/HTTP exporter; the SDK (and the gRPC
+// exporter) read the process environment.
 func FromEnv(ctx context.Context, getenv func(string) string, console io.Writer) (*Provider, error) {
 	if strings.EqualFold(strings.TrimSpace(getenv(envDisabled)), "true") {
 		return nil, nil
@@ -109,9 +108,12 @@ func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.Spa
 	var err error
 	switch proto {
 	case "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		exp, err = newOTLPHTTP(getenv)
 	case "grpc":
-		exp, err = otlptracegrpc.New(ctx)
+		if grpcExporter == nil {
+			return nil, "", fmt.Errorf("%s=grpc: %w", envProtocolVar(getenv), errGRPCNotBuilt)
+		}
+		exp, err = grpcExporter(ctx)
 	default:
 		return nil, "", fmt.Errorf("OTLP protocol %q is not supported (want http/protobuf or grpc; set %s)", proto, envTracesProtocol)
 	}
@@ -119,6 +121,18 @@ func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.Spa
 		return nil, "", fmt.Errorf("OTLP trace exporter (%s): %w", proto, err)
 	}
 	return exp, proto, nil
+}
+
+// grpcExporter builds the OTLP/gRPC exporter; nil unless the binary is built with -tags otlpgrpc
+// (grpc.go).
+var grpcExporter func(context.Context) (sdktrace.SpanExporter, error)
+
+// envProtocolVar names the variable that chose the protocol.
+func envProtocolVar(getenv func(string) string) string {
+	if strings.TrimSpace(getenv(envTracesProtocol)) != "" {
+		return envTracesProtocol
+	}
+	return envProtocol
 }
 
 // Tracer returns the provider's Tracer; the zero Tracer when p is nil.

@@ -13,16 +13,17 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 
 func TestFromEnv(t *testing.T) {
 	const endpoint = "http://127.0.0.1:4318"
-	for _, tc := range []struct {
+	type testCase struct {
 		name    string
 		env     map[string]string
 		on      string // Exporters when on; "" when off
 		wantErr string
-	}{
+	}
+	var tests []testCase
+	for _, tc := range []testCase{
 		{name: "nothing set: off", env: nil},
 		{name: "endpoint: otlp over http", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}, on: "otlp http/protobuf"},
 		{name: "traces endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint + "/v1/traces"}, on: "otlp http/protobuf"},
-		{name: "grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, on: "otlp grpc"},
 		{name: "traces protocol wins", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, on: "otlp http/protobuf"},
 		{name: "console", env: map[string]string{"OTEL_TRACES_EXPORTER": "console"}, on: "console"},
 		{name: "otlp and console", env: map[string]string{"OTEL_TRACES_EXPORTER": "otlp,console"}, on: "otlp http/protobuf, console"},
@@ -30,7 +31,18 @@ func TestFromEnv(t *testing.T) {
 		{name: "sdk disabled", env: map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}},
 		{name: "unknown exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"}, wantErr: `unknown exporter "jaeger"`},
 		{name: "unknown protocol", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, wantErr: `OTLP protocol "http/json" is not supported`},
+		{name: "bad endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://"}, wantErr: `want a URL like http://collector:4318`},
+		{name: "bad headers", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_HEADERS": "novalue"}, wantErr: `"novalue" is not key=value`},
+		{name: "bad timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, wantErr: `want milliseconds`},
+		{name: "bad compression", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, wantErr: `want gzip or none`},
 	} {
+		tests = append(tests, tc)
+	}
+	grpc := testCase{name: "grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, on: "otlp grpc"}
+	if !grpcBuilt {
+		grpc.on, grpc.wantErr = "", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: OTLP over gRPC is not compiled into this binary"
+	}
+	for _, tc := range append(tests, grpc) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := tracing.FromEnv(context.Background(), envOf(tc.env), &bytes.Buffer{})
 			if tc.wantErr != "" {

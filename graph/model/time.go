@@ -1,11 +1,12 @@
 package model
 
 import (
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/featuregraph/featuregraph/serving"
 )
 
 // MarshalTime writes the Time scalar: RFC 3339 with nanoseconds, formatted into a stack buffer.
@@ -24,12 +25,6 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 	})
 }
 
-// UnmarshalTime reads the Time scalar as gqlgen's own Time does (RFC 3339), with an error that
+// UnmarshalTime (serving.UnmarshalTime) reads the Time scalar as gqlgen's own Time does (RFC 3339), with an error that
 // says what was given and what is expected.
-func UnmarshalTime(v any) (time.Time, error) {
-	t, err := graphql.UnmarshalTime(v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string such as \"2026-10-15T08:12:00Z\", got %.40q", fmt.Sprint(v))
-	}
-	return t, nil
-}
+func UnmarshalTime(v any) (time.Time, error) { return serving.UnmarshalTime(v) }

@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/store"
@@ -115,15 +115,24 @@ func New(d *ingest.Dispatcher, st store.Writer, cfg Config) (*Consumer, error) {
 func (c *Consumer) checkDLQ(ctx context.Context, cl *kgo.Client) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	td, err := kadm.NewClient(cl).ListTopics(ctx, c.cfg.DLQTopic)
+	// A metadata request for the one topic (kadm's ListTopics, without compiling kadm).
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(c.cfg.DLQTopic)
+	req.Topics = append(req.Topics, rt)
+	req.AllowAutoTopicCreation = false // asking must not create it
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
 		c.cfg.Logger.Warn("kafka: could not check the dead-letter topic", "topic", c.cfg.DLQTopic, "err", err)
 		return
 	}
-	if t, ok := td[c.cfg.DLQTopic]; !ok || t.Err != nil {
-		c.cfg.Logger.Warn("kafka: the dead-letter topic does not exist: create it, or the first malformed event will hold "+
-			"the consumer until it does (unless the brokers create topics on first use)", "topic", c.cfg.DLQTopic)
+	for _, t := range resp.Topics {
+		if t.Topic != nil && *t.Topic == c.cfg.DLQTopic && t.ErrorCode == 0 {
+			return
+		}
 	}
+	c.cfg.Logger.Warn("kafka: the dead-letter topic does not exist: create it, or the first malformed event will hold "+
+		"the consumer until it does (unless the brokers create topics on first use)", "topic", c.cfg.DLQTopic)
 }
 
 // Topics returns the topics consumed and the stream each is read as.

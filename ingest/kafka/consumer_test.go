@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,7 +222,15 @@ func TestConsumerEndToEnd(t *testing.T) {
 	produce(t, c, recs)
 
 	mem := memory.New()
-	cons, stop := start(t, d, mem, config(c, "g"))
+	cfg := config(c, "g")
+	var logged syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	cons, stop := start(t, d, mem, cfg)
+	defer func() {
+		if strings.Contains(logged.String(), "dead-letter topic") {
+			t.Errorf("a warning about the dead-letter topic, which exists:\n%s", logged.String())
+		}
+	}()
 	ingesttest.Eventually(t, 20*time.Second, "every record committed", func() bool {
 		s := cons.Stats()
 		return s.Records >= int64(len(recs)) && s.Lag == 0 && s.DeadLetters == 3
@@ -605,7 +615,12 @@ func TestConsumerWaitsForDeadLetterTopic(t *testing.T) {
 	})
 	cfg := config(c, "late-dlq")
 	cfg.ClientOpts = append(cfg.ClientOpts, kgo.UnknownTopicRetries(1))
+	var logged syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	cons, stop := start(t, d, memory.New(), cfg)
+	ingesttest.Eventually(t, 10*time.Second, "a warning that the dead-letter topic is missing", func() bool {
+		return strings.Contains(logged.String(), "the dead-letter topic does not exist") && strings.Contains(logged.String(), "topic=late-dlq.dlq")
+	})
 	ingesttest.Eventually(t, 20*time.Second, "the poison record dispatched", func() bool { return cons.Stats().Malformed == 1 })
 	time.Sleep(300 * time.Millisecond) // give a wrong commit the chance to happen
 	if s := cons.Stats(); s.Commits != 0 || s.DeadLetters != 0 {
@@ -634,6 +649,24 @@ func TestConsumerWaitsForDeadLetterTopic(t *testing.T) {
 	if dl := deadLetters(t, c, "late-dlq.dlq", 1); len(dl) != 1 || string(dl[0].Value) != "poison" {
 		t.Errorf("dead letters %v", dl)
 	}
+}
+
+// syncBuffer is a bytes.Buffer a logger and a test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestConsumerCountsWhatWasStored: an event counts as stored only once the writer's flush stored

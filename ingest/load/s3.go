@@ -10,62 +10,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/featuregraph/featuregraph/internal/s3lite"
 )
 
-// S3API is the part of the S3 API a load uses (*s3.Client implements it).
+// S3API is the part of the S3 API a load uses (*s3lite.Client implements it).
 type S3API interface {
-	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	List(ctx context.Context, bucket, prefix string) ([]s3lite.Object, error)
+	Get(ctx context.Context, bucket, key string) (io.ReadCloser, int64, error)
 }
 
-var _ S3API = (*s3.Client)(nil)
+var _ S3API = (*s3lite.Client)(nil)
 
-// S3Config configures the S3 client of NewS3Client. Every field documents its default.
-type S3Config struct {
-	// Region is the bucket's region. Default: the SDK's (AWS_REGION, shared config);
-	// "us-east-1" when Endpoint is set and none is configured.
-	Region string
-	// Endpoint overrides the service URL for S3-compatible stores (MinIO, Ceph, a local fake).
-	// Default: AWS's endpoint for the region.
-	Endpoint string
-	// PathStyle addresses buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint>, which
-	// most S3-compatible stores need. Default false.
-	PathStyle bool
-}
+// S3Config configures the S3 client of NewS3Client (see s3lite.Config for the defaults).
+type S3Config = s3lite.Config
 
 // NewS3Client builds an S3 client with the SDK's credential chain (AWS_ACCESS_KEY_ID,
 // AWS_PROFILE, web identity, instance roles...).
-func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if cfg.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(cfg.Region))
-	}
-	if cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-		// A local S3-compatible store without credentials configured: sign with placeholders.
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("s3: load AWS config: %w", err)
-	}
-	if awsCfg.Region == "" {
-		if cfg.Endpoint == "" {
-			return nil, errors.New("s3: no region configured (set --s3-region or AWS_REGION)")
-		}
-		awsCfg.Region = "us-east-1"
-	}
-	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
-		}
-		o.UsePathStyle = cfg.PathStyle
-		// S3-compatible stores often send no checksum; the SDK would log that for every object.
-		o.DisableLogOutputChecksumValidationSkipped = true
-	}), nil
+func NewS3Client(ctx context.Context, cfg S3Config) (*s3lite.Client, error) {
+	return s3lite.New(ctx, cfg)
 }
 
 // IsS3 reports whether name is an s3:// URL.
@@ -96,27 +58,20 @@ type s3Object struct {
 func listS3(ctx context.Context, api S3API, bucket, key string) ([]s3Object, error) {
 	prefix := key
 	var objs []s3Object
-	var token *string
-	for {
-		out, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
-		if err != nil {
-			return nil, fmt.Errorf("load: list s3://%s/%s: %w", bucket, prefix, err)
+	listed, err := api.List(ctx, bucket, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err) // the error names the bucket and prefix
+	}
+	for _, o := range listed {
+		k := o.Key
+		if key != "" && !strings.HasSuffix(key, "/") && k != key && !strings.HasPrefix(k, key+"/") {
+			continue // s3://b/data must not load data2/...
 		}
-		for _, o := range out.Contents {
-			k := aws.ToString(o.Key)
-			if key != "" && !strings.HasSuffix(key, "/") && k != key && !strings.HasPrefix(k, key+"/") {
-				continue // s3://b/data must not load data2/...
-			}
-			base := path.Base(k)
-			if strings.HasSuffix(k, "/") || strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
-				continue
-			}
-			objs = append(objs, s3Object{key: k, size: aws.ToInt64(o.Size)})
+		base := path.Base(k)
+		if strings.HasSuffix(k, "/") || strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
+			continue
 		}
-		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
-			break
-		}
-		token = out.NextContinuationToken
+		objs = append(objs, s3Object{key: k, size: o.Size})
 	}
 	for _, o := range objs {
 		if o.key == key {
@@ -184,13 +139,13 @@ func (l *Loader) LoadURL(ctx context.Context, url string) ([]Summary, error) {
 // loadS3Object streams a JSONL or CSV object, and downloads a Parquet object to a temporary file
 // first (Parquet is read from its footer, at the end).
 func (l *Loader) loadS3Object(ctx context.Context, bucket string, o s3Object, name string, format Format, gz bool, rejects *rejectsFile) (Summary, error) {
-	out, err := l.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(o.key)})
+	body, _, err := l.cfg.S3.Get(ctx, bucket, o.key)
 	if err != nil {
-		return Summary{File: name, Format: format}, fmt.Errorf("load: get %s: %w", name, err)
+		return Summary{File: name, Format: format}, fmt.Errorf("load: %w", err) // the error names the object
 	}
-	defer out.Body.Close()
+	defer body.Close()
 	if format != Parquet {
-		return l.loadFrom(ctx, source{name: name, format: format, gz: gz, r: out.Body, size: o.size}, rejects)
+		return l.loadFrom(ctx, source{name: name, format: format, gz: gz, r: body, size: o.size}, rejects)
 	}
 	start := time.Now()
 	tmp, err := os.CreateTemp(l.cfg.TempDir, "featuregraph-load-*.parquet")
@@ -198,7 +153,7 @@ func (l *Loader) loadS3Object(ctx context.Context, bucket string, o s3Object, na
 		return Summary{File: name, Format: format}, fmt.Errorf("load: %s: temporary file: %w", name, err)
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	n, err := io.Copy(tmp, out.Body)
+	n, err := io.Copy(tmp, body)
 	if err != nil {
 		return Summary{File: name, Format: format}, fmt.Errorf("load: download %s: %w", name, err)
 	}

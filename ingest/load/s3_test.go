@@ -9,21 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/featuregraph/featuregraph/ingest/load"
 )
-
-// pagedS3 lists one key a page, so that every listing goes through continuation tokens.
-type pagedS3 struct{ load.S3API }
-
-func (p pagedS3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
-	in.MaxKeys = aws.Int32(1)
-	return p.S3API.ListObjectsV2(ctx, in, opts...)
-}
 
 // fakeS3 is an in-process S3 server (gofakes3) holding objects, and a client for it that lists
 // one key a page.
@@ -42,11 +32,11 @@ func fakeS3(t *testing.T, bucket string, objects map[string][]byte) load.S3API {
 	t.Cleanup(srv.Close)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	client, err := load.NewS3Client(context.Background(), load.S3Config{Endpoint: srv.URL, Region: "us-east-1", PathStyle: true})
+	client, err := load.NewS3Client(context.Background(), load.S3Config{Endpoint: srv.URL, Region: "us-east-1", PathStyle: true, MaxKeys: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pagedS3{client}
+	return client
 }
 
 func gz(t *testing.T, s string) []byte {

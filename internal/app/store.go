@@ -49,9 +49,13 @@ type Store struct {
 	Table *dynamodb.Store
 }
 
+// Unwrap makes the opened store a decorator: store.As finds the capabilities of the store it
+// opened (point-in-time reads, the tiered store's health) through it and the tracing wrapper.
+func (o *Store) Unwrap() store.Store { return o.Store }
+
 // Degraded names the backends the store serves without (the tiered store's Redis breaker).
 func (o *Store) Degraded() []string {
-	if d, ok := storeAs[interface{ Degraded() []string }](o.Store); ok {
+	if d, ok := store.As[store.Degrader](o.Store); ok {
 		return d.Degraded()
 	}
 	return nil
@@ -60,40 +64,10 @@ func (o *Store) Degraded() []string {
 // Pending is what the tiered store has yet to bring up to date in Redis: action series to
 // drop and static features to write through (store/tiered/pending.go); 0 for other stores.
 func (o *Store) Pending() (series, statics int) {
-	if p, ok := storeAs[interface {
-		StaleSeries() int
-		PendingStatics() int
-	}](o.Store); ok {
+	if p, ok := store.As[store.Backlog](o.Store); ok {
 		return p.StaleSeries(), p.PendingStatics()
 	}
 	return 0, 0
-}
-
-var _ store.StaticHistoryReader = (*Store)(nil)
-
-// ReadStaticAsOf passes point-in-time static reads (asOf, features with `history: true`) to the
-// opened store; every store featuregraph opens keeps history.
-func (o *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
-	h, ok := o.Store.(store.StaticHistoryReader)
-	if !ok {
-		return nil, store.ErrNoHistory
-	}
-	return h.ReadStaticAsOf(ctx, keys, asOf)
-}
-
-// storeAs finds the store implementing T in s or under its decorators (the tracing wrapper).
-func storeAs[T any](s store.Store) (T, bool) {
-	for {
-		if t, ok := s.(T); ok {
-			return t, true
-		}
-		u, ok := s.(interface{ Unwrap() store.Store })
-		if !ok {
-			var zero T
-			return zero, false
-		}
-		s = u.Unwrap()
-	}
 }
 
 // Flags registers the store flags on fs.
@@ -197,7 +171,7 @@ func (s *Store) CheckAtStart(ctx context.Context, log *slog.Logger) error {
 		return nil
 	}
 	var cache store.Pinger
-	if p, ok := storeAs[interface{ PingCache(context.Context) error }](s.Store); ok {
+	if p, ok := store.As[interface{ PingCache(context.Context) error }](s.Store); ok {
 		cache = pingFunc(p.PingCache)
 	}
 	return dynamodb.CheckAtStart(ctx, s.Table, cache, log)

@@ -63,7 +63,7 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&g.QueryCacheSize, "query-cache-size", g.QueryCacheSize, "parsed queries kept in the cache (and APQ entries)")
 	fs.IntVar(&g.Resolvers.MaxIDs, "max-ids", g.Resolvers.MaxIDs, "most ids one batch field (users(ids:)) accepts")
 	fs.IntVar(&g.Resolvers.MaxCount, "max-count", g.Resolvers.MaxCount, "largest count an action field returns (on top of each feature's maxCount)")
-	fs.BoolVar(&g.Plans, "plans", g.Plans, "serve the operations the schema covers with compiled plans (false: every operation through gqlgen's executor)")
+	fs.Bool("plans", true, "deprecated, ignored: every operation runs on the run-time executor (compiled plans)")
 	fs.DurationVar(&g.Loader.Wait, "batch-wait", g.Loader.Wait, "how long the dataloaders collect keys before one batched store call (gqlgen's executor only)")
 	fs.IntVar(&g.Loader.StaticBatch, "static-batch", g.Loader.StaticBatch, "most entities (each with its selected static features) in one batched store call")
 	fs.IntVar(&g.Loader.ActionBatch, "action-batch", g.Loader.ActionBatch, "most action lookups in one Redis pipeline")

@@ -7,11 +7,16 @@
 package querygen
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/schema"
 )
 
 // Options shape the operations. Zero values take the defaults noted.
@@ -25,6 +30,12 @@ type Options struct {
 	BadArgs float64
 	// MaxIDs is the server's limit on ids per field, used to make "too many ids". Default 50.
 	MaxIDs int
+	// PointInTime is the probability that an entity root or an action field carries an asOf,
+	// and Filters that an action field carries a filter (every operator of its fields' types,
+	// literal or in variables). Default 0.
+	PointInTime, Filters float64
+	// Base is the instant asOf values are drawn around (Store.Base), Unix ms. Default: now.
+	Base int64
 }
 
 // Query is one generated operation.
@@ -62,6 +73,9 @@ func New(reg *registry.Registry, seed uint64, opts Options) *Gen {
 	if opts.MaxIDs == 0 {
 		opts.MaxIDs = 50
 	}
+	if opts.Base == 0 {
+		opts.Base = time.Now().UnixMilli()
+	}
 	return &Gen{reg: reg, opts: opts, r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
@@ -80,9 +94,9 @@ func (g *Gen) Next() Query {
 		e := g.reg.Entities[g.r.IntN(len(g.reg.Entities))]
 		body.WriteString(" ")
 		if g.r.IntN(2) == 0 {
-			fmt.Fprintf(&body, "%s(id: %s)", g.argAlias(e.QueryField()), g.idArg(e))
+			fmt.Fprintf(&body, "%s(id: %s%s)", g.argAlias(e.QueryField()), g.idArg(e), g.asOfArg())
 		} else {
-			fmt.Fprintf(&body, "%s(ids: %s)", g.argAlias(e.BatchQueryField()), g.idsArg(e))
+			fmt.Fprintf(&body, "%s(ids: %s%s)", g.argAlias(e.BatchQueryField()), g.idsArg(e), g.asOfArg())
 		}
 		body.WriteString(g.entitySel(e, 0))
 	}
@@ -260,7 +274,7 @@ func (g *Gen) entityField(e *registry.Entity, depth int) string {
 		return s
 	}
 	f := e.Actions[g.r.IntN(len(e.Actions))]
-	return g.argAlias(f.GraphQLName()) + g.actionArgs() + g.directive() + g.eventSel(f, depth)
+	return g.argAlias(f.GraphQLName()) + g.actionArgs(f) + g.directive() + g.eventSel(f, depth)
 }
 
 func (g *Gen) mapEntrySel() string {
@@ -272,7 +286,7 @@ func (g *Gen) mapEntrySel() string {
 	return " { " + strings.Join(parts, " ") + " }"
 }
 
-func (g *Gen) actionArgs() string {
+func (g *Gen) actionArgs(f *registry.Feature) string {
 	var args []string
 	if g.r.IntN(2) == 0 {
 		c := []int{1, 2, 3, 5, 60}[g.r.IntN(5)] // 60: above some features' maxCount (clamped)
@@ -298,10 +312,133 @@ func (g *Gen) actionArgs() string {
 			args = append(args, fmt.Sprintf("lastNSec: %d", s))
 		}
 	}
+	if g.r.Float64() < g.opts.Filters {
+		args = append(args, "filter: "+g.filterArg(f))
+	}
+	if a := g.asOfArg(); a != "" {
+		args = append(args, strings.TrimPrefix(a, ", "))
+	}
 	if len(args) == 0 {
 		return ""
 	}
+	g.r.Shuffle(len(args), func(i, j int) { args[i], args[j] = args[j], args[i] }) // order is free
 	return "(" + strings.Join(args, ", ") + ")"
+}
+
+// asOfArg is ", asOf: …" (an instant around Base, sometimes bad) or "".
+func (g *Gen) asOfArg() string {
+	if g.r.Float64() >= g.opts.PointInTime {
+		return ""
+	}
+	hours := []int{-1, 0, 5, 12, 30, 49, 24 * 5, 24 * 400}[g.r.IntN(8)]
+	v := time.UnixMilli(g.opts.Base).Add(-time.Duration(hours) * time.Hour).UTC().Format(time.RFC3339Nano)
+	if g.wantBad && !g.bad && g.r.IntN(3) == 0 {
+		v = []string{"1969-12-31T23:59:59Z", "not a time", "2026-13-01T00:00:00Z"}[g.r.IntN(3)]
+		g.bad = true
+	}
+	if g.r.IntN(3) == 0 {
+		return ", asOf: " + g.newVar("Time", v)
+	}
+	return ", asOf: " + gqlLiteral(v)
+}
+
+// filterArg is a filter input on f's event fields: a literal or a variable.
+func (g *Gen) filterArg(f *registry.Feature) string {
+	m := map[string]any{}
+	for range 1 + g.r.IntN(2) {
+		fl := f.Fields[g.r.IntN(len(f.Fields))]
+		ops := schema.FilterOps(fl.Type)
+		c := map[string]any{}
+		for range 1 + g.r.IntN(2) {
+			op := ops[g.r.IntN(len(ops))][0]
+			switch {
+			case op == "exists":
+				c[op] = g.r.IntN(2) == 0
+			case g.r.IntN(12) == 0:
+				c[op] = nil // not given
+			case op == "in" || op == "notIn":
+				n := g.r.IntN(4)
+				if n == 3 {
+					c[op] = g.operand(fl.Type) // a single value coerces to a list of one
+					continue
+				}
+				items := make([]any, n)
+				for i := range items {
+					items[i] = g.operand(fl.Type)
+				}
+				c[op] = items
+			default:
+				c[op] = g.operand(fl.Type)
+			}
+		}
+		m[fl.GraphQLName()] = c
+	}
+	if g.r.IntN(3) == 0 {
+		return g.newVar(schema.FilterInputName(f), m)
+	}
+	return gqlLiteral(m)
+}
+
+// operand is a filter value of type t, often one the store holds; sometimes bad.
+func (g *Gen) operand(t registry.Type) any {
+	if g.wantBad && !g.bad && g.r.IntN(4) == 0 {
+		switch t {
+		case registry.Int:
+			g.bad = true
+			return int64(3000000000)
+		case registry.Time:
+			g.bad = true
+			return "yesterday"
+		}
+	}
+	switch t {
+	case registry.Int:
+		if g.r.IntN(2) == 0 {
+			return 1 + g.r.IntN(g.opts.IDs+5) // join ids
+		}
+		return g.r.IntN(2000) - 1000
+	case registry.Float:
+		return float64(g.r.IntN(400)-200) / 4
+	case registry.String:
+		return strs[g.r.IntN(len(strs))] + fmt.Sprint(g.r.IntN(5))
+	case registry.Boolean:
+		return g.r.IntN(2) == 0
+	case registry.Time:
+		return time.UnixMilli(1.7e12 + int64(g.r.IntN(1e10))).UTC().Format(time.RFC3339Nano)
+	}
+	return nil
+}
+
+// gqlLiteral writes v (what encoding/json would give: maps, lists, strings, numbers, booleans,
+// null) as a GraphQL input literal, object keys sorted.
+func gqlLiteral(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + gqlLiteral(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []any:
+		parts := make([]string, len(x))
+		for i, it := range x {
+			parts[i] = gqlLiteral(it)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case string:
+		b, _ := json.Marshal(x)
+		return string(b)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }
 
 func (g *Gen) eventSel(f *registry.Feature, depth int) string {

@@ -39,7 +39,10 @@ const (
 // ErrInjected is the error of a failing read, wrapped in a store.BackendError of backend "fake".
 var ErrInjected = errors.New("injected failure")
 
-var _ store.Reader = (*Store)(nil)
+var (
+	_ store.Reader              = (*Store)(nil)
+	_ store.StaticHistoryReader = (*Store)(nil)
+)
 
 // NewStore returns a store whose events end at now; ids is Options.IDs.
 func NewStore(reg *registry.Registry, seed uint64, ids int) *Store {
@@ -159,8 +162,50 @@ func scalar(t registry.Type, h uint64) any {
 	return nil
 }
 
+// ReadStaticAsOf implements store.StaticHistoryReader: a feature with `history: true` has up to
+// 4 versions per key, a day apart, the newest at the store's base time; the value of version j
+// follows from the key and j (a version may be malformed, as current values may).
+func (s *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
+	if err := s.fail(ctx, StaticFault, "read static as of"); err != nil {
+		return nil, err
+	}
+	out := map[store.Key]store.StaticValue{}
+	for _, k := range keys {
+		f := s.feature(k)
+		if f == nil || !f.History {
+			continue
+		}
+		h := s.hash(k.String(), "history")
+		for j := range int(h % 5) {
+			ts := s.base - int64(j)*24*3600*1000
+			if ts > asOf {
+				continue
+			}
+			vh := s.hash(k.String(), "version", fmt.Sprint(j))
+			if vh%101 == 0 {
+				out[k] = store.StaticValue{Value: store.MapValue([]string{"bad"}, []store.Value{store.BoolValue(true)}), TS: ts}
+				if f.Container == registry.Map {
+					out[k] = store.StaticValue{Value: store.StringValue("bad"), TS: ts}
+				}
+				break
+			}
+			v, err := registry.ToValue(f.Type, f.Container, s.value(f, vh/10))
+			if err != nil {
+				panic(err)
+			}
+			out[k] = store.StaticValue{Value: v, TS: ts}
+			break
+		}
+	}
+	return out, nil
+}
+
+// Base is the time of the newest event of every series, Unix ms: asOf instants around it reach
+// events and versions.
+func (s *Store) Base() int64 { return s.base }
+
 // ReadActions implements store.ActionReader: up to 9 events per series, ten hours apart,
-// newest first, filtered by the query's MinTS and Count.
+// newest first, filtered by the query's MaxTS (asOf), filter, MinTS and Count.
 func (s *Store) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
 	if err := s.fail(ctx, ActionFault, "read actions"); err != nil {
 		return nil, err
@@ -176,10 +221,17 @@ func (s *Store) ReadActions(ctx context.Context, qs []store.ActionQuery) (map[st
 		var evs []store.ActionEvent
 		for j := range int(h % 10) {
 			ts := s.base - int64(j)*10*3600*1000
+			if q.MaxTS > 0 && ts > q.MaxTS {
+				continue // after asOf
+			}
 			if ts < q.MinTS || len(evs) >= q.Count {
 				break
 			}
-			evs = append(evs, store.ActionEvent{TS: ts, Member: s.member(f, h+uint64(j)*7919, ts)})
+			m := s.member(f, h+uint64(j)*7919, ts)
+			if !q.Filter.Match(m) {
+				continue
+			}
+			evs = append(evs, store.ActionEvent{TS: ts, Member: m})
 		}
 		out[q] = evs
 	}

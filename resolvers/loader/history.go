@@ -20,7 +20,7 @@ var ErrNoHistory = store.ErrNoHistory
 // newHistory is the loader of point-in-time static lookups: one ReadStaticAsOf per distinct
 // asOf of a batch. A key with no version is absent from the result map (a nil value).
 func newHistory(r store.Reader, cfg Config) *dataloadgen.Loader[HistoryKey, *store.StaticValue] {
-	h, _ := r.(store.StaticHistoryReader)
+	h, _ := store.As[store.StaticHistoryReader](r) // through decorators (tracing)
 	return dataloadgen.NewMappedLoader(func(ctx context.Context, keys []HistoryKey) (map[HistoryKey]*store.StaticValue, error) {
 		if h == nil {
 			return nil, ErrNoHistory

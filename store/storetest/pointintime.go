@@ -57,7 +57,7 @@ func RunPointInTime(t *testing.T, s store.Store, o Options) {
 			Filter: filter(cond("source", store.OpEq, store.StringValue("feed")))}, 2000, 1000)
 	})
 	t.Run("StaticHistory", func(t *testing.T) {
-		h, ok := s.(store.StaticHistoryReader)
+		h, ok := store.As[store.StaticHistoryReader](s)
 		if !ok {
 			t.Fatalf("%T keeps no static history", s)
 		}

@@ -117,7 +117,11 @@ type Store struct {
 	recentStatic  recentWrites
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Degrader = (*Store)(nil)
+	_ store.Backlog  = (*Store)(nil)
+)
 
 // New composes cache (Redis) and source (DynamoDB). Close closes both.
 func New(cache Cache, source Source, cfg Config) (*Store, error) {

@@ -25,7 +25,10 @@ type Store struct {
 	system attribute.KeyValue
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Decorator = (*Store)(nil)
+)
 
 // Wrap returns s with a span per call named "store.<Method>", tagged with featuregraph.store =
 // kind ("memory", "dynamodb", "dynamodb+redis"): the span of what serving or ingestion asked the
@@ -46,7 +49,8 @@ func DynamoDB(s store.Store, t tracing.Tracer) store.Store {
 	return &Store{next: s, t: t, name: "dynamodb", system: dynamoSystem}
 }
 
-// Unwrap returns the decorated store.
+// Unwrap returns the decorated store: store.As finds its optional capabilities (point-in-time
+// reads, the tiered store's health) through the tracing wrapper.
 func (s *Store) Unwrap() store.Store { return s.next }
 
 // start begins a client span for op.

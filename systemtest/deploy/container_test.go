@@ -28,10 +28,10 @@ type podmanEnv struct {
 
 func newPodman(t *testing.T) *podmanEnv {
 	t.Helper()
-	podman := testenv.Tool(t, "podman", "install the Debian packages podman and runc (apt-harness.Get install -y podman runc; ./scripts/test does it as root)")
+	podman := testenv.Tool(t, "podman", "install the Debian packages podman and runc (apt-get install -y podman runc; ./scripts/test does it as root)")
 	if _, err := exec.LookPath("runc"); err != nil {
 		if _, err := os.Stat("/usr/sbin/runc"); err != nil {
-			testenv.Tool(t, "runc", "install the Debian package runc (apt-harness.Get install -y runc)")
+			testenv.Tool(t, "runc", "install the Debian package runc (apt-get install -y runc)")
 		}
 	}
 	dir, err := os.MkdirTemp("", "featuregraph-podman-")

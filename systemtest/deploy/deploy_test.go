@@ -30,7 +30,7 @@ const (
 	rulesFile     = "deploy/prometheus/featuregraph.rules.yml"
 	rulesTestFile = "deploy/prometheus/featuregraph.rules.test.yml"
 	dashboardFile = "deploy/grafana/featuregraph.json"
-	promtoolHelp  = "install the Debian package prometheus, which ships promtool (apt-harness.Get install -y prometheus; ./scripts/test does it as root)"
+	promtoolHelp  = "install the Debian package prometheus, which ships promtool (apt-get install -y prometheus; ./scripts/test does it as root)"
 )
 
 // dashboardExprs returns every PromQL expression of the dashboard, by panel title.

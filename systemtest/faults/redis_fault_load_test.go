@@ -93,7 +93,7 @@ func openLoop(client *http.Client, url, body, healthy string, rate int, d time.D
 // (blackhole): fewer than 1 % of the requests fail (any answer but a 200 with the healthy data
 // counts as failed), and /readyz stays 200 and says "degraded: redis". The error rate and p99 of
 // each phase are logged (figures of the hardening issue: FEATUREGRAPH_INTEGRATION=1 go test -run
-// TestRedisSlowAndHungUnderLoad -v .), with how much of each phase /readyz said degraded and how
+// TestRedisSlowAndHungUnderLoad -v ./systemtest/faults), with how much of each phase /readyz said degraded and how
 // many Redis calls succeeded meanwhile.
 func TestRedisSlowAndHungUnderLoad(t *testing.T) {
 	testenv.Slow(t, "three 10 s phases of load")

@@ -57,7 +57,7 @@ func ReadmeFences(t *testing.T) []Fence {
 		}
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: a Fence is never closed", cur.Line)
+		t.Fatalf("README.md:%d: a fence is never closed", cur.Line)
 	}
 	return out
 }

@@ -7,38 +7,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// Extension plugs an Executor into a gqlgen server (srv.Use). As an OperationInterceptor it
-// runs after gqlgen has parsed and validated the operation (query cache, APQ) and after the
-// operation context mutators (limits) accepted it; it answers with the plan when the operation
-// is covered and falls through to gqlgen's executor otherwise. Transports, limits and the error
-// presenter are shared by both paths.
-type Extension struct {
-	Executor *Executor
-}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationInterceptor
-} = Extension{}
-
-// ExtensionName implements graphql.HandlerExtension.
-func (Extension) ExtensionName() string { return "CompiledPlans" }
-
-// Validate implements graphql.HandlerExtension.
-func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
-
-// InterceptOperation implements graphql.OperationInterceptor.
-func (x Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	buf := getBuffer(ctx)
-	resp, out := x.Executor.Execute(ctx, buf)
-	if resp == nil {
-		putBuffer(ctx, out)
-		return next(ctx)
-	}
-	keepBuffer(ctx, out)
-	return graphql.OneShot(resp)
-}
-
 // Response buffers are pooled per request: the gateway's handler calls the release function
 // of WithBuffers after the response is written, which returns the buffer to the pool. Without
 // it (tests calling the gqlgen server directly) buffers are simply garbage collected.
@@ -48,8 +16,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 type buffersKey struct{}
 
 type buffers struct {
-	mu   sync.Mutex
-	bufs []*[]byte
+	mu     sync.Mutex
+	bufs   []*[]byte
+	answer *graphql.Response
 }
 
 // WithBuffers returns ctx in which plan responses use pooled buffers, and the function that
@@ -106,4 +75,26 @@ func Wrote(ctx context.Context, data []byte) bool {
 		}
 	}
 	return false
+}
+
+// keepAnswer records the response a plan gave for this request (see Answer).
+func keepAnswer(ctx context.Context, r *graphql.Response) {
+	if bs, ok := ctx.Value(buffersKey{}).(*buffers); ok {
+		bs.mu.Lock()
+		bs.answer = r
+		bs.mu.Unlock()
+	}
+}
+
+// Answer is the response the run-time executor gave for this request (in a context of
+// WithBuffers), or nil. gqlgen's executor drops a response whose request context has ended
+// before handing it on; the gateway still reads from it which backend the end cut short.
+func Answer(ctx context.Context) *graphql.Response {
+	bs, ok := ctx.Value(buffersKey{}).(*buffers)
+	if !ok {
+		return nil
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return bs.answer
 }

@@ -1,0 +1,5 @@
+//go:build !otlpgrpc
+
+package tracing_test
+
+const grpcBuilt = false
