@@ -26,6 +26,9 @@ type Registry struct {
 	// resolved setting is Feature.Downsync. ServedLog configures served-feature logging.
 	Downsync  Downsync
 	ServedLog ServedLog
+	// Limits are the registry's value limits (its top-level `limits:`, else DefaultLimits);
+	// each feature's own are in Feature.Limits.
+	Limits Limits
 }
 
 // Entity returns the entity with the given registry name, or nil.
@@ -77,6 +80,9 @@ type Feature struct {
 	// Downsync is how the feature's online writes are copied offline: the registry default
 	// with the feature's own `downsync:` keys over it.
 	Downsync Downsync
+	// Limits bound one ingested value of the feature: the registry's, overridden by the
+	// feature's own `limits:` block.
+	Limits Limits
 
 	// Static features.
 	Type         Type
