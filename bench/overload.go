@@ -61,6 +61,12 @@ type overloadResult struct {
 	PeakRSSMiB   float64 `json:"peak_rss_mib"`
 	ServerOver25 float64 `json:"server_over_2_5s_pct"` // non-503 answers whose handler took over 2.5 s (the server's histogram)
 	RespBytesAvg float64 `json:"ok_response_bytes"`
+	// A trivial query (`{ user(id: 1) { os } }`) sent 10 times a second during the flood: how
+	// many were answered 200 (cost-aware admission keeps admitting cheap operations).
+	Probes       int     `json:"probes"`
+	ProbesOK     int     `json:"probes_ok"`
+	P50RefusedMs float64 `json:"p50_overloaded_ms"` // latency of the 503 OVERLOADED answers
+	P99RefusedMs float64 `json:"p99_overloaded_ms"`
 }
 
 func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(string, ...any)) error {
@@ -106,6 +112,28 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 	)
 	deadline := time.Now().Add(o.duration)
 	start := time.Now()
+	var probes, probesOK int
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		probe := `{"query":"{ user(id: 1) { os } }"}`
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			<-tick.C
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, b, err := overloadPost(ctx, client, p.url, probe)
+				mu.Lock()
+				defer mu.Unlock()
+				probes++
+				if err == nil && code == http.StatusOK && !bytes.Contains(b, []byte(`"errors"`)) {
+					probesOK++
+				}
+			}()
+		}
+	}()
 	for range o.concurrency {
 		wg.Add(1)
 		go func() {
@@ -140,7 +168,8 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 	elapsed := time.Since(start)
 	_, peak := procMem(p.cmd.Process.Pid)
 	slowServed, served := serverSlow(p.url)
-	r := overloadResult{Clients: o.concurrency, Seconds: elapsed.Seconds(), Requests: len(samples), PeakRSSMiB: peak}
+	r := overloadResult{Clients: o.concurrency, Seconds: elapsed.Seconds(), Requests: len(samples), PeakRSSMiB: peak, Probes: probes, ProbesOK: probesOK}
+	var refused []time.Duration
 	r.RPS = float64(r.Requests) / r.Seconds
 	var ok, admitted []time.Duration
 	var okBytes int
@@ -154,6 +183,7 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 			okBytes += s.size
 		case 1:
 			r.Overloaded++
+			refused = append(refused, s.d)
 		case 2:
 			r.Timeout++
 		default:
@@ -183,6 +213,7 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 		r.RespBytesAvg = float64(okBytes) / float64(len(ok))
 	}
 	r.P99AdmitMs = ms(pct(admitted, 0.99))
+	r.P50RefusedMs, r.P99RefusedMs = ms(pct(refused, 0.50)), ms(pct(refused, 0.99))
 	if len(admitted) > 0 {
 		r.MaxAdmitMs = ms(admitted[len(admitted)-1])
 		r.OverTimeout = 100 * float64(over) / float64(len(admitted))
@@ -193,6 +224,8 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 		r.RPS, share(r.OK), r.OK, share(r.Overloaded), r.Overloaded, share(r.Timeout), r.Timeout, share(r.Other), r.Other)
 	fmt.Fprintf(stdout, "  200: p50 %.0f ms, p99 %.0f ms, max %.0f ms; admitted (200 + TIMEOUT): p99 %.0f ms, max %.0f ms, %.1f%% over the 2 s timeout\n",
 		r.P50OKMs, r.P99OKMs, r.MaxOKMs, r.P99AdmitMs, r.MaxAdmitMs, r.OverTimeout)
+	fmt.Fprintf(stdout, "  503 OVERLOADED answers: p50 %.0f ms, p99 %.0f ms; trivial probes during the flood: %d of %d answered 200\n",
+		r.P50RefusedMs, r.P99RefusedMs, r.ProbesOK, r.Probes)
 	r.ServerOver25 = 100 * slowServed / max(served, 1)
 	fmt.Fprintf(stdout, "  server: %.1f%% of its %.0f non-503 answers took over 2.5 s in its handler (writing included); peak RSS %.0f MiB\n",
 		r.ServerOver25, served, r.PeakRSSMiB)

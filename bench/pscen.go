@@ -381,6 +381,54 @@ func mallocs(url string) float64 {
 	return 0
 }
 
+// servedMetrics are the served-log series of a server's /metrics: rows spooled, rows shipped,
+// rows dropped.
+var servedMetrics = []string{
+	`featuregraph_offline_rows_total{stage="spooled",stream="served"} `,
+	`featuregraph_offline_rows_total{stage="shipped",stream="served"} `,
+	`featuregraph_served_log_dropped_total `,
+}
+
+// scrape reads the values of the given series (each a line prefix) from a server's /metrics.
+func scrape(url string, series ...string) []float64 {
+	out := make([]float64, len(series))
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		for i, s := range series {
+			if v, ok := strings.CutPrefix(sc.Text(), s); ok {
+				out[i], _ = strconv.ParseFloat(v, 64)
+			}
+		}
+	}
+	return out
+}
+
+// servedLogArgs turns a server's flags into the same with served-feature logging at 100%: a
+// copy of its --features directory with servedLog on, and a local --offline-sink.
+func (e *pEnv) servedLogArgs(args []string, name string) ([]string, error) {
+	out := append([]string(nil), args...)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] != "--features" {
+			continue
+		}
+		dir := filepath.Join(e.work, "features-"+name)
+		if err := os.CopyFS(dir, os.DirFS(out[i+1])); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "offline.yaml"), []byte("servedLog: {samplingRatio: 1}\n"), 0o644); err != nil {
+			return nil, err
+		}
+		out[i+1] = dir
+	}
+	return append(out, "--offline-sink", filepath.Join(e.work, "lake-"+name), "--offline-flush", "1s"), nil
+}
+
 // redisStats are the counters of INFO commandstats and INFO cpu.
 type redisStats struct {
 	calls int64
@@ -426,6 +474,11 @@ type pRecord struct {
 	AllocsPerReq float64 `json:"server_allocs_per_req,omitempty"`
 	RSSMiB       float64 `json:"rss_mib_after,omitempty"`
 	PeakRSSMiB   float64 `json:"peak_rss_mib,omitempty"`
+	// Served-feature logging (-p-served-log): rows spooled and written to the sink per second
+	// of the measurement, and rows dropped because the buffer was full.
+	ServedRowsPerSec float64 `json:"served_rows_per_sec,omitempty"`
+	ServedShipped    float64 `json:"served_rows_shipped,omitempty"`
+	ServedDropped    float64 `json:"served_rows_dropped,omitempty"`
 }
 
 const pRowFormat = "%-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %9s  %9s  %9s  %7s  %7s\n"
@@ -506,13 +559,21 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 			}
 		}
 		for _, srv := range servers {
-			rs, err := e.runServer(ctx, srv, backend)
-			if err != nil {
-				return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
-			}
-			for _, r := range rs {
-				recs = append(recs, r)
-				printPRecord(stdout, r)
+			for _, logged := range []bool{false, true} {
+				if logged && !o.pServedLog {
+					continue
+				}
+				rs, err := e.runServer(ctx, srv, backend, logged)
+				if err != nil {
+					return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
+				}
+				for _, r := range rs {
+					recs = append(recs, r)
+					printPRecord(stdout, r)
+					if logged {
+						fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
+					}
+				}
 			}
 		}
 	}
@@ -656,12 +717,21 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	return ctx.Err()
 }
 
-func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string) ([]*pRecord, error) {
+func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged bool) ([]*pRecord, error) {
 	if err := e.rc.FlushAll(ctx).Err(); err != nil {
 		return nil, err
 	}
-	e.logf("P: %s server on %s: starting", srv.label, backend)
-	p, err := startPServer(ctx, srv.bin, e.serverArgs(srv, backend)...)
+	label := srv.label
+	args := e.serverArgs(srv, backend)
+	if logged {
+		label += "+log"
+		var err error
+		if args, err = e.servedLogArgs(args, label+"-"+backend); err != nil {
+			return nil, err
+		}
+	}
+	e.logf("P: %s server on %s: starting", label, backend)
+	p, err := startPServer(ctx, srv.bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -685,11 +755,19 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string) ([]*
 		if sc != "P1" && sc != "P2" {
 			continue
 		}
-		e.logf("P: %s server on %s: %s", srv.label, backend, sc)
-		r := &pRecord{Scenario: sc, Backend: backend, Server: srv.label}
+		e.logf("P: %s server on %s: %s", label, backend, sc)
+		r := &pRecord{Scenario: sc, Backend: backend, Server: label}
 		cpu := func() time.Duration { d, _ := procCPU(pid); return d }
+		before := scrape(p.url, servedMetrics...)
+		start := time.Now()
 		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }); err != nil {
 			return out, err
+		}
+		if logged {
+			time.Sleep(1500 * time.Millisecond) // --offline-flush 1s: the sink catches up
+			after := scrape(p.url, servedMetrics...)
+			r.ServedRowsPerSec = (after[0] - before[0]) / time.Since(start).Seconds()
+			r.ServedShipped, r.ServedDropped = after[1]-before[1], after[2]-before[2]
 		}
 		r.RSSMiB, r.PeakRSSMiB = procMem(pid)
 		out = append(out, r)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/registry"
 )
 
@@ -43,6 +44,9 @@ type Config struct {
 	RateWindow time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Offline gives the status of this process's offline sink (offline.Pipeline.Status).
+	// Default nil: none.
+	Offline func() offline.Status
 }
 
 //go:embed catalog.html
@@ -106,18 +110,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // The view: what the page and its JSON show.
 type view struct {
-	Generated  string       `json:"generated"`
-	Refresh    int          `json:"-"`
-	Live       bool         `json:"live"`
-	Peers      []string     `json:"peers,omitempty"`
-	PeerErrors []string     `json:"peerErrors,omitempty"`
-	RateWindow string       `json:"rateWindow"`
-	Features   int          `json:"featureCount"`
-	Streams    []streamView `json:"streams"`
-	Sources    []sourceView `json:"sources"`
-	Entities   []entityView `json:"entities"`
-	Playground string       `json:"-"`
-	Index      []indexEntry `json:"-"`
+	Generated  string           `json:"generated"`
+	Refresh    int              `json:"-"`
+	Live       bool             `json:"live"`
+	Peers      []string         `json:"peers,omitempty"`
+	PeerErrors []string         `json:"peerErrors,omitempty"`
+	RateWindow string           `json:"rateWindow"`
+	Features   int              `json:"featureCount"`
+	Streams    []streamView     `json:"streams"`
+	Sources    []sourceView     `json:"sources"`
+	Entities   []entityView     `json:"entities"`
+	Playground string           `json:"-"`
+	Index      []indexEntry     `json:"-"`
+	Offline    *offlineSinkView `json:"offline,omitempty"`
 }
 
 type indexEntry struct{ Name, Anchor string }
@@ -151,27 +156,28 @@ type entityView struct {
 }
 
 type featureView struct {
-	Name         string      `json:"name"`
-	Anchor       string      `json:"-"`
-	GraphQL      string      `json:"graphqlField"`
-	Kind         string      `json:"featureType"`
-	Type         string      `json:"type"`
-	Container    string      `json:"container,omitempty"`
-	Fields       []fieldView `json:"fields,omitempty"`
-	Owner        string      `json:"owner,omitempty"`
-	Tags         []string    `json:"tags,omitempty"`
-	Description  string      `json:"description,omitempty"`
-	Deprecated   string      `json:"deprecated,omitempty"`
-	Default      string      `json:"defaultValue,omitempty"`
-	TTL          string      `json:"ttl,omitempty"`
-	MaxCount     int         `json:"maxCount,omitempty"`
-	DefaultCount int         `json:"defaultCount,omitempty"`
-	Dedupe       *bool       `json:"dedupe,omitempty"`
-	Rules        []ruleView  `json:"ingestion"`
-	Example      string      `json:"exampleQuery"`
-	ExampleURL   string      `json:"exampleURL,omitempty"`
-	Live         *liveView   `json:"live,omitempty"`
-	Defined      string      `json:"definedAt"`
+	Name         string             `json:"name"`
+	Anchor       string             `json:"-"`
+	GraphQL      string             `json:"graphqlField"`
+	Kind         string             `json:"featureType"`
+	Type         string             `json:"type"`
+	Container    string             `json:"container,omitempty"`
+	Fields       []fieldView        `json:"fields,omitempty"`
+	Owner        string             `json:"owner,omitempty"`
+	Tags         []string           `json:"tags,omitempty"`
+	Description  string             `json:"description,omitempty"`
+	Deprecated   string             `json:"deprecated,omitempty"`
+	Default      string             `json:"defaultValue,omitempty"`
+	TTL          string             `json:"ttl,omitempty"`
+	MaxCount     int                `json:"maxCount,omitempty"`
+	DefaultCount int                `json:"defaultCount,omitempty"`
+	Dedupe       *bool              `json:"dedupe,omitempty"`
+	Rules        []ruleView         `json:"ingestion"`
+	Example      string             `json:"exampleQuery"`
+	ExampleURL   string             `json:"exampleURL,omitempty"`
+	Live         *liveView          `json:"live,omitempty"`
+	Offline      offlineFeatureView `json:"offline"`
+	Defined      string             `json:"definedAt"`
 }
 
 type fieldView struct {
@@ -208,6 +214,7 @@ func (h *Handler) view(r *http.Request) view {
 	now := h.cfg.Now()
 	v := view{Generated: now.UTC().Format("2006-01-02 15:04:05 UTC"), RateWindow: duration(h.cfg.RateWindow),
 		Playground: h.cfg.Playground}
+	v.Offline = h.offlineSink(now)
 	if n, err := strconv.Atoi(r.URL.Query().Get("refresh")); err == nil && n > 0 {
 		v.Refresh = max(n, 2)
 	}
@@ -251,6 +258,7 @@ func (h *Handler) view(r *http.Request) view {
 		v.Index = append(v.Index, indexEntry{Name: e.Name, Anchor: ev.Anchor})
 		for _, f := range e.Features() {
 			fv := h.feature(f)
+			fv.Offline = h.offlineFeature(f, v.Offline)
 			if figs != nil {
 				fv.Live = live(now, figs[e.Name+"."+f.Name], perSec[e.Name+"."+f.Name])
 			}

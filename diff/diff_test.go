@@ -178,6 +178,11 @@ func TestCompare(t *testing.T) {
 			want: []string{"safe field-added User.locale", "safe ingestion-changed user.os"},
 		},
 		{
+			name:  "value limits changed",
+			pairs: []string{"    price:\n      featureType: static\n      type: Int", "    price:\n      featureType: static\n      type: Int\n      limits: { maxStringBytes: 100 }"},
+			want:  []string{"safe limits-changed article.price"},
+		},
+		{
 			name:  "default value changed",
 			pairs: []string{"      type: String\n      events:", "      type: String\n      defaultValue: unknown\n      events:"},
 			want:  []string{"safe default-value-changed user.os"},

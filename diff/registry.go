@@ -79,6 +79,9 @@ func compareFeature(r *Report, bf, hf *registry.Feature) {
 	if eventsString(bf) != eventsString(hf) {
 		r.add(Safe, "ingestion-changed", subj, "feature %s: its ingestion rules (events, filters, paths) changed; they apply to events ingested from now on", subj)
 	}
+	if bf.Limits != hf.Limits {
+		r.add(Safe, "limits-changed", subj, "feature %s: value limits %s → %s: events ingested from now on over them are rejected; stored values stay", subj, bf.Limits, hf.Limits)
+	}
 	if bf.FeatureType == registry.Static {
 		if bf.Type != hf.Type || bf.Container != hf.Container {
 			r.add(BreakingData, "value-type-changed", subj, "feature %s: value type %s → %s: stored values are misread or fail to decode until rewritten",

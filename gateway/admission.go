@@ -19,6 +19,14 @@ import (
 // is known (queryCost) it takes that many units of a budget of maxCost values being built, with
 // the same bounded wait. A request that gets neither in time is answered 503 with Retry-After at
 // once: overload turns into fast refusals, never into unbounded memory or goroutines.
+//
+// The second stage is cost-aware, so that a flood of heavy queries cannot starve cheap ones. An
+// operation costing at most cheapCost values is cheap: it takes no cost units (the door bounds
+// the values of cheap operations to maxInFlight × cheapCost) and so never queues behind a heavy
+// one (the weighted semaphore is first come, first served). A heavy operation must also take one
+// of maxHeavy lane places (three quarters of the slots by default), without waiting: when the
+// lane is full it is answered 503 at once. So at least a quarter of the slots stay free for
+// cheap operations during a heavy flood, and refusing the excess costs no wait.
 type admission struct {
 	slots     chan struct{}
 	queued    atomic.Int64
@@ -26,14 +34,17 @@ type admission struct {
 	queueWait time.Duration
 	cost      *semaphore.Weighted
 	maxCost   int64
+	cheapCost float64
+	heavy     chan struct{} // the heavy lane
 
 	rejected atomic.Int64 // requests refused (for tests and metrics)
 }
 
-func newAdmission(maxInFlight, maxQueue int, queueWait time.Duration, maxCost int64) *admission {
+func newAdmission(maxInFlight, maxQueue int, queueWait time.Duration, maxCost int64, cheapCost, maxHeavy int) *admission {
 	return &admission{
 		slots: make(chan struct{}, maxInFlight), maxQueue: int64(maxQueue), queueWait: queueWait,
 		cost: semaphore.NewWeighted(maxCost), maxCost: maxCost,
+		cheapCost: float64(cheapCost), heavy: make(chan struct{}, maxHeavy),
 	}
 }
 
@@ -70,6 +81,7 @@ func (a *admission) leave() { <-a.slots }
 type request struct {
 	adm        *admission
 	held       int64
+	lane       bool // holds a place in the heavy lane
 	overloaded atomic.Bool
 	// ended: the request's context ended while it was executed; its answer is a 503 TIMEOUT
 	// (endedStop).
@@ -83,8 +95,23 @@ func requestFrom(ctx context.Context) *request {
 	return r
 }
 
-// admitCost takes cost units for the operation being started; false means overloaded.
+// admitCost admits the operation being started by its cost (cheap: at once; heavy: a place in
+// the heavy lane, or a refusal at once, then cost units within the queue wait); false means
+// overloaded.
 func (r *request) admitCost(ctx context.Context, cost float64) bool {
+	if cost <= r.adm.cheapCost {
+		return true
+	}
+	if !r.lane {
+		select {
+		case r.adm.heavy <- struct{}{}:
+			r.lane = true
+		default:
+			r.adm.rejected.Add(1)
+			r.overloaded.Store(true)
+			return false
+		}
+	}
 	n := int64(min(max(cost, 1), float64(r.adm.maxCost)))
 	if !r.adm.cost.TryAcquire(n) {
 		wctx, cancel := context.WithTimeout(ctx, r.adm.queueWait)
@@ -105,6 +132,10 @@ func (r *request) release() {
 		r.adm.cost.Release(r.held)
 		r.held = 0
 	}
+	if r.lane {
+		<-r.adm.heavy
+		r.lane = false
+	}
 }
 
 // overloadError is the GraphQL error of a refused request.
@@ -122,6 +153,7 @@ const retryAfterSeconds = 1
 const (
 	codeOverloaded = "OVERLOADED"
 	codeShapeLimit = "QUERY_SHAPE_LIMIT_EXCEEDED"
+	codeInputLimit = "INPUT_LIMIT_EXCEEDED"
 	codeTimeout    = "TIMEOUT"
 	codeTooLarge   = "REQUEST_TOO_LARGE"
 	codeBadRequest = "BAD_REQUEST"
@@ -130,7 +162,7 @@ const (
 )
 
 func init() {
-	for _, c := range []string{codeOverloaded, codeShapeLimit} {
+	for _, c := range []string{codeOverloaded, codeShapeLimit, codeInputLimit} {
 		errcode.RegisterErrorType(c, errcode.KindProtocol)
 	}
 }

@@ -33,6 +33,9 @@ type queryCost struct {
 	maxDepth int
 	maxCost  float64
 	maxCount int // the server's --max-count
+	// maxList bounds every list in an argument (a filter's `in` list, ...), variables included;
+	// ids lists are bounded by --max-ids instead.
+	maxList int
 	// actions maps "Type.field" of every action field to its feature.
 	actions map[string]*registry.Feature
 }
@@ -42,8 +45,8 @@ var _ interface {
 	graphql.OperationContextMutator
 } = (*queryCost)(nil)
 
-func newQueryCost(reg *registry.Registry, maxDepth, maxCost, maxCount int) *queryCost {
-	q := &queryCost{maxDepth: maxDepth, maxCost: float64(maxCost), maxCount: maxCount, actions: map[string]*registry.Feature{}}
+func newQueryCost(reg *registry.Registry, maxDepth, maxCost, maxCount, maxList int) *queryCost {
+	q := &queryCost{maxDepth: maxDepth, maxCost: float64(maxCost), maxCount: maxCount, maxList: maxList, actions: map[string]*registry.Feature{}}
 	for _, e := range reg.Entities {
 		for _, f := range e.Actions {
 			q.actions[e.TypeName()+"."+f.GraphQLName()] = f
@@ -62,6 +65,8 @@ func (q *queryCost) MutateOperationContext(ctx context.Context, rc *graphql.Oper
 	w := &costWalk{q: q, frags: rc.Doc.Fragments, vars: rc.Variables, memo: map[string]measure{}}
 	m := w.set(rc.Operation.SelectionSet, 0)
 	switch {
+	case w.tooLong != "":
+		return &gqlerror.Error{Message: w.tooLong, Extensions: map[string]any{"code": codeInputLimit}}
 	case m.depth > q.maxDepth:
 		return &gqlerror.Error{
 			Message:    fmt.Sprintf("query is %d levels deep, at most %d allowed", m.depth, q.maxDepth),
@@ -91,6 +96,8 @@ type costWalk struct {
 	vars  map[string]any
 	memo  map[string]measure // by fragment name
 	stack map[string]bool    // fragments being measured (cycles are rejected by validation)
+	// tooLong says which argument holds a list longer than maxList ("": none).
+	tooLong string
 }
 
 func (w *costWalk) set(set ast.SelectionSet, depth int) measure {
@@ -103,7 +110,7 @@ func (w *costWalk) set(set ast.SelectionSet, depth int) measure {
 				continue // introspection: not data (see queryCost)
 			}
 			sub := w.set(s.SelectionSet, 0)
-			sm = measure{depth: 1 + sub.depth, cost: 1 + w.multiplier(s)*sub.cost}
+			sm = measure{depth: 1 + sub.depth, cost: 1 + w.inputs(s) + w.multiplier(s)*sub.cost}
 		case *ast.InlineFragment:
 			sm = w.set(s.SelectionSet, 0)
 		case *ast.FragmentSpread:
@@ -131,6 +138,47 @@ func (w *costWalk) fragment(name string) measure {
 	delete(w.stack, name)
 	w.memo[name] = m
 	return m
+}
+
+// inputs is what a field's arguments cost to read and apply, variables included: one per list
+// element and input-object field, at any depth (a filter's `in` list of 50,000 strings costs
+// 50,000; before, variables were not counted at all). A list longer than maxList is recorded in
+// tooLong and rejects the operation. ids are not counted here: the multiplier counts them, and
+// --max-ids bounds them.
+func (w *costWalk) inputs(f *ast.Field) float64 {
+	n := 0.0
+	for _, a := range f.Arguments {
+		if a.Name == "ids" {
+			continue // the multiplier counts them, and --max-ids bounds them
+		}
+		v, err := a.Value.Value(w.vars)
+		if err != nil {
+			continue // invalid: validation or coercion rejects it
+		}
+		n += w.inputValue(v, f.Alias+"("+a.Name)
+	}
+	return n
+}
+
+func (w *costWalk) inputValue(v any, path string) float64 {
+	switch x := v.(type) {
+	case []any:
+		if w.q.maxList > 0 && len(x) > w.q.maxList && w.tooLong == "" {
+			w.tooLong = fmt.Sprintf("argument %s) holds a list of %d values, at most %d allowed (--max-input-list)", path, len(x), w.q.maxList)
+		}
+		n := float64(len(x))
+		for _, it := range x {
+			n += w.inputValue(it, path)
+		}
+		return n
+	case map[string]any:
+		n := float64(len(x))
+		for k, it := range x {
+			n += w.inputValue(it, path+"."+k)
+		}
+		return n
+	}
+	return 0
 }
 
 // multiplier is how many objects a field's selection is answered for.

@@ -107,3 +107,45 @@ func TestLimitsCapNotReject(t *testing.T) {
 		t.Fatalf("200 users × count 1000: %v", r.Errors)
 	}
 }
+
+// List arguments count and are bounded, variables included: a filter's 50,000-string `in` list
+// passed in variables used to cost 0.24 CPU-s a request and pass every limit (variables were
+// not counted); it is now refused before it runs, naming the argument, and a list within the
+// bound counts one value per element in the query's cost.
+func TestInputListsCountAndAreBounded(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.MaxComplexity = 1000 })
+	q := `query($in: [String!]) { user(id: 1) { recentClickedArticles(count: 5, filter: { source: { in: $in } }) { articleId } } }`
+	strs := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprint("s", i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		q    string
+		vars map[string]any
+		code string // "": answered
+	}{
+		{"small list", q, map[string]any{"in": strs(3)}, ""},
+		// 1 + 1 × (1 + 900 (the list) + 5 × 1) = 907
+		{"900 values within the cost", q, map[string]any{"in": strs(900)}, ""},
+		// 1 + 1 × (1 + 1000 + 5) = 1007 > 1000
+		{"1000 values over the cost", q, map[string]any{"in": strs(1000)}, "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"50,000 values in variables", q, map[string]any{"in": strs(50_000)}, "INPUT_LIMIT_EXCEEDED"},
+		{"1001 values inline", `{ user(id: 1) { recentClickedArticles(filter: { source: { in: ["` + strings.Join(strs(1001), `","`) + `"] } }) { articleId } } }`, nil, "INPUT_LIMIT_EXCEEDED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := e.query(tc.q, tc.vars)
+			switch {
+			case tc.code == "" && len(r.Errors) > 0:
+				t.Fatalf("errors %+v", r.Errors)
+			case tc.code != "" && (len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != tc.code):
+				t.Fatalf("want %s, got %+v", tc.code, r.Errors)
+			case tc.code == "INPUT_LIMIT_EXCEEDED" && !strings.Contains(r.Errors[0].Message, "argument recentClickedArticles(filter.source.in) holds a list of"):
+				t.Fatalf("message %q does not name the argument", r.Errors[0].Message)
+			}
+		})
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/catalog"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/plan"
 	"github.com/featuregraph/featuregraph/playground"
 	"github.com/featuregraph/featuregraph/registry"
@@ -60,6 +61,11 @@ type Config struct {
 	// QueryCacheBytes bounds the memory of each of those caches (estimated: the query text plus
 	// about 300 bytes per selection). Default 32 MiB.
 	QueryCacheBytes int64
+	// MaxInputList bounds every list in the arguments of a query (a filter's `in` list, ...),
+	// variables included; ids lists are bounded by Resolvers.MaxIDs instead. Every list element
+	// and input-object field also counts one value in the query's cost (MaxComplexity and
+	// admission). 0: the default, 1000.
+	MaxInputList int
 	// MaxSelections, MaxSetFields and MaxRepeats bound the shape of a query before it is
 	// validated: selections in all (fields, fragment spreads, inline fragments), fields of one
 	// selection set with its fragments flattened, and repeats of one response name in a set.
@@ -75,6 +81,15 @@ type Config struct {
 	// get its share within QueueWait is answered 503. At least MaxComplexity. Default 400,000
 	// (measured: about 700 bytes of heap per value in flight).
 	MaxInFlightValues int64
+	// CheapCost is the cost (values) up to which an operation is cheap: it is admitted at once,
+	// without cost units; heavier ones take a place in the heavy lane (MaxHeavyInFlight) or are
+	// answered 503 at once, then their cost units (MaxInFlightValues). During a flood of heavy
+	// queries cheap ones keep being served. Default 256; 0: the default.
+	CheapCost int
+	// MaxHeavyInFlight bounds the heavy operations executed at once (the heavy lane). Default
+	// 0: three quarters of MaxInFlight (at least 1), so a quarter of the slots stay for cheap
+	// operations.
+	MaxHeavyInFlight int
 	// WriteGrace is how long after RequestTimeout the answer may take to be written (a client
 	// that does not read it is cut off then). Default 2s.
 	WriteGrace time.Duration
@@ -111,6 +126,12 @@ type Config struct {
 	// context), of its GraphQL operation and of each resolver-backed field; see tracing.go. The
 	// store spans come from the store (store/traced). Default off: nothing is installed.
 	Tracer tracing.Tracer
+	// ServedLog, when set, receives the features read for every sampled request, keyed by its
+	// request id (see servedlog.go). Default nil: nothing is logged.
+	ServedLog ServedLogger
+	// Offline gives the offline sink's status to the catalog (offline.Pipeline.Status). Default
+	// nil: none.
+	Offline func() offline.Status
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -128,6 +149,8 @@ func DefaultConfig() Config {
 		MaxSelections:     2000,
 		MaxSetFields:      500,
 		MaxRepeats:        20,
+		MaxInputList:      1000,
+		CheapCost:         defaultCheapCost,
 		MaxInFlight:       64,
 		MaxQueue:          256,
 		QueueWait:         250 * time.Millisecond,
@@ -183,6 +206,12 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max in flight %d must be positive, max queue %d and queue wait %s not negative",
 			c.MaxInFlight, c.MaxQueue, c.QueueWait))
 	}
+	if c.CheapCost < 0 || c.MaxHeavyInFlight < 0 {
+		errs = append(errs, fmt.Errorf("cheap cost %d and max heavy in flight %d must not be negative (0: the default)", c.CheapCost, c.MaxHeavyInFlight))
+	}
+	if c.MaxInputList < 0 {
+		errs = append(errs, fmt.Errorf("max input list %d must not be negative (0: the default)", c.MaxInputList))
+	}
 	if c.WriteGrace <= 0 {
 		errs = append(errs, fmt.Errorf("write grace %s must be positive", c.WriteGrace))
 	}
@@ -190,6 +219,16 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max in-flight values %d must be at least max complexity %d", c.MaxInFlightValues, c.MaxComplexity))
 	}
 	return errors.Join(errs...)
+}
+
+const defaultCheapCost = 256
+
+// maxHeavy is the size of the heavy lane.
+func (c Config) maxHeavy() int {
+	if c.MaxHeavyInFlight > 0 {
+		return c.MaxHeavyInFlight
+	}
+	return max(1, c.MaxInFlight*3/4)
 }
 
 // Gateway is the HTTP API.
@@ -220,11 +259,20 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	if cfg.Metrics != nil {
 		cfg.Resolvers.Recorder = cfg.Metrics
 	}
+	if cfg.MaxInputList == 0 {
+		cfg.MaxInputList = DefaultConfig().MaxInputList
+	}
+	if cfg.CheapCost == 0 {
+		cfg.CheapCost = defaultCheapCost
+	}
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.ServedLog != nil {
+		reader = newServedReader(reader)
+	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
-		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues)}
+		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy())}
 	gql, err := g.graphQL(reg)
 	if err != nil {
 		return nil, err
@@ -242,7 +290,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle(playground.AssetPrefix, playground.Assets())
 	}
 	if cfg.Catalog {
-		cc := catalog.Config{Peers: cfg.CatalogPeers}
+		cc := catalog.Config{Peers: cfg.CatalogPeers, Offline: cfg.Offline}
 		if cfg.Playground {
 			cc.Playground = "/"
 		}
@@ -314,11 +362,14 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 	// After APQ, so that the query text is known.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
-	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount))
+	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount, g.cfg.MaxInputList))
 	if g.cfg.Tracer.Enabled() {
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
 	}
 	srv.Use(errorCap{})
+	if g.cfg.ServedLog != nil {
+		srv.Use(servedOperation{log: g.cfg.ServedLog})
+	}
 	// It answers, for either executor, a request whose context ended (plan.Answer names the
 	// backend a plan was cut short on).
 	srv.Use(endedStop{})
@@ -334,6 +385,13 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
+		id := requestID(r)
+		w.Header().Set(RequestIDHeader, id)
+		if g.cfg.ServedLog != nil {
+			c := &capture{log: g.cfg.ServedLog, req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
+			ctx = context.WithValue(ctx, captureKey{}, c)
+			defer c.finish(g.cfg.ServedLog)
+		}
 		// A client that does not read its answer holds this request (its slot, its buffers) at
 		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(g.cfg.RequestTimeout + g.cfg.WriteGrace))

@@ -133,3 +133,51 @@ func TestOwnDeadlineIsATimeoutNotABackendError(t *testing.T) {
 		}
 	}
 }
+
+// TestHeavyFloodLeavesRoomForCheapQueries: with every place of the heavy lane held by a heavy
+// query (three of four slots), another heavy query is refused 503 OVERLOADED at once (it does
+// not queue: the lane is not waited for), and cheap queries keep being served — before the lane,
+// 47 of 50 trivial probes were refused during a heavy flood, since heavy queries held every slot
+// and queued ahead of them for cost units.
+func TestHeavyFloodLeavesRoomForCheapQueries(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) {
+		c.MaxInFlight, c.MaxQueue, c.QueueWait = 4, 4, 50*time.Millisecond
+		c.RequestTimeout = 30 * time.Second
+	})
+	br := &blockingReader{Reader: e.mem, entered: make(chan struct{}, 8), release: make(chan struct{})}
+	e.rd.Reader = br
+	ids := strings.TrimSuffix(strings.Repeat("1,", 300), ",")
+	heavy := gqlBody(`{ users(ids: [` + ids + `]) { os regionId } }`) // ≈ 900 values: heavy
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c, _, _ := post(t, e.srv.URL, heavy); codes <- c }()
+	}
+	for range 3 {
+		<-br.entered // the heavy lane (3 of 4 slots) is held
+	}
+	code, h, b := post(t, e.srv.URL, heavy)
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(string(b), "OVERLOADED") {
+		t.Fatalf("heavy query over the lane: %d %v %s", code, h, b)
+	}
+	// Cheap probes (action reads: the blocking reader holds static reads only).
+	probe := gqlBody(`{ user(id: 1) { recentClickedArticles(count: 1) { articleId } } }`)
+	ok := 0
+	for range 50 {
+		if code, _, _ := post(t, e.srv.URL, probe); code == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 50 {
+		t.Errorf("%d of 50 cheap probes served during the heavy flood, want all", ok)
+	}
+	close(br.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Fatalf("admitted heavy query answered %d", c)
+		}
+	}
+}

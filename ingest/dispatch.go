@@ -137,6 +137,19 @@ func NewDispatcher(reg *registry.Registry, opts ...DispatcherOption) *Dispatcher
 	return d
 }
 
+// streamNames lists the registry's streams, sorted, for error messages.
+func (d *Dispatcher) streamNames() string {
+	names := make([]string, 0, len(d.streams))
+	for n := range d.streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "no streams"
+	}
+	return strings.Join(names, ", ")
+}
+
 // Registry returns the registry the dispatcher routes for.
 func (d *Dispatcher) Registry() *registry.Registry { return d.reg }
 
@@ -208,6 +221,9 @@ func (d *Dispatcher) DispatchEvent(env Envelope, ev map[string]any) (*Result, er
 		received = d.now()
 	}
 	now := received.UnixMilli()
+	if streamName != "" && d.streams[streamName] == nil {
+		return res, malformed("unknown streamName %q: the registry declares %s", streamName, d.streamNames())
+	}
 	if streamName == "" {
 		switch ss := d.topics[topic]; len(ss) {
 		case 0:
@@ -238,6 +254,13 @@ func (d *Dispatcher) DispatchEvent(env Envelope, ev map[string]any) (*Result, er
 	d.apply(res, d.routes[routeKey{streamName, topic, subTopic}], ev, now, &errs)
 	if subTopic != "" {
 		d.apply(res, d.routes[routeKey{streamName, topic, ""}], ev, now, &errs)
+	}
+	for _, err := range errs {
+		if rejects(err) {
+			// A hostile value rejects its whole event (strict.go): nothing of it is written.
+			res.Static, res.Actions = nil, nil
+			break
+		}
 	}
 	return res, errors.Join(errs...)
 }
@@ -302,6 +325,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			return nil
 		}
 		v, err := registry.ToValue(f.Type, f.Container, raw)
+		if err == nil {
+			err = checkValue(f, v)
+		}
 		if err != nil {
 			return fail("field", fl.path, err)
 		}
@@ -319,6 +345,9 @@ func (d *Dispatcher) convert(res *Result, r *route, ev map[string]any, now int64
 			continue // optional: a missing field is left out of the event
 		}
 		v, err := registry.CoerceScalar(fl.typ, raw)
+		if err == nil {
+			err = checkField(f, v)
+		}
 		if err != nil {
 			return fail("field", fl.path, err)
 		}

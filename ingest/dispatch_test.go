@@ -231,10 +231,6 @@ func TestDispatchExampleRegistry(t *testing.T) {
 			name: "unknown topic is unrouted",
 			env:  env("client_event", "other_topic", "x", `{"user_id":1}`),
 		},
-		{
-			name: "unknown stream is unrouted",
-			env:  env("nope", "user_cdc", "user_updated", `{"user_id":1}`),
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

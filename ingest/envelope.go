@@ -32,6 +32,9 @@ type Envelope struct {
 // "subTopic" would otherwise route the event wrongly); a missing topic or event is an error.
 // Every error matches ErrMalformed.
 func DecodeEnvelope(data []byte) (Envelope, error) {
+	if _, err := DecodeJSON(data); err != nil {
+		return Envelope{}, malformed("envelope: %s", jsonProblem(err))
+	}
 	var env Envelope
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -51,16 +54,11 @@ func DecodeEnvelope(data []byte) (Envelope, error) {
 }
 
 // DecodeEvent decodes an event's JSON text into maps, lists and json.Number (UseNumber keeps
-// 64-bit ids exact). The event must be one JSON object.
+// 64-bit ids exact), strictly (DecodeJSON). The event must be one JSON object.
 func DecodeEvent(data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, malformed("event is not JSON: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, malformed("event: unexpected data after the JSON value")
+	v, err := DecodeJSON(data)
+	if err != nil {
+		return nil, malformed("event is not JSON (strict: valid UTF-8, no duplicate key, no NUL): %s", jsonProblem(err))
 	}
 	m, ok := v.(map[string]any)
 	if !ok {

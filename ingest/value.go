@@ -67,6 +67,9 @@ func (d *Dispatcher) DispatchValue(v Value) (*Result, error) {
 			}
 		}
 		val, err := registry.ToValue(f.Type, f.Container, raw)
+		if err == nil {
+			err = checkValue(f, val)
+		}
 		if err != nil {
 			return fail("value", err)
 		}
@@ -93,6 +96,9 @@ func (d *Dispatcher) DispatchValue(v Value) (*Result, error) {
 			continue
 		}
 		cv, err := registry.CoerceScalar(fl.Type, x)
+		if err == nil {
+			err = checkField(f, cv)
+		}
 		if err != nil {
 			return fail("value", fmt.Errorf("field %q: %w", k, err))
 		}
@@ -117,14 +123,9 @@ func decodeJSONText(s string, raw bool) (any, error) {
 		}
 		return json.RawMessage(s), nil
 	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := DecodeJSON([]byte(s))
+	if err != nil {
 		return nil, fmt.Errorf("want JSON text: %s", jsonProblem(err))
-	}
-	if dec.More() {
-		return nil, errors.New("want one JSON value, got more")
 	}
 	return v, nil
 }

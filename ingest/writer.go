@@ -36,6 +36,9 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Observer, when set, counts the writes stored and failed per feature. Default nil.
 	Observer *FeatureObserver
+	// Tap, when set, receives every write the store accepted before its ticket is done
+	// (offline downsync). Default nil.
+	Tap Tap
 }
 
 // DefaultWriterConfig returns the documented defaults.
@@ -163,6 +166,7 @@ type batch struct {
 
 // Ticket follows one Enqueue call's writes.
 type Ticket struct {
+	source  string // WithSource of the Enqueue call
 	static  []store.StaticWrite
 	actions []store.ActionWrite
 	done    chan struct{}
@@ -216,7 +220,7 @@ func NewWriter(st store.Writer, cfg WriterConfig) (*Writer, error) {
 // writes are already queued (until ctx is done). The writes of one call are never split between
 // store calls' outcomes: they succeed or fail together.
 func (w *Writer) Enqueue(ctx context.Context, static []store.StaticWrite, actions []store.ActionWrite) (*Ticket, error) {
-	t := &Ticket{static: static, actions: actions, done: make(chan struct{})}
+	t := &Ticket{source: SourceOf(ctx), static: static, actions: actions, done: make(chan struct{})}
 	n := len(static) + len(actions)
 	if n == 0 {
 		close(t.done)
@@ -399,6 +403,15 @@ func (w *Writer) writeBatch(b *batch) {
 	} else {
 		for _, t := range b.tickets {
 			t.err = err
+		}
+	}
+	if w.cfg.Tap != nil {
+		if err := w.tap(b.tickets); err != nil {
+			for _, t := range b.tickets {
+				if t.err == nil {
+					t.err = err
+				}
+			}
 		}
 	}
 	w.stats.batches.Add(1)

@@ -31,6 +31,8 @@ type Metrics struct {
 	skipped      *prometheus.CounterVec
 	ingest       *ingestCollector
 	features     *featureTable
+	offline      offlineCollector // offline.go; registered on first use
+	offlineOnce  sync.Once
 }
 
 var _ store.Observer = (*Metrics)(nil)

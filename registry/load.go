@@ -63,6 +63,8 @@ func Parse(files map[string][]byte) (*Registry, error) {
 		entities: map[string]*Entity{},
 		streams:  map[string]*Stream{},
 		features: map[string]*Feature{},
+
+		featureDownsync: map[*Feature]*downsyncBlock{},
 	}
 	for _, n := range names {
 		p.file(n, files[n])
@@ -76,10 +78,17 @@ func Parse(files map[string][]byte) (*Registry, error) {
 
 type parser struct {
 	errs     problems
+	limits   *Limits // the registry's top-level limits, when a file set them
+	limitsAt Pos
 	entities map[string]*Entity
 	streams  map[string]*Stream
 	features map[string]*Feature // "entity.feature"
 	pending  []pendingFeature    // features whose entity may be declared in a later file
+
+	// Online to offline (offline.go).
+	downsyncDefault *downsyncBlock
+	featureDownsync map[*Feature]*downsyncBlock
+	served          *ServedLog
 }
 
 type pendingFeature struct {
@@ -325,7 +334,22 @@ func (p *parser) file(file string, src []byte) {
 		}
 		root = kept
 	}
-	top := p.mapping(file, root, "the file", "entities", "features", "streams")
+	top := p.mapping(file, root, "the file", "entities", "features", "streams", "downsync", "servedLog", "limits")
+	if n := top.byKey["downsync"]; n != nil {
+		p.defaultDownsync(file, n)
+	}
+	if n := top.byKey["servedLog"]; n != nil {
+		p.servedLog(file, n)
+	}
+	if n := top.byKey["limits"]; n != nil {
+		at := p.pos(file, top.keys["limits"])
+		if p.limits != nil {
+			p.errs.add(at, "keep one `limits:` block", "the registry's limits are set twice (first at %s:%d)", p.limitsAt.File, p.limitsAt.Line)
+		} else {
+			l := p.limitsBlock(file, n, "limits", DefaultLimits)
+			p.limits, p.limitsAt = &l, at
+		}
+	}
 	if n := top.byKey["streams"]; n != nil {
 		for _, kv := range p.entries(file, n, "streams") {
 			p.stream(file, kv[0], kv[1])
@@ -410,7 +434,7 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 
 var featureKeys = []string{
 	"featureType", "type", "containerType", "description", "owner", "deprecated", "tags", "defaultValue",
-	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL",
+	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL", "downsync", "limits",
 }
 
 func (p *parser) feature(pf pendingFeature) {
@@ -440,6 +464,9 @@ func (p *parser) feature(pf pendingFeature) {
 			f.Deprecated = p.str(file, n, "deprecated")
 		}
 	}
+	if n := m.byKey["limits"]; n != nil {
+		f.Limits = p.limitsBlock(file, n, what+": limits", f.Limits)
+	}
 	for _, t := range p.seq(file, m.byKey["tags"], "tags") {
 		f.Tags = append(f.Tags, p.str(file, t, "tag"))
 	}
@@ -461,6 +488,9 @@ func (p *parser) feature(pf pendingFeature) {
 	}
 	for _, n := range p.seq(file, m.byKey["events"], "events") {
 		p.eventSpec(file, f, n, what)
+	}
+	if n := m.byKey["downsync"]; n != nil {
+		p.featureDownsync[f] = p.downsync(file, n, what)
 	}
 }
 

@@ -21,6 +21,14 @@ type Registry struct {
 	Entities []*Entity          // sorted by name
 	Streams  map[string]*Stream // by stream name
 	byName   map[string]*Entity
+
+	// Downsync is the registry default (a top-level `downsync:` block); each feature's
+	// resolved setting is Feature.Downsync. ServedLog configures served-feature logging.
+	Downsync  Downsync
+	ServedLog ServedLog
+	// Limits are the registry's value limits (its top-level `limits:`, else DefaultLimits);
+	// each feature's own are in Feature.Limits.
+	Limits Limits
 }
 
 // Entity returns the entity with the given registry name, or nil.
@@ -69,6 +77,12 @@ type Feature struct {
 	Deprecated  string // deprecation reason; "" = not deprecated
 	Tags        []string
 	Events      []*EventSpec
+	// Downsync is how the feature's online writes are copied offline: the registry default
+	// with the feature's own `downsync:` keys over it.
+	Downsync Downsync
+	// Limits bound one ingested value of the feature: the registry's, overridden by the
+	// feature's own `limits:` block.
+	Limits Limits
 
 	// Static features.
 	Type         Type

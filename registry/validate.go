@@ -8,7 +8,10 @@ import (
 // finish attaches features to their entities and checks everything that spans definitions:
 // names that collide after GraphQL case conversion, joins, streams and event fields.
 func (p *parser) finish() *Registry {
-	reg := &Registry{Streams: p.streams, byName: p.entities}
+	reg := &Registry{Streams: p.streams, byName: p.entities, Limits: DefaultLimits}
+	if p.limits != nil {
+		reg.Limits = *p.limits
+	}
 	for _, e := range p.entities {
 		reg.Entities = append(reg.Entities, e)
 	}
@@ -34,6 +37,7 @@ func (p *parser) finish() *Registry {
 			continue
 		}
 		e.byName[f.Name] = f
+		f.Limits = reg.Limits
 		p.feature(pf)
 		switch f.FeatureType {
 		case Static:
@@ -43,6 +47,7 @@ func (p *parser) finish() *Registry {
 		}
 	}
 	p.checkNames(reg)
+	p.finishOffline(reg)
 	for _, e := range reg.Entities {
 		sort.Slice(e.Static, func(i, j int) bool { return e.Static[i].Name < e.Static[j].Name })
 		sort.Slice(e.Actions, func(i, j int) bool { return e.Actions[i].Name < e.Actions[j].Name })

@@ -3,8 +3,10 @@ package registry
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
@@ -253,19 +255,38 @@ func IsDecimal(s string) bool {
 	return i == len(s)
 }
 
+// ErrNotExact is matched (errors.Is) by the error of a number that is not exactly a value of the
+// type asked for: a fraction for an Int, a number out of the type's range, a Float so small it
+// would be stored as 0. Such numbers are rejected, never rounded, clamped or flushed to 0.
+var ErrNotExact = errors.New("number not exact in the feature's type")
+
 func parseInt(s string) (any, error) {
 	if !IsDecimal(s) {
 		return nil, fmt.Errorf("want Int, got %q", s)
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-			return int64(f), nil
-		}
-		return nil, fmt.Errorf("want Int, got %q", s)
+	if err == nil {
+		return n, nil
 	}
-	return n, nil
+	// A fraction or an exponent: accepted only when the number is exactly a 64-bit integer
+	// (1e3, 2.0), never rounded (1.5, 1.0000000000000000001) nor clamped (1e19).
+	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	if e, err := strconv.Atoi(exp); exp != "" && (err != nil || e > 40 || e < -40) {
+		if zeroDecimal(mant) {
+			return int64(0), nil
+		}
+		return nil, fmt.Errorf("%w: want Int, got %q (out of the 64-bit range, or a fraction)", ErrNotExact, s)
+	}
+	r, ok := new(big.Rat).SetString(s)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("want Int, got %q", s)
+	case !r.IsInt():
+		return nil, fmt.Errorf("%w: want Int, got %q (a fraction)", ErrNotExact, s)
+	case !r.Num().IsInt64():
+		return nil, fmt.Errorf("%w: want Int, got %q (out of the 64-bit range)", ErrNotExact, s)
+	}
+	return r.Num().Int64(), nil
 }
 
 func parseFloat(s string) (any, error) {
@@ -273,10 +294,22 @@ func parseFloat(s string) (any, error) {
 		return nil, fmt.Errorf("want Float, got %q", s)
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		return nil, fmt.Errorf("%w: want Float, got %q (out of the 64-bit range)", ErrNotExact, s)
+	case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
 		return nil, fmt.Errorf("want Float, got %q", s)
+	case f == 0 && !zeroDecimal(s):
+		return nil, fmt.Errorf("%w: want Float, got %q (too small: it would be stored as 0)", ErrNotExact, s)
 	}
 	return f, nil
+}
+
+// zeroDecimal reports whether the decimal number s (IsDecimal) is zero: no digit of its
+// mantissa is other than 0.
+func zeroDecimal(s string) bool {
+	mant, _, _ := strings.Cut(strings.ToLower(s), "e")
+	return strings.Trim(mant, "-0.") == ""
 }
 
 func asSlice(v any) ([]any, bool) {

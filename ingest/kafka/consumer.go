@@ -283,7 +283,8 @@ func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record
 			c.stats.events.Add(1)
 		}
 		if res.Writes() > 0 {
-			t, err := c.w.Enqueue(ctx, res.Static, res.Actions)
+			src := ingest.WithSource(ctx, "kafka:"+r.Topic+"/"+strconv.Itoa(int(r.Partition))+"/"+strconv.FormatInt(r.Offset, 10))
+			t, err := c.w.Enqueue(src, res.Static, res.Actions)
 			if err != nil {
 				return c.abandon(recs, err)
 			}

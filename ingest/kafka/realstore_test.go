@@ -126,3 +126,61 @@ func statics(lines []string) []string {
 	}
 	return out
 }
+
+// TestConsumerNeverWaitsOnHungRedis: with Redis hung (the fault proxy holds every byte) the
+// consumer is not held up: DynamoDB took each batch, the Redis update gave up within its budget
+// and the keys went pending, so the writer never retried (before, every batch waited for its
+// 10 s call timeout and was retried); DynamoDB holds exactly what the records say, and Redis is
+// brought up to date once it answers again.
+func TestConsumerNeverWaitsOnHungRedis(t *testing.T) {
+	proxy := testenv.NewFaultProxy(t, testenv.NewRedis(t).Addr())
+	ctx := context.Background()
+	dyn, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: testenv.DynamoDB(t), Region: "us-east-1", Table: fmt.Sprintf("ingest_hung_%d", time.Now().UnixNano()%1e9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dyn.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rds, err := redis.New(redis.Config{Addrs: []string{proxy.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := tiered.New(rds, dyn, tiered.Config{NegativeTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := ingesttest.Registry(t)
+	d := ingest.NewDispatcher(reg)
+	c := cluster(t, reg, "hung.dlq")
+	recs := streamRecords(200)
+	proxy.Set(testenv.Blackhole, 0)
+	produce(t, c, recs)
+	cfg := config(c, "hung")
+	cfg.MaxPollRecords = 50
+	cons, stop := start(t, d, st, cfg)
+	retried := false
+	ingesttest.Eventually(t, 60*time.Second, "every record stored with Redis hung", func() bool {
+		s := cons.Stats()
+		retried = retried || s.StoreRetrying
+		return s.Stored >= int64(len(recs)) && s.Lag == 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if retried {
+		t.Errorf("the writer retried: a hung Redis held the consumer up")
+	}
+	want := ingesttest.Dump(t, reference(t, d, recs), reg, ids)
+	if got := ingesttest.Dump(t, dyn, reg, ids); !reflect.DeepEqual(got, want) {
+		t.Errorf("DynamoDB\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	proxy.Set(testenv.Pass, 0)
+	ingesttest.Eventually(t, 30*time.Second, "Redis brought up to date", func() bool {
+		return st.PendingStatics() == 0 && st.StaleSeries() == 0
+	})
+	if got := ingesttest.Dump(t, st, reg, ids); !reflect.DeepEqual(got, want) {
+		t.Errorf("tiered store after healing\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+}

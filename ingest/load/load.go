@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -296,7 +297,8 @@ func (ru *run) process(ctx context.Context, chunk []record) error {
 			}
 		}
 		if res != nil && res.Writes() > 0 {
-			t, werr := ru.l.w.Enqueue(ctx, res.Static, res.Actions)
+			src := ingest.WithSource(ctx, "file:"+ru.name+"#"+strconv.Itoa(rec.line))
+			t, werr := ru.l.w.Enqueue(src, res.Static, res.Actions)
 			if werr != nil {
 				return werr
 			}

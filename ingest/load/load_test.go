@@ -77,6 +77,7 @@ func readRejects(t *testing.T, path string) []map[string]any {
 	}
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {

@@ -151,6 +151,9 @@ func decode(r record) (decoded, error) {
 		}
 		return decoded{value: v}, nil
 	}
+	if _, err := ingest.DecodeJSON(r.raw); err != nil {
+		return decoded{}, fmt.Errorf("%w: %v", ingest.ErrMalformed, err)
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(r.raw, &m); err != nil {
 		return decoded{}, fmt.Errorf("%w: not a JSON object: %v", ingest.ErrMalformed, err)
@@ -189,10 +192,4 @@ func decode(r record) (decoded, error) {
 	return decoded{value: v}, nil
 }
 
-func decodeAny(raw json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	err := dec.Decode(&v)
-	return v, err
-}
+func decodeAny(raw json.RawMessage) (any, error) { return ingest.DecodeJSON(raw) }

@@ -183,3 +183,25 @@ func Total(name string, sums []Summary) Summary {
 	}
 	return t
 }
+
+// CheckRejected is a load's verdict for a pipeline: an error when its summaries rejected more
+// than maxRejected records in all (negative: any number is allowed), naming the count and where
+// the rejected records are, so that the command exits non-zero. A load whose records were all
+// rejected has not loaded anything a pipeline asked for.
+func CheckRejected(sums []Summary, maxRejected int64) error {
+	if maxRejected < 0 {
+		return nil
+	}
+	t := Total("", sums)
+	if t.Rejected <= maxRejected {
+		return nil
+	}
+	where := ""
+	if t.RejectsPath != "" {
+		where = "; see " + t.RejectsPath
+		if len(sums) > 1 {
+			where = "; see the rejects file of each object"
+		}
+	}
+	return fmt.Errorf("%d of %d records rejected, more than --max-rejected %d allows%s", t.Rejected, t.Records, maxRejected, where)
+}

@@ -53,3 +53,38 @@ func TestPushStrictNumbersAndIDs(t *testing.T) {
 		t.Fatalf("store: %v", dump)
 	}
 }
+
+// TestPushRejectsHostileEvents: every hostile event (ingesttest.HostileEvents: numbers that
+// would not be stored as sent, values over the registry's limits, invalid UTF-8, NUL, duplicate
+// keys) is answered 422 naming the problem, and nothing of it is stored — not even its valid
+// fields.
+func TestPushRejectsHostileEvents(t *testing.T) {
+	f := newFixture(t, push.Config{MaxBodyBytes: 4 << 20})
+	for _, h := range ingesttest.HostileEvents() {
+		t.Run(h.Name, func(t *testing.T) {
+			code, body, _ := f.post(t, h.Envelope())
+			r := decode(t, body)
+			if code != http.StatusUnprocessableEntity || len(r.Results) != 1 || r.Results[0].Status != push.StatusError || r.Rejected != 1 {
+				t.Fatalf("%d %.500s", code, body)
+			}
+			for _, s := range h.Says {
+				if !strings.Contains(r.Results[0].Error, s) {
+					t.Errorf("error %q does not say %q", r.Results[0].Error, s)
+				}
+			}
+		})
+	}
+	if dump := ingesttest.Dump(t, f.mem, ingesttest.Registry(t), map[string][]string{"user": ingesttest.HostileUsers()}); len(dump) != 0 {
+		t.Errorf("stored from hostile events: %.1000v", dump)
+	}
+	// An undeclared stream is rejected per event, naming the known streams (it was 200 unrouted).
+	code, body, _ := f.post(t, `[{"streamName":"app_event","topic":"user_cdc","event":{"event_name":"user_updated","user_id":912,"device":{"os":"ios"}}}]`)
+	if r := decode(t, body); code != http.StatusUnprocessableEntity || r.Rejected != 1 || !strings.Contains(r.Results[0].Error, `unknown streamName "app_event": the registry declares app_events, client_event`) {
+		t.Errorf("unknown stream: %d %s", code, body)
+	}
+	// The same events, valid, are stored: the rules reject the hostile values, not the events.
+	code, body, _ = f.post(t, `{"streamName":"app_events","topic":"user_cdc","event":{"event_name":"user_updated","user_id":903,"device":{"os":"ios"},"region":{"id":2},"verified":true,"updated_at":1760000000}}`)
+	if code != http.StatusOK || decode(t, body).Accepted != 1 {
+		t.Fatalf("valid event: %d %s", code, body)
+	}
+}

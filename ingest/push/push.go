@@ -216,7 +216,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		if out == nil {
 			continue
 		}
-		t, err := h.w.Enqueue(ctx, out.Static, out.Actions)
+		t, err := h.w.Enqueue(ingest.WithSource(ctx, "push"), out.Static, out.Actions)
 		if err != nil {
 			h.countLater(tickets, resp.Results)
 			h.storeUnavailable(ctx, rw, err, outs, tickets)

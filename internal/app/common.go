@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,6 +110,9 @@ func Setup(ctx context.Context, log *slog.Logger, features string, so *StoreOpti
 	st, err := OpenStore(ctx, so, log, obs, reg)
 	if err != nil {
 		return nil, err
+	}
+	if err := st.CheckAtStart(ctx, log); err != nil {
+		return nil, errors.Join(err, st.Close())
 	}
 	return &Runtime{Log: log, Reg: reg, RegFS: regFS, Store: st}, nil
 }

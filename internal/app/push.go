@@ -16,8 +16,10 @@ import (
 
 // MountIngest serves POST /v1/events on the gateway, writing through a batching writer. The
 // returned function flushes and closes the writer (at shutdown).
-func MountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger) (func(context.Context) error, error) {
+// tap (nil: none) receives the stored writes (offline downsync).
+func MountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger, tap ingest.Tap) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
+	cfg.Tap = tap
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
 	cfg.Logger = log
 	obs := FeatureObserver(reg, m)

@@ -164,6 +164,23 @@ func OpenStore(ctx context.Context, o *StoreOptions, log *slog.Logger, obs store
 	return &Store{Store: traced.Wrap(ts, o.tracer, KindTiered), Kind: KindTiered, Table: ddb}, nil
 }
 
+// CheckAtStart stops a command whose DynamoDB table is missing (naming init-table) and logs a
+// backend unreachable at start (dynamodb.CheckAtStart).
+func (s *Store) CheckAtStart(ctx context.Context, log *slog.Logger) error {
+	if s.Table == nil {
+		return nil
+	}
+	var cache store.Pinger
+	if p, ok := store.As[interface{ PingCache(context.Context) error }](s.Store); ok {
+		cache = pingFunc(p.PingCache)
+	}
+	return dynamodb.CheckAtStart(ctx, s.Table, cache, log)
+}
+
+type pingFunc func(context.Context) error
+
+func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
+
 // SplitList splits a comma-separated flag value, dropping blanks.
 func SplitList(s string) []string {
 	var out []string

@@ -59,6 +59,7 @@ var commands = map[string]command{
 	"init-table": {summary: "create the DynamoDB table and enable its TTL", new: func() runner { return &initTableCmd{} }},
 	"version":    {summary: "print the version, commit and Go version of this binary", new: func() runner { return versionCmd{} }},
 	"diff":       {summary: "classify the registry's changes against a base (git ref or directory); fails on a breaking one not accepted", new: func() runner { return &diffCmd{} }},
+	"dataset":    {summary: "write a point-in-time training set (Parquet) from a spine of entity ids and times, read with a GraphQL operation", new: func() runner { return &datasetCmd{} }},
 	"dev":        {summary: "serve and watch the registry: on a change validate, regenerate, rebuild and restart, keeping the data", new: func() runner { return &devCmd{} }, args: "[-- serve flags...]"},
 }
 

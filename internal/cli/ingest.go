@@ -29,6 +29,7 @@ type ingestCmd struct {
 	resetOffset string
 	metricsAddr string
 	writer      ingest.WriterConfig
+	offline     offlineOptions
 }
 
 // writerFlags registers the batching writer's flags (ingest and load).
@@ -53,6 +54,7 @@ func (c *ingestCmd) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.resetOffset, "kafka-reset-offset", "earliest", "where a group with no committed offset starts: earliest or latest")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", ":9091", "address of /metrics and /healthz of the worker (empty: off)")
 	writerFlags(fs, &c.writer)
+	c.offline.flags(fs)
 }
 
 // run consumes the registry's topics from Kafka into the stores until SIGTERM, then flushes,
@@ -97,6 +99,12 @@ func (c *ingestCmd) run(ctx context.Context, e *env) error {
 	}
 	obs := app.FeatureObserver(reg, m)
 	cfg.Writer.Observer = obs
+	off, err := c.offline.open(ctx, reg, log, m, cfg.Brokers, false)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, log)
+	cfg.Writer.Tap = off.Tap()
 	k, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
 	if err != nil {
 		return err

@@ -23,10 +23,12 @@ type loadCmd struct {
 	concurrency int
 	rejects     string
 	noProgress  bool
+	maxRejected int64
 	parquet     load.ParquetConfig
 	columns     string
 	s3          load.S3Config
 	writer      ingest.WriterConfig
+	offline     offlineOptions
 }
 
 func (c *loadCmd) flags(fs *flag.FlagSet) {
@@ -45,7 +47,9 @@ func (c *loadCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.concurrency, "concurrency", 4, "records converted and written in parallel")
 	fs.StringVar(&c.rejects, "rejects", "", "where rejected records go, with the reason (default <file>.rejected.jsonl, created only when needed)")
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no progress bar (it is shown only on a terminal anyway)")
+	fs.Int64Var(&c.maxRejected, "max-rejected", 0, "rejected records allowed before load exits non-zero (negative: any number)")
 	writerFlags(fs, &c.writer)
+	c.offline.flags(fs)
 }
 
 // run loads the file into the stores and prints a summary of each object (and their total).
@@ -75,7 +79,14 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	w, err := ingest.NewWriter(st, c.writer)
+	off, err := c.offline.open(ctx, reg, log, nil, nil, false)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, log)
+	wcfg := c.writer
+	wcfg.Tap = off.Tap()
+	w, err := ingest.NewWriter(st, wcfg)
 	if err != nil {
 		return err
 	}
@@ -108,6 +119,9 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 	}
 	if len(sums) > 1 {
 		fmt.Fprintln(e.stdout, "total:", load.Total(c.file, sums).String())
+	}
+	if err == nil {
+		err = load.CheckRejected(sums, c.maxRejected)
 	}
 	return err
 }

@@ -30,6 +30,7 @@ type serveCmd struct {
 	production      bool
 	shutdownTimeout time.Duration
 	shutdownDrain   time.Duration
+	offline         offlineOptions
 }
 
 func (c *serveCmd) flags(fs *flag.FlagSet) {
@@ -37,6 +38,7 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	c.log.Flags(fs)
 	c.store.Flags(fs)
 	app.AdminFlag(fs, &c.adminAddr)
+	c.offline.flags(fs)
 	g := &c.gateway
 	*g = gateway.DefaultConfig()
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
@@ -51,12 +53,15 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	fs.IntVar(&g.MaxQueue, "max-queue", g.MaxQueue, "GraphQL requests waiting for a slot; more get 503 at once")
 	fs.DurationVar(&g.QueueWait, "queue-wait", g.QueueWait, "longest wait for a slot (or for the in-flight values budget) before 503")
 	fs.Int64Var(&g.MaxInFlightValues, "max-in-flight-values", g.MaxInFlightValues, "values (query cost) of the requests executed at once: bounds the memory of answers being built")
+	fs.IntVar(&g.CheapCost, "cheap-cost", g.CheapCost, "query cost (values) up to which an operation is cheap: admitted at once, never queued behind heavy ones")
+	fs.IntVar(&g.MaxHeavyInFlight, "max-heavy-in-flight", g.MaxHeavyInFlight, "heavier operations executed at once; more get 503 at once (0: three quarters of --max-in-flight)")
 	fs.Int64Var(&g.QueryCacheBytes, "query-cache-bytes", g.QueryCacheBytes, "memory of the parsed-query cache (and of the APQ cache)")
 	fs.DurationVar(&g.RequestTimeout, "request-timeout", g.RequestTimeout, "deadline of one GraphQL request, backend calls included")
 	fs.Int64Var(&g.MaxBodyBytes, "max-body-bytes", g.MaxBodyBytes, "largest request body accepted")
 	fs.IntVar(&g.ParserTokenLimit, "max-tokens", g.ParserTokenLimit, "most tokens a query may have")
 	fs.IntVar(&g.MaxDepth, "max-depth", g.MaxDepth, "deepest selection nesting a query may have")
 	fs.IntVar(&g.MaxComplexity, "max-complexity", g.MaxComplexity, "most values a query may return (fields × ids × count)")
+	fs.IntVar(&g.MaxInputList, "max-input-list", g.MaxInputList, "longest list in a query's arguments (a filter's in list, ...), variables included; each element counts one value of the query's cost")
 	fs.IntVar(&g.QueryCacheSize, "query-cache-size", g.QueryCacheSize, "parsed queries kept in the cache (and APQ entries)")
 	fs.IntVar(&g.Resolvers.MaxIDs, "max-ids", g.Resolvers.MaxIDs, "most ids one batch field (users(ids:)) accepts")
 	fs.IntVar(&g.Resolvers.MaxCount, "max-count", g.Resolvers.MaxCount, "largest count an action field returns (on top of each feature's maxCount)")
@@ -99,11 +104,22 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	}
 	cfg.Catalog = c.catalog.value || (!c.catalog.set && !c.production)
 	cfg.CatalogPeers = app.SplitList(c.catalogPeers)
+	off, err := c.offline.open(ctx, reg, log, m, nil, true)
+	if err != nil {
+		return err
+	}
+	defer closeOffline(ctx, off, log)
+	if sl := off.ServedLog(); sl != nil {
+		cfg.ServedLog = sl
+	}
+	if off != nil {
+		cfg.Offline = off.Status
+	}
 	g, err := gateway.New(cfg, reg, st, st, log)
 	if err != nil {
 		return err
 	}
-	m.Degraded([]string{"redis"}, g.Degraded, g.Rejected)
+	m.Degraded([]string{"redis", "dynamodb"}, g.Degraded, g.Rejected)
 	m.RedisPending(st.Pending)
 	if demo := c.demo.value || (!c.demo.set && st.Kind == app.KindMemory); demo {
 		if err := app.LoadDemo(ctx, reg, rt.RegFS, st, app.FeatureObserver(reg, m), log, c.demo.set); err != nil {
@@ -112,7 +128,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	}
 	closeIngest := func(context.Context) error { return nil }
 	if push := c.push.value || (!c.push.set && !c.production); push {
-		ci, err := app.MountIngest(g, reg, st, m, log)
+		ci, err := app.MountIngest(g, reg, st, m, log, off.Tap())
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,11 @@ import (
 
 const backend = "dynamodb"
 
+// ErrTableMissing is matched (errors.Is) by the error of a call to a table that does not exist.
+// It is neither store.ErrUnavailable nor store.ErrInvalid: retrying does not help, and the
+// request was not malformed; the operator must run init-table.
+var ErrTableMissing = errors.New("the DynamoDB table does not exist")
+
 // api is the part of the SDK client the store uses.
 type api interface {
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
@@ -202,9 +207,10 @@ func call[T any](s *Store, op string, items int, f func() (T, error)) (T, error)
 }
 
 // wrap maps an SDK error to a store error, once, where it leaves the SDK: a request DynamoDB
-// rejects as malformed is store.ErrInvalid; everything else — network errors, 5xx, throttling
-// the SDK's retries could not ride out, a missing table, the request deadline — is
-// store.ErrUnavailable. A ConditionalCheckFailedException stays matchable with errors.As.
+// rejects as malformed is store.ErrInvalid; a missing table is ErrTableMissing (naming
+// init-table); everything else — network errors, 5xx, throttling the SDK's retries could not
+// ride out, the request deadline — is store.ErrUnavailable. A ConditionalCheckFailedException
+// stays matchable with errors.As.
 func (s *Store) wrap(op string, err error) error {
 	sentinel := store.ErrUnavailable
 	var apiErr smithy.APIError
@@ -212,6 +218,10 @@ func (s *Store) wrap(op string, err error) error {
 		switch apiErr.ErrorCode() {
 		case "ValidationException", "SerializationException", "ItemCollectionSizeLimitExceededException", "ConditionalCheckFailedException":
 			sentinel = store.ErrInvalid
+		case "ResourceNotFoundException":
+			// Not retried (it is not ErrUnavailable): waiting does not create the table.
+			return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: table %q: create it with `featuregraph init-table --dynamodb-table %s` (with the same --dynamodb-endpoint/--dynamodb-region): %w",
+				ErrTableMissing, s.cfg.Table, s.cfg.Table, err)}
 		}
 	}
 	return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: %s: %w", sentinel, s.cfg.Table, err)}

@@ -111,7 +111,11 @@ func (s *Store) fallback(ctx context.Context, queries []store.ActionQuery, refil
 		}
 	}
 	start := time.Now()
-	got, err := s.source.ReadEvents(ctx, series)
+	var got map[store.ActionQuery][]store.StoredEvent
+	err := s.dynamoRead(ctx, "fallback", func(ctx context.Context) (err error) {
+		got, err = s.source.ReadEvents(ctx, series)
+		return err
+	})
 	s.cfg.Observer.BackendCall(observerName, "fallback", len(series), time.Since(start), err)
 	if err != nil {
 		s.endRefill(marked, true)
@@ -222,7 +226,8 @@ func (s *Store) startRefill(sq store.ActionQuery, evs []store.StoredEvent) {
 	}
 }
 
-// WriteActions implements store.ActionWriter: DynamoDB first, then the keys Redis holds.
+// WriteActions implements store.ActionWriter: DynamoDB first, then the keys Redis holds, within
+// the Redis write budget (breaker.go redisWrite); when that fails the series are pending.
 func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
 	if len(writes) == 0 {
 		return nil
@@ -237,8 +242,7 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 		marks[i] = mark{key: w.Key}
 	}
 	s.negative.forget(keys)
-	if err := s.cache.WriteActionsIfPresent(ctx, writes); err != nil {
-		s.redisFailed(ctx, err)
+	if err := s.redisWrite(ctx, func(ctx context.Context) error { return s.cache.WriteActionsIfPresent(ctx, writes) }); err != nil {
 		// Marked even when the caller gave up (it may not retry). With the context done the
 		// error is returned all the same: the caller decides.
 		if s.markPending(marks, nil) && ctx.Err() == nil {

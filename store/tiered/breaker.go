@@ -3,6 +3,7 @@ package tiered
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -30,10 +31,36 @@ func (s *Store) redisContext(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, max(budget, time.Millisecond))
 }
 
+// redisWrite runs write, the Redis update of a write DynamoDB has taken, within the write
+// budget: at most Config.RedisWriteBudget and a third of what is left of ctx's deadline, so that
+// a slow or hung Redis never holds a push, a Kafka batch or a load (the caller marks the keys
+// pending when it fails, pending.go). While the breaker is open the update is not tried at all
+// (ErrUnavailable), unless this write is the probe: its success closes the breaker, which
+// matters for processes that only write (ingest workers, load).
+func (s *Store) redisWrite(ctx context.Context, write func(ctx context.Context) error) error {
+	if !s.redisUsable() {
+		return &store.BackendError{Backend: "redis", Op: "write", Err: fmt.Errorf("%w: skipped while the Redis breaker is open", store.ErrUnavailable)}
+	}
+	budget := s.cfg.RedisWriteBudget
+	if d, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(d)/3)
+	}
+	wctx, cancel := context.WithTimeout(ctx, max(budget, time.Millisecond))
+	err := write(wctx)
+	cancel()
+	if err != nil {
+		s.redisFailed(ctx, err)
+		return err
+	}
+	s.redisWorked()
+	return nil
+}
+
 // redisUsable reports whether a read should try Redis: the breaker is closed, or this read is
 // the probe.
 func (s *Store) redisUsable() bool {
-	if s.cfg.RedisRetryAfter < 0 {
+	if s.cfg.RedisRetryAfter < 0 || s.dynamo.down.Load() != 0 {
+		// With DynamoDB's breaker open too, Redis is the only backend left: try it anyway.
 		return true
 	}
 	until := s.redisDown.Load()
@@ -64,11 +91,16 @@ func (s *Store) redisWorked() {
 	}
 }
 
-// Degraded names the backends the store is serving without: "redis" while the breaker is open
-// (reads go to DynamoDB).
+// Degraded names the backends the store is serving without: "redis" while its breaker is open
+// (reads go to DynamoDB), "dynamodb" while its breaker is open or its last Ping failed (reads
+// that need DynamoDB fail fast, dynamo.go).
 func (s *Store) Degraded() []string {
+	var out []string
 	if s.redisDown.Load() != 0 {
-		return []string{"redis"}
+		out = append(out, "redis")
 	}
-	return nil
+	if s.dynamo.down.Load() != 0 || s.dynamo.pingDown.Load() {
+		out = append(out, "dynamodb")
+	}
+	return out
 }

@@ -33,12 +33,29 @@ type Config struct {
 	// RefillTimeout bounds one background refill. Default 2s.
 	RefillTimeout time.Duration
 	// RedisRetryAfter is how long reads skip Redis after a Redis error and go straight to
-	// DynamoDB (writes always try Redis); then one read probes Redis (breaker.go). Default 1s;
-	// negative never skips.
+	// DynamoDB, and writes mark what they touched pending without trying Redis; then one read or
+	// write probes Redis (breaker.go). Default 1s; negative never skips.
 	RedisRetryAfter time.Duration
 	// RedisReadBudget is the longest a read waits for Redis before falling back to DynamoDB (and
 	// never more than a third of what is left of the read's deadline). Default 150ms.
 	RedisReadBudget time.Duration
+	// RedisWriteBudget is the longest a write waits for its Redis update once DynamoDB took it
+	// (and never more than a third of what is left of its deadline); then the write succeeds and
+	// what it touched is pending (pending.go). Default 150ms.
+	RedisWriteBudget time.Duration
+	// DynamoDBRetryAfter is how long reads that need DynamoDB fail fast once its breaker opened
+	// (dynamo.go); then one read probes DynamoDB. Default 500ms; negative: no breaker.
+	DynamoDBRetryAfter time.Duration
+	// DynamoDBBreakerFailures is how many DynamoDB reads in a row must fail (unavailable, or out
+	// of their budget while the caller had time) to open the breaker. Default 3.
+	DynamoDBBreakerFailures int
+	// DynamoDBMaxWaiting bounds the reads waiting on DynamoDB at once (the bulkhead); another
+	// waits at most DynamoDBQueueWait for a place and then fails naming dynamodb; lifted while
+	// Redis's breaker is open (every read needs DynamoDB then). Default 48, three quarters of the
+	// gateway's default MaxInFlight.
+	DynamoDBMaxWaiting int
+	// DynamoDBQueueWait is how long a read waits for a place in the bulkhead. Default 50ms.
+	DynamoDBQueueWait time.Duration
 	// StaticNegativeTTL is how long Redis remembers that DynamoDB holds no value for a static
 	// feature of an entity (a negative entry, ± 10% jitter), so absent features do not send
 	// every read to DynamoDB. Writes replace a negative entry at once. Default 1m; negative:
@@ -73,6 +90,11 @@ func DefaultConfig() Config {
 		RefillTimeout:           2 * time.Second,
 		RedisRetryAfter:         time.Second,
 		RedisReadBudget:         150 * time.Millisecond,
+		RedisWriteBudget:        150 * time.Millisecond,
+		DynamoDBRetryAfter:      500 * time.Millisecond,
+		DynamoDBBreakerFailures: 3,
+		DynamoDBMaxWaiting:      48,
+		DynamoDBQueueWait:       50 * time.Millisecond,
 		StaticNegativeTTL:       time.Minute,
 		StaticCacheSize:         64 << 20,
 		Observer:                store.NopObserver{},
@@ -88,10 +110,14 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}, {"StaticRefillConcurrency", c.StaticRefillConcurrency}} {
+	}{{"NegativeCacheSize", c.NegativeCacheSize}, {"RefillMaxEvents", c.RefillMaxEvents}, {"RefillConcurrency", c.RefillConcurrency}, {"StaticRefillConcurrency", c.StaticRefillConcurrency},
+		{"DynamoDBBreakerFailures", c.DynamoDBBreakerFailures}, {"DynamoDBMaxWaiting", c.DynamoDBMaxWaiting}} {
 		if f.v < 0 {
 			bad(f.name, "must not be negative, got %d", f.v)
 		}
+	}
+	if c.DynamoDBQueueWait < 0 {
+		bad("DynamoDBQueueWait", "must not be negative, got %s", c.DynamoDBQueueWait)
 	}
 	if c.RefillTimeout < 0 {
 		bad("RefillTimeout", "must not be negative, got %s", c.RefillTimeout)
@@ -133,6 +159,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RedisReadBudget <= 0 {
 		c.RedisReadBudget = d.RedisReadBudget
+	}
+	if c.RedisWriteBudget <= 0 {
+		c.RedisWriteBudget = d.RedisWriteBudget
+	}
+	if c.DynamoDBRetryAfter == 0 {
+		c.DynamoDBRetryAfter = d.DynamoDBRetryAfter
+	}
+	if c.DynamoDBBreakerFailures == 0 {
+		c.DynamoDBBreakerFailures = d.DynamoDBBreakerFailures
+	}
+	if c.DynamoDBMaxWaiting == 0 {
+		c.DynamoDBMaxWaiting = d.DynamoDBMaxWaiting
+	}
+	if c.DynamoDBQueueWait == 0 {
+		c.DynamoDBQueueWait = d.DynamoDBQueueWait
 	}
 	if c.StaticNegativeTTL == 0 {
 		c.StaticNegativeTTL = d.StaticNegativeTTL

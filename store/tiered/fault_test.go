@@ -132,3 +132,22 @@ func TestFailedRedisWriteDoesNotBlockIngestion(t *testing.T) {
 		t.Fatalf("another process misses the event: %v", got)
 	}
 }
+
+// Ping answers for the store as a whole: with Redis refusing connections it succeeds (the store
+// serves from DynamoDB) and the store says degraded: redis, so /readyz names Redis at start
+// and while it is down, before any read found out.
+func TestPingNamesRedisDown(t *testing.T) {
+	proxy := testenv.NewFaultProxy(t, testenv.Redis(t))
+	e := newEnv(t, proxy.Addr(), tiered.Config{})
+	ctx := context.Background()
+	if err := e.tiered.Ping(ctx); err != nil || len(e.tiered.Degraded()) != 0 {
+		t.Fatalf("healthy: %v, degraded %v", err, e.tiered.Degraded())
+	}
+	proxy.Set(testenv.Reset, 0)
+	if err := e.tiered.Ping(ctx); err != nil {
+		t.Fatalf("Redis down: Ping %v, want nil (DynamoDB serves)", err)
+	}
+	if d := e.tiered.Degraded(); len(d) != 1 || d[0] != "redis" {
+		t.Fatalf("Redis down: degraded %v, want [redis]", d)
+	}
+}

@@ -11,5 +11,10 @@ var _ store.StaticHistoryReader = (*Store)(nil)
 // ReadStaticAsOf implements store.StaticHistoryReader from DynamoDB: Redis holds only current
 // values.
 func (s *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64) (map[store.Key]store.StaticValue, error) {
-	return s.source.ReadStaticAsOf(ctx, keys, asOf)
+	var out map[store.Key]store.StaticValue
+	err := s.dynamoRead(ctx, "read static as of", func(ctx context.Context) (err error) {
+		out, err = s.source.ReadStaticAsOf(ctx, keys, asOf)
+		return err
+	})
+	return out, err
 }

@@ -156,7 +156,7 @@ func (s *Store) readSource(ctx context.Context, start time.Time, q store.StaticQ
 	}
 	vals := make([]store.StaticValue, len(keys))
 	fstart := time.Now()
-	err := s.source.ReadStaticKeys(ctx, keys, vals)
+	err := s.dynamoRead(ctx, "static fallback", func(ctx context.Context) error { return s.source.ReadStaticKeys(ctx, keys, vals) })
 	if err != nil && ctx.Err() != nil {
 		return s.cancelled(ctx, start, len(out))
 	}
@@ -236,9 +236,8 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	for i, w := range writes {
 		marks[i] = mark{key: w.Key, ts: w.TS}
 	}
-	err := s.cache.WriteStatic(ctx, writes)
+	err := s.redisWrite(ctx, func(ctx context.Context) error { return s.cache.WriteStatic(ctx, writes) })
 	if err != nil {
-		s.redisFailed(ctx, err)
 		// Marked even when the caller gave up (it may not retry).
 		if s.markPending(nil, marks) && ctx.Err() == nil {
 			err = nil // stored in DynamoDB, the commit point; Redis catches up (pending.go)

@@ -23,7 +23,10 @@
 // fails the read answers from DynamoDB; when the caller's context is done, it stops without
 // asking DynamoDB and returns the context's error.
 //
-// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. DynamoDB
+// Writes go to DynamoDB first, then to Redis; if DynamoDB fails nothing reaches Redis. The
+// Redis update waits at most Config.RedisWriteBudget (a third of the deadline at most), and is
+// not tried while the Redis breaker is open: a slow or hung Redis never holds a write, it makes
+// what the write touched pending as a failed one does. DynamoDB
 // is the commit point, for action and static writes alike: if a write's Redis update fails,
 // the write still succeeds and what it touched is pending (pending.go) — read from DynamoDB in
 // this process, never from Redis or the in-process cache, and brought up to date in Redis in
@@ -94,6 +97,7 @@ type Store struct {
 	negative  *negativeCache
 	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
+	dynamo    dynamoState // the DynamoDB breaker and bulkhead (dynamo.go)
 	// background refills and cache fills
 	slots chan struct{}
 	// static refills have slots of their own: one is a single cheap pipeline, and after a
@@ -138,15 +142,32 @@ func New(cache Cache, source Source, cfg Config) (*Store, error) {
 		staticSlots: make(chan struct{}, cfg.StaticRefillConcurrency),
 		closing:     make(chan struct{}),
 	}
+	s.dynamo.waiting = make(chan struct{}, cfg.DynamoDBMaxWaiting)
 	if cfg.StaticCacheTTL > 0 && cfg.StaticCacheSize > 0 {
 		s.static = newStaticCache(cfg.StaticCacheTTL, cfg.StaticCacheSize, s.clock)
 	}
 	return s, nil
 }
 
-// Ping implements store.Pinger: it checks DynamoDB only, since the store serves without Redis.
-// PingCache checks Redis.
-func (s *Store) Ping(ctx context.Context) error { return s.source.Ping(ctx) }
+// Ping implements store.Pinger: it checks DynamoDB and Redis, each within 90% of ctx's
+// deadline. The store serves with either backend down (only what needs the sick one fails), so
+// Ping fails only when both do; a failed backend is named by Degraded until it answers again.
+func (s *Store) Ping(ctx context.Context) error {
+	pctx, cancel := s.dynamoContext(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.cache.Ping(pctx) }()
+	derr := s.source.Ping(pctx)
+	rerr := <-errc
+	s.dynamo.pingDown.Store(derr != nil && ctx.Err() == nil)
+	if rerr != nil {
+		s.redisFailed(ctx, rerr)
+	}
+	if derr != nil && rerr != nil {
+		return errors.Join(derr, rerr)
+	}
+	return nil
+}
 
 // PingCache checks Redis.
 func (s *Store) PingCache(ctx context.Context) error { return s.cache.Ping(ctx) }

@@ -130,7 +130,7 @@ func TestPushedEventIsServed(t *testing.T) {
 }
 
 // `featuregraph load` writes a CSV of feature values into the stores; a bad row is rejected
-// with its reason and the rest loads.
+// with its reason, the rest loads, and load exits non-zero unless --max-rejected allows it.
 func TestLoadCSVIntoStores(t *testing.T) {
 	stores := harness.TieredArgs(t)
 	dir := t.TempDir()
@@ -141,12 +141,18 @@ func TestLoadCSVIntoStores(t *testing.T) {
 		"article,901,price,not-a-number,2026-11-01T00:00:00Z\n"+
 		"user,900,notification_keywords,\"[\"\"go\"\",\"\"yaml\"\"]\",2026-11-01T00:00:00Z\n"), 0o644)
 	var out bytes.Buffer
+	// A rejected row makes load exit non-zero (a pipeline must notice), after the summary.
 	err := cli.Run(context.Background(), append([]string{"load", "--file", file}, stores...), &out, &out, harness.NoEnv)
-	if err != nil {
-		t.Fatalf("load: %v\n%s", err, out.String())
+	if err == nil || !strings.Contains(err.Error(), "1 of 4 records rejected, more than --max-rejected 0 allows; see "+file+".rejected.jsonl") {
+		t.Fatalf("load with a rejected row: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "rejected 1") && !strings.Contains(out.String(), "1 rejected") {
-		t.Fatalf("summary should report 1 rejected row:\n%s", out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "1 rejected") {
+		t.Fatalf("the summary, reporting 1 rejected row, should come last:\n%s", out.String())
+	}
+	out.Reset()
+	if err := cli.Run(context.Background(), append([]string{"load", "--file", file, "--max-rejected", "1"}, stores...), &out, &out, harness.NoEnv); err != nil {
+		t.Fatalf("load --max-rejected 1: %v\n%s", err, out.String())
 	}
 	rej, err := os.ReadFile(file + ".rejected.jsonl")
 	if err != nil || !strings.Contains(string(rej), "not-a-number") {

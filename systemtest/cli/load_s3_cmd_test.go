@@ -59,7 +59,7 @@ func TestLoadParquetFromS3IntoStores(t *testing.T) {
 	rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
 	var out bytes.Buffer
 	args := append([]string{"load", "--file", "s3://offline/article_features/latest/", "--entity", "article",
-		"--s3-endpoint", s3srv.URL, "--s3-path-style", "--rejects", rejects}, stores...)
+		"--s3-endpoint", s3srv.URL, "--s3-path-style", "--rejects", rejects, "--max-rejected", "1"}, stores...)
 	if err := cli.Run(context.Background(), args, &out, &out, harness.NoEnv); err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
 	}

@@ -101,7 +101,9 @@ func TestShutdownDrainsThenStops(t *testing.T) {
 // served normally.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	testenv.Slow(t, "CPU-heavy queries held by slow readers")
-	addr, _ := harness.StartServe(t, "--request-timeout", "1s", "--max-in-flight", "4", "--max-queue", "4",
+	// --max-heavy-in-flight 4: the heavy lane would otherwise keep a slot for the light query
+	// (cost-aware admission), and the test must see the slow clients hold every slot.
+	addr, _ := harness.StartServe(t, "--request-timeout", "1s", "--max-in-flight", "4", "--max-heavy-in-flight", "4", "--max-queue", "4",
 		"--max-complexity", "2000000", "--max-in-flight-values", "20000000", "--max-ids", "1000")
 	var ids []string
 	for i := range 1000 {

@@ -1,0 +1,121 @@
+package offline_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/featuregraph/featuregraph/gateway"
+	"github.com/featuregraph/featuregraph/offline"
+	"github.com/featuregraph/featuregraph/store"
+	"github.com/featuregraph/featuregraph/store/memory"
+)
+
+type countSink struct{ rows int }
+
+func (c *countSink) Write(_ context.Context, rows []offline.ServedRow) error {
+	c.rows += len(rows)
+	return nil
+}
+func (*countSink) String() string { return "count" }
+
+// BenchmarkServedLogP1 measures the log's own cost of a P1-shaped request (50 static reads):
+// rows built and Parquet encoded (a DirStore on a temporary directory), per request.
+func BenchmarkServedLogP1(b *testing.B) {
+	reg := exampleWith(b, map[string]string{"offline.yaml": "servedLog: {}\n"})
+	reads := make([]offline.ServedRead, 50)
+	for i := range reads {
+		reads[i] = offline.ServedRead{Key: store.Key{Prefix: "u", ID: "12345", Feature: "os"}, Value: store.StaticValue{Value: store.StringValue("value-" + strconv.Itoa(i)), TS: 1700000000000}}
+	}
+	for _, sinkName := range []string{"count", "parquet"} {
+		b.Run(sinkName, func(b *testing.B) {
+			var sink offline.Sink[offline.ServedRow] = &countSink{}
+			if sinkName == "parquet" {
+				ps := offline.NewParquetSink[offline.ServedRow](offline.DirStore{Dir: b.TempDir()})
+				sink = ps
+			}
+			l := offline.NewServedLog(reg, sink, offline.ServedConfig{Buffer: 1 << 30, FlushInterval: time.Hour})
+			b.ResetTimer()
+			for range b.N {
+				l.Log(&offline.ServedRequest{ID: "0123456789abcdef0123456789abcdef", Operation: "P1", OperationHash: "abc", Time: time.Now(), Reads: reads})
+			}
+			if err := l.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			l.Close(context.Background())
+		})
+	}
+}
+
+// BenchmarkGatewayServedLog is the gateway's cost of served-feature logging at 100% sampling,
+// in process: a one-user query of 9 statics and a 100-user batch of the same, with the log
+// off and on (rows written as Parquet to a temporary directory), -benchtime alike for both.
+func BenchmarkGatewayServedLog(b *testing.B) {
+	const sel = `id os regionId mannerTemperature isVerified lastActiveAt notificationKeywords recentSearchQueries categoryAffinity { key value } settings`
+	queries := map[string]string{
+		"P1": `{"query":"query P1 { user(id: 7) { ` + sel + ` } }"}`,
+		"P2": `{"query":"query P2($ids: [Int!]!) { users(ids: $ids) { ` + sel + ` } }","variables":{"ids":[` + idList(100) + `]}}`,
+	}
+	for _, sc := range []string{"P1", "P2"} {
+		for _, logged := range []bool{false, true} {
+			name := sc + "/off"
+			if logged {
+				name = sc + "/on"
+			}
+			b.Run(name, func(b *testing.B) {
+				reg := exampleWith(b, map[string]string{"offline.yaml": "servedLog: {samplingRatio: 1}\n"})
+				st := memory.New()
+				seed(b, reg, st, 100)
+				cfg := gateway.DefaultConfig()
+				var p *offline.Pipeline
+				if logged {
+					var err error
+					p, err = offline.Open(context.Background(), reg, offline.Config{Sink: b.TempDir(), Logger: quiet()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer p.Close(context.Background())
+					cfg.ServedLog = p.ServedLog()
+				}
+				g, err := gateway.New(cfg, reg, st, st, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body := queries[sc]
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+						req.Header.Set("Content-Type", "application/json")
+						rec := httptest.NewRecorder()
+						g.ServeHTTP(rec, req)
+						if rec.Code != http.StatusOK {
+							b.Fatalf("%d %s", rec.Code, rec.Body)
+						}
+					}
+				})
+				b.StopTimer()
+				if p != nil {
+					if err := p.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(p.ServedLog().Dropped()), "dropped")
+				}
+			})
+		}
+	}
+}
+
+func idList(n int) string {
+	var s []string
+	for i := 1; i <= n; i++ {
+		s = append(s, strconv.Itoa(i))
+	}
+	return strings.Join(s, ",")
+}
