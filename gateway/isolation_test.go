@@ -59,6 +59,7 @@ func loadAverage() string {
 // TIMEOUT naming dynamodb, and /readyz stays 200 saying "degraded: dynamodb". Of the requests
 // started from 1 s after DynamoDB heals at least 99% succeed. Latencies are logged, not asserted.
 func TestSickDynamoDBFailsOnlyItsReads(t *testing.T) {
+	testenv.Slow(t, "three 6 s fault phases and their healing at 100 req/s")
 	rate := 100
 	if raceDetector {
 		rate = 20
