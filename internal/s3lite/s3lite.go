@@ -203,8 +203,13 @@ func (c *Client) List(ctx context.Context, bucket, prefix string) ([]Object, err
 		for _, o := range page.Contents {
 			objs = append(objs, Object{Key: o.Key, Size: o.Size})
 		}
-		if !page.IsTruncated || page.NextContinuationToken == "" {
+		if !page.IsTruncated {
 			return objs, nil
+		}
+		// A truncated page without a new token would end the listing short (objects silently
+		// missing) or list the same page forever: say so instead.
+		if page.NextContinuationToken == "" || page.NextContinuationToken == token {
+			return nil, fmt.Errorf("s3: list s3://%s/%s: the answer is truncated but gives no new continuation token (after %d objects)", bucket, prefix, len(objs))
 		}
 		token = page.NextContinuationToken
 	}

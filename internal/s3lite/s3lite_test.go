@@ -228,3 +228,40 @@ func TestConfig(t *testing.T) {
 		t.Errorf("Authorization %q, want placeholder keys for us-east-1", auth)
 	}
 }
+
+// A listing whose page says it is truncated but gives no (new) continuation token is an error,
+// not a listing silently short of objects, nor one that loops on the same page.
+func TestListTruncatedWithoutToken(t *testing.T) {
+	for name, next := range map[string]string{"no token": "", "same token": "t1"} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) > 5 {
+					w.WriteHeader(http.StatusForbidden)
+					return
+				}
+				tok := next
+				if r.URL.Query().Get("continuation-token") == "" {
+					tok = "t1"
+				}
+				io.WriteString(w, `<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>`+tok+
+					`</NextContinuationToken><Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>`)
+			}))
+			defer srv.Close()
+			c, err := s3lite.New(context.Background(), s3lite.Config{
+				Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
+				Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := c.List(context.Background(), "b", "p/")
+			if err == nil || !strings.Contains(err.Error(), "continuation token") {
+				t.Fatalf("List = %v, %v; want an error naming the missing continuation token", objs, err)
+			}
+			if n := calls.Load(); n != 2 {
+				t.Errorf("%d requests, want 2 (the first page, then the one without a new token)", n)
+			}
+		})
+	}
+}
