@@ -265,3 +265,39 @@ func TestListTruncatedWithoutToken(t *testing.T) {
 		})
 	}
 }
+
+// A server that answers 503 before reading the body (S3's SlowDown can) leaves the transport
+// writing it while the client retries: the retry must wait for the transport to let go of the
+// body before rewinding it (under -race, rewinding at once is a data race), and every attempt
+// sends the whole body.
+func TestRetryWaitsForTheBody(t *testing.T) {
+	body := bytes.Repeat([]byte("featuregraph"), 1<<20) // 12 MiB: more than the socket buffers
+	var calls atomic.Int32
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) < 3 {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<Error><Code>SlowDown</Code></Error>`)
+			return
+		}
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	c, err := s3lite.New(context.Background(), s3lite.Config{
+		Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(context.Background(), "b", "big", bytes.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if !bytes.Equal(got, body) {
+		t.Errorf("the retried upload got %d bytes, want the %d of the body", len(got), len(body))
+	}
+}
