@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -203,8 +204,13 @@ func (c *Client) List(ctx context.Context, bucket, prefix string) ([]Object, err
 		for _, o := range page.Contents {
 			objs = append(objs, Object{Key: o.Key, Size: o.Size})
 		}
-		if !page.IsTruncated || page.NextContinuationToken == "" {
+		if !page.IsTruncated {
 			return objs, nil
+		}
+		// A truncated page without a new token would end the listing short (objects silently
+		// missing) or list the same page forever: say so instead.
+		if page.NextContinuationToken == "" || page.NextContinuationToken == token {
+			return nil, fmt.Errorf("s3: list s3://%s/%s: the answer is truncated but gives no new continuation token (after %d objects)", bucket, prefix, len(objs))
 		}
 		token = page.NextContinuationToken
 	}
@@ -241,10 +247,21 @@ func (c *Client) do(ctx context.Context, op, method, bucket, key string, query u
 		}
 	}
 	var lastErr error
+	var sent *attemptBody // the body the previous attempt gave the transport
 	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-time.After(time.Duration(100<<(2*(attempt-1))) * time.Millisecond): // 100 ms, 400 ms...
+			case <-ctx.Done():
+				return nil, errors.Join(ctx.Err(), lastErr)
+			}
+		}
+		if sent != nil {
+			// The transport may still be writing the previous attempt's body (a server that
+			// answers 503 before reading it all): rewinding it under the transport is a data race
+			// and a corrupt upload. It always closes the body when done with it.
+			select {
+			case <-sent.done:
 			case <-ctx.Done():
 				return nil, errors.Join(ctx.Err(), lastErr)
 			}
@@ -258,9 +275,12 @@ func (c *Client) do(ctx context.Context, op, method, bucket, key string, query u
 			if _, err := body.Seek(0, io.SeekStart); err != nil {
 				return nil, fmt.Errorf("s3: %s s3://%s/%s: rewind the body: %w", op, bucket, key, err)
 			}
-			req.Body, req.ContentLength = io.NopCloser(body), size
+			req.ContentLength = size
 			if size == 0 {
 				req.Body = http.NoBody // else Go sends an empty body chunked, without Content-Length
+			} else {
+				sent = &attemptBody{r: body, done: make(chan struct{})}
+				req.Body = sent
 			}
 		}
 		req.Header.Set("X-Amz-Content-Sha256", hash)
@@ -367,4 +387,19 @@ func hashBody(body io.ReadSeeker) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// attemptBody is the body of one attempt: done is closed when the transport has closed it (it
+// has stopped reading), so that the next attempt may rewind the reader.
+type attemptBody struct {
+	r    io.Reader
+	once sync.Once
+	done chan struct{}
+}
+
+func (b *attemptBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *attemptBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
 }

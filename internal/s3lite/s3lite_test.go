@@ -228,3 +228,76 @@ func TestConfig(t *testing.T) {
 		t.Errorf("Authorization %q, want placeholder keys for us-east-1", auth)
 	}
 }
+
+// A listing whose page says it is truncated but gives no (new) continuation token is an error,
+// not a listing silently short of objects, nor one that loops on the same page.
+func TestListTruncatedWithoutToken(t *testing.T) {
+	for name, next := range map[string]string{"no token": "", "same token": "t1"} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) > 5 {
+					w.WriteHeader(http.StatusForbidden)
+					return
+				}
+				tok := next
+				if r.URL.Query().Get("continuation-token") == "" {
+					tok = "t1"
+				}
+				io.WriteString(w, `<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>`+tok+
+					`</NextContinuationToken><Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>`)
+			}))
+			defer srv.Close()
+			c, err := s3lite.New(context.Background(), s3lite.Config{
+				Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
+				Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := c.List(context.Background(), "b", "p/")
+			if err == nil || !strings.Contains(err.Error(), "continuation token") {
+				t.Fatalf("List = %v, %v; want an error naming the missing continuation token", objs, err)
+			}
+			if n := calls.Load(); n != 2 {
+				t.Errorf("%d requests, want 2 (the first page, then the one without a new token)", n)
+			}
+		})
+	}
+}
+
+// A server that answers 503 before reading the body (S3's SlowDown can) leaves the transport
+// writing it while the client retries: the retry must wait for the transport to let go of the
+// body before rewinding it (under -race, rewinding at once is a data race), and every attempt
+// sends the whole body.
+func TestRetryWaitsForTheBody(t *testing.T) {
+	body := bytes.Repeat([]byte("featuregraph"), 1<<20) // 12 MiB: more than the socket buffers
+	var calls atomic.Int32
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) < 3 {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `<Error><Code>SlowDown</Code></Error>`)
+			return
+		}
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	c, err := s3lite.New(context.Background(), s3lite.Config{
+		Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(context.Background(), "b", "big", bytes.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if !bytes.Equal(got, body) {
+		t.Errorf("the retried upload got %d bytes, want the %d of the body", len(got), len(body))
+	}
+}
