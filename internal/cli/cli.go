@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/featuregraph/featuregraph/internal/app"
 )
@@ -48,6 +49,23 @@ type env struct {
 // logger builds the structured logger o asks for, writing to stderr.
 func (e *env) logger(o app.LogOptions) (*slog.Logger, error) {
 	return o.Logger(e.stderr, e.routeLibraryLogs)
+}
+
+// startStoreCommand begins a worker command that uses the stores (ingest, load): tracing from
+// the environment, then the command's logger. The returned stop flushes the tracer, waiting at
+// most grace; the caller defers it.
+func (e *env) startStoreCommand(ctx context.Context, so *app.StoreOptions, lo app.LogOptions, grace time.Duration) (*slog.Logger, func(), error) {
+	prov, err := app.StartTracing(ctx, e.getenv, e.stderr, so)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() { app.StopTracing(ctx, prov, grace, e.stderr) }
+	log, err := e.logger(lo)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return log, stop, nil
 }
 
 var commands = map[string]command{

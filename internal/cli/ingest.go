@@ -63,15 +63,11 @@ func (c *ingestCmd) run(ctx context.Context, e *env) error {
 	if c.brokers == "" {
 		return errors.New("--kafka-brokers is required (FEATUREGRAPH_KAFKA_BROKERS)")
 	}
-	prov, err := app.StartTracing(ctx, e.getenv, e.stderr, &c.store)
+	log, stop, err := e.startStoreCommand(ctx, &c.store, c.log, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer app.StopTracing(ctx, prov, 10*time.Second, e.stderr)
-	log, err := e.logger(c.log)
-	if err != nil {
-		return err
-	}
+	defer stop()
 	m := metrics.New()
 	rt, err := app.Setup(ctx, log, c.features, &c.store, m)
 	if err != nil {

@@ -57,15 +57,11 @@ func (c *loadCmd) run(ctx context.Context, e *env) error {
 	if c.file == "" {
 		return errors.New("--file is required")
 	}
-	prov, err := app.StartTracing(ctx, e.getenv, e.stderr, &c.store)
+	log, stop, err := e.startStoreCommand(ctx, &c.store, c.log, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer app.StopTracing(ctx, prov, 10*time.Second, e.stderr)
-	log, err := e.logger(c.log)
-	if err != nil {
-		return err
-	}
+	defer stop()
 	rt, err := app.Setup(ctx, log, c.features, &c.store, nil)
 	if err != nil {
 		return err
