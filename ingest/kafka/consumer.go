@@ -38,7 +38,7 @@ const maxErrorHeader = 4096
 // Consumer is one member of a consumer group. Run it once.
 type Consumer struct {
 	cfg    Config
-	d      *ingest.Dispatcher
+	d      ingest.Router
 	w      *ingest.Writer
 	topics map[string]string // topic → stream
 
@@ -87,7 +87,7 @@ type Stats struct {
 }
 
 // New builds a Consumer that routes with d and writes to st. It does not connect; Run does.
-func New(d *ingest.Dispatcher, st store.Writer, cfg Config) (*Consumer, error) {
+func New(d ingest.Router, st store.Writer, cfg Config) (*Consumer, error) {
 	if d == nil || st == nil {
 		return nil, errors.New("kafka: New needs a dispatcher and a store")
 	}
