@@ -8,6 +8,9 @@ import "time"
 type RegistryStatus struct {
 	// Fingerprint identifies the registry served (a hash of its files).
 	Fingerprint string `json:"fingerprint"`
+	// Schema is the fingerprint of the GraphQL schema it produces (schema.Fingerprint, as the
+	// offline rows carry it): it changes only when the schema does.
+	Schema string `json:"schemaFingerprint,omitempty"`
 	// Source is where it is read from: a directory or an s3:// URL.
 	Source string `json:"source,omitempty"`
 	// LoadedAt is when the registry served was taken.

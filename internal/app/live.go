@@ -21,6 +21,7 @@ import (
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/registry/check"
 	"github.com/featuregraph/featuregraph/registry/source"
+	"github.com/featuregraph/featuregraph/schema"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -60,6 +61,7 @@ type Generation struct {
 	// Snapshot is the files it was read from; Snapshot.Other holds the files beside the
 	// registry (accepted-changes.txt, and what other registry-dependent parts read).
 	Snapshot *source.Snapshot
+	schema   string // schema.Fingerprint(Registry)
 }
 
 // Part is one thing that depends on the registry (the gateway's schema and plans, a
@@ -121,7 +123,7 @@ func OpenLive(ctx context.Context, where string, opts LiveOptions, log *slog.Log
 	if v.Outcome != check.Taken {
 		return nil, nil, fmt.Errorf("invalid feature registry %s: %d problem(s)\n  %s", src, len(v.Problems), strings.Join(v.Problems, "\n  "))
 	}
-	l.cur.Store(&Generation{Registry: v.Registry, Fingerprint: snap.Version, LoadedAt: time.Now(), Snapshot: snap})
+	l.cur.Store(&Generation{Registry: v.Registry, Fingerprint: snap.Version, LoadedAt: time.Now(), Snapshot: snap, schema: schema.Fingerprint(v.Registry)})
 	if m != nil {
 		m.RegistryServed(snap.Version, time.Now())
 	}
@@ -147,7 +149,7 @@ func (l *LiveRegistry) Add(p Part) {
 // Status is what /readyz and the catalog show.
 func (l *LiveRegistry) Status() catalog.RegistryStatus {
 	gen := l.cur.Load()
-	return catalog.RegistryStatus{Fingerprint: gen.Fingerprint, Source: l.src.String(), LoadedAt: gen.LoadedAt, Last: l.last.Load()}
+	return catalog.RegistryStatus{Fingerprint: gen.Fingerprint, Schema: gen.schema, Source: l.src.String(), LoadedAt: gen.LoadedAt, Last: l.last.Load()}
 }
 
 // Unchanged is Reload's outcome when the files are those served (or those of the latest
@@ -184,7 +186,7 @@ func (l *LiveRegistry) Reload(ctx context.Context) check.Outcome {
 	if v.Outcome != check.Taken {
 		return l.record(v.Outcome, snap.Version, v.Problems, start)
 	}
-	gen := &Generation{Registry: v.Registry, Fingerprint: snap.Version, LoadedAt: time.Now(), Snapshot: snap}
+	gen := &Generation{Registry: v.Registry, Fingerprint: snap.Version, LoadedAt: time.Now(), Snapshot: snap, schema: schema.Fingerprint(v.Registry)}
 	publish := make([]func(), 0, len(l.parts))
 	for _, p := range l.parts {
 		pub, err := p.Build(gen)

@@ -70,13 +70,21 @@ func newSnapshot(root string, rel map[string][]byte) *Snapshot {
 		h.Write(b)
 		h.Write([]byte{0})
 		if isYAML(n) {
-			s.Files[path.Join(root, n)] = b
+			s.Files[joinName(root, n)] = b
 		} else {
 			s.Other[n] = b
 		}
 	}
 	s.Version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s
+}
+
+// joinName names a file of root as problems show it (path.Join would fold the "//" of s3://).
+func joinName(root, rel string) string {
+	if scheme, rest, ok := strings.Cut(root, "://"); ok {
+		return scheme + "://" + path.Join(rest, rel)
+	}
+	return path.Join(root, rel)
 }
 
 func isYAML(name string) bool { return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") }
