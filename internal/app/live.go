@@ -291,7 +291,7 @@ func (l *LiveRegistry) Run(ctx context.Context) {
 			}
 		}
 	}()
-	go source.Hangup(ctx, l.Changed)
+	source.Hangup(ctx, l.Changed)
 	l.log.Info("registry: reloading on changes", "source", l.src.String(), "fingerprint", l.cur.Load().Fingerprint)
 	for {
 		select {

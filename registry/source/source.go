@@ -101,20 +101,22 @@ func wanted(rel string) bool {
 	return isYAML(rel) || rel == AcceptFile
 }
 
-// Hangup calls changed on every SIGHUP until ctx is done. While it runs, SIGHUP no longer ends
-// the process.
+// Hangup calls changed on every SIGHUP until ctx is done. SIGHUP no longer ends the process
+// once it returns (it registers before returning, and handles the signals in a goroutine).
 func Hangup(ctx context.Context, changed func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
-	defer signal.Stop(ch)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ch:
-			changed()
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				changed()
+			}
 		}
-	}
+	}()
 }
 
 // Open returns the source that features names: an s3://bucket/prefix/ URL (read with s3, which

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,4 +257,16 @@ func TestS3ReadAndPoll(t *testing.T) {
 	if _, err := NewS3("s3:///x", client, 0); err == nil {
 		t.Fatal("a URL without a bucket was accepted")
 	}
+}
+
+// SIGHUP asks for a reload (and no longer ends the process).
+func TestHangup(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan struct{}, 1)
+	Hangup(ctx, func() { got <- struct{}{} })
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitChange(t, got, "SIGHUP")
 }
