@@ -305,7 +305,9 @@ func (l *LiveRegistry) Run(ctx context.Context) {
 
 // Decoder is the store's value decoder of the live registry: DynamoDB's static values are
 // typed by the registry served when they are read.
-type Decoder struct{ reg atomic.Pointer[registry.Registry] }
+type Decoder struct {
+	reg atomic.Pointer[registry.Registry]
+}
 
 // NewDecoder decodes by reg until a reload.
 func NewDecoder(reg *registry.Registry) *Decoder {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/kafka"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -95,29 +96,46 @@ func NewLiveRouter(live *LiveRegistry, m *metrics.Metrics) *LiveRouter {
 	return r
 }
 
-// KafkaTopicsPart warns, at a reload, about topics the new registry reads that the worker does
-// not consume (they are consumed after a restart): consumed is the worker's topic → stream.
-func KafkaTopicsPart(consumed map[string]string, explicit bool, log *slog.Logger) Part {
+// KafkaTopicsPart makes the Kafka worker consume the topics a reloaded registry reads that it
+// does not consume yet (each read as the one stream the registry uses it with), unless the
+// topics were given explicitly (explicit) — then, and for a topic read from several streams,
+// it logs that they are not consumed. streams, when not empty, limits the topics to those of
+// these streams (--kafka-streams).
+func KafkaTopicsPart(k *kafka.Consumer, explicit bool, streams []string, log *slog.Logger) Part {
 	return Part{Name: "kafka topics", Build: func(gen *Generation) (func(), error) {
 		return func() {
-			if explicit {
-				return
-			}
-			var missing []string
-			for _, e := range gen.Registry.Entities {
-				for _, f := range e.Features() {
-					for _, es := range f.Events {
-						if _, ok := consumed[es.Topic]; !ok {
-							missing = append(missing, es.Topic)
-						}
-					}
+			consumed := k.Topics()
+			want := map[string]string{}
+			var skipped []string
+			for topic, ss := range ingest.NewDispatcher(gen.Registry).Topics() {
+				if _, ok := consumed[topic]; ok || (len(streams) > 0 && !anyIn(ss, streams)) {
+					continue
 				}
+				if explicit || len(ss) != 1 {
+					skipped = append(skipped, topic)
+					continue
+				}
+				want[topic] = ss[0]
 			}
-			if len(missing) > 0 {
-				sort.Strings(missing)
-				log.Warn("registry reloaded: it reads topics this worker does not consume yet; restart it to consume them",
-					"topics", strings.Join(missing, ","))
+			if added := k.Consume(want); len(added) > 0 {
+				log.Info("registry reloaded: consuming the topics it added", "topics", strings.Join(added, ","))
+			}
+			if len(skipped) > 0 {
+				sort.Strings(skipped)
+				log.Warn("registry reloaded: it reads topics this worker does not consume (--kafka-topics is explicit, or the topic is read from several streams); add them and restart it",
+					"topics", strings.Join(skipped, ","))
 			}
 		}, nil
 	}}
+}
+
+func anyIn(ss, set []string) bool {
+	for _, s := range ss {
+		for _, x := range set {
+			if s == x {
+				return true
+			}
+		}
+	}
+	return false
 }
