@@ -87,7 +87,9 @@ func joinName(root, rel string) string {
 	return path.Join(root, rel)
 }
 
-func isYAML(name string) bool { return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") }
+func isYAML(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
 
 // wanted reports whether a file (path relative to the root) is part of a snapshot: registry YAML
 // and AcceptFile at the root. Hidden files and directories (editor swap files, a ConfigMap's
