@@ -14,8 +14,8 @@ type events struct {
 	vals [][]store.Value
 }
 
-func (e *events) Len() int                    { return len(e.ts) }
-func (e *events) TS(i int) int64              { return e.ts[i] }
+func (e *events) Len() int                   { return len(e.ts) }
+func (e *events) TS(i int) int64             { return e.ts[i] }
 func (e *events) Value(i, f int) store.Value { return e.vals[i][f] }
 
 var decls = Decls{

@@ -24,7 +24,7 @@ import (
 // read for the Program's window).
 type Events interface {
 	Len() int
-	TS(i int) int64               // Unix ms
+	TS(i int) int64                 // Unix ms
 	Value(i, field int) store.Value // Absent: the event has no value of the field
 }
 
@@ -254,10 +254,12 @@ type eventsVal struct {
 func (v *eventsVal) ConvertToNative(reflect.Type) (any, error) {
 	return nil, errors.New("events are read with count()")
 }
-func (v *eventsVal) ConvertToType(ref.Type) ref.Val { return types.NewErr("events are read with count()") }
-func (v *eventsVal) Equal(ref.Val) ref.Val          { return types.False }
-func (v *eventsVal) Type() ref.Type                 { return eventsType }
-func (v *eventsVal) Value() any                     { return v.ev }
+func (v *eventsVal) ConvertToType(ref.Type) ref.Val {
+	return types.NewErr("events are read with count()")
+}
+func (v *eventsVal) Equal(ref.Val) ref.Val { return types.False }
+func (v *eventsVal) Type() ref.Type        { return eventsType }
+func (v *eventsVal) Value() any            { return v.ev }
 
 // columnVal is one field of an action feature's events, as the aggregates read it.
 type columnVal struct {

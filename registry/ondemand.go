@@ -18,7 +18,9 @@ import (
 // expression (expr:) over the entity's stored features. docs/on-demand.md describes both.
 
 // OnDemand reports whether the feature is a service or a derived feature.
-func (f *Feature) OnDemand() bool { return f.FeatureType == ServiceFeature || f.FeatureType == DerivedFeature }
+func (f *Feature) OnDemand() bool {
+	return f.FeatureType == ServiceFeature || f.FeatureType == DerivedFeature
+}
 
 // Service is an HTTP service that answers service features.
 type Service struct {
