@@ -41,7 +41,7 @@ var (
 	b.WriteString("type queryResolver struct{ *Resolver }\n")
 	for _, e := range reg.Entities {
 		if len(e.Actions)+len(e.Services)+len(e.Derived) > 0 {
-			fmt.Fprintf(&b, "\n// %s returns the resolver of %s's action and on-demand features.\nfunc (r *Resolver) %s() graph.%sResolver { return &%sResolver{r} }\n",
+			fmt.Fprintf(&b, "\n// %s returns the resolver of %s's action features.\nfunc (r *Resolver) %s() graph.%sResolver { return &%sResolver{r} }\n",
 				e.TypeName(), e.TypeName(), e.TypeName(), e.TypeName(), e.QueryField())
 			fmt.Fprintf(&b, "\ntype %sResolver struct{ *Resolver }\n", e.QueryField())
 		}
