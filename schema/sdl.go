@@ -135,8 +135,8 @@ func MapEntryType(t registry.Type) string { return string(t) + "MapEntry" }
 func MapTypes(reg *registry.Registry) []registry.Type {
 	seen := map[registry.Type]bool{}
 	for _, e := range reg.Entities {
-		for _, f := range e.Static {
-			if f.Container == registry.Map {
+		for _, f := range e.Features() {
+			if f.FeatureType != registry.Action && f.Container == registry.Map {
 				seen[f.Type] = true
 			}
 		}
