@@ -226,9 +226,9 @@ func (e *Env) Compile(src string, want Type, args []Decl, costLimit uint64) (*Pr
 			return
 		}
 		n, ok := w.AsLiteral().(types.Int)
-		if !ok || n <= 0 {
+		if !ok || n <= 0 || n > math.MaxInt32 {
 			probs = append(probs, Problem{Line: loc.Line(), Column: loc.Column() + 1,
-				Msg: fmt.Sprintf("the window of %s() must be a positive number of seconds", call.FunctionName())})
+				Msg: fmt.Sprintf("the window of %s() must be a positive number of seconds, at most %d", call.FunctionName(), math.MaxInt32)})
 			return
 		}
 		ref, _ := native.ReferenceMap()[call.Args()[0].ID()]

@@ -11,6 +11,7 @@ import (
 	"github.com/featuregraph/featuregraph/derived"
 	"github.com/featuregraph/featuregraph/registry"
 	gqlschema "github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -320,7 +321,9 @@ func (r *run) derive(level []*batch) {
 					views[x].evs = res.evs
 				}
 				if err == nil {
-					b.der[i*nd+d], err = prog.Eval(&in)
+					if b.der[i*nd+d], err = prog.Eval(&in); err != nil {
+						err = &exprError{err}
+					}
 				}
 				if err != nil {
 					if b.derErr == nil {
@@ -388,3 +391,10 @@ func writeOnDemand(dst []byte, b *batch, i int, f *objField) []byte {
 	}
 	return v.AppendJSON(dst)
 }
+
+// exprError is an evaluation that failed (serving.ErrExpression: code EXPRESSION_ERROR).
+type exprError struct{ err error }
+
+func (e *exprError) Error() string        { return e.err.Error() }
+func (e *exprError) Unwrap() error        { return e.err }
+func (e *exprError) Is(target error) bool { return target == serving.ErrExpression }

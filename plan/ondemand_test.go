@@ -143,6 +143,7 @@ features:
       arguments: [ { name: boost, type: Float, defaultValue: 1.0 } ]
       expr: sum(clicks.price, 86400) * args.boost
     age_next_year: { type: Int, expr: age + 1 }
+    per_click: { type: Int, expr: "age / count(clicks, 7200)" }
   article:
     title: { featureType: static, type: String }
     viewers:
@@ -355,6 +356,13 @@ func TestDerivedFeatures(t *testing.T) {
 		`"users":[{"clickThroughRate7d":0,"spentToday":0}]}`
 	if got := js(a.Data); got != want || len(a.Errors) > 0 {
 		t.Errorf("got  %s %s\nwant %s", got, js(a.Errors), want)
+	}
+	// An expression that fails for an entity is an error on its field there (EXPRESSION_ERROR).
+	a = e.query(t, `{ users(ids: [1, 2]) { perClick os } }`, nil)
+	if js(a.Data) != `{"users":[{"os":"ios","perClick":31},{"os":"ios","perClick":null}]}` || len(a.Errors) != 1 ||
+		a.Errors[0].Extensions["code"] != "EXPRESSION_ERROR" || js(a.Errors[0].Path) != `["users",1,"perClick"]` ||
+		a.Errors[0].Message != "user.per_click: derived feature: division by zero" {
+		t.Errorf("failed expression: %s %s", js(a.Data), js(a.Errors))
 	}
 	a = e.query(t, `{ user(id: 9) { ageNextYear spentToday(boost: "x") os } }`, nil)
 	if len(a.Errors) == 0 {
