@@ -33,6 +33,9 @@ func glueType(f *registry.Feature) string {
 	case registry.Map:
 		return "[]*model." + mapEntryType(f.Type)
 	}
+	if f.Type == registry.JSON {
+		return "model.JSON" // a slice type: gqlgen answers null for nil, with no pointer
+	}
 	return "*" + glueScalar(f.Type)
 }
 
