@@ -194,3 +194,36 @@ func TestCostLimitAndRuntimeErrors(t *testing.T) {
 		t.Errorf("err %v, want not finite", err)
 	}
 }
+
+// BenchmarkEval is the cost of one derived value of the P1 variant's expressions (the plan adds
+// reading its inputs from the batch and writing it).
+func BenchmarkEval(b *testing.B) {
+	env, _ := NewEnv(decls)
+	for _, expr := range []string{"double(age) * score", "age + 1 > 40 ? 1.0 : 0.0", "score / (score + 1.0)",
+		"double(count(clicks, 86400)) / double(count(views, 86400) + 1)"} {
+		b.Run(expr, func(b *testing.B) {
+			p, probs := env.Compile(expr, Type{"Float", ""}, nil, 0)
+			if len(probs) > 0 {
+				b.Fatal(probs)
+			}
+			in := &Input{Now: 1_000_000_000}
+			for _, s := range p.Statics {
+				if s == "age" {
+					in.Statics = append(in.Statics, store.IntValue(41))
+				} else {
+					in.Statics = append(in.Statics, store.FloatValue(36.5))
+				}
+			}
+			ev := &events{ts: []int64{999_999_000, 999_998_000, 1}, vals: [][]store.Value{{{}}, {{}}, {{}}}}
+			for range p.Actions {
+				in.Actions = append(in.Actions, ev)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Eval(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
