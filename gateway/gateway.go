@@ -112,6 +112,9 @@ type Config struct {
 	// PlanObserver is told about every store read step of a plan (the tracing hook, see package
 	// plan). Default nil: none.
 	PlanObserver plan.StepObserver
+	// Services fetches the service features of the registry (plan.ServiceFetcher). Default:
+	// service.New with the default options, reporting to Metrics when set (services.go).
+	Services plan.ServiceFetcher
 	// Catalog serves the feature catalog at /catalog: every feature with its definition,
 	// ingestion rules, an example query and the live figures of Metrics. Default true;
 	// production mode turns it off unless asked for.
@@ -347,6 +350,7 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 		ex, err := plan.New(reg, g.reader, plan.Config{
 			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
 			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: observer,
+			Services: g.services(reg),
 		})
 		if err != nil {
 			return nil, err

@@ -47,6 +47,11 @@ type load struct {
 	ent     *entityInfo
 	statics []staticRead
 	actions []*actionField
+	// On-demand features (ondemand.go): service features each read once (with every alias),
+	// derived fields each evaluated per alias, and the index of every static in statics.
+	services []staticRead
+	deriveds []*derivedField
+	staticIx map[*registry.Feature]int
 }
 
 type staticRead struct {
@@ -58,12 +63,15 @@ type actionField struct {
 	ai        *actionInfo
 	alias     string
 	joinAlias string // on a joined entity: the alias of the join field it is written under
-	count     *ast.Value
-	lastNSec  *ast.Value
-	filter    *ast.Value
-	asOf      *ast.Value
-	loc       gqlerror.Location
-	ev        *eventSel
+	// hidden: read for the derived fields of the load only (not selected, never written, its
+	// errors are theirs).
+	hidden   bool
+	count    *ast.Value
+	lastNSec *ast.Value
+	filter   *ast.Value
+	asOf     *ast.Value
+	loc      gqlerror.Location
+	ev       *eventSel
 }
 
 type fieldKind uint8
@@ -79,6 +87,8 @@ const (
 	kJoin
 	kEntryKey
 	kEntryValue
+	kService // a service feature (ondemand.go)
+	kDerived // a derived feature (ondemand.go)
 )
 
 // writeSel writes one object of a load.
@@ -195,8 +205,8 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 // entity compiles the selections on one entity type: lists holds one collected selection per
 // alias (one for a root field; one per alias of a join field), all read by one load.
 func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string) (*load, []*writeSel, error) {
-	ld := &load{ent: ent}
-	index := map[*registry.Feature]int{}
+	ld := &load{ent: ent, staticIx: map[*registry.Feature]int{}}
+	index := ld.staticIx
 	wss := make([]*writeSel, len(lists))
 	for k, list := range lists {
 		ws := &writeSel{}
@@ -232,10 +242,14 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 				af.joinAlias = joinAliases[k]
 				of.kind, of.n = kAction, len(ld.actions)
 				ld.actions = append(ld.actions, af)
+			case ent.onDemand[cf.name] != nil:
+				if err := c.onDemand(ld, &of, ent.onDemand[cf.name], cf, joinAliases[k]); err != nil {
+					return nil, nil, err
+				}
 			default:
 				return nil, nil, notCovered("%s.%s", ent.typeName, cf.name)
 			}
-			if cf.name != "__typename" && len(cf.first.Arguments) > 0 && of.kind != kAction {
+			if cf.name != "__typename" && len(cf.first.Arguments) > 0 && of.kind != kAction && of.kind != kDerived {
 				return nil, nil, notCovered("arguments on %s.%s", ent.typeName, cf.name)
 			}
 			ws.fields = append(ws.fields, of)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	gqlschema "github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/service"
 	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	Presenter graphql.ErrorPresenterFunc
 	// CacheSize is how many compiled operations are kept. Default 1000.
 	CacheSize int
+	// Services fetches service features. Default: service.New(reg, service.Config{}), clients
+	// with the default options that report to no metrics.
+	Services ServiceFetcher
 }
 
 // StepKind says what a plan step does.
@@ -39,13 +43,17 @@ type StepKind uint8
 
 // The steps of a plan.
 const (
-	StaticRead StepKind = iota // one batched static read of a level
-	ActionRead                 // one batched action read of a level
+	StaticRead  StepKind = iota // one batched static read of a level
+	ActionRead                  // one batched action read of a level
+	ServiceCall                 // the calls of one service for one entity kind of a level
 )
 
 func (k StepKind) String() string {
-	if k == StaticRead {
+	switch k {
+	case StaticRead:
 		return "plan.static_read"
+	case ServiceCall:
+		return "plan.service_call"
 	}
 	return "plan.action_read"
 }
@@ -57,6 +65,8 @@ type Step struct {
 	Keys  int // static feature keys read (StaticRead)
 	// Queries is the number of action queries read (ActionRead).
 	Queries int
+	// Service is the service called (ServiceCall; Keys is then the ids asked).
+	Service string
 }
 
 // StepObserver is told when a step starts; the returned context is the one the step's store
@@ -85,7 +95,9 @@ type Executor struct {
 	schema  *ast.Schema // the GraphQL schema of the registry (schema.SDL), parsed at startup
 	statics store.StaticReader
 	actions store.ActionReader
-	cache   *lru.LRU[*cached]
+	// services fetches the service features (Config.Services).
+	services ServiceFetcher
+	cache    *lru.LRU[*cached]
 }
 
 // New returns the executor of reg's schema over r.
@@ -120,7 +132,14 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+	if cfg.Services == nil {
+		set, err := service.New(reg, service.Config{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Services = set
+	}
+	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, services: cfg.Services, cache: lru.New[*cached](cfg.CacheSize)}, nil
 }
 
 // LoadSchema parses the GraphQL schema of reg (schema.SDL, what go generate writes to

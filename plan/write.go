@@ -106,6 +106,8 @@ func (w *writer) writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
 				continue
 			}
 			dst = writeEntries(dst, v, f.entry)
+		case kService, kDerived:
+			dst = writeOnDemand(dst, b, i, f)
 		case kAction:
 			res := &b.acts[f.n*n+i]
 			if res.err != nil {
