@@ -24,8 +24,8 @@ type Policy struct {
 	clients  map[string]*Client
 	names    []string
 	keys     map[[8]byte][]keyEntry // by the first 8 bytes of the key's SHA-256
-	subjects map[string]*Client   // OIDC claim value → client
-	certs    map[string]*Client   // certificate subject → client
+	subjects map[string]*Client     // OIDC claim value → client
+	certs    map[string]*Client     // certificate subject → client
 	oidc     *verifier
 	reg      *registry.Registry
 }
@@ -169,18 +169,26 @@ func (g *Grant) WritesStream(stream string) bool { return g.streams[stream] }
 // CanPush reports whether the client may push at all.
 func (g *Grant) CanPush() bool { return len(g.streams) > 0 }
 
-// Writes reports whether the client may store an event of stream whose writes are keys; when
-// not, the error says why (the stream, or the first entity it may not write).
-func (g *Grant) Writes(stream string, keys []store.Key) error {
+// Writes reports whether the client may store an event of stream with these writes; when not,
+// the error says why (the stream, or the first entity it may not write).
+func (g *Grant) Writes(stream string, static []store.StaticWrite, actions []store.ActionWrite) error {
 	if !g.streams[stream] {
+		if stream == "" {
+			stream = "(unresolved)"
+		}
 		return &ForbiddenError{What: "stream " + stream}
 	}
 	if g.anyEntity {
 		return nil
 	}
-	for _, k := range keys {
-		if !g.writeEntities[k.Prefix] {
-			return &ForbiddenError{What: "entity with key prefix " + k.Prefix + " (feature " + k.Feature + ")"}
+	for _, w := range static {
+		if !g.writeEntities[w.Key.Prefix] {
+			return &ForbiddenError{What: "entity with key prefix " + w.Key.Prefix + " (feature " + w.Key.Feature + ")"}
+		}
+	}
+	for _, w := range actions {
+		if !g.writeEntities[w.Key.Prefix] {
+			return &ForbiddenError{What: "entity with key prefix " + w.Key.Prefix + " (feature " + w.Key.Feature + ")"}
 		}
 	}
 	return nil

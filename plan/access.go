@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -193,4 +194,46 @@ func usedEntry(s *schema, a Access, entry string) bool {
 		}
 	}
 	return false
+}
+
+// Reads returns what the plan of the operation in ctx reads: its features (entity.feature,
+// sorted, joined entities' included) and the number of entities its root fields ask for (ids
+// of joins are known only once read). For the audit log; nil when plans do not cover it.
+func (ex *Executor) Reads(ctx context.Context, oc *graphql.OperationContext) (features []string, entities int) {
+	p := ex.planFor(ctx, oc)
+	if p == nil || p.forbidden != nil {
+		return nil, 0
+	}
+	seen := map[string]bool{}
+	var walk func(ld *load)
+	walk = func(ld *load) {
+		for _, s := range ld.statics {
+			seen[ld.ent.e.Name+"."+s.f.Name] = true
+		}
+		for _, a := range ld.actions {
+			seen[ld.ent.e.Name+"."+a.ai.f.Name] = true
+			for _, j := range a.ev.joins {
+				walk(j.ld)
+			}
+		}
+	}
+	for _, rf := range p.roots {
+		if rf.ld == nil {
+			continue
+		}
+		walk(rf.ld)
+		v := value(rf.arg, oc.Variables)
+		if rf.root.many {
+			if v != nil {
+				entities += len(list(v))
+			}
+		} else if v != nil {
+			entities++
+		}
+	}
+	for f := range seen {
+		features = append(features, f)
+	}
+	sort.Strings(features)
+	return features, entities
 }

@@ -32,7 +32,7 @@ func MountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m 
 	if m != nil {
 		opts = append(opts, ingest.WithSkipRecorder(m))
 	}
-	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: PushTimeout})
+	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: PushTimeout, Check: gateway.PushCheck})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}
