@@ -279,7 +279,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		reader = newServedReader(reader)
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
-		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy()),
+		adm:   newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy()),
 		audit: newAuditor(cfg.Access)}
 	if cfg.Access.Policy != nil && cfg.Executor != nil {
 		return nil, errors.New("access control needs the run-time executor (Config.Executor must be nil): it is enforced in the plans")

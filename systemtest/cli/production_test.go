@@ -36,8 +36,8 @@ func TestProductionTurnsOffPlaygroundIntrospectionAndCatalog(t *testing.T) {
 		introspectionAnswered bool
 	}{
 		{nil, 200, 200, true},
-		{[]string{"--production"}, 404, 404, false},
-		{[]string{"--production", "--catalog"}, 404, 200, false},
+		{[]string{"--production", "--auth=none"}, 404, 404, false},
+		{[]string{"--production", "--auth=none", "--catalog"}, 404, 200, false},
 	} {
 		base := harness.StartServer(t, append(tc.args, stores...)...)
 		if got := status(base, "/"); got != tc.playground {
@@ -82,7 +82,7 @@ func TestCatalogAddsIngestWorkerFigures(t *testing.T) {
 		}
 	}()
 	down := "http://" + harness.FreeAddr(t) + "/metrics"
-	base := harness.StartServer(t, append([]string{"--production", "--catalog", "--catalog-peers", "http://" + metricsAddr + "/metrics," + down}, stores...)...)
+	base := harness.StartServer(t, append([]string{"--production", "--auth=none", "--catalog", "--catalog-peers", "http://" + metricsAddr + "/metrics," + down}, stores...)...)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
 	if err != nil {
