@@ -264,7 +264,7 @@ func Compile(f *File, reg *registry.Registry, opts Options) (*Policy, error) {
 
 func compileGrant(spec ClientSpec, reg *registry.Registry) (*Grant, error) {
 	g := &Grant{
-		features: map[*registry.Feature]bool{}, entities: map[*registry.Entity]bool{},
+		features: map[string]bool{}, entities: map[string]bool{},
 		streams: map[string]bool{}, writeEntities: map[string]bool{},
 		Introspection: spec.Introspection, Playground: spec.Playground, Catalog: spec.Catalog, Metrics: spec.Metrics,
 		TrustedDocuments: spec.TrustedDocuments,
@@ -276,9 +276,9 @@ func compileGrant(spec ClientSpec, reg *registry.Registry) (*Grant, error) {
 		for _, e := range reg.Entities {
 			if match(pat, e.Name) {
 				n++
-				g.entities[e] = true
+				g.entities[e.Name] = true
 				for _, f := range e.Features() {
-					g.features[f] = true
+					g.features[e.Name+"."+f.Name] = true
 				}
 			}
 		}
@@ -300,7 +300,7 @@ func compileGrant(spec ClientSpec, reg *registry.Registry) (*Grant, error) {
 			for _, f := range e.Features() {
 				if match(fp, f.Name) {
 					n++
-					g.features[f] = true
+					g.features[e.Name+"."+f.Name] = true
 				}
 			}
 		}
@@ -322,7 +322,7 @@ func compileGrant(spec ClientSpec, reg *registry.Registry) (*Grant, error) {
 				for _, f := range e.Features() {
 					if slices.ContainsFunc(set.of(f), func(v string) bool { return v != "" && match(pat, v) }) {
 						n++
-						g.features[f] = true
+						g.features[e.Name+"."+f.Name] = true
 					}
 				}
 			}
@@ -332,7 +332,8 @@ func compileGrant(spec ClientSpec, reg *registry.Registry) (*Grant, error) {
 		}
 	}
 	for f := range g.features {
-		g.entities[f.Entity] = true
+		e, _, _ := strings.Cut(f, ".")
+		g.entities[e] = true
 	}
 	for _, pat := range spec.Write.Streams {
 		n := 0

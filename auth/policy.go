@@ -131,8 +131,8 @@ func errBad(why string) error { return badCredentials{why} }
 // AccessID, shared by clients with the same reads).
 type Grant struct {
 	id            string
-	features      map[*registry.Feature]bool
-	entities      map[*registry.Entity]bool
+	features      map[string]bool // "entity.feature" (names, not pointers: the registry may be reloaded)
+	entities      map[string]bool // entity names
 	streams       map[string]bool
 	writeEntities map[string]bool // by key prefix
 	anyEntity     bool
@@ -148,16 +148,16 @@ var _ plan.Access = (*Grant)(nil)
 func (g *Grant) AccessID() string { return g.id }
 
 // ReadsEntity implements plan.Access.
-func (g *Grant) ReadsEntity(e *registry.Entity) bool { return g.entities[e] }
+func (g *Grant) ReadsEntity(e *registry.Entity) bool { return g.entities[e.Name] }
 
 // ReadsFeature implements plan.Access.
-func (g *Grant) ReadsFeature(f *registry.Feature) bool { return g.features[f] }
+func (g *Grant) ReadsFeature(f *registry.Feature) bool { return g.features[f.Entity.Name+"."+f.Name] }
 
 // Readable lists the readable features as entity.feature, sorted.
 func (g *Grant) Readable() []string {
 	var out []string
 	for f := range g.features {
-		out = append(out, f.Entity.Name+"."+f.Name)
+		out = append(out, f)
 	}
 	sort.Strings(out)
 	return out
@@ -210,7 +210,7 @@ func (g *Grant) readID() string {
 	}
 	var ents []string
 	for e := range g.entities {
-		ents = append(ents, e.Name)
+		ents = append(ents, e)
 	}
 	sort.Strings(ents)
 	for _, e := range ents {
