@@ -459,3 +459,57 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestFairAdmissionPerClient: one client flooding the gateway with slow queries holds at most
+// its share of the slots (three of four); another client's queries keep being served. Without
+// the per-client share the flood held every slot and the other client's probes got 503.
+func TestFairAdmissionPerClient(t *testing.T) {
+	e := authEnv(t, func(c *gateway.Config) {
+		c.MaxInFlight, c.MaxQueue, c.QueueWait = 4, 16, 50*time.Millisecond
+		c.RequestTimeout = 30 * time.Second
+	})
+	br := &blockingReader{Reader: e.mem, entered: make(chan struct{}, 16), release: make(chan struct{})}
+	e.rd.Reader = br
+	flood := `{"query":"{ user(id: 1) { os } }"}` // a static read: held by the blocking reader
+	var wg sync.WaitGroup
+	codes := make(chan int, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c, _ := callKey(t, e.srv.URL, "/graphql", "ops-key", "application/json", flood); codes <- c }()
+	}
+	for range 3 {
+		<-br.entered // the flooding client's share is held
+	}
+	select {
+	case <-br.entered:
+		t.Fatal("the flooding client got a fourth slot")
+	case <-time.After(100 * time.Millisecond):
+	}
+	probe := `{"query":"{ user(id: 1) { recentClickedArticles(count: 1) { articleId } } }"}` // an action read: not held
+	ok := 0
+	for range 50 {
+		if code, _ := callKey(t, e.srv.URL, "/graphql", "rec-key", "application/json", probe); code == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 50 {
+		t.Errorf("%d of 50 queries of the other client served during the flood, want all", ok)
+	}
+	close(br.release)
+	wg.Wait()
+	close(codes)
+	served, refused := 0, 0
+	for c := range codes {
+		switch c {
+		case http.StatusOK:
+			served++
+		case http.StatusServiceUnavailable:
+			refused++
+		default:
+			t.Errorf("flood request answered %d", c)
+		}
+	}
+	if served < 3 || served+refused != 8 {
+		t.Errorf("flood: %d served, %d refused", served, refused)
+	}
+}
