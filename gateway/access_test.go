@@ -475,7 +475,11 @@ func TestFairAdmissionPerClient(t *testing.T) {
 	codes := make(chan int, 8)
 	for range 8 {
 		wg.Add(1)
-		go func() { defer wg.Done(); c, _ := callKey(t, e.srv.URL, "/graphql", "ops-key", "application/json", flood); codes <- c }()
+		go func() {
+			defer wg.Done()
+			c, _ := callKey(t, e.srv.URL, "/graphql", "ops-key", "application/json", flood)
+			codes <- c
+		}()
 	}
 	for range 3 {
 		<-br.entered // the flooding client's share is held
