@@ -730,7 +730,7 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		// an API key (benchAPIKey) — what a grant and the identity of each request cost.
 		label += "+auth"
 		f := filepath.Join(os.TempDir(), fmt.Sprintf("bench-clients-%d.yaml", os.Getpid()))
-		if err := os.WriteFile(f, []byte("clients:\n  bench:\n    apiKeys: ["+auth.HashKey(benchKey)+"]\n    read: {entities: [\"*\"]}\n"), 0o600); err != nil {
+		if err := os.WriteFile(f, []byte("clients:\n  bench:\n    apiKeys: ["+auth.HashKey(benchKey)+"]\n    read: {entities: [\"*\"]}\n    metrics: true\n"), 0o600); err != nil {
 			return nil, err
 		}
 		defer os.Remove(f)
