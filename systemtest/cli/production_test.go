@@ -160,3 +160,16 @@ func getBody(t *testing.T, u string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
+
+// --production refuses to start without a clients file unless --auth=none says so.
+func TestProductionNeedsClientsOrAuthNone(t *testing.T) {
+	args := []string{"serve", "--production", "--dynamodb-endpoint", "http://127.0.0.1:1", "--addr", harness.FreeAddr(t)}
+	err := cli.Run(context.Background(), args, io.Discard, io.Discard, harness.NoEnv)
+	if err == nil || !strings.Contains(err.Error(), "--production needs --clients") || !strings.Contains(err.Error(), "--auth=none") {
+		t.Fatalf("want --production to refuse to start without --clients, got %v", err)
+	}
+	err = cli.Run(context.Background(), append(args, "--auth", "sometimes"), io.Discard, io.Discard, harness.NoEnv)
+	if err == nil || !strings.Contains(err.Error(), "--auth \"sometimes\"") {
+		t.Fatalf("want a bad --auth refused, got %v", err)
+	}
+}
