@@ -106,6 +106,7 @@ type options struct {
 	overloadSelect string
 	overloadArgs   string
 	pServedLog     bool
+	pAuth          bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -143,6 +144,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pUsers, "p-users", 10000, "P1/P2: generated users (50 static features each)")
 	pBackends := fs.String("p-backends", "memory,redis,redis+cache", "P1/P2: comma-separated backends: memory, redis (statics served from Redis, warmed), redis+cache (and the in-process cache)")
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
+	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
 	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/featuregraph/featuregraph/auth"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -559,11 +560,12 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 			}
 		}
 		for _, srv := range servers {
-			for _, logged := range []bool{false, true} {
-				if logged && !o.pServedLog {
+			for _, variant := range []string{"", "log", "auth"} {
+				logged := variant == "log"
+				if logged && !o.pServedLog || variant == "auth" && !o.pAuth {
 					continue
 				}
-				rs, err := e.runServer(ctx, srv, backend, logged)
+				rs, err := e.runServer(ctx, srv, backend, logged, variant == "auth")
 				if err != nil {
 					return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
 				}
@@ -717,12 +719,25 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	return ctx.Err()
 }
 
-func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged bool) ([]*pRecord, error) {
+func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged, withAuth bool) ([]*pRecord, error) {
 	if err := e.rc.FlushAll(ctx).Err(); err != nil {
 		return nil, err
 	}
 	label := srv.label
 	args := e.serverArgs(srv, backend)
+	if withAuth {
+		// Access control on: a clients file granting every entity, the load's requests with
+		// an API key (benchAPIKey) — what a grant and the identity of each request cost.
+		label += "+auth"
+		f := filepath.Join(os.TempDir(), fmt.Sprintf("bench-clients-%d.yaml", os.Getpid()))
+		if err := os.WriteFile(f, []byte("clients:\n  bench:\n    apiKeys: ["+auth.HashKey(benchKey)+"]\n    read: {entities: [\"*\"]}\n    metrics: true\n"), 0o600); err != nil {
+			return nil, err
+		}
+		defer os.Remove(f)
+		args = append(args, "--clients", f)
+		benchAPIKey = benchKey
+		defer func() { benchAPIKey = "" }()
+	}
 	if logged {
 		label += "+log"
 		var err error

@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/featuregraph/featuregraph/auth"
 	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -103,6 +104,9 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 			sum := sha256.Sum256([]byte(oc.RawQuery))
 			c.mu.Lock()
 			c.on, c.req.Operation, c.req.OperationHash = true, name, hex.EncodeToString(sum[:8])
+			if cl := auth.ClientFrom(ctx); cl != nil {
+				c.req.Client = cl.Name
+			}
 			c.mu.Unlock()
 		}
 	}

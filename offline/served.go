@@ -36,8 +36,10 @@ type ServedConfig struct {
 // store reads it made. Rows are built from it off the request path.
 type ServedRequest struct {
 	ID, Operation, OperationHash string
-	Time                         time.Time
-	Reads                        []ServedRead
+	// Client is the client the request came from (access control; "" without).
+	Client string
+	Time   time.Time
+	Reads  []ServedRead
 	// Encoded, when set, holds the reads already encoded by AppendRead after a '[', comma-
 	// separated (the log closes the array), ReadCount and ErrorCount their numbers; Reads is
 	// then unused. Log takes ownership of it. The
@@ -238,7 +240,7 @@ func (l *ServedLog) write(rows []ServedRow) {
 
 // rows appends the row of a request.
 func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
-	row := ServedRow{RequestID: r.ID, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
+	row := ServedRow{RequestID: r.ID, Client: r.Client, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
 		Fingerprint: l.fingerprint}
 	var b []byte
 	if r.Encoded != nil {

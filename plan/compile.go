@@ -23,6 +23,9 @@ func notCovered(format string, args ...any) error {
 // answer. It is immutable and shared by every request that runs it.
 type Plan struct {
 	roots []rootField
+	// forbidden lists the fields the caller may not read (access.go): the plan is then a
+	// refusal, never run.
+	forbidden gqlerror.List
 }
 
 type rootField struct {
@@ -131,18 +134,23 @@ type compiler struct {
 	s    *schema
 	doc  *ast.QueryDocument
 	vars map[string]any
+	// acc is what the caller may read (nil: everything); forbidden collects what it selected
+	// beyond that (access.go).
+	acc       Access
+	forbidden gqlerror.List
 }
 
 // compile builds the plan of op. vars matter only for @include/@skip, which the plan resolves at
 // compile time (the cache keys plans by those variables' values).
-func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
+// acc (nil: no access control) is what the caller may read.
+func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, acc Access) (*Plan, error) {
 	if op.Operation != ast.Query {
 		return nil, notCovered("%s operation", op.Operation)
 	}
 	if len(op.Directives) > 0 {
 		return nil, notCovered("operation directive")
 	}
-	c := &compiler{s: s, doc: doc, vars: vars}
+	c := &compiler{s: s, doc: doc, vars: vars, acc: acc}
 	fields, err := c.collect(op.SelectionSet)
 	if err != nil {
 		return nil, err
@@ -171,6 +179,10 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 			return nil, notCovered("Query.%s", cf.name)
 		}
 		rf.root = ri
+		if !c.readsEntity(ri.ent.e) {
+			c.forbid([]string{cf.alias}, cf.first, "Query."+cf.name+" (entity "+ri.ent.e.Name+")")
+			continue
+		}
 		argName := "id"
 		if ri.many {
 			argName = "ids"
@@ -192,19 +204,23 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 		if err != nil {
 			return nil, err
 		}
-		ld, wss, err := c.entity(ri.ent, [][]collected{sub}, []string{""})
+		ld, wss, err := c.entity(ri.ent, [][]collected{sub}, []string{""}, [][]string{{cf.alias}})
 		if err != nil {
 			return nil, err
 		}
 		rf.ld, rf.ws = ld, wss[0]
 		p.roots = append(p.roots, rf)
 	}
+	if len(c.forbidden) > 0 {
+		return &Plan{forbidden: c.forbidden}, nil
+	}
 	return p, nil
 }
 
 // entity compiles the selections on one entity type: lists holds one collected selection per
-// alias (one for a root field; one per alias of a join field), all read by one load.
-func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string) (*load, []*writeSel, error) {
+// alias (one for a root field; one per alias of a join field), all read by one load. paths are
+// the response paths of the lists (for FORBIDDEN errors).
+func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string, paths [][]string) (*load, []*writeSel, error) {
 	ld := &load{ent: ent, staticIx: map[*registry.Feature]int{}}
 	index := ld.staticIx
 	wss := make([]*writeSel, len(lists))
@@ -219,6 +235,10 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 				of.kind = kID
 			case ent.statics[cf.name] != nil:
 				f := ent.statics[cf.name]
+				if !c.readsFeature(f) {
+					c.forbid(append(paths[k][:len(paths[k]):len(paths[k])], cf.alias), cf.first, ent.typeName+"."+cf.name+" (feature "+ent.e.Name+"."+f.Name+")")
+					continue
+				}
 				j, seen := index[f]
 				if !seen {
 					j = len(ld.statics)
@@ -235,7 +255,13 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 					of.kind, of.entry = kMap, es
 				}
 			case ent.actions[cf.name] != nil:
-				af, err := c.action(ent.actions[cf.name], cf)
+				ai := ent.actions[cf.name]
+				path := append(paths[k][:len(paths[k]):len(paths[k])], cf.alias)
+				if !c.readsFeature(ai.f) {
+					c.forbid(path, cf.first, ent.typeName+"."+cf.name+" (feature "+ent.e.Name+"."+ai.f.Name+")")
+					continue
+				}
+				af, err := c.action(ai, cf, path)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -282,7 +308,7 @@ func (c *compiler) mapEntry(typeName string, sel ast.SelectionSet) (*writeSel, e
 	return ws, nil
 }
 
-func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
+func (c *compiler) action(ai *actionInfo, cf collected, path []string) (*actionField, error) {
 	af := &actionField{ai: ai, alias: cf.alias}
 	if p := cf.first.Position; p != nil {
 		af.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
@@ -322,6 +348,10 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 		} else if i, ok := ai.fields[e.name]; ok {
 			of.kind, of.n = kEventField, i
 		} else if i, ok := ai.joins[e.name]; ok {
+			if !c.readsEntity(ai.target[i].e) {
+				c.forbid(append(path[:len(path):len(path)], e.alias), e.first, ai.typeName+"."+e.name+" (entity "+ai.target[i].e.Name+")")
+				continue
+			}
 			j, seen := joinIx[i]
 			if !seen {
 				j = len(ev.joins)
@@ -348,7 +378,11 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 	written := make([]int, len(ev.joins))
 	wsOf := make([][]*writeSel, len(ev.joins))
 	for j, jl := range ev.joins {
-		ld, wss, err := c.entity(jl.target, joinLists[j], joinAliases[j])
+		jpaths := make([][]string, len(joinAliases[j]))
+		for k, a := range joinAliases[j] {
+			jpaths[k] = append(path[:len(path):len(path)], a)
+		}
+		ld, wss, err := c.entity(jl.target, joinLists[j], joinAliases[j], jpaths)
 		if err != nil {
 			return nil, err
 		}

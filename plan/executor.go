@@ -98,6 +98,8 @@ type Executor struct {
 	// services fetches the service features (Config.Services).
 	services ServiceFetcher
 	cache    *lru.LRU[*cached]
+	// filtered holds the introspection schemas filtered per access id (access.go).
+	filtered filteredSchemas
 }
 
 // New returns the executor of reg's schema over r.
@@ -162,18 +164,22 @@ type cached struct {
 
 // planFor returns the plan of the operation, compiling it on first use, or nil when plans do
 // not cover it. Plans are cached by operation name and query text, then by the values of the
-// variables @include/@skip read: everything a plan depends on. (A plan that depends on who asks
-// — a grant set — would add it to the key.)
+// variables @include/@skip read: everything a plan depends on — and, under access control, by
+// the caller's access id (its grant set).
 func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *Plan {
 	if oc.Doc == nil || oc.Operation == nil {
 		return nil
 	}
 	key := oc.OperationName + "\x00" + oc.RawQuery
+	acc := AccessFrom(ctx)
+	if acc != nil {
+		key = acc.AccessID() + "\x00" + key
+	}
 	c, ok := ex.cache.Get(ctx, key)
 	if !ok {
 		c = &cached{condVars: conditionVars(oc.Doc), plans: map[uint64]*Plan{}}
 		if len(c.condVars) > 64 {
-			p, _ := ex.compileFor(oc) // too many combinations to cache
+			p, _ := ex.compileFor(oc, acc) // too many combinations to cache
 			return p
 		}
 		ex.cache.Add(ctx, key, c)
@@ -189,14 +195,14 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if p, done := c.plans[bits]; done {
 		return p
 	}
-	p, _ := ex.compileFor(oc)
+	p, _ := ex.compileFor(oc, acc)
 	c.plans[bits] = p
 	return p
 }
 
 // compileFor compiles the operation of oc (nil and why when plans do not cover it).
-func (ex *Executor) compileFor(oc *graphql.OperationContext) (*Plan, error) {
-	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
+func (ex *Executor) compileFor(oc *graphql.OperationContext, acc Access) (*Plan, error) {
+	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables, acc)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +217,9 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 	p := ex.planFor(ctx, oc)
 	if p == nil {
 		return nil, dst
+	}
+	if p.forbidden != nil {
+		return &graphql.Response{Errors: p.forbidden}, dst
 	}
 	r := ex.prepare(ctx, p, oc.Variables)
 	r.execute()

@@ -203,7 +203,7 @@ func (r *run) introspect(dst []byte, rf *rootField) []byte {
 		return append(dst, "null"...)
 	}
 	in := &introspector{oc: oc}
-	s := r.ex.schema
+	s := r.ex.schemaFor(r.ctx)
 	if rf.introspect == "__schema" {
 		in.schema(rf.sel, introspection.WrapSchema(s))
 	} else {
