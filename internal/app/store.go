@@ -157,6 +157,9 @@ func OpenStore(ctx context.Context, o *StoreOptions, log *slog.Logger, obs store
 		return nil, errors.Join(err, ddb.Close())
 	}
 	o.tiered.Observer = obs
+	if o.tiered.StaticCacheTTL > 0 {
+		limitMemoryForCache(o.tiered.StaticCacheSize, log) // memlimit.go
+	}
 	ts, err := tiered.New(traced.Cache(rs, o.tracer), traced.Source(ddb, o.tracer), o.tiered)
 	if err != nil {
 		return nil, errors.Join(err, rs.Close(), ddb.Close())
