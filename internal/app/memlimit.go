@@ -22,8 +22,10 @@ func cacheMemoryLimit(size int) int64 {
 
 // limitMemoryForCache sets that limit when the static cache is on, unless GOMEMLIMIT (which
 // the Go runtime reads itself) says otherwise or a lower limit is already set.
-func limitMemoryForCache(size int, log *slog.Logger) {
-	if size <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+func limitMemoryForCache(size int, log *slog.Logger) { limitMemory(size, os.Getenv("GOMEMLIMIT"), log) }
+
+func limitMemory(size int, gomemlimit string, log *slog.Logger) {
+	if size <= 0 || gomemlimit != "" {
 		return
 	}
 	limit := cacheMemoryLimit(size)
