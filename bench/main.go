@@ -99,6 +99,7 @@ type options struct {
 	pUsers         int
 	pBackends      []string
 	pServers       []string
+	pVariants      []pVariant
 	reg            *registry.Registry // the example registry (types DynamoDB's static values)
 	overload       bool
 	overloadBin    string
@@ -145,6 +146,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	pBackends := fs.String("p-backends", "memory,redis,redis+cache", "P1/P2: comma-separated backends: memory, redis (statics served from Redis, warmed), redis+cache (and the in-process cache)")
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
 	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
+	pVariants := fs.String("p-variants", "", "P1/P2: semicolon-separated label=server:settings runs of a -servers binary with other settings: NAME=VALUE words are environment variables (GOGC, GOMEMLIMIT, GODEBUG), the other words are more serve flags (e.g. \"gogc400=after:GOGC=400;small=after:--static-cache-size 64MiB\")")
 	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
@@ -155,12 +157,17 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	o.pBackends, o.pServers = splitList(*pBackends), splitList(*pServers)
+	var errs []error
+	variants, err := parseVariants(*pVariants, o.pServers)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	o.pVariants = variants
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o.scenarios = splitList(*scenarios)
 	o.backends = splitList(*backends)
-	var errs []error
 	for _, s := range o.scenarios {
 		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "S5", "S6", "P1", "P2"}, s) {
 			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, S5, S6, P1, P2)", s))

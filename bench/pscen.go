@@ -101,7 +101,8 @@ func pWrites(from, to int) []store.StaticWrite {
 // pServer is one server binary built from a source tree.
 type pServer struct {
 	label, bin string
-	before     bool // built from code whose statics are read from DynamoDB (--static-cache-redis)
+	before     bool     // built from code whose statics are read from DynamoDB (--static-cache-redis)
+	env, args  []string // a -p-variants run: more environment variables and serve flags
 }
 
 // buildPServer copies the Go source of src (git ls-files), puts the P registry into its
@@ -287,7 +288,7 @@ type pProc struct {
 	logs *bytes.Buffer
 }
 
-func startPServer(ctx context.Context, bin string, args ...string) (*pProc, error) {
+func startPServer(ctx context.Context, env []string, bin string, args ...string) (*pProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -296,6 +297,9 @@ func startPServer(ctx context.Context, bin string, args ...string) (*pProc, erro
 	p := &pProc{url: "http://" + addr, logs: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -461,6 +465,7 @@ func readRedisStats(ctx context.Context, c *goredis.Client) (redisStats, error) 
 // pRecord is one scenario on one backend and server.
 type pRecord struct {
 	Scenario     string  `json:"scenario"`
+	Round        int     `json:"round"`
 	Backend      string  `json:"backend"`
 	Server       string  `json:"server"` // a -servers label, or "direct"
 	Requests     int64   `json:"requests"`
@@ -469,12 +474,27 @@ type pRecord struct {
 	RPS          float64 `json:"requests_per_sec"`
 	P50Ms        float64 `json:"p50_ms"`
 	P99Ms        float64 `json:"p99_ms"`
+	P999Ms       float64 `json:"p999_ms"`
 	ServerCPUMs  float64 `json:"server_cpu_ms_per_req"` // direct: bench process CPU minus the floor's
 	RedisCmds    float64 `json:"redis_commands_per_req"`
 	RedisCPUMs   float64 `json:"redis_cpu_ms_per_req"`
 	AllocsPerReq float64 `json:"server_allocs_per_req,omitempty"`
 	RSSMiB       float64 `json:"rss_mib_after,omitempty"`
 	PeakRSSMiB   float64 `json:"peak_rss_mib,omitempty"`
+	LoadAvg      float64 `json:"load_average_1m"`
+	// The server's runtime/metrics over the measured phase (-1: not exported by that server;
+	// see ptail.go): GC cycles per 1,000 requests, GC CPU and mark-assist CPU as a share of
+	// the process's CPU, mean GC pause, mean scheduler latency and the share of scheduling
+	// waits over ~1 ms and ~10 ms, and the heap's live set and goal after the run.
+	GCPer1k          float64 `json:"gc_per_1k_req"`
+	GCCPUPct         float64 `json:"gc_cpu_pct"`
+	AssistPct        float64 `json:"gc_assist_cpu_pct"`
+	PauseMeanUs      float64 `json:"gc_pause_mean_us"`
+	SchedMeanUs      float64 `json:"sched_latency_mean_us"`
+	SchedOver1msPct  float64 `json:"sched_latency_over_1ms_pct"`
+	SchedOver10msPct float64 `json:"sched_latency_over_10ms_pct"`
+	HeapLiveMiB      float64 `json:"heap_live_mib,omitempty"`
+	HeapGoalMiB      float64 `json:"heap_goal_mib,omitempty"`
 	// Served-feature logging (-p-served-log): rows spooled and written to the sink per second
 	// of the measurement, and rows dropped because the buffer was full.
 	ServedRowsPerSec float64 `json:"served_rows_per_sec,omitempty"`
@@ -482,17 +502,25 @@ type pRecord struct {
 	ServedDropped    float64 `json:"served_rows_dropped,omitempty"`
 }
 
-const pRowFormat = "%-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %9s  %9s  %9s  %7s  %7s\n"
+const pRowFormat = "%-2s %-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %8s  %9s  %9s  %8s  %7s  %5s  %9s  %7s  %6s  %7s  %6s\n"
 
 func printPHeader(w io.Writer) {
-	fmt.Fprintf(w, pRowFormat, "sc", "backend", "server", "req/s", "failed", "p50 ms", "p99 ms", "cpu ms/r", "redis c/r", "redis ms/r", "allocs/r", "RSS MiB", "peak")
+	fmt.Fprintf(w, pRowFormat, "r", "sc", "backend", "server", "req/s", "failed", "p50 ms", "p99 ms", "p99.9 ms", "cpu ms/r", "redis c/r", "redis ms/r", "allocs/r", "RSS MiB", "peak",
+		"heap live", "GC/1k r", "GC cpu", "assist", "sch>1ms")
 }
 
 func printPRecord(w io.Writer, r *pRecord) {
-	fmt.Fprintf(w, pRowFormat, r.Scenario, r.Backend, r.Server, fmt.Sprintf("%.0f", r.RPS), strconv.FormatInt(r.Failed, 10),
-		fmt.Sprintf("%.2f", r.P50Ms), fmt.Sprintf("%.2f", r.P99Ms), fmt.Sprintf("%.3f", r.ServerCPUMs),
+	opt := func(v float64, format string) string {
+		if v < 0 {
+			return "–"
+		}
+		return fmt.Sprintf(format, v)
+	}
+	fmt.Fprintf(w, pRowFormat, strconv.Itoa(r.Round), r.Scenario, r.Backend, r.Server, fmt.Sprintf("%.0f", r.RPS), strconv.FormatInt(r.Failed, 10),
+		fmt.Sprintf("%.2f", r.P50Ms), fmt.Sprintf("%.2f", r.P99Ms), fmt.Sprintf("%.2f", r.P999Ms), fmt.Sprintf("%.3f", r.ServerCPUMs),
 		fmt.Sprintf("%.1f", r.RedisCmds), fmt.Sprintf("%.3f", r.RedisCPUMs), fmt.Sprintf("%.0f", r.AllocsPerReq),
-		fmt.Sprintf("%.0f", r.RSSMiB), fmt.Sprintf("%.0f", r.PeakRSSMiB))
+		fmt.Sprintf("%.0f", r.RSSMiB), fmt.Sprintf("%.0f", r.PeakRSSMiB), opt(r.HeapLiveMiB, "%.0f"), opt(r.GCPer1k, "%.2f"),
+		opt(r.GCCPUPct, "%.1f%%"), opt(r.AssistPct, "%.1f%%"), opt(r.SchedOver1msPct, "%.2f%%"))
 }
 
 // pEnv is what every P run shares: the data, dynalite with the table loaded, Redis.
@@ -536,6 +564,13 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 		}
 		servers = append(servers, srv)
 	}
+	for _, v := range o.pVariants {
+		for _, srv := range servers[:len(o.pServers)] {
+			if srv.label == v.base {
+				servers = append(servers, &pServer{label: v.label, bin: srv.bin, before: srv.before, env: v.env, args: v.args})
+			}
+		}
+	}
 	e.regDir = filepath.Join(e.work, "registry")
 	if err := writePRegistry(e.regDir, pDemo(e.users)); err != nil {
 		return nil, err
@@ -544,36 +579,49 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 		return nil, err
 	}
 	var recs []*pRecord
+	var loads []float64
 	printPHeader(stdout)
-	for _, backend := range o.pBackends {
-		for _, sc := range o.scenarios {
-			if sc != "P1" && sc != "P2" {
-				continue
-			}
-			r, err := e.runDirect(ctx, backend, sc)
-			if err != nil {
-				return recs, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
-			}
-			if r != nil {
-				recs = append(recs, r)
-				printPRecord(stdout, r)
-			}
+	defer func() {
+		if len(recs) > 0 {
+			printPSummary(stdout, recs, loads)
 		}
-		for _, srv := range servers {
-			for _, variant := range []string{"", "log", "auth"} {
-				logged := variant == "log"
-				if logged && !o.pServedLog || variant == "auth" && !o.pAuth {
+	}()
+	// Rounds alternate: every backend, direct and every server once per round.
+	for round := 1; round <= max(o.rounds, 1); round++ {
+		for _, backend := range o.pBackends {
+			for _, sc := range o.scenarios {
+				if sc != "P1" && sc != "P2" {
 					continue
 				}
-				rs, err := e.runServer(ctx, srv, backend, logged, variant == "auth")
+				r, err := e.runDirect(ctx, backend, sc)
 				if err != nil {
-					return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
+					return recs, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
 				}
-				for _, r := range rs {
+				if r != nil {
+					r.Round = round
+					loads = append(loads, r.LoadAvg)
 					recs = append(recs, r)
 					printPRecord(stdout, r)
-					if logged {
-						fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
+				}
+			}
+			for _, srv := range servers {
+				for _, variant := range []string{"", "log", "auth"} {
+					logged := variant == "log"
+					if logged && !o.pServedLog || variant == "auth" && !o.pAuth {
+						continue
+					}
+					rs, err := e.runServer(ctx, srv, backend, logged, variant == "auth")
+					if err != nil {
+						return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
+					}
+					for _, r := range rs {
+						r.Round = round
+						loads = append(loads, r.LoadAvg)
+						recs = append(recs, r)
+						printPRecord(stdout, r)
+						if logged {
+							fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
+						}
 					}
 				}
 			}
@@ -633,11 +681,12 @@ func (e *pEnv) startBackends(ctx context.Context) error {
 }
 
 // serverArgs are the flags of backend for srv.
-func (e *pEnv) serverArgs(srv *pServer, backend string) []string {
+func (e *pEnv) serverArgs(srv *pServer, backend string) (args []string) {
+	defer func() { args = append(args, srv.args...) }()
 	if backend == "memory" {
 		return []string{"--features", e.regDir, "--demo"}
 	}
-	args := []string{"--features", filepath.Join(filepath.Dir(srv.bin), "features"), "--dynamodb-endpoint", e.endpoint, "--dynamodb-region", "us-east-1",
+	args = []string{"--features", filepath.Join(filepath.Dir(srv.bin), "features"), "--dynamodb-endpoint", e.endpoint, "--dynamodb-region", "us-east-1",
 		"--dynamodb-table", e.table, "--redis-addr", e.redisAddr}
 	switch {
 	case srv.before && backend == "redis": // main: statics from DynamoDB, cached in Redis only
@@ -691,7 +740,7 @@ func (e *pEnv) target(url string, sc string, direct bool) httpTarget {
 
 // measure runs the load on t and fills r with the latencies and the Redis deltas; cpu is read
 // before and after.
-func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func() time.Duration, allocs func() float64) error {
+func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func() time.Duration, allocs func() float64, serverURL string) error {
 	if e.o.warmup > 0 {
 		runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.warmup, seed: e.o.data.Seed + 1000})
 	}
@@ -699,9 +748,19 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	if err != nil {
 		return err
 	}
+	var rt0 map[string]float64
+	if serverURL != "" {
+		rt0 = promSample(serverURL)
+	}
 	c0, a0 := cpu(), allocs()
 	res := runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.duration, requests: e.o.requests, seed: e.o.data.Seed + 2000})
 	c1, a1 := cpu(), allocs()
+	r.LoadAvg = loadAverage()
+	if serverURL != "" {
+		r.runtimeDelta(rt0, promSample(serverURL), float64(res.requests), c1-c0)
+	} else {
+		r.runtimeDelta(nil, nil, 0, 0)
+	}
 	rs1, err := readRedisStats(ctx, e.rc)
 	if err != nil {
 		return err
@@ -710,6 +769,7 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	m.fillLatency(res)
 	r.Requests, r.Failed, r.FirstError = m.Requests, m.Errors, m.FirstError
 	r.RPS, r.P50Ms, r.P99Ms = round(m.RPS, 1), m.P50Ms, m.P99Ms
+	r.P999Ms = round(quantile(res.latencies, 0.999), 3) // sorted by fillLatency
 	if n := float64(m.Requests); n > 0 {
 		r.ServerCPUMs = round((c1-c0).Seconds()*1000/n, 4)
 		r.RedisCmds = round(float64(rs1.calls-rs0.calls)/n, 2)
@@ -746,7 +806,7 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		}
 	}
 	e.logf("P: %s server on %s: starting", label, backend)
-	p, err := startPServer(ctx, srv.bin, args...)
+	p, err := startPServer(ctx, srv.env, srv.bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -775,7 +835,7 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		cpu := func() time.Duration { d, _ := procCPU(pid); return d }
 		before := scrape(p.url, servedMetrics...)
 		start := time.Now()
-		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }); err != nil {
+		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }, p.url); err != nil {
 			return out, err
 		}
 		if logged {
@@ -827,11 +887,11 @@ func (e *pEnv) runDirect(ctx context.Context, backend, sc string) (*pRecord, err
 	}))
 	defer floor.Close()
 	fr := &pRecord{}
-	if err := e.measure(ctx, fr, httpTarget{url: floor.URL, body: t.body}, processCPU, func() float64 { return 0 }); err != nil {
+	if err := e.measure(ctx, fr, httpTarget{url: floor.URL, body: t.body}, processCPU, func() float64 { return 0 }, ""); err != nil {
 		return nil, err
 	}
 	r := &pRecord{Scenario: sc, Backend: backend, Server: "direct"}
-	if err := e.measure(ctx, r, t, processCPU, func() float64 { return 0 }); err != nil {
+	if err := e.measure(ctx, r, t, processCPU, func() float64 { return 0 }, ""); err != nil {
 		return nil, err
 	}
 	r.ServerCPUMs = round(r.ServerCPUMs-fr.ServerCPUMs, 4)

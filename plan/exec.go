@@ -83,7 +83,8 @@ type run struct {
 	errMu    sync.Mutex
 	level    int
 	present  graphql.ErrorPresenterFunc
-	cut      error // a read the end of the context cut short (it names the backend), or nil
+	cut      error           // a read the end of the context cut short (it names the backend), or nil
+	slabs    [][]store.Value // pooled, given back by release (scratch.go); appended to by the level's static reads only
 	// dargs are the argument values of the derived fields, evaluated once per request.
 	dargs map[*derivedField]derivedArgs
 }
@@ -488,7 +489,7 @@ func (r *run) readCurrent(level []*batch) {
 		if err = r.ctx.Err(); err != nil {
 			break
 		}
-		g.out = make([]store.StaticValue, g.q.Len())
+		g.out = staticValues(g.q.Len())
 		ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: g.q.Len()})
 		err = r.ex.statics.ReadStatic(ctx, g.q, g.out)
 		done(err)
@@ -507,12 +508,17 @@ func (r *run) readCurrent(level []*batch) {
 		}
 		g := byPrefix[b.ld.ent.e.Prefix]
 		nf := len(g.q.Features)
-		b.vals = make([]store.Value, len(b.ids)*ns)
+		b.vals = r.values(len(b.ids) * ns)
 		for i := range b.ids {
 			row := g.out[int(rowOf[x][i])*nf:]
 			for j := range b.ld.statics {
 				r.setValue(b, i*ns+j, &b.ld.statics[j], row[colOf[x][j]].Value)
 			}
+		}
+	}
+	for _, g := range groups {
+		if g.out != nil {
+			putStaticValues(g.out)
 		}
 	}
 }

@@ -222,6 +222,7 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 		return &graphql.Response{Errors: p.forbidden}, dst
 	}
 	r := ex.prepare(ctx, p, oc.Variables)
+	defer r.release() // the answer is written (or dropped) by then
 	r.execute()
 	if err := ctx.Err(); err != nil {
 		return r.ended(err), dst
