@@ -105,6 +105,13 @@ volumeMounts:
 {{- $g := .Values.gateway }}
 {{- include "featuregraph.envVar" (list "FEATUREGRAPH_ADDR" (printf ":%v" $g.port)) }}
 {{- include "featuregraph.envVar" (list "FEATUREGRAPH_PRODUCTION" $g.production) }}
+{{- if $g.clientsSecret }}
+{{- include "featuregraph.envVar" (list "FEATUREGRAPH_CLIENTS" "/etc/featuregraph/clients/clients.yaml") }}
+{{- else if eq (toString $g.auth) "none" }}
+{{- include "featuregraph.envVar" (list "FEATUREGRAPH_AUTH" "none") }}
+{{- else if $g.production }}
+{{- fail "gateway.production needs gateway.clientsSecret (a Secret holding clients.yaml) or gateway.auth: none" }}
+{{- end }}
 {{- if $g.push }}
 {{- include "featuregraph.envVar" (list "FEATUREGRAPH_PUSH" true) }}
 {{- end }}
