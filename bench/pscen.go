@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -382,11 +383,12 @@ func mallocs(url string) float64 {
 }
 
 // servedMetrics are the served-log series of a server's /metrics: rows spooled, rows shipped,
-// rows dropped.
+// rows dropped, feature reads written.
 var servedMetrics = []string{
 	`featuregraph_offline_rows_total{stage="spooled",stream="served"} `,
 	`featuregraph_offline_rows_total{stage="shipped",stream="served"} `,
 	`featuregraph_served_log_dropped_total `,
+	`featuregraph_served_log_reads_total `,
 }
 
 // scrape reads the values of the given series (each a line prefix) from a server's /metrics.
@@ -476,9 +478,10 @@ type pRecord struct {
 	PeakRSSMiB   float64 `json:"peak_rss_mib,omitempty"`
 	// Served-feature logging (-p-served-log): rows spooled and written to the sink per second
 	// of the measurement, and rows dropped because the buffer was full.
-	ServedRowsPerSec float64 `json:"served_rows_per_sec,omitempty"`
-	ServedShipped    float64 `json:"served_rows_shipped,omitempty"`
-	ServedDropped    float64 `json:"served_rows_dropped,omitempty"`
+	ServedRowsPerSec  float64 `json:"served_rows_per_sec,omitempty"`
+	ServedShipped     float64 `json:"served_rows_shipped,omitempty"`
+	ServedReadsPerSec float64 `json:"served_reads_per_sec,omitempty"`
+	ServedDropped     float64 `json:"served_rows_dropped,omitempty"`
 }
 
 const pRowFormat = "%-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %9s  %9s  %9s  %7s  %7s\n"
@@ -558,26 +561,77 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 				printPRecord(stdout, r)
 			}
 		}
-		for _, srv := range servers {
-			for _, logged := range []bool{false, true} {
-				if logged && !o.pServedLog {
-					continue
-				}
-				rs, err := e.runServer(ctx, srv, backend, logged)
-				if err != nil {
-					return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
-				}
-				for _, r := range rs {
-					recs = append(recs, r)
-					printPRecord(stdout, r)
-					if logged {
-						fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
+		var rounds []*pRecord
+		for round := range max(o.pRounds, 1) {
+			for _, srv := range servers {
+				for _, logged := range []bool{false, true} {
+					if logged && !o.pServedLog {
+						continue
+					}
+					rs, err := e.runServer(ctx, srv, backend, logged, round)
+					if err != nil {
+						return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
+					}
+					for _, r := range rs {
+						recs = append(recs, r)
+						rounds = append(rounds, r)
+						printPRecord(stdout, r)
+						if logged {
+							fmt.Fprintf(stdout, "     served log: %.0f rows/s (%.0f feature reads/s) written, %.0f rows in the sink, %.0f dropped\n",
+								r.ServedRowsPerSec, r.ServedReadsPerSec, r.ServedShipped, r.ServedDropped)
+						}
 					}
 				}
 			}
 		}
+		if o.pServedLog {
+			printServedLogCost(stdout, rounds)
+		}
 	}
 	return recs, nil
+}
+
+// printServedLogCost prints, per scenario and server, the CPU per request of the +log server
+// over that of the plain one in the same round: min, median and max over the rounds, with the
+// rows dropped in all of them and the load average.
+func printServedLogCost(w io.Writer, recs []*pRecord) {
+	type key struct{ sc, backend, server string }
+	plain := map[key][]*pRecord{}
+	logged := map[key][]*pRecord{}
+	var keys []key
+	for _, r := range recs {
+		if s, ok := strings.CutSuffix(r.Server, "+log"); ok {
+			logged[key{r.Scenario, r.Backend, s}] = append(logged[key{r.Scenario, r.Backend, s}], r)
+			continue
+		}
+		k := key{r.Scenario, r.Backend, r.Server}
+		if len(plain[k]) == 0 {
+			keys = append(keys, k)
+		}
+		plain[k] = append(plain[k], r)
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(w, "served-log cost (cpu ms/r of +log over the plain server, same round; load average %s)\n", strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	for _, k := range keys {
+		p, l := plain[k], logged[k]
+		var ratios []float64
+		var dropped, rows, reads float64
+		for i := range min(len(p), len(l)) {
+			if p[i].ServerCPUMs > 0 {
+				ratios = append(ratios, 100*(l[i].ServerCPUMs/p[i].ServerCPUMs-1))
+			}
+			dropped += l[i].ServedDropped
+			rows += l[i].ServedRowsPerSec
+			reads += l[i].ServedReadsPerSec
+		}
+		if len(ratios) == 0 {
+			continue
+		}
+		n := float64(len(ratios))
+		sort.Float64s(ratios)
+		fmt.Fprintf(w, "  %s %s %s: %+.1f%% / %+.1f%% / %+.1f%% (min/median/max of %d), %.0f rows dropped, %.0f rows/s, %.0f feature reads/s written\n",
+			k.sc, k.backend, k.server, ratios[0], ratios[len(ratios)/2], ratios[len(ratios)-1], len(ratios), dropped, rows/n, reads/n)
+	}
 }
 
 func (e *pEnv) startBackends(ctx context.Context) error {
@@ -717,7 +771,7 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	return ctx.Err()
 }
 
-func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged bool) ([]*pRecord, error) {
+func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged bool, round int) ([]*pRecord, error) {
 	if err := e.rc.FlushAll(ctx).Err(); err != nil {
 		return nil, err
 	}
@@ -729,6 +783,15 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		if args, err = e.servedLogArgs(args, label+"-"+backend); err != nil {
 			return nil, err
 		}
+	}
+	var admin string
+	if e.o.cpuProfile != "" || e.o.memProfile != "" {
+		port, err := testenv.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		admin = fmt.Sprintf("127.0.0.1:%d", port)
+		args = append(args, "--admin-addr", admin)
 	}
 	e.logf("P: %s server on %s: starting", label, backend)
 	p, err := startPServer(ctx, srv.bin, args...)
@@ -760,13 +823,16 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		cpu := func() time.Duration { d, _ := procCPU(pid); return d }
 		before := scrape(p.url, servedMetrics...)
 		start := time.Now()
+		prof := startServerProfile(admin, fmt.Sprintf("%s-%s-%s-%s-r%d", "%s", sc, backend, label, round+1), e.o, e.logf)
 		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }); err != nil {
 			return out, err
 		}
+		prof()
 		if logged {
 			time.Sleep(1500 * time.Millisecond) // --offline-flush 1s: the sink catches up
 			after := scrape(p.url, servedMetrics...)
-			r.ServedRowsPerSec = (after[0] - before[0]) / time.Since(start).Seconds()
+			r.ServedRowsPerSec = (after[1] - before[1]) / time.Since(start).Seconds()
+			r.ServedReadsPerSec = (after[3] - before[3]) / time.Since(start).Seconds()
 			r.ServedShipped, r.ServedDropped = after[1]-before[1], after[2]-before[2]
 		}
 		r.RSSMiB, r.PeakRSSMiB = procMem(pid)
@@ -830,3 +896,47 @@ hand-written handler in the bench process over the same store (cpu ms/r = bench 
 of a handler returning a recorded response, i.e. without the load generator and HTTP). redis c/r and
 redis ms/r are INFO commandstats and INFO cpu deltas per request. failed = requests that failed.
 `
+
+// startServerProfile starts a CPU profile of a P server over its admin endpoint (-cpuprofile)
+// and takes its allocs profile (-memprofile), into files named by pattern (its %s is the
+// prefix); the returned func ends them. No-op without an admin address.
+func startServerProfile(admin, pattern string, o *options, logf func(string, ...any)) func() {
+	if admin == "" {
+		return func() {}
+	}
+	get := func(path, file string) {
+		resp, err := http.Get("http://" + admin + path)
+		if err != nil {
+			logf("profile %s: %v", path, err)
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(file, body, 0o644)
+		}
+		if err != nil {
+			logf("profile %s: %v", path, err)
+		}
+	}
+	var done chan struct{}
+	if o.cpuProfile != "" {
+		done = make(chan struct{})
+		secs := max(int((o.warmup+o.duration)/time.Second), 1)
+		go func() {
+			defer close(done)
+			get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), fmt.Sprintf(pattern, o.cpuProfile)+".pprof")
+		}()
+	}
+	if o.memProfile != "" {
+		get("/debug/pprof/allocs", fmt.Sprintf(pattern, o.memProfile)+".pprof.base")
+	}
+	return func() {
+		if o.memProfile != "" {
+			get("/debug/pprof/allocs", fmt.Sprintf(pattern, o.memProfile)+".pprof")
+		}
+		if done != nil {
+			<-done
+		}
+	}
+}
