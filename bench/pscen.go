@@ -388,7 +388,7 @@ var servedMetrics = []string{
 	`featuregraph_offline_rows_total{stage="spooled",stream="served"} `,
 	`featuregraph_offline_rows_total{stage="shipped",stream="served"} `,
 	`featuregraph_served_log_dropped_total `,
-	`featuregraph_served_log_reads_total `,
+	`featuregraph_served_log_values_total `,
 }
 
 // scrape reads the values of the given series (each a line prefix) from a server's /metrics.

@@ -388,9 +388,9 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 		id := requestID(r)
 		w.Header().Set(RequestIDHeader, id)
 		if g.cfg.ServedLog != nil {
-			c := &capture{log: g.cfg.ServedLog, req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
+			c := &capture{log: g.cfg.ServedLog, id: id, time: time.Now().UTC()}
 			ctx = context.WithValue(ctx, captureKey{}, c)
-			defer c.finish(g.cfg.ServedLog)
+			defer c.finish()
 		}
 		// A client that does not read its answer holds this request (its slot, its buffers) at
 		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)
