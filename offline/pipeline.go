@@ -265,9 +265,20 @@ func (p *Pipeline) Counts() []metrics.OfflineCounts {
 	return out
 }
 
-// servedSink writes served rows with Snappy: the log must stay cheap at full sampling.
+// servedSink writes served rows with Snappy and without page statistics or bounds (a column
+// index of the value lists helps no query, and costs a scan of every value): the log must stay
+// cheap at full sampling.
 func servedSink(st ObjectStore) *ParquetSink[ServedRow] {
 	s := NewParquetSink[ServedRow](st)
 	s.Compression = &parquet.Snappy
+	s.Options = servedWriterOptions
 	return s
 }
+
+var servedWriterOptions = func() []parquet.WriterOption {
+	opts := []parquet.WriterOption{parquet.DataPageStatistics(false)}
+	for _, path := range parquet.SchemaOf(ServedRow{}).Columns() {
+		opts = append(opts, parquet.SkipPageBounds(path...))
+	}
+	return opts
+}()

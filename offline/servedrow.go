@@ -198,7 +198,7 @@ type servedEntity struct {
 func cut[T any](arena *[]T, n int) []T {
 	a := *arena
 	if cap(a)-len(a) < n {
-		a = make([]T, 0, max(2*cap(a), n, 256))
+		a = make([]T, 0, max(2*cap(a), n, 8))
 	}
 	out := a[len(a) : len(a)+n : len(a)+n]
 	*arena = a[:len(a)+n]
@@ -211,7 +211,7 @@ func (r *ServedRequest) str(s string) string {
 		return ""
 	}
 	if cap(r.text)-len(r.text) < len(s) {
-		r.text = make([]byte, 0, max(2*cap(r.text), len(s), 4096))
+		r.text = make([]byte, 0, max(2*cap(r.text), len(s), 256))
 	}
 	start := len(r.text)
 	r.text = append(r.text, s...)
