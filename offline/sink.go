@@ -33,8 +33,8 @@ type ParquetSink[T Record] struct {
 	Compression compress.Codec
 	// Options are more writer options of the files (e.g. no page statistics). Default none.
 	Options []parquet.WriterOption
-	id          string
-	seq         atomic.Int64
+	id      string
+	seq     atomic.Int64
 }
 
 // NewParquetSink returns a sink on st.
