@@ -47,6 +47,9 @@ type Config struct {
 	// Offline gives the status of this process's offline sink (offline.Pipeline.Status).
 	// Default nil: none.
 	Offline func() offline.Status
+	// Registry gives which registry is served and how its latest reload went. Default nil:
+	// not shown.
+	Registry func() RegistryStatus
 }
 
 //go:embed catalog.html
@@ -117,6 +120,7 @@ type view struct {
 	PeerErrors []string         `json:"peerErrors,omitempty"`
 	RateWindow string           `json:"rateWindow"`
 	Features   int              `json:"featureCount"`
+	Registry   *RegistryStatus  `json:"registry,omitempty"`
 	Streams    []streamView     `json:"streams"`
 	Sources    []sourceView     `json:"sources"`
 	Entities   []entityView     `json:"entities"`
@@ -215,6 +219,10 @@ func (h *Handler) view(r *http.Request) view {
 	v := view{Generated: now.UTC().Format("2006-01-02 15:04:05 UTC"), RateWindow: duration(h.cfg.RateWindow),
 		Playground: h.cfg.Playground}
 	v.Offline = h.offlineSink(now)
+	if h.cfg.Registry != nil {
+		rs := h.cfg.Registry()
+		v.Registry = &rs
+	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("refresh")); err == nil && n > 0 {
 		v.Refresh = max(n, 2)
 	}

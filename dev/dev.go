@@ -2,12 +2,14 @@ package dev
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/registry"
+	"github.com/featuregraph/featuregraph/registry/source"
 )
 
 // Config configures Run. Zero values take the defaults noted.
@@ -139,10 +142,17 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer w.close()
 
-	if err := d.rebuild(ctx); err != nil {
+	if err := d.rebuild(ctx, true); err != nil {
 		return err
 	}
-	d.log.Info("dev: serving; edit the registry and the server is rebuilt", "addr", ln.Addr().String(), "features", cfg.Features)
+	// Go code is watched once the first build regenerated what it generates (its writes are
+	// not changes to rebuild for).
+	code, err := newCodeWatcher(cfg.Root, cfg.Features, cfg.Debounce, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer code.close()
+	d.log.Info("dev: serving; a registry change is reloaded by the server (no build), a Go change rebuilds it", "addr", ln.Addr().String(), "features", cfg.Features)
 	if cfg.Listening != nil {
 		cfg.Listening(ln.Addr().String())
 	}
@@ -152,9 +162,15 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		case err := <-w.errs:
 			d.log.Warn("dev: watching the registry", "err", err)
+		case err := <-code.errs:
+			d.log.Warn("dev: watching the Go code", "err", err)
 		case <-w.changes:
-			if err := d.rebuild(ctx); err != nil && ctx.Err() == nil {
+			if err := d.registryChanged(ctx); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(cfg.Output, "\ndev: %v\ndev: still serving the previous version; fix the registry and save again\n\n", err)
+			}
+		case <-code.changes:
+			if err := d.rebuild(ctx, false); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(cfg.Output, "\ndev: %v\ndev: still serving the previous version; fix the code and save again\n\n", err)
 			}
 		}
 	}
@@ -172,17 +188,20 @@ type devServer struct {
 	gen     int
 }
 
-// rebuild validates, regenerates, builds and starts a new server, replays the pushed events
-// into it and then puts it behind the proxy, stopping the previous one.
-func (d *devServer) rebuild(ctx context.Context) error {
+// rebuild validates, regenerates (at the start only: the server builds its schema from the
+// registry at run time), builds and starts a new server, replays the pushed events into it and
+// then puts it behind the proxy, stopping the previous one.
+func (d *devServer) rebuild(ctx context.Context, regenerate bool) error {
 	start := time.Now()
 	if _, err := registry.Load(d.cfg.Features); err != nil {
 		return fmt.Errorf("the registry is invalid:\n%v", indent(err.Error()))
 	}
 	// -trimpath: the packages' cache keys then do not include the module's directory, so a
 	// rebuild shares the build cache with every other checkout (only changed packages compile).
-	if out, err := d.goCmd(ctx, "run", "-trimpath", "./codegen/cmd/generate", "--features", d.cfg.Features); err != nil {
-		return fmt.Errorf("regenerating failed: %v\n%s", err, indent(out))
+	if regenerate {
+		if out, err := d.goCmd(ctx, "run", "-trimpath", "./codegen/cmd/generate", "--features", d.cfg.Features); err != nil {
+			return fmt.Errorf("regenerating failed: %v\n%s", err, indent(out))
+		}
 	}
 	d.gen++
 	bin := filepath.Join(d.binDir, fmt.Sprintf("featuregraph-%d", d.gen))
@@ -190,6 +209,12 @@ func (d *devServer) rebuild(ctx context.Context) error {
 		return fmt.Errorf("building failed: %v\n%s", err, indent(out))
 	}
 	built := time.Since(start)
+	return d.start(ctx, bin, start, built)
+}
+
+// start starts bin behind the proxy, replaying the pushed events into it, and stops the
+// previous server (removing its binary when it is another).
+func (d *devServer) start(ctx context.Context, bin string, start time.Time, built time.Duration) error {
 	c, err := startChild(ctx, bin, d.cfg.Features, d.cfg.ServeArgs, d.cfg.Output)
 	if err != nil {
 		return err
@@ -209,11 +234,94 @@ func (d *devServer) rebuild(ctx context.Context) error {
 	d.mu.Unlock()
 	if old != nil {
 		old.stop()
-		os.Remove(old.bin)
+		if old.bin != bin {
+			os.Remove(old.bin)
+		}
 	}
 	d.log.Info("dev: server ready", "generation", d.gen, "build", built.Round(time.Millisecond),
 		"total", time.Since(start).Round(time.Millisecond), "replayed_events", replayed, "replay_rejected", rejected)
 	return nil
+}
+
+// registryChanged follows the server's own reload of a saved registry (serve watches
+// --features): once it is taken, the pushed events are replayed so that a new feature also
+// holds what was pushed before it existed. A change the server refuses as breaking (dev
+// accepts them: nothing is stored for good) restarts the server on the same binary, without a
+// build, with the events replayed; an invalid registry is printed and the server keeps the
+// previous one.
+func (d *devServer) registryChanged(ctx context.Context) error {
+	start := time.Now()
+	if _, err := registry.Load(d.cfg.Features); err != nil {
+		return fmt.Errorf("the registry is invalid:\n%v", indent(err.Error()))
+	}
+	snap, err := source.NewDir(d.cfg.Features, 0).Read(ctx)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	c := d.current
+	d.mu.Unlock()
+	if c == nil {
+		return errNoServer
+	}
+	outcome, problems, err := waitReload(ctx, c.url, snap.Version, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	switch outcome {
+	case "taken":
+		replayed, rejected, err := d.proxy.switchTo(ctx, c.url)
+		if err != nil {
+			return fmt.Errorf("replaying the pushed events after the reload: %w", err)
+		}
+		d.log.Info("dev: registry reloaded by the server, no build", "fingerprint", snap.Version,
+			"total", time.Since(start).Round(time.Millisecond), "replayed_events", replayed, "replay_rejected", rejected)
+		return nil
+	case "refused":
+		d.log.Info("dev: a breaking registry change; restarting the server on it (no build)", "problems", strings.Join(problems, "; "))
+		return d.start(ctx, c.bin, start, 0)
+	default:
+		return fmt.Errorf("the server did not take the registry (%s):\n%s", outcome, indent(strings.Join(problems, "\n")))
+	}
+}
+
+// waitReload polls the server's /readyz until it serves the registry of fingerprint want
+// ("taken"), or reports its latest reload of those files was not taken (the outcome and
+// problems).
+func waitReload(ctx context.Context, u *url.URL, want string, timeout time.Duration) (string, []string, error) {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		var ready struct {
+			Registry struct {
+				Fingerprint string
+				LastReload  *struct {
+					Outcome, Fingerprint string
+					Problems             []string
+				}
+			}
+		}
+		if res, err := client.Get(u.String() + "/readyz"); err == nil {
+			err = json.NewDecoder(res.Body).Decode(&ready)
+			res.Body.Close()
+			if err == nil {
+				if ready.Registry.Fingerprint == want {
+					return "taken", nil, nil
+				}
+				if l := ready.Registry.LastReload; l != nil && l.Fingerprint == want && l.Outcome != "taken" {
+					return l.Outcome, l.Problems, nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", nil, fmt.Errorf("the server did not reload the registry within %s (its output is above)", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func (d *devServer) stopCurrent() {

@@ -132,6 +132,13 @@ type Config struct {
 	// Offline gives the offline sink's status to the catalog (offline.Pipeline.Status). Default
 	// nil: none.
 	Offline func() offline.Status
+	// RegistryStatus gives which registry is served and how its latest reload went, for
+	// /readyz and the catalog (see generation.go). Default nil: /readyz names the fingerprint of
+	// the registry given to New or Build only.
+	RegistryStatus func() catalog.RegistryStatus
+	// RegistryExtension adds extensions.registry = {"fingerprint": ...} to every GraphQL
+	// answer, naming the registry that answered it. Default false.
+	RegistryExtension bool
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -241,6 +248,9 @@ type Gateway struct {
 	adm    *admission
 	// draining makes /readyz fail while the server shuts down (see SetDraining).
 	draining atomic.Bool
+	// gen is what the registry being served determines (generation.go): a request loads it
+	// once and uses only that.
+	gen atomic.Pointer[Generation]
 }
 
 // SetDraining makes /readyz answer 503 "draining" (or ready again), so that load balancers stop
@@ -273,11 +283,12 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
 		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy())}
-	gql, err := g.graphQL(reg)
+	gen, err := g.Build(reg, RegistryInfo{})
 	if err != nil {
 		return nil, err
 	}
-	g.Handle("/graphql", gql)
+	g.Publish(gen)
+	g.Handle("/graphql", g.graphQL())
 	g.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
@@ -286,18 +297,11 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		g.mux.Handle("/metrics", cfg.Metrics.Handler())
 	}
 	if cfg.Playground {
-		g.mux.Handle("/{$}", playground.Page(playground.Config{Endpoint: "/graphql", DefaultQuery: catalog.RegistryExample(reg)}))
+		g.mux.Handle("/{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.gen.Load().page.ServeHTTP(w, r) }))
 		g.mux.Handle(playground.AssetPrefix, playground.Assets())
 	}
 	if cfg.Catalog {
-		cc := catalog.Config{Peers: cfg.CatalogPeers, Offline: cfg.Offline}
-		if cfg.Playground {
-			cc.Playground = "/"
-		}
-		if cfg.Metrics != nil {
-			cc.Figures = cfg.Metrics
-		}
-		g.Handle("/catalog", catalog.New(reg, cc))
+		g.Handle("/catalog", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.gen.Load().catalog.ServeHTTP(w, r) }))
 	}
 	return g, nil
 }
@@ -317,10 +321,15 @@ func (g *Gateway) Handle(pattern string, h http.Handler) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
-func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
-	present := func(ctx context.Context, err error) *gqlerror.Error {
-		return shortError(deadlineError(ctx, err, serving.ErrorPresenter(ctx, err)))
-	}
+// present is the error presenter of every GraphQL answer.
+func present(ctx context.Context, err error) *gqlerror.Error {
+	return shortError(deadlineError(ctx, err, serving.ErrorPresenter(ctx, err)))
+}
+
+// buildGraphQL is the GraphQL server of one registry: its executor and compiled plans, its
+// parsed-query and APQ caches, its cost table. graphQL serves it behind the limits that do not
+// depend on the registry.
+func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.Handler, error) {
 	var es graphql.ExecutableSchema
 	if g.cfg.Executor != nil {
 		var err error
@@ -373,6 +382,9 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 	// It answers, for either executor, a request whose context ended (plan.Answer names the
 	// backend a plan was cut short on).
 	srv.Use(endedStop{})
+	if g.cfg.RegistryExtension {
+		srv.Use(registryExtension{fingerprint: info.Fingerprint})
+	}
 	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		g.log.ErrorContext(ctx, "panic in resolver", "panic", v)
@@ -382,6 +394,12 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 	if g.cfg.Executor != nil {
 		h = loader.Middleware(g.reader, g.cfg.Loader, h) // the generated executor's dataloaders
 	}
+	return h, nil
+}
+
+// graphQL is the /graphql handler: deadline, request id, body limit and admission, then the
+// GraphQL server of the generation being served when the request is admitted.
+func (g *Gateway) graphQL() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 		defer cancel()
@@ -421,8 +439,9 @@ func (g *Gateway) graphQL(reg *registry.Registry) (http.Handler, error) {
 		defer release()
 		req := &request{adm: g.adm}
 		defer req.release()
-		h.ServeHTTP(&overloadWriter{ResponseWriter: w, req: req}, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
-	}), nil
+		// One load: the whole request runs on this generation, whatever is published meanwhile.
+		g.gen.Load().gql.ServeHTTP(&overloadWriter{ResponseWriter: w, req: req}, r.WithContext(context.WithValue(ctx, requestKey{}, req)))
+	})
 }
 
 // deadlineError reports a backend error caused by the request's own deadline as the gateway's
@@ -437,28 +456,32 @@ func deadlineError(ctx context.Context, err error, e *gqlerror.Error) *gqlerror.
 	return e
 }
 
-// ready answers 200 when every backend answers a ping within a second, else 503 naming it.
+// ready answers 200 when every backend answers a ping within a second, else 503 naming it. The
+// answer names the registry served and its latest reload (registry).
 func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
+	ans := map[string]any{"registry": g.registryStatus()}
 	if g.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		ans["status"] = "draining"
+		writeJSON(w, http.StatusServiceUnavailable, ans)
 		return
 	}
 	if g.pinger != nil {
 		if err := g.pinger.Ping(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			ans["status"], ans["error"] = "unavailable", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, ans)
 			return
 		}
 	}
+	ans["status"] = "ready"
 	if d, ok := store.As[store.Degrader](g.pinger); ok {
 		if names := d.Degraded(); len(names) > 0 {
 			// Still ready: reads fall back to the source of truth.
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "degraded": strings.Join(names, ",")})
-			return
+			ans["degraded"] = strings.Join(names, ",")
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // Degraded names the backends the store serves without (see tiered.Store.Degraded).

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"sync/atomic"
+
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -21,17 +23,25 @@ type FeatureRecorder interface {
 // per-feature figures for a FeatureRecorder. Give it to both: WriterConfig.Observer and
 // WithFeatureObserver.
 type FeatureObserver struct {
-	rec    FeatureRecorder
-	prefix map[string]*registry.Entity
+	rec FeatureRecorder
+	// prefix maps key prefixes to entities; Update replaces it (the live registry).
+	prefix atomic.Pointer[map[string]*registry.Entity]
 }
 
 // NewFeatureObserver maps the store keys of reg's entities to their features.
 func NewFeatureObserver(reg *registry.Registry, rec FeatureRecorder) *FeatureObserver {
-	o := &FeatureObserver{rec: rec, prefix: make(map[string]*registry.Entity, len(reg.Entities))}
-	for _, e := range reg.Entities {
-		o.prefix[e.Prefix] = e
-	}
+	o := &FeatureObserver{rec: rec}
+	o.Update(reg)
 	return o
+}
+
+// Update maps the keys of reg's entities from now on (a reloaded registry).
+func (o *FeatureObserver) Update(reg *registry.Registry) {
+	m := make(map[string]*registry.Entity, len(reg.Entities))
+	for _, e := range reg.Entities {
+		m[e.Prefix] = e
+	}
+	o.prefix.Store(&m)
 }
 
 // WithFeatureObserver makes the Dispatcher count each conversion failure on its feature.
@@ -66,8 +76,9 @@ func (o *FeatureObserver) writesDone(static []store.StaticWrite, actions []store
 	for i := range actions {
 		add(actions[i].Key, actions[i].TS)
 	}
+	prefix := *o.prefix.Load()
 	for k, t := range tally {
-		e := o.prefix[k.prefix]
+		e := prefix[k.prefix]
 		if e == nil {
 			continue // not a key of this registry
 		}

@@ -33,6 +33,7 @@ type Metrics struct {
 	features     *featureTable
 	offline      offlineCollector // offline.go; registered on first use
 	offlineOnce  sync.Once
+	registry     registryCollectors // registry.go; registered on first use
 }
 
 var _ store.Observer = (*Metrics)(nil)

@@ -158,7 +158,7 @@ func ParseTopicStreams(s string) (map[string]string, error) {
 }
 
 // resolveTopics works out topic → stream from the config and the registry.
-func resolveTopics(d *ingest.Dispatcher, c Config) (map[string]string, error) {
+func resolveTopics(d ingest.Router, c Config) (map[string]string, error) {
 	known := d.Topics()
 	streams := d.Registry().Streams
 	out := map[string]string{}

@@ -38,9 +38,10 @@ const maxErrorHeader = 4096
 // Consumer is one member of a consumer group. Run it once.
 type Consumer struct {
 	cfg    Config
-	d      *ingest.Dispatcher
+	d      ingest.Router
 	w      *ingest.Writer
-	topics map[string]string // topic → stream
+	topics atomic.Pointer[map[string]string] // topic → stream; Consume adds to it
+	client atomic.Pointer[kgo.Client]        // while Run runs
 
 	mu          sync.Mutex
 	lag         map[topicPartition]int64
@@ -87,7 +88,7 @@ type Stats struct {
 }
 
 // New builds a Consumer that routes with d and writes to st. It does not connect; Run does.
-func New(d *ingest.Dispatcher, st store.Writer, cfg Config) (*Consumer, error) {
+func New(d ingest.Router, st store.Writer, cfg Config) (*Consumer, error) {
 	if d == nil || st == nil {
 		return nil, errors.New("kafka: New needs a dispatcher and a store")
 	}
@@ -106,7 +107,9 @@ func New(d *ingest.Dispatcher, st store.Writer, cfg Config) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	return &Consumer{cfg: cfg, d: d, w: w, topics: topics, lag: map[topicPartition]int64{}}, nil
+	c := &Consumer{cfg: cfg, d: d, w: w, lag: map[topicPartition]int64{}}
+	c.topics.Store(&topics)
+	return c, nil
 }
 
 // checkDLQ warns at start when the dead-letter topic does not exist: the first dead letter would
@@ -137,10 +140,54 @@ func (c *Consumer) checkDLQ(ctx context.Context, cl *kgo.Client) {
 
 // Topics returns the topics consumed and the stream each is read as.
 func (c *Consumer) Topics() map[string]string {
-	out := make(map[string]string, len(c.topics))
-	for t, s := range c.topics {
+	cur := *c.topics.Load()
+	out := make(map[string]string, len(cur))
+	for t, s := range cur {
 		out[t] = s
 	}
+	return out
+}
+
+// Consume adds topics (topic → stream) to those consumed, at once when Run runs (a reloaded
+// registry reading a new topic); topics already consumed are left as they are. It returns the
+// topics it added.
+func (c *Consumer) Consume(topics map[string]string) []string {
+	cur := *c.topics.Load()
+	next := make(map[string]string, len(cur)+len(topics))
+	for t, s := range cur {
+		next[t] = s
+	}
+	var added []string
+	for t, s := range topics {
+		if _, ok := next[t]; !ok && t != c.cfg.DLQTopic {
+			next[t] = s
+			added = append(added, t)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	sort.Strings(added)
+	c.topics.Store(&next)
+	if cl := c.client.Load(); cl != nil {
+		cl.AddConsumeTopics(added...)
+	}
+	return added
+}
+
+// newTopics is the topics of m not in had.
+func newTopics(had []string, m map[string]string) []string {
+	seen := make(map[string]bool, len(had))
+	for _, t := range had {
+		seen[t] = true
+	}
+	var out []string
+	for t := range m {
+		if !seen[t] {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -185,7 +232,7 @@ func (c *Consumer) Stats() Stats {
 // start, or when it stopped with records processed but not committed (they will be consumed
 // again).
 func (c *Consumer) Run(ctx context.Context) error {
-	topics := sortedKeys(c.topics)
+	topics := sortedKeys(*c.topics.Load())
 	reset := kgo.NewOffset().AtStart()
 	if c.cfg.ResetOffset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -206,6 +253,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	cl, err := kgo.NewClient(append(opts, c.cfg.ClientOpts...)...)
 	if err != nil {
 		return fmt.Errorf("kafka: client: %w", err)
+	}
+	c.client.Store(cl)
+	defer c.client.Store(nil)
+	if late := newTopics(topics, *c.topics.Load()); len(late) > 0 {
+		cl.AddConsumeTopics(late...) // added by Consume while the client was being made
 	}
 	log := c.cfg.Logger
 	log.Info("kafka: consuming", "group", c.cfg.Group, "topics", topics, "dlq", c.cfg.DLQTopic)
@@ -264,7 +316,7 @@ func (c *Consumer) cycle(ctx context.Context, cl *kgo.Client, recs []*kgo.Record
 	items := make([]pending, len(recs))
 	for i, r := range recs {
 		c.stats.records.Add(1)
-		stream := c.topics[r.Topic]
+		stream := (*c.topics.Load())[r.Topic]
 		items[i] = pending{rec: r, stream: stream}
 		res, err := c.d.Dispatch(ingest.Envelope{StreamName: stream, Topic: r.Topic, Event: r.Value, ReceivedAt: r.Timestamp})
 		switch ingest.Reason(err) {

@@ -736,3 +736,25 @@ func TestConsumerCountsWhatWasStored(t *testing.T) {
 		t.Errorf("store contents\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 }
+
+// Consume adds a topic to a running consumer (a reloaded registry reading a new topic): its
+// records are consumed and stored from then on.
+func TestConsumerConsumeAddsTopic(t *testing.T) {
+	reg := ingesttest.Registry(t)
+	c := cluster(t, reg, "add.dlq")
+	cfg := config(c, "add")
+	cfg.DLQTopic = "add.dlq"
+	cfg.TopicStreams = map[string]string{"client_event_cleansed": "client_event"}
+	cons, stop := start(t, ingest.NewDispatcher(reg), memory.New(), cfg)
+	if _, ok := cons.Topics()["user_cdc"]; ok {
+		t.Fatal("user_cdc consumed before it was added")
+	}
+	if added := cons.Consume(map[string]string{"user_cdc": "app_events", "client_event_cleansed": "client_event"}); len(added) != 1 || added[0] != "user_cdc" {
+		t.Fatalf("added %v", added)
+	}
+	produce(t, c, []rec{{"user_cdc", `{"event_name":"user_updated","user_id":1,"device":{"os":"ios"},"region":{"id":3},"verified":true,"updated_at":1700000000000}`}})
+	ingesttest.Eventually(t, 20*time.Second, "the added topic's record stored", func() bool { return cons.Stats().Stored == 1 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

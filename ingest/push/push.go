@@ -77,7 +77,7 @@ func (c Config) withDefaults() Config {
 
 // Handler serves POST /v1/events.
 type Handler struct {
-	d   *ingest.Dispatcher
+	d   ingest.Router
 	w   *ingest.Writer
 	cfg Config
 
@@ -105,7 +105,7 @@ func (h *Handler) Stats() Stats {
 
 // New returns a Handler that routes with d and stores through w. Share one Writer between
 // handlers so that concurrent requests are batched together; close it at shutdown.
-func New(d *ingest.Dispatcher, w *ingest.Writer, cfg Config) (*Handler, error) {
+func New(d ingest.Router, w *ingest.Writer, cfg Config) (*Handler, error) {
 	if d == nil || w == nil {
 		return nil, errors.New("push: New needs a dispatcher and a writer")
 	}

@@ -99,6 +99,8 @@ type Runtime struct {
 	Reg   *registry.Registry
 	RegFS fs.FS // the registry's files (demo events)
 	Store *Store
+	// Live is the live registry (SetupLive; nil from Setup): Reg is its first generation's.
+	Live *LiveRegistry
 }
 
 // Setup loads the registry in features and opens the store; the caller closes rt.Store.

@@ -18,21 +18,27 @@ import (
 // returned function flushes and closes the writer (at shutdown).
 // tap (nil: none) receives the stored writes (offline downsync).
 func MountIngest(g *gateway.Gateway, reg *registry.Registry, st store.Writer, m *metrics.Metrics, log *slog.Logger, tap ingest.Tap) (func(context.Context) error, error) {
+	obs := FeatureObserver(reg, m)
+	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
+	if m != nil {
+		opts = append(opts, ingest.WithSkipRecorder(m))
+	}
+	return MountIngestRouter(g, ingest.NewDispatcher(reg, opts...), obs, st, m, log, tap)
+}
+
+// MountIngestRouter is MountIngest routing with r (a LiveRouter follows reloads), counting
+// writes per feature with obs (nil: not counted).
+func MountIngestRouter(g *gateway.Gateway, r ingest.Router, obs *ingest.FeatureObserver, st store.Writer, m *metrics.Metrics, log *slog.Logger, tap ingest.Tap) (func(context.Context) error, error) {
 	cfg := ingest.DefaultWriterConfig()
 	cfg.Tap = tap
 	cfg.Linger = time.Millisecond // pushes wait for their writes: keep the batch wait short
 	cfg.Logger = log
-	obs := FeatureObserver(reg, m)
 	cfg.Observer = obs
 	w, err := ingest.NewWriter(st, cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := []ingest.DispatcherOption{ingest.WithFeatureObserver(obs)}
-	if m != nil {
-		opts = append(opts, ingest.WithSkipRecorder(m))
-	}
-	h, err := push.New(ingest.NewDispatcher(reg, opts...), w, push.Config{Logger: log, Timeout: PushTimeout})
+	h, err := push.New(r, w, push.Config{Logger: log, Timeout: PushTimeout})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

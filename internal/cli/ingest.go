@@ -30,6 +30,7 @@ type ingestCmd struct {
 	metricsAddr string
 	writer      ingest.WriterConfig
 	offline     offlineOptions
+	live        app.LiveOptions
 }
 
 // writerFlags registers the batching writer's flags (ingest and load).
@@ -55,6 +56,7 @@ func (c *ingestCmd) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.metricsAddr, "metrics-addr", ":9091", "address of /metrics and /healthz of the worker (empty: off)")
 	writerFlags(fs, &c.writer)
 	c.offline.flags(fs)
+	c.live.Flags(fs)
 }
 
 // run consumes the registry's topics from Kafka into the stores until SIGTERM, then flushes,
@@ -69,7 +71,7 @@ func (c *ingestCmd) run(ctx context.Context, e *env) error {
 	}
 	defer stop()
 	m := metrics.New()
-	rt, err := app.Setup(ctx, log, c.features, &c.store, m)
+	rt, err := app.SetupLive(ctx, log, c.features, c.live, &c.store, m)
 	if err != nil {
 		return err
 	}
@@ -93,18 +95,20 @@ func (c *ingestCmd) run(ctx context.Context, e *env) error {
 			return fmt.Errorf("--kafka-topics: %w", err)
 		}
 	}
-	obs := app.FeatureObserver(reg, m)
-	cfg.Writer.Observer = obs
+	router := app.NewLiveRouter(rt.Live, m)
+	cfg.Writer.Observer = router.Observer
 	off, err := c.offline.open(ctx, reg, log, m, cfg.Brokers, false)
 	if err != nil {
 		return err
 	}
 	defer closeOffline(ctx, off, log)
 	cfg.Writer.Tap = off.Tap()
-	k, err := kafka.New(ingest.NewDispatcher(reg, ingest.WithSkipRecorder(m), ingest.WithFeatureObserver(obs)), st, cfg)
+	k, err := kafka.New(router, st, cfg)
 	if err != nil {
 		return err
 	}
+	rt.Live.Add(app.KafkaTopicsPart(k, c.topics != "", cfg.Streams, log))
+	go rt.Live.Run(ctx)
 	m.IngestSource("kafka", func() metrics.IngestCounts {
 		s := k.Stats()
 		// What was finally stored, as push counts it: an event is "written" once its writes

@@ -31,6 +31,7 @@ type serveCmd struct {
 	shutdownTimeout time.Duration
 	shutdownDrain   time.Duration
 	offline         offlineOptions
+	live            app.LiveOptions
 }
 
 func (c *serveCmd) flags(fs *flag.FlagSet) {
@@ -39,8 +40,10 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	c.store.Flags(fs)
 	app.AdminFlag(fs, &c.adminAddr)
 	c.offline.flags(fs)
+	c.live.Flags(fs)
 	g := &c.gateway
 	*g = gateway.DefaultConfig()
+	fs.BoolVar(&g.RegistryExtension, "registry-extension", false, "add extensions.registry {fingerprint} to every GraphQL answer: the registry that answered it")
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.Var(&c.demo, "demo", "load the example registry's demo events into the store at start (default: on for the in-memory store only)")
 	fs.Var(&c.push, "push", "serve POST /v1/events, which writes features (default: on, off with --production)")
@@ -86,7 +89,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 		return err
 	}
 	m := metrics.New()
-	rt, err := app.Setup(ctx, log, c.features, &c.store, m)
+	rt, err := app.SetupLive(ctx, log, c.features, c.live, &c.store, m)
 	if err != nil {
 		return err
 	}
@@ -104,6 +107,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	}
 	cfg.Catalog = c.catalog.value || (!c.catalog.set && !c.production)
 	cfg.CatalogPeers = app.SplitList(c.catalogPeers)
+	cfg.RegistryStatus = rt.Live.Status
 	off, err := c.offline.open(ctx, reg, log, m, nil, true)
 	if err != nil {
 		return err
@@ -119,6 +123,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := app.FirstGeneration(g, rt.Live); err != nil {
+		return err
+	}
 	m.Degraded([]string{"redis", "dynamodb"}, g.Degraded, g.Rejected)
 	m.RedisPending(st.Pending)
 	if demo := c.demo.value || (!c.demo.set && st.Kind == app.KindMemory); demo {
@@ -128,7 +135,8 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	}
 	closeIngest := func(context.Context) error { return nil }
 	if push := c.push.value || (!c.push.set && !c.production); push {
-		ci, err := app.MountIngest(g, reg, st, m, log, off.Tap())
+		router := app.NewLiveRouter(rt.Live, m)
+		ci, err := app.MountIngestRouter(g, router, router.Observer, st, m, log, off.Tap())
 		if err != nil {
 			return err
 		}
@@ -140,6 +148,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 			_ = ci(cctx)
 		}()
 	}
+
+	rt.Live.Add(app.GatewayPart(g)) // last: the new features are written and decoded before they are queried
+	go rt.Live.Run(ctx)
 
 	stopAdmin, err := app.StartAdmin(c.adminAddr, log)
 	if err != nil {

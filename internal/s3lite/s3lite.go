@@ -48,6 +48,8 @@ var _ API = (*Client)(nil)
 type Object struct {
 	Key  string
 	Size int64
+	// ETag identifies the object's content (S3 changes it on every write), as listed.
+	ETag string
 }
 
 // ErrNotFound is what errors of a missing object or bucket match (errors.Is).
@@ -176,6 +178,7 @@ type listResult struct {
 	Contents              []struct {
 		Key  string `xml:"Key"`
 		Size int64  `xml:"Size"`
+		ETag string `xml:"ETag"`
 	} `xml:"Contents"`
 }
 
@@ -202,7 +205,7 @@ func (c *Client) List(ctx context.Context, bucket, prefix string) ([]Object, err
 			return nil, fmt.Errorf("s3: list s3://%s/%s: read the answer: %w", bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
-			objs = append(objs, Object{Key: o.Key, Size: o.Size})
+			objs = append(objs, Object{Key: o.Key, Size: o.Size, ETag: o.ETag})
 		}
 		if !page.IsTruncated {
 			return objs, nil
