@@ -377,7 +377,7 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 	}
 	srv.Use(errorCap{})
 	if g.cfg.ServedLog != nil {
-		srv.Use(servedOperation{log: g.cfg.ServedLog})
+		srv.Use(servedOperation{log: g.cfg.ServedLog, fingerprint: info.Fingerprint}) // this generation's registry
 	}
 	// It answers, for either executor, a request whose context ended (plan.Answer names the
 	// backend a plan was cut short on).

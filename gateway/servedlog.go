@@ -66,9 +66,6 @@ type capture struct {
 	time time.Time
 	log  ServedLogger
 	req  *offline.ServedRequest
-	// fingerprint, when set, is the registry fingerprint the request is served with (a
-	// registry that changes at run time; "" takes the log's).
-	fingerprint string
 }
 
 func captureOf(ctx context.Context) *capture {
@@ -92,7 +89,12 @@ func sampled(ctx context.Context) *capture {
 
 // servedOperation is the gqlgen extension that names the operation and decides the sampling,
 // once the operation is parsed and before it is executed (by either executor).
-type servedOperation struct{ log ServedLogger }
+// fingerprint is the registry fingerprint of the generation the extension serves (a live
+// registry builds one server per generation), stamped on the request's row.
+type servedOperation struct {
+	log         ServedLogger
+	fingerprint string
+}
 
 func (servedOperation) ExtensionName() string                   { return "ServedLog" }
 func (servedOperation) Validate(graphql.ExecutableSchema) error { return nil }
@@ -107,7 +109,7 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 		if s.log.Sampled(name, c.id) {
 			sum := sha256.Sum256([]byte(oc.RawQuery))
 			r := s.log.Request(c.id, c.time)
-			r.Operation, r.OperationHash, r.Fingerprint = name, hex.EncodeToString(sum[:8]), c.fingerprint
+			r.Operation, r.OperationHash, r.Fingerprint = name, hex.EncodeToString(sum[:8]), s.fingerprint
 			c.mu.Lock()
 			if c.req == nil {
 				c.req = r
