@@ -19,7 +19,7 @@ type ServedConfig struct {
 	// up). Default 3000000 (about 60 MB of scalar values: 17 bytes and a little each).
 	Buffer int
 	// Batch is how many feature values (of any number of requests) are written to the sink at
-	// once (one file per partition). Default 100000 (fewer requests held: less to mark for the GC).
+	// once (one file per partition). Default 500000 (smaller batches hold fewer requests but write more files: at 100000 the one writer fell behind at P2).
 	Batch int
 	// FlushInterval is the longest a row waits before it is written. Default 10s.
 	FlushInterval time.Duration
@@ -61,7 +61,7 @@ func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig
 		cfg.Buffer = 3000000
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 100000
+		cfg.Batch = 500000
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 10 * time.Second
