@@ -161,6 +161,12 @@ func runLoad(ctx context.Context, client *http.Client, t httpTarget, o loadOptio
 	return res
 }
 
+// benchAPIKey, when set, is sent with every request (-p-auth: the server runs with --clients);
+// set only while one server is measured, before its load starts.
+var benchAPIKey string
+
+const benchKey = "bench-key-0123456789"
+
 // post sends one request and reads the whole response into buf.
 func post(ctx context.Context, client *http.Client, url string, body []byte, buf *bytes.Buffer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -168,6 +174,9 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, buf
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if benchAPIKey != "" {
+		req.Header.Set("X-Api-Key", benchAPIKey)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

@@ -99,6 +99,7 @@ type options struct {
 	pUsers         int
 	pBackends      []string
 	pServers       []string
+	pVariants      []pVariant
 	reg            *registry.Registry // the example registry (types DynamoDB's static values)
 	overload       bool
 	overloadBin    string
@@ -106,7 +107,7 @@ type options struct {
 	overloadSelect string
 	overloadArgs   string
 	pServedLog     bool
-	pRounds        int
+	pAuth          bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -144,8 +145,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pUsers, "p-users", 10000, "P1/P2: generated users (50 static features each)")
 	pBackends := fs.String("p-backends", "memory,redis,redis+cache", "P1/P2: comma-separated backends: memory, redis (statics served from Redis, warmed), redis+cache (and the in-process cache)")
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
+	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
+	pVariants := fs.String("p-variants", "", "P1/P2: semicolon-separated label=server:settings runs of a -servers binary with other settings: NAME=VALUE words are environment variables (GOGC, GOMEMLIMIT, GODEBUG), the other words are more serve flags (e.g. \"gogc400=after:GOGC=400;small=after:--static-cache-size 64MiB\")")
 	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
-	fs.IntVar(&o.pRounds, "p-rounds", 1, "P1/P2: run every server (and, with -p-served-log, its +log twin right after it) this many times in alternation and print the CPU ratios' min/median/max")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
 	fs.IntVar(&o.overloadIDs, "overload-ids", 1000, "overload: ids of the users(ids:) query")
@@ -155,12 +157,17 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	o.pBackends, o.pServers = splitList(*pBackends), splitList(*pServers)
+	var errs []error
+	variants, err := parseVariants(*pVariants, o.pServers)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	o.pVariants = variants
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o.scenarios = splitList(*scenarios)
 	o.backends = splitList(*backends)
-	var errs []error
 	for _, s := range o.scenarios {
 		if !slices.Contains([]string{"S1", "S2", "S3", "S4", "S5", "S6", "P1", "P2"}, s) {
 			errs = append(errs, fmt.Errorf("-scenarios: unknown scenario %q (want S1, S2, S3, S4, S5, S6, P1, P2)", s))
@@ -185,7 +192,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		name string
 		v    int
 	}{{"concurrency", o.concurrency}, {"users", o.data.Users}, {"articles", o.data.Articles}, {"events", o.data.Events},
-		{"rounds", o.rounds}, {"p-rounds", o.pRounds}, {"s1-count", o.s1Count}, {"s2-ids", o.s2IDs}, {"s3-count", o.s3Count}, {"s4-events", o.s4Events}}
+		{"rounds", o.rounds}, {"s1-count", o.s1Count}, {"s2-ids", o.s2IDs}, {"s3-count", o.s3Count}, {"s4-events", o.s4Events}}
 	for _, p := range positive {
 		if p.v < 1 {
 			errs = append(errs, fmt.Errorf("-%s must be at least 1, got %d", p.name, p.v))

@@ -84,7 +84,7 @@ func runOverload(ctx context.Context, o *options, stdout io.Writer, logf func(st
 			return fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	}
-	p, err := startPServer(ctx, bin, strings.Fields(o.overloadArgs)...)
+	p, err := startPServer(ctx, nil, bin, strings.Fields(o.overloadArgs)...)
 	if err != nil {
 		return err
 	}

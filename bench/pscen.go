@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/featuregraph/featuregraph/auth"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -31,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -101,7 +101,8 @@ func pWrites(from, to int) []store.StaticWrite {
 // pServer is one server binary built from a source tree.
 type pServer struct {
 	label, bin string
-	before     bool // built from code whose statics are read from DynamoDB (--static-cache-redis)
+	before     bool     // built from code whose statics are read from DynamoDB (--static-cache-redis)
+	env, args  []string // a -p-variants run: more environment variables and serve flags
 }
 
 // buildPServer copies the Go source of src (git ls-files), puts the P registry into its
@@ -287,7 +288,7 @@ type pProc struct {
 	logs *bytes.Buffer
 }
 
-func startPServer(ctx context.Context, bin string, args ...string) (*pProc, error) {
+func startPServer(ctx context.Context, env []string, bin string, args ...string) (*pProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -296,6 +297,9 @@ func startPServer(ctx context.Context, bin string, args ...string) (*pProc, erro
 	p := &pProc{url: "http://" + addr, logs: &bytes.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -383,12 +387,11 @@ func mallocs(url string) float64 {
 }
 
 // servedMetrics are the served-log series of a server's /metrics: rows spooled, rows shipped,
-// rows dropped, feature reads written.
+// rows dropped.
 var servedMetrics = []string{
 	`featuregraph_offline_rows_total{stage="spooled",stream="served"} `,
 	`featuregraph_offline_rows_total{stage="shipped",stream="served"} `,
 	`featuregraph_served_log_dropped_total `,
-	`featuregraph_served_log_values_total `,
 }
 
 // scrape reads the values of the given series (each a line prefix) from a server's /metrics.
@@ -420,7 +423,7 @@ func (e *pEnv) servedLogArgs(args []string, name string) ([]string, error) {
 			continue
 		}
 		dir := filepath.Join(e.work, "features-"+name)
-		if err := os.RemoveAll(dir); err != nil { // an earlier round's
+		if err := os.RemoveAll(dir); err != nil { // an earlier round's copy
 			return nil, err
 		}
 		if err := os.CopyFS(dir, os.DirFS(out[i+1])); err != nil {
@@ -465,6 +468,7 @@ func readRedisStats(ctx context.Context, c *goredis.Client) (redisStats, error) 
 // pRecord is one scenario on one backend and server.
 type pRecord struct {
 	Scenario     string  `json:"scenario"`
+	Round        int     `json:"round"`
 	Backend      string  `json:"backend"`
 	Server       string  `json:"server"` // a -servers label, or "direct"
 	Requests     int64   `json:"requests"`
@@ -473,31 +477,53 @@ type pRecord struct {
 	RPS          float64 `json:"requests_per_sec"`
 	P50Ms        float64 `json:"p50_ms"`
 	P99Ms        float64 `json:"p99_ms"`
+	P999Ms       float64 `json:"p999_ms"`
 	ServerCPUMs  float64 `json:"server_cpu_ms_per_req"` // direct: bench process CPU minus the floor's
 	RedisCmds    float64 `json:"redis_commands_per_req"`
 	RedisCPUMs   float64 `json:"redis_cpu_ms_per_req"`
 	AllocsPerReq float64 `json:"server_allocs_per_req,omitempty"`
 	RSSMiB       float64 `json:"rss_mib_after,omitempty"`
 	PeakRSSMiB   float64 `json:"peak_rss_mib,omitempty"`
+	LoadAvg      float64 `json:"load_average_1m"`
+	// The server's runtime/metrics over the measured phase (-1: not exported by that server;
+	// see ptail.go): GC cycles per 1,000 requests, GC CPU and mark-assist CPU as a share of
+	// the process's CPU, mean GC pause, mean scheduler latency and the share of scheduling
+	// waits over ~1 ms and ~10 ms, and the heap's live set and goal after the run.
+	GCPer1k          float64 `json:"gc_per_1k_req"`
+	GCCPUPct         float64 `json:"gc_cpu_pct"`
+	AssistPct        float64 `json:"gc_assist_cpu_pct"`
+	PauseMeanUs      float64 `json:"gc_pause_mean_us"`
+	SchedMeanUs      float64 `json:"sched_latency_mean_us"`
+	SchedOver1msPct  float64 `json:"sched_latency_over_1ms_pct"`
+	SchedOver10msPct float64 `json:"sched_latency_over_10ms_pct"`
+	HeapLiveMiB      float64 `json:"heap_live_mib,omitempty"`
+	HeapGoalMiB      float64 `json:"heap_goal_mib,omitempty"`
 	// Served-feature logging (-p-served-log): rows spooled and written to the sink per second
 	// of the measurement, and rows dropped because the buffer was full.
-	ServedRowsPerSec  float64 `json:"served_rows_per_sec,omitempty"`
-	ServedShipped     float64 `json:"served_rows_shipped,omitempty"`
-	ServedReadsPerSec float64 `json:"served_reads_per_sec,omitempty"`
-	ServedDropped     float64 `json:"served_rows_dropped,omitempty"`
+	ServedRowsPerSec float64 `json:"served_rows_per_sec,omitempty"`
+	ServedShipped    float64 `json:"served_rows_shipped,omitempty"`
+	ServedDropped    float64 `json:"served_rows_dropped,omitempty"`
 }
 
-const pRowFormat = "%-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %9s  %9s  %9s  %7s  %7s\n"
+const pRowFormat = "%-2s %-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %8s  %9s  %9s  %8s  %7s  %5s  %9s  %7s  %6s  %7s  %6s\n"
 
 func printPHeader(w io.Writer) {
-	fmt.Fprintf(w, pRowFormat, "sc", "backend", "server", "req/s", "failed", "p50 ms", "p99 ms", "cpu ms/r", "redis c/r", "redis ms/r", "allocs/r", "RSS MiB", "peak")
+	fmt.Fprintf(w, pRowFormat, "r", "sc", "backend", "server", "req/s", "failed", "p50 ms", "p99 ms", "p99.9 ms", "cpu ms/r", "redis c/r", "redis ms/r", "allocs/r", "RSS MiB", "peak",
+		"heap live", "GC/1k r", "GC cpu", "assist", "sch>1ms")
 }
 
 func printPRecord(w io.Writer, r *pRecord) {
-	fmt.Fprintf(w, pRowFormat, r.Scenario, r.Backend, r.Server, fmt.Sprintf("%.0f", r.RPS), strconv.FormatInt(r.Failed, 10),
-		fmt.Sprintf("%.2f", r.P50Ms), fmt.Sprintf("%.2f", r.P99Ms), fmt.Sprintf("%.3f", r.ServerCPUMs),
+	opt := func(v float64, format string) string {
+		if v < 0 {
+			return "–"
+		}
+		return fmt.Sprintf(format, v)
+	}
+	fmt.Fprintf(w, pRowFormat, strconv.Itoa(r.Round), r.Scenario, r.Backend, r.Server, fmt.Sprintf("%.0f", r.RPS), strconv.FormatInt(r.Failed, 10),
+		fmt.Sprintf("%.2f", r.P50Ms), fmt.Sprintf("%.2f", r.P99Ms), fmt.Sprintf("%.2f", r.P999Ms), fmt.Sprintf("%.3f", r.ServerCPUMs),
 		fmt.Sprintf("%.1f", r.RedisCmds), fmt.Sprintf("%.3f", r.RedisCPUMs), fmt.Sprintf("%.0f", r.AllocsPerReq),
-		fmt.Sprintf("%.0f", r.RSSMiB), fmt.Sprintf("%.0f", r.PeakRSSMiB))
+		fmt.Sprintf("%.0f", r.RSSMiB), fmt.Sprintf("%.0f", r.PeakRSSMiB), opt(r.HeapLiveMiB, "%.0f"), opt(r.GCPer1k, "%.2f"),
+		opt(r.GCCPUPct, "%.1f%%"), opt(r.AssistPct, "%.1f%%"), opt(r.SchedOver1msPct, "%.2f%%"))
 }
 
 // pEnv is what every P run shares: the data, dynalite with the table loaded, Redis.
@@ -541,6 +567,13 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 		}
 		servers = append(servers, srv)
 	}
+	for _, v := range o.pVariants {
+		for _, srv := range servers[:len(o.pServers)] {
+			if srv.label == v.base {
+				servers = append(servers, &pServer{label: v.label, bin: srv.bin, before: srv.before, env: v.env, args: v.args})
+			}
+		}
+	}
 	e.regDir = filepath.Join(e.work, "registry")
 	if err := writePRegistry(e.regDir, pDemo(e.users)); err != nil {
 		return nil, err
@@ -549,92 +582,55 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 		return nil, err
 	}
 	var recs []*pRecord
+	var loads []float64
 	printPHeader(stdout)
-	for _, backend := range o.pBackends {
-		for _, sc := range o.scenarios {
-			if sc != "P1" && sc != "P2" {
-				continue
-			}
-			r, err := e.runDirect(ctx, backend, sc)
-			if err != nil {
-				return recs, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
-			}
-			if r != nil {
-				recs = append(recs, r)
-				printPRecord(stdout, r)
-			}
+	defer func() {
+		if len(recs) > 0 {
+			printPSummary(stdout, recs, loads)
 		}
-		var rounds []*pRecord
-		for round := range max(o.pRounds, 1) {
+	}()
+	// Rounds alternate: every backend, direct and every server once per round.
+	for round := 1; round <= max(o.rounds, 1); round++ {
+		for _, backend := range o.pBackends {
+			for _, sc := range o.scenarios {
+				if sc != "P1" && sc != "P2" {
+					continue
+				}
+				r, err := e.runDirect(ctx, backend, sc)
+				if err != nil {
+					return recs, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
+				}
+				if r != nil {
+					r.Round = round
+					loads = append(loads, r.LoadAvg)
+					recs = append(recs, r)
+					printPRecord(stdout, r)
+				}
+			}
 			for _, srv := range servers {
-				for _, logged := range []bool{false, true} {
-					if logged && !o.pServedLog {
+				for _, variant := range []string{"", "log", "auth"} {
+					logged := variant == "log"
+					if logged && !o.pServedLog || variant == "auth" && !o.pAuth {
 						continue
 					}
-					rs, err := e.runServer(ctx, srv, backend, logged, round)
+					rs, err := e.runServer(ctx, srv, backend, logged, variant == "auth")
 					if err != nil {
 						return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
 					}
 					for _, r := range rs {
+						r.Round = round
+						loads = append(loads, r.LoadAvg)
 						recs = append(recs, r)
-						rounds = append(rounds, r)
 						printPRecord(stdout, r)
 						if logged {
-							fmt.Fprintf(stdout, "     served log: %.0f rows/s (%.0f feature reads/s) written, %.0f rows in the sink, %.0f dropped\n",
-								r.ServedRowsPerSec, r.ServedReadsPerSec, r.ServedShipped, r.ServedDropped)
+							fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
 						}
 					}
 				}
 			}
 		}
-		if o.pServedLog {
-			printServedLogCost(stdout, rounds)
-		}
 	}
 	return recs, nil
-}
-
-// printServedLogCost prints, per scenario and server, the CPU per request of the +log server
-// over that of the plain one in the same round: min, median and max over the rounds, with the
-// rows dropped in all of them and the load average.
-func printServedLogCost(w io.Writer, recs []*pRecord) {
-	type key struct{ sc, backend, server string }
-	plain := map[key][]*pRecord{}
-	logged := map[key][]*pRecord{}
-	var keys []key
-	for _, r := range recs {
-		if s, ok := strings.CutSuffix(r.Server, "+log"); ok {
-			logged[key{r.Scenario, r.Backend, s}] = append(logged[key{r.Scenario, r.Backend, s}], r)
-			continue
-		}
-		k := key{r.Scenario, r.Backend, r.Server}
-		if len(plain[k]) == 0 {
-			keys = append(keys, k)
-		}
-		plain[k] = append(plain[k], r)
-	}
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(w, "served-log cost (cpu ms/r of +log over the plain server, same round; load average %s)\n", strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
-	for _, k := range keys {
-		p, l := plain[k], logged[k]
-		var ratios []float64
-		var dropped, rows, reads float64
-		for i := range min(len(p), len(l)) {
-			if p[i].ServerCPUMs > 0 {
-				ratios = append(ratios, 100*(l[i].ServerCPUMs/p[i].ServerCPUMs-1))
-			}
-			dropped += l[i].ServedDropped
-			rows += l[i].ServedRowsPerSec
-			reads += l[i].ServedReadsPerSec
-		}
-		if len(ratios) == 0 {
-			continue
-		}
-		n := float64(len(ratios))
-		sort.Float64s(ratios)
-		fmt.Fprintf(w, "  %s %s %s: %+.1f%% / %+.1f%% / %+.1f%% (min/median/max of %d), %.0f rows dropped, %.0f rows/s, %.0f feature reads/s written\n",
-			k.sc, k.backend, k.server, ratios[0], ratios[len(ratios)/2], ratios[len(ratios)-1], len(ratios), dropped, rows/n, reads/n)
-	}
 }
 
 func (e *pEnv) startBackends(ctx context.Context) error {
@@ -688,11 +684,12 @@ func (e *pEnv) startBackends(ctx context.Context) error {
 }
 
 // serverArgs are the flags of backend for srv.
-func (e *pEnv) serverArgs(srv *pServer, backend string) []string {
+func (e *pEnv) serverArgs(srv *pServer, backend string) (args []string) {
+	defer func() { args = append(args, srv.args...) }()
 	if backend == "memory" {
 		return []string{"--features", e.regDir, "--demo"}
 	}
-	args := []string{"--features", filepath.Join(filepath.Dir(srv.bin), "features"), "--dynamodb-endpoint", e.endpoint, "--dynamodb-region", "us-east-1",
+	args = []string{"--features", filepath.Join(filepath.Dir(srv.bin), "features"), "--dynamodb-endpoint", e.endpoint, "--dynamodb-region", "us-east-1",
 		"--dynamodb-table", e.table, "--redis-addr", e.redisAddr}
 	switch {
 	case srv.before && backend == "redis": // main: statics from DynamoDB, cached in Redis only
@@ -746,7 +743,7 @@ func (e *pEnv) target(url string, sc string, direct bool) httpTarget {
 
 // measure runs the load on t and fills r with the latencies and the Redis deltas; cpu is read
 // before and after.
-func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func() time.Duration, allocs func() float64) error {
+func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func() time.Duration, allocs func() float64, serverURL string) error {
 	if e.o.warmup > 0 {
 		runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.warmup, seed: e.o.data.Seed + 1000})
 	}
@@ -754,9 +751,19 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	if err != nil {
 		return err
 	}
+	var rt0 map[string]float64
+	if serverURL != "" {
+		rt0 = promSample(serverURL)
+	}
 	c0, a0 := cpu(), allocs()
 	res := runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.duration, requests: e.o.requests, seed: e.o.data.Seed + 2000})
 	c1, a1 := cpu(), allocs()
+	r.LoadAvg = loadAverage()
+	if serverURL != "" {
+		r.runtimeDelta(rt0, promSample(serverURL), float64(res.requests), c1-c0)
+	} else {
+		r.runtimeDelta(nil, nil, 0, 0)
+	}
 	rs1, err := readRedisStats(ctx, e.rc)
 	if err != nil {
 		return err
@@ -765,6 +772,7 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	m.fillLatency(res)
 	r.Requests, r.Failed, r.FirstError = m.Requests, m.Errors, m.FirstError
 	r.RPS, r.P50Ms, r.P99Ms = round(m.RPS, 1), m.P50Ms, m.P99Ms
+	r.P999Ms = round(quantile(res.latencies, 0.999), 3) // sorted by fillLatency
 	if n := float64(m.Requests); n > 0 {
 		r.ServerCPUMs = round((c1-c0).Seconds()*1000/n, 4)
 		r.RedisCmds = round(float64(rs1.calls-rs0.calls)/n, 2)
@@ -774,12 +782,25 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 	return ctx.Err()
 }
 
-func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged bool, round int) ([]*pRecord, error) {
+func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logged, withAuth bool) ([]*pRecord, error) {
 	if err := e.rc.FlushAll(ctx).Err(); err != nil {
 		return nil, err
 	}
 	label := srv.label
 	args := e.serverArgs(srv, backend)
+	if withAuth {
+		// Access control on: a clients file granting every entity, the load's requests with
+		// an API key (benchAPIKey) — what a grant and the identity of each request cost.
+		label += "+auth"
+		f := filepath.Join(os.TempDir(), fmt.Sprintf("bench-clients-%d.yaml", os.Getpid()))
+		if err := os.WriteFile(f, []byte("clients:\n  bench:\n    apiKeys: ["+auth.HashKey(benchKey)+"]\n    read: {entities: [\"*\"]}\n    metrics: true\n"), 0o600); err != nil {
+			return nil, err
+		}
+		defer os.Remove(f)
+		args = append(args, "--clients", f)
+		benchAPIKey = benchKey
+		defer func() { benchAPIKey = "" }()
+	}
 	if logged {
 		label += "+log"
 		var err error
@@ -787,17 +808,8 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 			return nil, err
 		}
 	}
-	var admin string
-	if e.o.cpuProfile != "" || e.o.memProfile != "" {
-		port, err := testenv.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		admin = fmt.Sprintf("127.0.0.1:%d", port)
-		args = append(args, "--admin-addr", admin)
-	}
 	e.logf("P: %s server on %s: starting", label, backend)
-	p, err := startPServer(ctx, srv.bin, args...)
+	p, err := startPServer(ctx, srv.env, srv.bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -826,16 +838,13 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		cpu := func() time.Duration { d, _ := procCPU(pid); return d }
 		before := scrape(p.url, servedMetrics...)
 		start := time.Now()
-		prof := startServerProfile(admin, fmt.Sprintf("%s-%s-%s-%s-r%d", "%s", sc, backend, label, round+1), e.o, e.logf)
-		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }); err != nil {
+		if err := e.measure(ctx, r, e.target(p.url, sc, false), cpu, func() float64 { return mallocs(p.url) }, p.url); err != nil {
 			return out, err
 		}
-		prof()
 		if logged {
 			time.Sleep(1500 * time.Millisecond) // --offline-flush 1s: the sink catches up
 			after := scrape(p.url, servedMetrics...)
-			r.ServedRowsPerSec = (after[1] - before[1]) / time.Since(start).Seconds()
-			r.ServedReadsPerSec = (after[3] - before[3]) / time.Since(start).Seconds()
+			r.ServedRowsPerSec = (after[0] - before[0]) / time.Since(start).Seconds()
 			r.ServedShipped, r.ServedDropped = after[1]-before[1], after[2]-before[2]
 		}
 		r.RSSMiB, r.PeakRSSMiB = procMem(pid)
@@ -881,11 +890,11 @@ func (e *pEnv) runDirect(ctx context.Context, backend, sc string) (*pRecord, err
 	}))
 	defer floor.Close()
 	fr := &pRecord{}
-	if err := e.measure(ctx, fr, httpTarget{url: floor.URL, body: t.body}, processCPU, func() float64 { return 0 }); err != nil {
+	if err := e.measure(ctx, fr, httpTarget{url: floor.URL, body: t.body}, processCPU, func() float64 { return 0 }, ""); err != nil {
 		return nil, err
 	}
 	r := &pRecord{Scenario: sc, Backend: backend, Server: "direct"}
-	if err := e.measure(ctx, r, t, processCPU, func() float64 { return 0 }); err != nil {
+	if err := e.measure(ctx, r, t, processCPU, func() float64 { return 0 }, ""); err != nil {
 		return nil, err
 	}
 	r.ServerCPUMs = round(r.ServerCPUMs-fr.ServerCPUMs, 4)
@@ -899,47 +908,3 @@ hand-written handler in the bench process over the same store (cpu ms/r = bench 
 of a handler returning a recorded response, i.e. without the load generator and HTTP). redis c/r and
 redis ms/r are INFO commandstats and INFO cpu deltas per request. failed = requests that failed.
 `
-
-// startServerProfile starts a CPU profile of a P server over its admin endpoint (-cpuprofile)
-// and takes its allocs profile (-memprofile), into files named by pattern (its %s is the
-// prefix); the returned func ends them. No-op without an admin address.
-func startServerProfile(admin, pattern string, o *options, logf func(string, ...any)) func() {
-	if admin == "" {
-		return func() {}
-	}
-	get := func(path, file string) {
-		resp, err := http.Get("http://" + admin + path)
-		if err != nil {
-			logf("profile %s: %v", path, err)
-			return
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err == nil {
-			err = os.WriteFile(file, body, 0o644)
-		}
-		if err != nil {
-			logf("profile %s: %v", path, err)
-		}
-	}
-	var done chan struct{}
-	if o.cpuProfile != "" {
-		done = make(chan struct{})
-		secs := max(int((o.warmup+o.duration)/time.Second), 1)
-		go func() {
-			defer close(done)
-			get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), fmt.Sprintf(pattern, o.cpuProfile)+".pprof")
-		}()
-	}
-	if o.memProfile != "" {
-		get("/debug/pprof/allocs", fmt.Sprintf(pattern, o.memProfile)+".pprof.base")
-	}
-	return func() {
-		if o.memProfile != "" {
-			get("/debug/pprof/allocs", fmt.Sprintf(pattern, o.memProfile)+".pprof")
-		}
-		if done != nil {
-			<-done
-		}
-	}
-}

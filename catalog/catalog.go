@@ -177,6 +177,7 @@ type featureView struct {
 	DefaultCount int                `json:"defaultCount,omitempty"`
 	Dedupe       *bool              `json:"dedupe,omitempty"`
 	Rules        []ruleView         `json:"ingestion"`
+	Source       *onDemandView      `json:"source,omitempty"` // on-demand features (ondemand.go)
 	Example      string             `json:"exampleQuery"`
 	ExampleURL   string             `json:"exampleURL,omitempty"`
 	Live         *liveView          `json:"live,omitempty"`
@@ -287,7 +288,8 @@ func (h *Handler) feature(f *registry.Feature) featureView {
 	if h.cfg.Playground != "" {
 		fv.ExampleURL = h.cfg.Playground + "?query=" + url.QueryEscape(fv.Example)
 	}
-	if f.FeatureType == registry.Static {
+	fv.Source = onDemandSource(f)
+	if f.FeatureType != registry.Action {
 		fv.Type = string(f.Type)
 		if f.Container != "" && f.Container != registry.Single {
 			fv.Container = string(f.Container)

@@ -71,9 +71,9 @@ func FeatureExample(reg *registry.Registry, f *registry.Feature) string {
 func writeSelection(b *strings.Builder, reg *registry.Registry, f *registry.Feature, indent string) {
 	name := f.GraphQLName()
 	switch {
-	case f.FeatureType == registry.Static && f.Container == registry.Map:
+	case f.FeatureType != registry.Action && f.Container == registry.Map:
 		fmt.Fprintf(b, "%s%s { key value }\n", indent, name)
-	case f.FeatureType == registry.Static:
+	case f.FeatureType != registry.Action:
 		fmt.Fprintf(b, "%s%s\n", indent, name)
 	default:
 		fmt.Fprintf(b, "%s%s(count: %d) {\n", indent, name, exampleCount)

@@ -24,6 +24,7 @@ var goldenCases = []string{
 	"example",                       // a frozen copy of the repository's features/*.yaml
 	"many_to_many",                  // one feature fed by two event types, one event feeding three features
 	"map_container",                 // maps of Int and of String, next to a set and a list
+	"on_demand",                     // service and derived features of every container, with arguments
 	"no_actions",                    // an entity with static features only
 	"string_ids",                    // String ids joined by String fields, joins across id types
 }

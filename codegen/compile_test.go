@@ -101,7 +101,18 @@ func checkEntitySchema(t *testing.T, schema *gqlast.Schema, reg *registry.Regist
 		if reason != f.Deprecated {
 			t.Errorf("%s.%s deprecation reason %q, want %q", obj.Name, fd.Name, reason, f.Deprecated)
 		}
-		if f.FeatureType == registry.Static {
+		if f.FeatureType == registry.DerivedFeature {
+			if len(fd.Arguments) != len(f.Arguments) || fd.Type.String() != staticGQLType(f) {
+				t.Errorf("%s.%s: %s with %d arguments, want %s with %d", obj.Name, fd.Name, fd.Type, len(fd.Arguments), staticGQLType(f), len(f.Arguments))
+			}
+			for _, a := range f.Arguments {
+				if ad := fd.Arguments.ForName(registry.Camel(a.Name)); ad == nil || ad.Type.String() != string(a.Type) || ad.DefaultValue == nil {
+					t.Errorf("%s.%s argument %s = %v, want %s with a default", obj.Name, fd.Name, a.Name, ad, a.Type)
+				}
+			}
+			continue
+		}
+		if f.FeatureType == registry.Static || f.FeatureType == registry.ServiceFeature {
 			if len(fd.Arguments) != 0 || fd.Type.String() != staticGQLType(f) {
 				t.Errorf("%s.%s: %s with %d arguments, want %s", obj.Name, fd.Name, fd.Type, len(fd.Arguments), staticGQLType(f))
 			}
@@ -170,12 +181,14 @@ func TestGlueMatchesGqlgen(t *testing.T) {
 			want := map[string][]string{"Resolver": {"Query"}}
 			for _, e := range reg.Entities {
 				want["queryResolver"] = append(want["queryResolver"], templates.ToGo(e.QueryField()), templates.ToGo(e.BatchQueryField()))
-				if len(e.Actions) == 0 {
+				// Action and on-demand features have no model field: gqlgen asks a resolver.
+				resolved := append(append(append([]*registry.Feature{}, e.Actions...), e.Services...), e.Derived...)
+				if len(resolved) == 0 {
 					continue
 				}
 				want["Resolver"] = append(want["Resolver"], e.TypeName()) // ResolverRoot.User() etc.
 				recv := e.QueryField() + "Resolver"
-				for _, f := range e.Actions {
+				for _, f := range resolved {
 					want[recv] = append(want[recv], templates.ToGo(f.GraphQLName()))
 				}
 			}
@@ -233,6 +246,12 @@ func TestModelsBindToSchema(t *testing.T) {
 			}
 			structs := structFields(t, models)
 			schema := loadSchema(t, name, SDL(reg))
+			onDemand := map[string]bool{} // Type.field of the on-demand features: no struct field, gqlgen asks the glue
+			for _, e := range reg.Entities {
+				for _, f := range append(append([]*registry.Feature{}, e.Services...), e.Derived...) {
+					onDemand[e.TypeName()+"."+f.GraphQLName()] = true
+				}
+			}
 			for _, def := range schema.Types {
 				if def.Kind != gqlast.Object || def.BuiltIn || def.Name == "Query" {
 					continue
@@ -251,6 +270,12 @@ func TestModelsBindToSchema(t *testing.T) {
 						if strings.EqualFold(strings.ReplaceAll(goName, "_", ""), fd.Name) {
 							matches = append(matches, goName)
 						}
+					}
+					if onDemand[def.Name+"."+fd.Name] {
+						if len(matches) != 0 {
+							t.Errorf("on-demand %s.%s binds to struct fields %v; want none (the glue resolves it)", def.Name, fd.Name, matches)
+						}
+						continue
 					}
 					if len(matches) != 1 {
 						t.Errorf("%s.%s binds to struct fields %v; want exactly one", def.Name, fd.Name, matches)

@@ -40,7 +40,7 @@ var (
 	b.WriteString("// Query returns the resolver of the Query type.\nfunc (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }\n\n")
 	b.WriteString("type queryResolver struct{ *Resolver }\n")
 	for _, e := range reg.Entities {
-		if len(e.Actions) > 0 {
+		if len(e.Actions)+len(e.Services)+len(e.Derived) > 0 {
 			fmt.Fprintf(&b, "\n// %s returns the resolver of %s's action features.\nfunc (r *Resolver) %s() graph.%sResolver { return &%sResolver{r} }\n",
 				e.TypeName(), e.TypeName(), e.TypeName(), e.TypeName(), e.QueryField())
 			fmt.Fprintf(&b, "\ntype %sResolver struct{ *Resolver }\n", e.QueryField())
@@ -110,6 +110,7 @@ var (
 			}
 			b.WriteString("\treturn out, nil\n}\n")
 		}
+		onDemandGlue(&b, e)
 	}
 
 	for _, e := range reg.Entities {

@@ -10,7 +10,8 @@ import (
 
 // Models renders the Go structs that gqlgen binds the schema's object types to. Static features
 // are plain fields (filled in one batched read per entity), so gqlgen needs no resolver and no
-// goroutine for them; action features have no field, so gqlgen asks the resolvers for them.
+// goroutine for them; action and on-demand features have no field, so gqlgen asks the
+// resolvers for them.
 func Models(reg *registry.Registry) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString(HeaderGo)

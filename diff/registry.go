@@ -72,6 +72,10 @@ func compareStored(r *Report, base, head *registry.Registry) {
 
 func compareFeature(r *Report, bf, hf *registry.Feature) {
 	subj := bf.Entity.Name + "." + bf.Name
+	if bf.OnDemand() || hf.OnDemand() {
+		compareOnDemand(r, subj, bf, hf)
+		return
+	}
 	if bf.FeatureType != hf.FeatureType {
 		r.add(BreakingData, "feature-type-changed", subj, "feature %s: %s → %s: the stored values are of the other kind and are misread", subj, bf.FeatureType, hf.FeatureType)
 		return

@@ -36,6 +36,7 @@ type admission struct {
 	maxCost   int64
 	cheapCost float64
 	heavy     chan struct{} // the heavy lane
+	fair      *fairShare    // per-client shares (fair.go)
 
 	rejected atomic.Int64 // requests refused (for tests and metrics)
 }
@@ -45,7 +46,28 @@ func newAdmission(maxInFlight, maxQueue int, queueWait time.Duration, maxCost in
 		slots: make(chan struct{}, maxInFlight), maxQueue: int64(maxQueue), queueWait: queueWait,
 		cost: semaphore.NewWeighted(maxCost), maxCost: maxCost,
 		cheapCost: float64(cheapCost), heavy: make(chan struct{}, maxHeavy),
+		fair: newFairShare(maxInFlight, maxCost),
 	}
+}
+
+// enterFor takes a slot for a request of client ("": no share, see fair.go): first one of the
+// client's own, then one of the door's; the wait for both is at most the queue wait.
+func (a *admission) enterFor(ctx context.Context, client string, req *request) (release func(), ok bool) {
+	if client == "" {
+		return a.enter(ctx)
+	}
+	s, ok := a.fair.enter(ctx, client, a.queueWait)
+	if !ok {
+		a.rejected.Add(1)
+		return nil, false
+	}
+	rel, ok := a.enter(ctx)
+	if !ok {
+		a.fair.leave(client, s)
+		return nil, false
+	}
+	req.share, req.client = s, client
+	return func() { rel(); a.fair.leave(client, s) }, true
 }
 
 // enter takes a slot, or reports false when none frees up within the queue wait (or the queue
@@ -86,6 +108,13 @@ type request struct {
 	// ended: the request's context ended while it was executed; its answer is a 503 TIMEOUT
 	// (endedStop).
 	ended atomic.Bool
+	// forbidden: access control refused the operation; its answer is a 403 (overloadWriter).
+	forbidden atomic.Bool
+	// share is the client's share of the budgets (fair.go; nil without access control), and
+	// shareHeld the cost units taken from it.
+	share     *share
+	client    string
+	shareHeld int64
 }
 
 type requestKey struct{}
@@ -113,6 +142,14 @@ func (r *request) admitCost(ctx context.Context, cost float64) bool {
 		}
 	}
 	n := int64(min(max(cost, 1), float64(r.adm.maxCost)))
+	if r.share != nil {
+		if !r.adm.fair.takeCost(r.share, n) {
+			r.adm.rejected.Add(1)
+			r.overloaded.Store(true)
+			return false
+		}
+		r.shareHeld += n
+	}
 	if !r.adm.cost.TryAcquire(n) {
 		wctx, cancel := context.WithTimeout(ctx, r.adm.queueWait)
 		err := r.adm.cost.Acquire(wctx, n)
@@ -128,6 +165,10 @@ func (r *request) admitCost(ctx context.Context, cost float64) bool {
 }
 
 func (r *request) release() {
+	if r.shareHeld > 0 {
+		r.adm.fair.giveCost(r.share, r.shareHeld)
+		r.shareHeld = 0
+	}
 	if r.held > 0 {
 		r.adm.cost.Release(r.held)
 		r.held = 0
@@ -183,6 +224,8 @@ func (w *overloadWriter) WriteHeader(code int) {
 	if w.req.overloaded.Load() || w.req.ended.Load() {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		code = http.StatusServiceUnavailable
+	} else if w.req.forbidden.Load() {
+		code = http.StatusForbidden
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

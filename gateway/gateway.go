@@ -112,6 +112,9 @@ type Config struct {
 	// PlanObserver is told about every store read step of a plan (the tracing hook, see package
 	// plan). Default nil: none.
 	PlanObserver plan.StepObserver
+	// Services fetches the service features of the registry (plan.ServiceFetcher). Default:
+	// service.New with the default options, reporting to Metrics when set (services.go).
+	Services plan.ServiceFetcher
 	// Catalog serves the feature catalog at /catalog: every feature with its definition,
 	// ingestion rules, an example query and the live figures of Metrics. Default true;
 	// production mode turns it off unless asked for.
@@ -132,6 +135,9 @@ type Config struct {
 	// Offline gives the offline sink's status to the catalog (offline.Pipeline.Status). Default
 	// nil: none.
 	Offline func() offline.Status
+	// Access is access control: the clients file's policy, trusted documents, the audit log
+	// (access.go). Default: off.
+	Access AccessConfig
 	// RegistryStatus gives which registry is served and how its latest reload went, for
 	// /readyz and the catalog (see generation.go). Default nil: /readyz names the fingerprint of
 	// the registry given to New or Build only.
@@ -222,6 +228,9 @@ func (c Config) Validate() error {
 	if c.WriteGrace <= 0 {
 		errs = append(errs, fmt.Errorf("write grace %s must be positive", c.WriteGrace))
 	}
+	if err := c.Access.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxInFlightValues < int64(c.MaxComplexity) {
 		errs = append(errs, fmt.Errorf("max in-flight values %d must be at least max complexity %d", c.MaxInFlightValues, c.MaxComplexity))
 	}
@@ -246,6 +255,7 @@ type Gateway struct {
 	mux    *http.ServeMux
 	log    *slog.Logger
 	adm    *admission
+	audit  *auditor // access.go, audit.go; nil: neither auditing nor access control
 	// draining makes /readyz fail while the server shuts down (see SetDraining).
 	draining atomic.Bool
 	// gen is what the registry being served determines (generation.go): a request loads it
@@ -282,7 +292,11 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 		reader = newServedReader(reader)
 	}
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
-		adm: newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy())}
+		adm:   newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy()),
+		audit: newAuditor(cfg.Access)}
+	if cfg.Access.Policy != nil && cfg.Executor != nil {
+		return nil, errors.New("access control needs the run-time executor (Config.Executor must be nil): it is enforced in the plans")
+	}
 	gen, err := g.Build(reg, RegistryInfo{})
 	if err != nil {
 		return nil, err
@@ -319,7 +333,7 @@ func (g *Gateway) Handle(pattern string, h http.Handler) {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serve(w, r) }
 
 // present is the error presenter of every GraphQL answer.
 func present(ctx context.Context, err error) *gqlerror.Error {
@@ -331,6 +345,7 @@ func present(ctx context.Context, err error) *gqlerror.Error {
 // depend on the registry.
 func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.Handler, error) {
 	var es graphql.ExecutableSchema
+	var ex *plan.Executor
 	if g.cfg.Executor != nil {
 		var err error
 		if es, err = g.cfg.Executor(reg, g.cfg.Resolvers); err != nil {
@@ -344,9 +359,11 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 		if observer == nil && g.cfg.Tracer.Enabled() {
 			observer = planSteps{g.cfg.Tracer}
 		}
-		ex, err := plan.New(reg, g.reader, plan.Config{
+		var err error
+		ex, err = plan.New(reg, g.reader, plan.Config{
 			MaxIDs: g.cfg.Resolvers.MaxIDs, MaxCount: g.cfg.Resolvers.MaxCount, Recorder: g.cfg.Resolvers.Recorder,
 			Presenter: present, CacheSize: g.cfg.QueryCacheSize, Observer: observer,
+			Services: g.services(reg),
 		})
 		if err != nil {
 			return nil, err
@@ -366,11 +383,19 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 	if g.cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes,
-		func(k, v string) int64 { return int64(len(k)+len(v)) + 128 })})
+	var apq graphql.Cache[string] = newByteLRU(g.cfg.QueryCacheSize, g.cfg.QueryCacheBytes,
+		func(k, v string) int64 { return int64(len(k)+len(v)) + 128 })
+	if t := g.cfg.Access.TrustedDocuments; t != nil {
+		apq = trustedAPQ{t: t, next: apq}
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	// After APQ, so that the query text is known.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
+	if g.cfg.Access.Policy != nil || g.cfg.Access.TrustedDocuments != nil || g.audit != nil {
+		// Before the cost: a refused operation takes no cost units.
+		srv.Use(&accessCheck{ex: ex, trusted: g.cfg.Access.TrustedDocuments, mode: g.cfg.Access.TrustedMode, log: g.log})
+	}
 	srv.Use(newQueryCost(reg, g.cfg.MaxDepth, g.cfg.MaxComplexity, g.cfg.Resolvers.MaxCount, g.cfg.MaxInputList))
 	if g.cfg.Tracer.Enabled() {
 		srv.Use(tracingExtension{t: g.cfg.Tracer})
@@ -431,13 +456,13 @@ func (g *Gateway) graphQL() http.Handler {
 		}
 		ctx, releaseBuffers := plan.WithBuffers(ctx)
 		defer releaseBuffers()
-		release, ok := g.adm.enter(ctx)
+		req := &request{adm: g.adm}
+		release, ok := g.adm.enterFor(ctx, fairKey(ctx), req)
 		if !ok {
 			writeGraphQLError(w, http.StatusServiceUnavailable, codeOverloaded, overloadMessage(g.adm))
 			return
 		}
 		defer release()
-		req := &request{adm: g.adm}
 		defer req.release()
 		// One load: the whole request runs on this generation, whatever is published meanwhile.
 		g.gen.Load().gql.ServeHTTP(&overloadWriter{ResponseWriter: w, req: req}, r.WithContext(context.WithValue(ctx, requestKey{}, req)))

@@ -60,6 +60,7 @@ type env struct {
 	mem *memory.Store
 	rd  *countingReader
 	reg *registry.Registry
+	gw  *gateway.Gateway
 }
 
 func newEnv(t *testing.T, mutate ...func(*gateway.Config)) *env {
@@ -80,7 +81,7 @@ func newEnv(t *testing.T, mutate ...func(*gateway.Config)) *env {
 	}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, mem: mem, rd: rd, reg: reg}
+	return &env{t: t, srv: srv, mem: mem, rd: rd, reg: reg, gw: g}
 }
 
 func (e *env) static(entity, id, feature string, v any, ts int64) {

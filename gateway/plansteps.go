@@ -18,9 +18,13 @@ var _ plan.StepObserver = planSteps{}
 func (p planSteps) Step(ctx context.Context, s plan.Step) (context.Context, func(error)) {
 	ctx, sp := p.t.Start(ctx, s.Kind.String())
 	sp.Int("featuregraph.plan.level", s.Level)
-	if s.Kind == plan.StaticRead {
+	switch s.Kind {
+	case plan.StaticRead:
 		sp.Int(tracing.Keys, s.Keys)
-	} else {
+	case plan.ServiceCall:
+		sp.Int(tracing.Keys, s.Keys)
+		sp.String("featuregraph.service", s.Service)
+	default:
 		sp.Int(tracing.Queries, s.Queries)
 	}
 	return ctx, sp.EndErr

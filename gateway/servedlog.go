@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/featuregraph/featuregraph/auth"
 	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -110,6 +111,9 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 			sum := sha256.Sum256([]byte(oc.RawQuery))
 			r := s.log.Request(c.id, c.time)
 			r.Operation, r.OperationHash, r.Fingerprint = name, hex.EncodeToString(sum[:8]), s.fingerprint
+			if cl := auth.ClientFrom(ctx); cl != nil {
+				r.Client = cl.Name
+			}
 			c.mu.Lock()
 			if c.req == nil {
 				c.req = r

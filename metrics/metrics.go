@@ -33,6 +33,7 @@ type Metrics struct {
 	features     *featureTable
 	offline      offlineCollector // offline.go; registered on first use
 	offlineOnce  sync.Once
+	clients      clientMetrics      // clients.go; registered on first use
 	registry     registryCollectors // registry.go; registered on first use
 }
 
@@ -79,7 +80,7 @@ func New() *Metrics {
 	buildInfo.Set(1)
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
 		m.ingest, m.features, buildInfo,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		newGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

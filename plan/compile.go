@@ -23,6 +23,9 @@ func notCovered(format string, args ...any) error {
 // answer. It is immutable and shared by every request that runs it.
 type Plan struct {
 	roots []rootField
+	// forbidden lists the fields the caller may not read (access.go): the plan is then a
+	// refusal, never run.
+	forbidden gqlerror.List
 }
 
 type rootField struct {
@@ -47,6 +50,11 @@ type load struct {
 	ent     *entityInfo
 	statics []staticRead
 	actions []*actionField
+	// On-demand features (ondemand.go): service features each read once (with every alias),
+	// derived fields each evaluated per alias, and the index of every static in statics.
+	services []staticRead
+	deriveds []*derivedField
+	staticIx map[*registry.Feature]int
 }
 
 type staticRead struct {
@@ -58,12 +66,15 @@ type actionField struct {
 	ai        *actionInfo
 	alias     string
 	joinAlias string // on a joined entity: the alias of the join field it is written under
-	count     *ast.Value
-	lastNSec  *ast.Value
-	filter    *ast.Value
-	asOf      *ast.Value
-	loc       gqlerror.Location
-	ev        *eventSel
+	// hidden: read for the derived fields of the load only (not selected, never written, its
+	// errors are theirs).
+	hidden   bool
+	count    *ast.Value
+	lastNSec *ast.Value
+	filter   *ast.Value
+	asOf     *ast.Value
+	loc      gqlerror.Location
+	ev       *eventSel
 }
 
 type fieldKind uint8
@@ -79,6 +90,8 @@ const (
 	kJoin
 	kEntryKey
 	kEntryValue
+	kService // a service feature (ondemand.go)
+	kDerived // a derived feature (ondemand.go)
 )
 
 // writeSel writes one object of a load.
@@ -121,18 +134,23 @@ type compiler struct {
 	s    *schema
 	doc  *ast.QueryDocument
 	vars map[string]any
+	// acc is what the caller may read (nil: everything); forbidden collects what it selected
+	// beyond that (access.go).
+	acc       Access
+	forbidden gqlerror.List
 }
 
 // compile builds the plan of op. vars matter only for @include/@skip, which the plan resolves at
 // compile time (the cache keys plans by those variables' values).
-func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (*Plan, error) {
+// acc (nil: no access control) is what the caller may read.
+func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, acc Access) (*Plan, error) {
 	if op.Operation != ast.Query {
 		return nil, notCovered("%s operation", op.Operation)
 	}
 	if len(op.Directives) > 0 {
 		return nil, notCovered("operation directive")
 	}
-	c := &compiler{s: s, doc: doc, vars: vars}
+	c := &compiler{s: s, doc: doc, vars: vars, acc: acc}
 	fields, err := c.collect(op.SelectionSet)
 	if err != nil {
 		return nil, err
@@ -161,6 +179,10 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 			return nil, notCovered("Query.%s", cf.name)
 		}
 		rf.root = ri
+		if !c.readsEntity(ri.ent.e) {
+			c.forbid([]string{cf.alias}, cf.first, "Query."+cf.name+" (entity "+ri.ent.e.Name+")")
+			continue
+		}
 		argName := "id"
 		if ri.many {
 			argName = "ids"
@@ -182,21 +204,25 @@ func compile(s *schema, doc *ast.QueryDocument, op *ast.OperationDefinition, var
 		if err != nil {
 			return nil, err
 		}
-		ld, wss, err := c.entity(ri.ent, [][]collected{sub}, []string{""})
+		ld, wss, err := c.entity(ri.ent, [][]collected{sub}, []string{""}, [][]string{{cf.alias}})
 		if err != nil {
 			return nil, err
 		}
 		rf.ld, rf.ws = ld, wss[0]
 		p.roots = append(p.roots, rf)
 	}
+	if len(c.forbidden) > 0 {
+		return &Plan{forbidden: c.forbidden}, nil
+	}
 	return p, nil
 }
 
 // entity compiles the selections on one entity type: lists holds one collected selection per
-// alias (one for a root field; one per alias of a join field), all read by one load.
-func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string) (*load, []*writeSel, error) {
-	ld := &load{ent: ent}
-	index := map[*registry.Feature]int{}
+// alias (one for a root field; one per alias of a join field), all read by one load. paths are
+// the response paths of the lists (for FORBIDDEN errors).
+func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []string, paths [][]string) (*load, []*writeSel, error) {
+	ld := &load{ent: ent, staticIx: map[*registry.Feature]int{}}
+	index := ld.staticIx
 	wss := make([]*writeSel, len(lists))
 	for k, list := range lists {
 		ws := &writeSel{}
@@ -209,6 +235,10 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 				of.kind = kID
 			case ent.statics[cf.name] != nil:
 				f := ent.statics[cf.name]
+				if !c.readsFeature(f) {
+					c.forbid(append(paths[k][:len(paths[k]):len(paths[k])], cf.alias), cf.first, ent.typeName+"."+cf.name+" (feature "+ent.e.Name+"."+f.Name+")")
+					continue
+				}
 				j, seen := index[f]
 				if !seen {
 					j = len(ld.statics)
@@ -225,17 +255,27 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 					of.kind, of.entry = kMap, es
 				}
 			case ent.actions[cf.name] != nil:
-				af, err := c.action(ent.actions[cf.name], cf)
+				ai := ent.actions[cf.name]
+				path := append(paths[k][:len(paths[k]):len(paths[k])], cf.alias)
+				if !c.readsFeature(ai.f) {
+					c.forbid(path, cf.first, ent.typeName+"."+cf.name+" (feature "+ent.e.Name+"."+ai.f.Name+")")
+					continue
+				}
+				af, err := c.action(ai, cf, path)
 				if err != nil {
 					return nil, nil, err
 				}
 				af.joinAlias = joinAliases[k]
 				of.kind, of.n = kAction, len(ld.actions)
 				ld.actions = append(ld.actions, af)
+			case ent.onDemand[cf.name] != nil:
+				if err := c.onDemand(ld, &of, ent.onDemand[cf.name], cf, joinAliases[k]); err != nil {
+					return nil, nil, err
+				}
 			default:
 				return nil, nil, notCovered("%s.%s", ent.typeName, cf.name)
 			}
-			if cf.name != "__typename" && len(cf.first.Arguments) > 0 && of.kind != kAction {
+			if cf.name != "__typename" && len(cf.first.Arguments) > 0 && of.kind != kAction && of.kind != kDerived {
 				return nil, nil, notCovered("arguments on %s.%s", ent.typeName, cf.name)
 			}
 			ws.fields = append(ws.fields, of)
@@ -268,7 +308,7 @@ func (c *compiler) mapEntry(typeName string, sel ast.SelectionSet) (*writeSel, e
 	return ws, nil
 }
 
-func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
+func (c *compiler) action(ai *actionInfo, cf collected, path []string) (*actionField, error) {
 	af := &actionField{ai: ai, alias: cf.alias}
 	if p := cf.first.Position; p != nil {
 		af.loc = gqlerror.Location{Line: p.Line, Column: p.Column}
@@ -308,6 +348,10 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 		} else if i, ok := ai.fields[e.name]; ok {
 			of.kind, of.n = kEventField, i
 		} else if i, ok := ai.joins[e.name]; ok {
+			if !c.readsEntity(ai.target[i].e) {
+				c.forbid(append(path[:len(path):len(path)], e.alias), e.first, ai.typeName+"."+e.name+" (entity "+ai.target[i].e.Name+")")
+				continue
+			}
 			j, seen := joinIx[i]
 			if !seen {
 				j = len(ev.joins)
@@ -334,7 +378,11 @@ func (c *compiler) action(ai *actionInfo, cf collected) (*actionField, error) {
 	written := make([]int, len(ev.joins))
 	wsOf := make([][]*writeSel, len(ev.joins))
 	for j, jl := range ev.joins {
-		ld, wss, err := c.entity(jl.target, joinLists[j], joinAliases[j])
+		jpaths := make([][]string, len(joinAliases[j]))
+		for k, a := range joinAliases[j] {
+			jpaths[k] = append(path[:len(path):len(path)], a)
+		}
+		ld, wss, err := c.entity(jl.target, joinLists[j], joinAliases[j], jpaths)
 		if err != nil {
 			return nil, err
 		}

@@ -38,6 +38,13 @@ type batch struct {
 	joinAlias string   // the first alias of the join field
 	joins     []*batch // per action field k and join j of its events: joins[k*maxJoins+j] (nil: none)
 	maxJoins  int
+
+	// On-demand values (ondemand.go): svc[i*len(ld.services)+j] is service feature j of entity
+	// i (svcErr, when not nil, its error); der and derErr the same for the derived fields.
+	svc    []store.Value
+	svcErr []error
+	der    []store.Value
+	derErr []error
 }
 
 type actResult struct {
@@ -76,7 +83,10 @@ type run struct {
 	errMu    sync.Mutex
 	level    int
 	present  graphql.ErrorPresenterFunc
-	cut      error // a read the end of the context cut short (it names the backend), or nil
+	cut      error           // a read the end of the context cut short (it names the backend), or nil
+	slabs    [][]store.Value // pooled, given back by release (scratch.go); appended to by the level's static reads only
+	// dargs are the argument values of the derived fields, evaluated once per request.
+	dargs map[*derivedField]derivedArgs
 }
 
 // prepare evaluates the arguments of every root and action field, as gqlgen's generated
@@ -85,7 +95,7 @@ type run struct {
 // field's error at every entity it is selected on.
 func (ex *Executor) prepare(ctx context.Context, p *Plan, vars map[string]any) *run {
 	r := &run{ex: ex, ctx: ctx, now: time.Now(), args: map[*actionField]actionArgs{}, roots: make([]*batch, len(p.roots)),
-		present: ex.cfg.Presenter}
+		present: ex.cfg.Presenter, dargs: map[*derivedField]derivedArgs{}}
 	for i, rf := range p.roots {
 		if rf.typename {
 			continue
@@ -159,6 +169,7 @@ func unixMS(t *time.Time) int64 {
 // prepareLoad evaluates the arguments of the action fields of ld, answered as of at (nil: now),
 // and of the loads their joins make.
 func (r *run) prepareLoad(ld *load, vars map[string]any, at *time.Time) {
+	r.prepareDerived(ld, vars)
 	for _, af := range ld.actions {
 		count, aerr := coerceInt(value(af.count, vars), "count")
 		var last *int
@@ -219,6 +230,7 @@ func (r *run) execute() {
 			r.cut = cutRead(level)
 			return
 		}
+		r.derive(level)
 		r.reportErrors(level)
 		r.level++
 		level = r.nextLevel(level)
@@ -273,6 +285,12 @@ func (r *run) readLevel(level []*batch) {
 		actErr  error
 		wg      sync.WaitGroup
 	)
+	// The level's service calls run alongside its store reads.
+	calls := r.serviceCalls(level)
+	if len(calls) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.callServices(calls) }()
+	}
 	if len(queries) > 0 {
 		readActions := func() {
 			ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: ActionRead, Level: r.level, Queries: len(queries)})
@@ -290,6 +308,7 @@ func (r *run) readLevel(level []*batch) {
 		r.readStatics(level)
 	}
 	wg.Wait()
+	r.deliverServices(level, calls)
 	if len(queries) > 0 {
 		r.decodeActions(level, queries, results, actErr)
 	}
@@ -470,7 +489,7 @@ func (r *run) readCurrent(level []*batch) {
 		if err = r.ctx.Err(); err != nil {
 			break
 		}
-		g.out = make([]store.StaticValue, g.q.Len())
+		g.out = staticValues(g.q.Len())
 		ctx, done := r.ex.cfg.Observer.Step(r.ctx, Step{Kind: StaticRead, Level: r.level, Keys: g.q.Len()})
 		err = r.ex.statics.ReadStatic(ctx, g.q, g.out)
 		done(err)
@@ -489,12 +508,17 @@ func (r *run) readCurrent(level []*batch) {
 		}
 		g := byPrefix[b.ld.ent.e.Prefix]
 		nf := len(g.q.Features)
-		b.vals = make([]store.Value, len(b.ids)*ns)
+		b.vals = r.values(len(b.ids) * ns)
 		for i := range b.ids {
 			row := g.out[int(rowOf[x][i])*nf:]
 			for j := range b.ld.statics {
 				r.setValue(b, i*ns+j, &b.ld.statics[j], row[colOf[x][j]].Value)
 			}
+		}
+	}
+	for _, g := range groups {
+		if g.out != nil {
+			putStaticValues(g.out)
 		}
 	}
 }
@@ -671,7 +695,11 @@ func (r *run) reportErrors(level []*batch) {
 				}
 			}
 		}
+		r.reportOnDemand(b)
 		for k, af := range b.ld.actions {
+			if af.hidden {
+				continue // its errors are the derived fields' (derive)
+			}
 			a := r.args[af]
 			for i := range n {
 				err := b.acts[k*n+i].err

@@ -70,7 +70,7 @@ func (s *ExecutableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	resp, out := s.ex.Execute(ctx, buf)
 	if resp == nil {
 		putBuffer(ctx, out)
-		_, err := s.ex.compileFor(oc)
+		_, err := s.ex.compileFor(oc, AccessFrom(ctx))
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "%s", fmt.Sprint(err)))
 	}
 	keepBuffer(ctx, out)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/registry"
 	gqlschema "github.com/featuregraph/featuregraph/schema"
+	"github.com/featuregraph/featuregraph/service"
 	"github.com/featuregraph/featuregraph/serving"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -32,6 +33,9 @@ type Config struct {
 	Presenter graphql.ErrorPresenterFunc
 	// CacheSize is how many compiled operations are kept. Default 1000.
 	CacheSize int
+	// Services fetches service features. Default: service.New(reg, service.Config{}), clients
+	// with the default options that report to no metrics.
+	Services ServiceFetcher
 }
 
 // StepKind says what a plan step does.
@@ -39,13 +43,17 @@ type StepKind uint8
 
 // The steps of a plan.
 const (
-	StaticRead StepKind = iota // one batched static read of a level
-	ActionRead                 // one batched action read of a level
+	StaticRead  StepKind = iota // one batched static read of a level
+	ActionRead                  // one batched action read of a level
+	ServiceCall                 // the calls of one service for one entity kind of a level
 )
 
 func (k StepKind) String() string {
-	if k == StaticRead {
+	switch k {
+	case StaticRead:
 		return "plan.static_read"
+	case ServiceCall:
+		return "plan.service_call"
 	}
 	return "plan.action_read"
 }
@@ -57,6 +65,8 @@ type Step struct {
 	Keys  int // static feature keys read (StaticRead)
 	// Queries is the number of action queries read (ActionRead).
 	Queries int
+	// Service is the service called (ServiceCall; Keys is then the ids asked).
+	Service string
 }
 
 // StepObserver is told when a step starts; the returned context is the one the step's store
@@ -85,7 +95,11 @@ type Executor struct {
 	schema  *ast.Schema // the GraphQL schema of the registry (schema.SDL), parsed at startup
 	statics store.StaticReader
 	actions store.ActionReader
-	cache   *lru.LRU[*cached]
+	// services fetches the service features (Config.Services).
+	services ServiceFetcher
+	cache    *lru.LRU[*cached]
+	// filtered holds the introspection schemas filtered per access id (access.go).
+	filtered filteredSchemas
 }
 
 // New returns the executor of reg's schema over r.
@@ -120,7 +134,14 @@ func New(reg *registry.Registry, r store.Reader, cfg Config) (*Executor, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, cache: lru.New[*cached](cfg.CacheSize)}, nil
+	if cfg.Services == nil {
+		set, err := service.New(reg, service.Config{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Services = set
+	}
+	return &Executor{cfg: cfg, s: s, schema: sch, statics: r, actions: r, services: cfg.Services, cache: lru.New[*cached](cfg.CacheSize)}, nil
 }
 
 // LoadSchema parses the GraphQL schema of reg (schema.SDL, what go generate writes to
@@ -143,18 +164,22 @@ type cached struct {
 
 // planFor returns the plan of the operation, compiling it on first use, or nil when plans do
 // not cover it. Plans are cached by operation name and query text, then by the values of the
-// variables @include/@skip read: everything a plan depends on. (A plan that depends on who asks
-// — a grant set — would add it to the key.)
+// variables @include/@skip read: everything a plan depends on — and, under access control, by
+// the caller's access id (its grant set).
 func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *Plan {
 	if oc.Doc == nil || oc.Operation == nil {
 		return nil
 	}
 	key := oc.OperationName + "\x00" + oc.RawQuery
+	acc := AccessFrom(ctx)
+	if acc != nil {
+		key = acc.AccessID() + "\x00" + key
+	}
 	c, ok := ex.cache.Get(ctx, key)
 	if !ok {
 		c = &cached{condVars: conditionVars(oc.Doc), plans: map[uint64]*Plan{}}
 		if len(c.condVars) > 64 {
-			p, _ := ex.compileFor(oc) // too many combinations to cache
+			p, _ := ex.compileFor(oc, acc) // too many combinations to cache
 			return p
 		}
 		ex.cache.Add(ctx, key, c)
@@ -170,14 +195,14 @@ func (ex *Executor) planFor(ctx context.Context, oc *graphql.OperationContext) *
 	if p, done := c.plans[bits]; done {
 		return p
 	}
-	p, _ := ex.compileFor(oc)
+	p, _ := ex.compileFor(oc, acc)
 	c.plans[bits] = p
 	return p
 }
 
 // compileFor compiles the operation of oc (nil and why when plans do not cover it).
-func (ex *Executor) compileFor(oc *graphql.OperationContext) (*Plan, error) {
-	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables)
+func (ex *Executor) compileFor(oc *graphql.OperationContext, acc Access) (*Plan, error) {
+	p, err := compile(ex.s, oc.Doc, oc.Operation, oc.Variables, acc)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +218,11 @@ func (ex *Executor) Execute(ctx context.Context, dst []byte) (*graphql.Response,
 	if p == nil {
 		return nil, dst
 	}
+	if p.forbidden != nil {
+		return &graphql.Response{Errors: p.forbidden}, dst
+	}
 	r := ex.prepare(ctx, p, oc.Variables)
+	defer r.release() // the answer is written (or dropped) by then
 	r.execute()
 	if err := ctx.Err(); err != nil {
 		return r.ended(err), dst

@@ -30,6 +30,7 @@ type entityInfo struct {
 	actions  map[string]*actionInfo         // by GraphQL field name
 	mapEntry map[*registry.Feature]string   // map features → entry type name (FloatMapEntry)
 	staticIx map[*registry.Feature]struct{} // every static feature
+	onDemand map[string]*registry.Feature   // service and derived features by GraphQL field name
 }
 
 // actionInfo is one action feature and its event type.
@@ -49,6 +50,7 @@ func newSchema(reg *registry.Registry) (*schema, error) {
 			e: e, typeName: e.TypeName(), intID: e.IDType == registry.Int,
 			statics: map[string]*registry.Feature{}, actions: map[string]*actionInfo{},
 			mapEntry: map[*registry.Feature]string{}, staticIx: map[*registry.Feature]struct{}{},
+			onDemand: map[string]*registry.Feature{},
 		}
 	}
 	for _, e := range reg.Entities {
@@ -58,6 +60,12 @@ func newSchema(reg *registry.Registry) (*schema, error) {
 		for _, f := range e.Static {
 			ei.statics[f.GraphQLName()] = f
 			ei.staticIx[f] = struct{}{}
+			if f.Container == registry.Map {
+				ei.mapEntry[f] = gqlschema.MapEntryType(f.Type)
+			}
+		}
+		for _, f := range append(append([]*registry.Feature{}, e.Services...), e.Derived...) {
+			ei.onDemand[f.GraphQLName()] = f
 			if f.Container == registry.Map {
 				ei.mapEntry[f] = gqlschema.MapEntryType(f.Type)
 			}

@@ -106,6 +106,8 @@ func (w *writer) writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
 				continue
 			}
 			dst = writeEntries(dst, v, f.entry)
+		case kService, kDerived:
+			dst = writeOnDemand(dst, b, i, f)
 		case kAction:
 			res := &b.acts[f.n*n+i]
 			if res.err != nil {
@@ -201,7 +203,7 @@ func (r *run) introspect(dst []byte, rf *rootField) []byte {
 		return append(dst, "null"...)
 	}
 	in := &introspector{oc: oc}
-	s := r.ex.schema
+	s := r.ex.schemaFor(r.ctx)
 	if rf.introspect == "__schema" {
 		in.schema(rf.sel, introspection.WrapSchema(s))
 	} else {

@@ -65,6 +65,8 @@ func Parse(files map[string][]byte) (*Registry, error) {
 		features: map[string]*Feature{},
 
 		featureDownsync: map[*Feature]*downsyncBlock{},
+		svcs:            map[string]*Service{},
+		exprNodes:       map[*Feature]exprAt{},
 	}
 	for _, n := range names {
 		p.file(n, files[n])
@@ -89,6 +91,11 @@ type parser struct {
 	downsyncDefault *downsyncBlock
 	featureDownsync map[*Feature]*downsyncBlock
 	served          *ServedLog
+
+	// On-demand features (ondemand.go).
+	svcs       map[string]*Service
+	sourceRefs []sourceRef
+	exprNodes  map[*Feature]exprAt
 }
 
 type pendingFeature struct {
@@ -334,7 +341,10 @@ func (p *parser) file(file string, src []byte) {
 		}
 		root = kept
 	}
-	top := p.mapping(file, root, "the file", "entities", "features", "streams", "downsync", "servedLog", "limits")
+	top := p.mapping(file, root, "the file", "entities", "features", "streams", "downsync", "servedLog", "limits", "services")
+	if n := top.byKey["services"]; n != nil {
+		p.services(file, n)
+	}
 	if n := top.byKey["downsync"]; n != nil {
 		p.defaultDownsync(file, n)
 	}
@@ -435,22 +445,32 @@ func (p *parser) entity(file string, k, v *yaml.Node) {
 var featureKeys = []string{
 	"featureType", "type", "containerType", "description", "owner", "deprecated", "tags", "defaultValue",
 	"events", "maxCount", "ttl", "defaultCount", "dedupe", "fields", "history", "historyTTL", "downsync", "limits",
+	"source", "expr", "arguments",
 }
 
 func (p *parser) feature(pf pendingFeature) {
 	file, f, e := pf.file, pf.f, pf.f.Entity
 	what := fmt.Sprintf("feature %s.%s", e.Name, f.Name)
 	m := p.mapping(file, pf.node, what, featureKeys...)
-	switch ft := FeatureType(p.str(file, m.byKey["featureType"], "featureType")); ft {
-	case Static, Action:
+	ft := FeatureType(p.str(file, m.byKey["featureType"], "featureType"))
+	if ft == "" && m.byKey["featureType"] == nil {
+		// An on-demand feature says what it is by its source or expression.
+		if m.byKey["source"] != nil {
+			ft = ServiceFeature
+		} else if m.byKey["expr"] != nil {
+			ft = DerivedFeature
+		}
+	}
+	switch ft {
+	case Static, Action, ServiceFeature, DerivedFeature:
 		f.FeatureType = ft
 	case "":
 		if m.byKey["featureType"] == nil {
-			p.errs.add(f.Pos, "add `featureType: static` or `featureType: action`", "%s has no featureType", what)
+			p.errs.add(f.Pos, "add `featureType: static` or `featureType: action` (or `source:` / `expr:` for an on-demand feature)", "%s has no featureType", what)
 		}
 		return
 	default:
-		p.errs.add(p.pos(file, m.byKey["featureType"]), "use static or action", "%s: featureType %q is unknown", what, ft)
+		p.errs.add(p.pos(file, m.byKey["featureType"]), "use static, action, service or derived", "%s: featureType %q is unknown", what, ft)
 		return
 	}
 	f.Description = p.str(file, m.byKey["description"], "description")
@@ -470,21 +490,60 @@ func (p *parser) feature(pf pendingFeature) {
 	for _, t := range p.seq(file, m.byKey["tags"], "tags") {
 		f.Tags = append(f.Tags, p.str(file, t, "tag"))
 	}
-	onlyFor := func(key string, ft FeatureType) {
-		if n := m.keys[key]; n != nil && f.FeatureType != ft {
-			p.errs.add(p.pos(file, n), "remove it", "%s: %s applies to %s features only", what, key, ft)
+	onlyFor := func(key string, fts ...FeatureType) {
+		n := m.keys[key]
+		if n == nil {
+			return
 		}
+		for _, ft := range fts {
+			if f.FeatureType == ft {
+				return
+			}
+		}
+		names := make([]string, len(fts))
+		for i, ft := range fts {
+			names[i] = string(ft)
+		}
+		list := names[0]
+		if len(names) > 1 {
+			list = strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+		}
+		p.errs.add(p.pos(file, n), "remove it", "%s: %s applies to %s features only", what, key, list)
 	}
-	for _, k := range []string{"type", "containerType", "defaultValue", "history", "historyTTL"} {
+	for _, k := range []string{"type", "containerType", "defaultValue"} {
+		onlyFor(k, Static, ServiceFeature, DerivedFeature)
+	}
+	for _, k := range []string{"history", "historyTTL"} {
 		onlyFor(k, Static)
 	}
 	for _, k := range []string{"maxCount", "ttl", "defaultCount", "dedupe", "fields"} {
 		onlyFor(k, Action)
 	}
-	if f.FeatureType == Static {
+	for _, k := range []string{"events", "downsync"} {
+		onlyFor(k, Static, Action)
+	}
+	onlyFor("source", ServiceFeature)
+	onlyFor("expr", DerivedFeature)
+	onlyFor("arguments", DerivedFeature)
+	switch f.FeatureType {
+	case Static:
 		p.staticFeature(file, f, m, what)
-	} else {
+	case Action:
 		p.actionFeature(file, f, m, what)
+	case ServiceFeature:
+		p.staticFeature(file, f, m, what)
+		if n := m.byKey["source"]; n != nil {
+			p.sourceBlock(file, f, n, what)
+		} else {
+			p.errs.add(f.Pos, "add `source: { service: NAME }` or `source: { http: { url: ... } }`", "%s has no source", what)
+		}
+	case DerivedFeature:
+		p.staticFeature(file, f, m, what)
+		if m.byKey["expr"] != nil {
+			p.exprBlock(file, f, m, what)
+		} else {
+			p.errs.add(f.Pos, "add `expr:` (a CEL expression)", "%s has no expr", what)
+		}
 	}
 	for _, n := range p.seq(file, m.byKey["events"], "events") {
 		p.eventSpec(file, f, n, what)

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/featuregraph/featuregraph/derived"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -14,6 +15,9 @@ type FeatureType string
 const (
 	Static FeatureType = "static"
 	Action FeatureType = "action"
+	// On-demand features, computed at request time and never stored (ondemand.go).
+	ServiceFeature FeatureType = "service" // fetched from another service over HTTP
+	DerivedFeature FeatureType = "derived" // computed by a CEL expression
 )
 
 // Registry is a validated set of entities, features and event streams.
@@ -29,6 +33,9 @@ type Registry struct {
 	// Limits are the registry's value limits (its top-level `limits:`, else DefaultLimits);
 	// each feature's own are in Feature.Limits.
 	Limits Limits
+	// Services are the HTTP services that serve service features, by name (a top-level
+	// `services:` block, and one per feature with its own `source: {http: ...}`).
+	Services map[string]*Service
 }
 
 // Entity returns the entity with the given registry name, or nil.
@@ -53,6 +60,8 @@ type Entity struct {
 	ExampleID   string     // the id example queries (catalog, playground) ask for; "" = 1
 	Static      []*Feature // sorted by name
 	Actions     []*Feature // sorted by name
+	Services    []*Feature // service features, sorted by name
+	Derived     []*Feature // derived features, sorted by name
 	byName      map[string]*Feature
 	Pos         Pos
 }
@@ -60,9 +69,9 @@ type Entity struct {
 // Feature returns the entity's feature with the given registry name, or nil.
 func (e *Entity) Feature(name string) *Feature { return e.byName[name] }
 
-// Features returns the static and action features, sorted by name.
+// Features returns every feature (static, action, service and derived), sorted by name.
 func (e *Entity) Features() []*Feature {
-	out := append(append([]*Feature{}, e.Static...), e.Actions...)
+	out := append(append(append(append([]*Feature{}, e.Static...), e.Actions...), e.Services...), e.Derived...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -93,6 +102,17 @@ type Feature struct {
 	// for HistoryTTL after its event time (0 = forever).
 	History    bool
 	HistoryTTL time.Duration
+
+	// Service features: the service that answers the feature, and the key of the feature in
+	// its answers (SourceField, default the feature's name).
+	Source      *Service
+	SourceField string
+
+	// Derived features: the expression, compiled (type-checked against the entity) when the
+	// registry loads, and the GraphQL arguments it reads as args.<name>.
+	Expr      string
+	Program   *derived.Program
+	Arguments []*Argument
 
 	// Action features.
 	Fields       []*Field

@@ -152,6 +152,9 @@ func (p *parser) finishOffline(reg *Registry) {
 	}
 	for _, e := range reg.Entities {
 		for _, f := range e.Features() {
+			if f.OnDemand() {
+				continue // never stored, never written: nothing to copy offline
+			}
 			f.Downsync = reg.Downsync
 			p.featureDownsync[f].applyTo(&f.Downsync)
 		}

@@ -222,7 +222,7 @@ func TestValidationProblems(t *testing.T) {
     tags: {featureType: static, type: String, containerType: bag}
 `},
 			want: []want{
-				{"a.yaml:3", `featureType "dynamic" is unknown`, "use static or action"},
+				{"a.yaml:3", `featureType "dynamic" is unknown`, "use static, action, service or derived"},
 				{"a.yaml:4", `containerType "bag" is unknown`, "single, list, set or map"},
 			},
 		},
@@ -286,7 +286,7 @@ features:
 `},
 			want: []want{
 				{"a.yaml:6", "feature user.os: maxCount applies to action features only", "remove it"},
-				{"a.yaml:9", "feature user.clicks: type applies to static features only", "remove it"},
+				{"a.yaml:9", "feature user.clicks: type applies to static, service and derived features only", "remove it"},
 			},
 		},
 		{

@@ -44,6 +44,10 @@ func (p *parser) finish() *Registry {
 			e.Static = append(e.Static, f)
 		case Action:
 			e.Actions = append(e.Actions, f)
+		case ServiceFeature:
+			e.Services = append(e.Services, f)
+		case DerivedFeature:
+			e.Derived = append(e.Derived, f)
 		}
 	}
 	p.checkNames(reg)
@@ -51,6 +55,8 @@ func (p *parser) finish() *Registry {
 	for _, e := range reg.Entities {
 		sort.Slice(e.Static, func(i, j int) bool { return e.Static[i].Name < e.Static[j].Name })
 		sort.Slice(e.Actions, func(i, j int) bool { return e.Actions[i].Name < e.Actions[j].Name })
+		sort.Slice(e.Services, func(i, j int) bool { return e.Services[i].Name < e.Services[j].Name })
+		sort.Slice(e.Derived, func(i, j int) bool { return e.Derived[i].Name < e.Derived[j].Name })
 		for _, f := range e.Actions {
 			p.checkJoins(f)
 		}
@@ -60,6 +66,7 @@ func (p *parser) finish() *Registry {
 			}
 		}
 	}
+	p.finishOnDemand(reg)
 	if len(reg.Entities) == 0 && len(p.errs) == 0 {
 		p.errs.add(Pos{File: "(registry)", Line: 1}, "declare at least one entity under `entities:`", "the registry has no entities")
 	}

@@ -58,8 +58,12 @@ type Query {
 		fmt.Fprintf(&b, "  id: %s!\n", e.IDType)
 		for _, f := range e.Features() {
 			desc(&b, "  ", featureDescription(f))
-			if f.FeatureType == registry.Static {
+			switch f.FeatureType {
+			case registry.Static, registry.ServiceFeature:
 				fmt.Fprintf(&b, "  %s: %s%s\n", f.GraphQLName(), StaticGQLType(f), deprecated(f))
+				continue
+			case registry.DerivedFeature:
+				derivedField(&b, f)
 				continue
 			}
 			fmt.Fprintf(&b, "  %s(\n", f.GraphQLName())
@@ -131,8 +135,8 @@ func MapEntryType(t registry.Type) string { return string(t) + "MapEntry" }
 func MapTypes(reg *registry.Registry) []registry.Type {
 	seen := map[registry.Type]bool{}
 	for _, e := range reg.Entities {
-		for _, f := range e.Static {
-			if f.Container == registry.Map {
+		for _, f := range e.Features() {
+			if f.FeatureType != registry.Action && f.Container == registry.Map {
 				seen[f.Type] = true
 			}
 		}
@@ -156,6 +160,7 @@ func featureDescription(f *registry.Feature) string {
 	if f.History {
 		parts = append(parts, "Keeps history: answered as of asOf in point-in-time queries.")
 	}
+	parts = append(parts, onDemandDescription(f)...)
 	if f.Owner != "" {
 		parts = append(parts, "Owner: "+f.Owner+".")
 	}

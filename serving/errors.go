@@ -18,6 +18,10 @@ var (
 	// ErrBadStoredValue marks a stored value that does not have the registry's type; the
 	// presenter gives it the code BAD_STORED_VALUE.
 	ErrBadStoredValue = errors.New("bad stored value")
+	// ErrExpression marks a derived feature's expression that failed for an entity (a division
+	// by zero, a non-finite number, its cost limit); the presenter gives it the code
+	// EXPRESSION_ERROR.
+	ErrExpression = errors.New("expression failed")
 )
 
 // InputError is an error in the query's arguments. Its message is the text alone: the code
@@ -69,6 +73,8 @@ func present(err error) *gqlerror.Error {
 		return &gqlerror.Error{Message: message(err), Extensions: map[string]any{"code": "BAD_USER_INPUT"}}
 	case errors.Is(err, ErrBadStoredValue):
 		return &gqlerror.Error{Message: message(err), Extensions: map[string]any{"code": "BAD_STORED_VALUE"}}
+	case errors.Is(err, ErrExpression):
+		return &gqlerror.Error{Message: message(err), Extensions: map[string]any{"code": "EXPRESSION_ERROR"}}
 	case errors.As(err, &be):
 		// be's own text: err may be a gqlerror that prefixes the field's location and path.
 		return &gqlerror.Error{

@@ -109,11 +109,41 @@ func (v Value) AppendJSON(dst []byte) []byte {
 
 // AppendFloat appends f as gqlgen writes a Float (fmt's %g, which is strconv's shortest 'g' form).
 // NaN and infinities, which JSON cannot carry and ingestion never stores, are written as null.
+//
+// A float with at most three decimals between 0.001 and 1e6 in magnitude (prices, rates,
+// scores as usually stored) takes a fast path that writes the same digits: there the double
+// nearest to m/1000 has m/1000 as its shortest form (decimals 0.001 apart are far more than one
+// ulp apart, so no shorter decimal rounds to it), and %g writes it without an exponent.
 func AppendFloat(dst []byte, f float64) []byte {
+	if a := math.Abs(f); a >= 1e-3 && a < 1e6 {
+		if m := math.Round(f * 1000); m/1000 == f {
+			return appendMilli(dst, int64(m))
+		}
+	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+}
+
+// appendMilli appends m/1000 in decimal, without trailing zeros after the point.
+func appendMilli(dst []byte, m int64) []byte {
+	if m < 0 {
+		dst = append(dst, '-')
+		m = -m
+	}
+	dst = strconv.AppendInt(dst, m/1000, 10)
+	frac := m % 1000
+	if frac == 0 {
+		return dst
+	}
+	d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for d[n-1] == '0' {
+		n--
+	}
+	dst = append(dst, '.')
+	return append(dst, d[:n]...)
 }
 
 const hexDigits = "0123456789ABCDEF"

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -36,6 +37,12 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives store failures. Default slog.Default().
 	Logger *slog.Logger
+	// Check, when set, is asked about every event that was read (routed or not) before anything
+	// is written: an error (access control: the client may not write the event's stream or
+	// entities) rejects the event with status "forbidden", nothing of it written; the other
+	// events of the batch are still processed. When every event is rejected and one was
+	// forbidden, the answer is 403. Default nil: every event may be written.
+	Check func(ctx context.Context, res *ingest.Result) error
 }
 
 // DefaultConfig returns the documented defaults.
@@ -149,6 +156,8 @@ const (
 	StatusPartial  = "partial"
 	StatusError    = "error"
 	StatusUnrouted = "unrouted"
+	// StatusForbidden: the client may not write the event (Config.Check); nothing was written.
+	StatusForbidden = "forbidden"
 )
 
 type errorBody struct {
@@ -162,6 +171,15 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		h.badRequests.Add(1)
 		rw.Header().Set("Allow", http.MethodPost)
 		writeJSON(rw, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s not allowed: POST one event envelope or a JSON array of them", r.Method)})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		// Only JSON: a web page can POST text/plain (or a form) to any origin without a CORS
+		// preflight, so accepting it would let any page a user opens push events (CSRF).
+		h.badRequests.Add(1)
+		rw.Header().Set("Accept-Post", "application/json")
+		writeJSON(rw, http.StatusUnsupportedMediaType, errorBody{fmt.Sprintf("Content-Type must be application/json (got %q): "+
+			"other types are refused because a web page can send them cross-origin without a preflight", excerpt(r.Header.Get("Content-Type")))})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, h.cfg.MaxBodyBytes))
@@ -187,6 +205,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// Every event is read and converted before anything is written.
 	resp := Response{Results: make([]Result, len(items))}
 	outs := make([]*ingest.Result, len(items))
+	forbidden := 0
 	for i, raw := range items {
 		res := &resp.Results[i]
 		res.Index = i
@@ -196,6 +215,13 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out, err := h.d.Dispatch(env)
+		if h.cfg.Check != nil && out != nil && (out.StreamName != "" || out.Writes() > 0) {
+			if cerr := h.cfg.Check(ctx, out); cerr != nil {
+				res.Status, res.Error = StatusForbidden, excerpt(cerr.Error())
+				forbidden++
+				continue
+			}
+		}
 		res.Skipped = out.Skipped
 		switch {
 		case err != nil && out.Writes() > 0:
@@ -247,6 +273,9 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	if resp.Accepted == 0 {
 		code = http.StatusUnprocessableEntity
+		if forbidden > 0 {
+			code = http.StatusForbidden
+		}
 	}
 	writeJSON(rw, code, resp)
 }
@@ -255,7 +284,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func (h *Handler) count(resp *Response) {
 	for _, res := range resp.Results {
 		switch res.Status {
-		case StatusError:
+		case StatusError, StatusForbidden:
 			resp.Rejected++
 		case StatusUnrouted:
 			resp.Unrouted++

@@ -38,7 +38,7 @@ func MountIngestRouter(g *gateway.Gateway, r ingest.Router, obs *ingest.FeatureO
 	if err != nil {
 		return nil, err
 	}
-	h, err := push.New(r, w, push.Config{Logger: log, Timeout: PushTimeout})
+	h, err := push.New(r, w, push.Config{Logger: log, Timeout: PushTimeout, Check: gateway.PushCheck})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(context.Background()))
 	}

@@ -31,6 +31,7 @@ type serveCmd struct {
 	shutdownTimeout time.Duration
 	shutdownDrain   time.Duration
 	offline         offlineOptions
+	access          accessOptions // access.go
 	live            app.LiveOptions
 }
 
@@ -40,6 +41,7 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	c.store.Flags(fs)
 	app.AdminFlag(fs, &c.adminAddr)
 	c.offline.flags(fs)
+	c.access.flags(fs)
 	c.live.Flags(fs)
 	g := &c.gateway
 	*g = gateway.DefaultConfig()
@@ -49,7 +51,7 @@ func (c *serveCmd) flags(fs *flag.FlagSet) {
 	fs.Var(&c.push, "push", "serve POST /v1/events, which writes features (default: on, off with --production)")
 	fs.Var(&c.catalog, "catalog", "serve the feature catalog at /catalog (default: on, off with --production)")
 	fs.StringVar(&c.catalogPeers, "catalog-peers", "", "comma-separated /metrics URLs of other featuregraph processes (ingest workers, replicas) whose live figures the catalog adds")
-	fs.BoolVar(&c.production, "production", false, "production mode: no playground, no introspection, no field suggestions, no push endpoint unless --push, no catalog unless --catalog")
+	fs.BoolVar(&c.production, "production", false, "production mode: needs --clients (or --auth=none); no playground, no introspection, no field suggestions, no push endpoint unless --push, no catalog unless --catalog")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "the whole shutdown after SIGTERM: drain, in-flight requests, flushing pushed events")
 	fs.DurationVar(&c.shutdownDrain, "shutdown-drain", 5*time.Second, "after SIGTERM, how long /readyz fails before the listener closes (at most half of --shutdown-timeout); ends early when no load balancer polled /readyz in the last minute and no request came in the last second")
 	fs.IntVar(&g.MaxInFlight, "max-in-flight", g.MaxInFlight, "GraphQL requests served at once; more wait in a short queue, then get 503")
@@ -78,6 +80,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if c.production && !c.store.Configured() {
 		return errors.New("--production needs a store: give --dynamodb-endpoint, --dynamodb-region or --dynamodb-table " +
 			"(and --redis-addr); the in-memory store is for trying featuregraph out")
+	}
+	if err := c.access.check(c.production); err != nil {
+		return err
 	}
 	prov, err := app.StartTracing(ctx, e.getenv, e.stderr, &c.store)
 	if err != nil {
@@ -119,6 +124,10 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if off != nil {
 		cfg.Offline = off.Status
 	}
+	if err := c.access.open(reg, log, &cfg.Access); err != nil {
+		return err
+	}
+	defer c.access.close()
 	g, err := gateway.New(cfg, reg, st, st, log)
 	if err != nil {
 		return err
@@ -160,6 +169,9 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	if ln, err = c.access.listener(ln); err != nil {
+		return err
 	}
 	srv := app.NewHTTPServer(g, cfg, log)
 	errc := make(chan error, 1)

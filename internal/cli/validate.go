@@ -20,7 +20,7 @@ func (c *validateCmd) run(_ context.Context, e *env) error {
 	}
 	n := 0
 	for _, en := range reg.Entities {
-		n += len(en.Static) + len(en.Actions)
+		n += len(en.Features())
 	}
 	fmt.Fprintf(e.stdout, "%s: valid: %d entities, %d features, %d streams\n", c.features, len(reg.Entities), n, len(reg.Streams))
 	return nil

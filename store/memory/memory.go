@@ -7,6 +7,7 @@ package memory
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // Store is the in-memory backend. The zero value is not usable; call New.
 type Store struct {
 	mu      sync.RWMutex
-	static  map[store.Key]store.StaticValue
+	static  map[string]*staticTable // by key prefix (static.go)
 	actions map[store.Key]*series
 	history map[store.Key]*eventLog // every event ever written, for point-in-time reads (history.go)
 	statics map[store.Key][]version // versions of statics that keep history (history.go)
@@ -34,7 +35,7 @@ type series struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		static:  make(map[store.Key]store.StaticValue),
+		static:  make(map[string]*staticTable),
 		actions: make(map[store.Key]*series),
 		history: make(map[store.Key]*eventLog),
 		statics: make(map[store.Key][]version),
@@ -55,13 +56,36 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := range out {
-		if i&(checkEvery-1) == checkEvery-1 {
+	t := s.static[q.Prefix]
+	if t == nil {
+		t = &noStatics
+	}
+	var colsBuf [64]int32
+	cols := colsBuf[:0]
+	for _, f := range q.Features {
+		c, ok := t.cols[f]
+		if !ok {
+			c = -1
+		}
+		cols = append(cols, c)
+	}
+	nf := len(q.Features)
+	for e, id := range q.IDs {
+		if e > 0 && (e*nf)/checkEvery != ((e-1)*nf)/checkEvery { // about every checkEvery keys
 			if err := ctx.Err(); err != nil {
 				return &store.BackendError{Backend: "memory", Op: "read static", Err: err}
 			}
 		}
-		out[i] = s.static[q.Key(i)] // the zero StaticValue is Absent
+		dst := out[e*nf : (e+1)*nf]
+		r, ok := t.rows[id]
+		if !ok {
+			clear(dst) // the zero StaticValue is Absent
+			continue
+		}
+		row := t.vals[r]
+		for j, c := range cols {
+			dst[j] = t.get(t.cell(row, c))
+		}
 	}
 	return nil
 }
@@ -122,10 +146,15 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range writes {
-		if cur, ok := s.static[w.Key]; ok && cur.TS > w.TS {
-			continue
+		if w.Value.Kind == store.Absent {
+			continue // never written (StaticWrite says so); storing it would read as absent anyway
 		}
-		s.static[w.Key] = store.StaticValue{Value: w.Value, TS: w.TS}
+		t := s.static[w.Key.Prefix]
+		if t == nil {
+			t = newStaticTable()
+			s.static[strings.Clone(w.Key.Prefix)] = t
+		}
+		t.put(w)
 	}
 	s.keepVersions(writes)
 	return nil

@@ -3,6 +3,9 @@ package tiered
 import (
 	"hash/maphash"
 	"math"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -18,6 +21,12 @@ import (
 // bounded in bytes by a weigher), chosen over ristretto v2 because it takes the struct key
 // without building a string per lookup and applies writes and invalidations synchronously.
 //
+// An entry is laid out for the bound and the GC: its feature names are one shared, interned
+// slice (the features of a query, the same for every entity it reads), its values pointer-free
+// 32-byte cells (a scalar in the cell, other values in refs by index), so the weigher counts
+// what the entry holds (entryOverhead is otter's node and table slot, measured by
+// TestStaticCacheWeightMatchesHeap) and the GC marks a few pointers per entity, not per value.
+//
 // A fill that raced with a write of the same entity is dropped: the write bumps the entity's
 // epoch shard, and put skips entries whose read began before that.
 type staticCache struct {
@@ -26,19 +35,33 @@ type staticCache struct {
 	now    func() time.Time
 	seed   maphash.Seed
 	epochs [256]atomic.Uint64
+	sets   featureSets
 }
 
 type entityKey struct{ prefix, id string }
 
 // cachedEntity is immutable once cached; put replaces it with a merged copy.
 type cachedEntity struct {
-	features map[string]cachedValue
+	features []string // interned (featureSets): shared by the entries read by the same query
+	cells    []cachedCell
+	refs     []store.Value // the values of the cells that are not inline
 	size     uint32
 }
 
-type cachedValue struct {
-	store.StaticValue
-	until int64 // Unix ns
+// cachedCell is one cached value or absence; until 0: not cached.
+type cachedCell struct {
+	ts    int64
+	bits  uint64 // Int, Bool, Time: the int64; Float: its IEEE 754 bits; others: index in refs
+	until int64  // Unix ns
+	kind  store.Kind
+}
+
+// entryOverhead is what otter holds per entry besides the entity (its node with the key,
+// expiry and weight, and its hash table's slot), plus the entity's own headers; measured.
+const entryOverhead = 200
+
+func inlineKind(k store.Kind) bool {
+	return k == store.Absent || k == store.Int || k == store.Float || k == store.Bool || k == store.Time
 }
 
 func newStaticCache(ttl time.Duration, bytes int, now func() time.Time) *staticCache {
@@ -68,16 +91,46 @@ func (c *staticCache) get(prefix, id string) *cachedEntity {
 	return e
 }
 
-// value returns the cached value of feature f (Kind Absent for a cached absence).
-func (e *cachedEntity) value(f string, nowNs int64) (store.StaticValue, bool) {
+// value returns the cached value of feature f (Kind Absent for a cached absence); j is where
+// f is likely to be (its index in the query, the order the entry was filled in).
+func (e *cachedEntity) value(j int, f string, nowNs int64) (store.StaticValue, bool) {
 	if e == nil {
 		return store.StaticValue{}, false
 	}
-	v, ok := e.features[f]
-	if !ok || nowNs >= v.until {
+	if j >= len(e.features) || e.features[j] != f {
+		if j = slices.Index(e.features, f); j < 0 {
+			return store.StaticValue{}, false
+		}
+	}
+	cl := &e.cells[j]
+	if nowNs >= cl.until {
 		return store.StaticValue{}, false
 	}
-	return v.StaticValue, true
+	v := store.StaticValue{TS: cl.ts}
+	switch {
+	case cl.kind == store.Float:
+		v.Value = store.Value{Kind: store.Float, Float: math.Float64frombits(cl.bits)}
+	case inlineKind(cl.kind):
+		v.Value = store.Value{Kind: cl.kind, Num: int64(cl.bits)}
+	default:
+		v.Value = e.refs[cl.bits]
+	}
+	return v, true
+}
+
+// set stores v as the value of cell j.
+func (e *cachedEntity) set(j int, v store.StaticValue, until int64) {
+	cl := cachedCell{ts: v.TS, until: until, kind: v.Kind}
+	switch {
+	case v.Kind == store.Float:
+		cl.bits = math.Float64bits(v.Float)
+	case inlineKind(v.Kind):
+		cl.bits = uint64(v.Num)
+	default:
+		cl.bits = uint64(len(e.refs))
+		e.refs = append(e.refs, v.Value)
+	}
+	e.cells[j] = cl
 }
 
 // put merges the values of features (a row of a read; fresh(j) says which to keep) into the
@@ -97,30 +150,81 @@ func (c *staticCache) put(prefix, id string, epoch uint64, features []string, ro
 		if shard.Load() != epoch {
 			return old, otter.CancelOp
 		}
-		n := len(features)
+		// The features of the query first (the order lookups try first), then the old entry's
+		// others that are still fresh.
+		names := features
+		var kept []int // cells of old kept after the query's features
 		if found {
-			n += len(old.features)
-		}
-		e := &cachedEntity{features: make(map[string]cachedValue, n)}
-		if found {
-			for f, v := range old.features {
-				if nowNs < v.until {
-					e.features[f] = v
+			for j, f := range old.features {
+				if old.cells[j].until > nowNs && !slices.Contains(features, f) {
+					kept = append(kept, j)
+				}
+			}
+			if len(kept) > 0 {
+				names = slices.Clip(slices.Clone(features))
+				for _, j := range kept {
+					names = append(names, old.features[j])
 				}
 			}
 		}
-		for j, f := range features {
-			if fresh(j) {
-				e.features[f] = cachedValue{row[j], until}
+		// Grown, not made: the capacity is then the allocation's size class, which size counts.
+		e := &cachedEntity{features: c.sets.intern(names), cells: slices.Grow([]cachedCell(nil), len(names))[:len(names)]}
+		if found {
+			for j, f := range features {
+				if oj := slices.Index(old.features, f); oj >= 0 && old.cells[oj].until > nowNs {
+					v, _ := old.value(oj, f, math.MinInt64)
+					e.set(j, v, old.cells[oj].until)
+				}
+			}
+			for n, oj := range kept {
+				v, _ := old.value(oj, old.features[oj], math.MinInt64)
+				e.set(len(features)+n, v, old.cells[oj].until)
 			}
 		}
-		size := int(unsafe.Sizeof(*e)) + len(prefix) + len(id) + 64
-		for f, v := range e.features {
-			size += len(f) + v.Size() + 40 // map slot overhead
+		for j := range features {
+			if fresh(j) {
+				e.set(j, row[j], until)
+			}
+		}
+		size := entryOverhead + len(prefix) + len(id) + cap(e.cells)*int(unsafe.Sizeof(cachedCell{}))
+		for _, v := range e.refs {
+			size += v.Size()
 		}
 		e.size = uint32(min(size, math.MaxUint32))
 		return e, otter.WriteOp
 	})
+}
+
+// featureSets interns the feature lists of entries: the entries filled by one query share one
+// slice of names (the GC and the bound see it once, not per entity).
+type featureSets struct {
+	last atomic.Pointer[[]string]
+	mu   sync.Mutex
+	m    map[string][]string
+}
+
+// maxFeatureSets bounds the interned lists; past it a list is the entry's own.
+const maxFeatureSets = 4096
+
+func (s *featureSets) intern(names []string) []string {
+	if p := s.last.Load(); p != nil && slices.Equal(*p, names) {
+		return *p
+	}
+	key := strings.Join(names, "\x00")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.m[key]
+	if !ok {
+		set = slices.Clip(slices.Clone(names))
+		if s.m == nil {
+			s.m = map[string][]string{}
+		}
+		if len(s.m) < maxFeatureSets {
+			s.m[key] = set
+		}
+	}
+	s.last.Store(&set)
+	return set
 }
 
 // forget drops the entities of keys (a write), and makes fills that began before drop too.

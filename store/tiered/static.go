@@ -40,7 +40,7 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 				i := e*nf + j
 				if pending(i) {
 					need[i] = true
-				} else if v, ok := ent.value(f, nowNs); ok {
+				} else if v, ok := ent.value(j, f, nowNs); ok {
 					out[i] = v
 					hits++
 				} else {

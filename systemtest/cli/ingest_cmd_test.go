@@ -175,8 +175,8 @@ func TestProductionMode(t *testing.T) {
 		args []string
 		want int
 	}{
-		{[]string{"--production"}, http.StatusNotFound},
-		{[]string{"--production", "--push"}, http.StatusBadRequest}, // served: an empty body is a 400
+		{[]string{"--production", "--auth=none"}, http.StatusNotFound},
+		{[]string{"--production", "--auth=none", "--push"}, http.StatusBadRequest}, // served: an empty body is a 400
 	} {
 		tc.args = append(tc.args, stores...)
 		addr := harness.FreeAddr(t)

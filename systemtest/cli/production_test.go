@@ -36,8 +36,8 @@ func TestProductionTurnsOffPlaygroundIntrospectionAndCatalog(t *testing.T) {
 		introspectionAnswered bool
 	}{
 		{nil, 200, 200, true},
-		{[]string{"--production"}, 404, 404, false},
-		{[]string{"--production", "--catalog"}, 404, 200, false},
+		{[]string{"--production", "--auth=none"}, 404, 404, false},
+		{[]string{"--production", "--auth=none", "--catalog"}, 404, 200, false},
 	} {
 		base := harness.StartServer(t, append(tc.args, stores...)...)
 		if got := status(base, "/"); got != tc.playground {
@@ -82,7 +82,7 @@ func TestCatalogAddsIngestWorkerFigures(t *testing.T) {
 		}
 	}()
 	down := "http://" + harness.FreeAddr(t) + "/metrics"
-	base := harness.StartServer(t, append([]string{"--production", "--catalog", "--catalog-peers", "http://" + metricsAddr + "/metrics," + down}, stores...)...)
+	base := harness.StartServer(t, append([]string{"--production", "--auth=none", "--catalog", "--catalog-peers", "http://" + metricsAddr + "/metrics," + down}, stores...)...)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
 	if err != nil {
@@ -159,4 +159,17 @@ func getBody(t *testing.T, u string) string {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
+}
+
+// --production refuses to start without a clients file unless --auth=none says so.
+func TestProductionNeedsClientsOrAuthNone(t *testing.T) {
+	args := []string{"serve", "--production", "--dynamodb-endpoint", "http://127.0.0.1:1", "--addr", harness.FreeAddr(t)}
+	err := cli.Run(context.Background(), args, io.Discard, io.Discard, harness.NoEnv)
+	if err == nil || !strings.Contains(err.Error(), "--production needs --clients") || !strings.Contains(err.Error(), "--auth=none") {
+		t.Fatalf("want --production to refuse to start without --clients, got %v", err)
+	}
+	err = cli.Run(context.Background(), append(args, "--auth", "sometimes"), io.Discard, io.Discard, harness.NoEnv)
+	if err == nil || !strings.Contains(err.Error(), "--auth \"sometimes\"") {
+		t.Fatalf("want a bad --auth refused, got %v", err)
+	}
 }
