@@ -171,8 +171,9 @@ func (d *Dir) Watch(ctx context.Context, changed func()) error {
 		defer t.Stop()
 		poll = t.C
 	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	// One look as soon as the watches are in place: a change made between the first read of
+	// the registry and now raised no event (identical files are not reloaded again).
+	timer := time.NewTimer(d.Debounce)
 	for {
 		select {
 		case <-ctx.Done():
