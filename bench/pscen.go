@@ -423,6 +423,9 @@ func (e *pEnv) servedLogArgs(args []string, name string) ([]string, error) {
 			continue
 		}
 		dir := filepath.Join(e.work, "features-"+name)
+		if err := os.RemoveAll(dir); err != nil { // an earlier round's copy
+			return nil, err
+		}
 		if err := os.CopyFS(dir, os.DirFS(out[i+1])); err != nil {
 			return nil, err
 		}

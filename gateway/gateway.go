@@ -402,7 +402,7 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 	}
 	srv.Use(errorCap{})
 	if g.cfg.ServedLog != nil {
-		srv.Use(servedOperation{log: g.cfg.ServedLog})
+		srv.Use(servedOperation{log: g.cfg.ServedLog, fingerprint: info.Fingerprint}) // this generation's registry
 	}
 	// It answers, for either executor, a request whose context ended (plan.Answer names the
 	// backend a plan was cut short on).
@@ -431,9 +431,9 @@ func (g *Gateway) graphQL() http.Handler {
 		id := requestID(r)
 		w.Header().Set(RequestIDHeader, id)
 		if g.cfg.ServedLog != nil {
-			c := &capture{log: g.cfg.ServedLog, req: offline.ServedRequest{ID: id, Time: time.Now().UTC()}}
+			c := &capture{log: g.cfg.ServedLog, id: id, time: time.Now().UTC()}
 			ctx = context.WithValue(ctx, captureKey{}, c)
-			defer c.finish(g.cfg.ServedLog)
+			defer c.finish()
 		}
 		// A client that does not read its answer holds this request (its slot, its buffers) at
 		// most WriteGrace past the deadline. (Ignored where the writer cannot, as in tests.)

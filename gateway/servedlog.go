@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"slices"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -18,9 +18,10 @@ import (
 
 // Served-feature logging (Config.ServedLog): every GraphQL request gets a request id
 // (X-Request-Id, echoed; generated when absent). When the operation is sampled, the store reads
-// it makes are recorded by a decorator of the reader (servedReader) in a per-request capture,
-// and once the answer is written they become offline.ServedRows handed to the log, which
-// buffers them off the request path (a full buffer drops rows, counted; it never waits).
+// it makes are recorded by a decorator of the reader (servedReader) into the request's typed
+// columns (an offline.ServedRequest, pooled), and once the answer is written the request is
+// handed to the log, which buffers it off the request path (a full buffer drops rows, counted;
+// it never waits). Nothing of this is in the plan: the hook is the store reader.
 
 // RequestIDHeader is the request id header, echoed in every GraphQL response.
 const RequestIDHeader = "X-Request-Id"
@@ -28,8 +29,8 @@ const RequestIDHeader = "X-Request-Id"
 // ServedLogger receives the reads of sampled requests (offline.ServedLog).
 type ServedLogger interface {
 	Sampled(operation, requestID string) bool
-	// AppendRead encodes one read (the request keeps a few bytes per read, not the read).
-	AppendRead(b []byte, rd offline.ServedRead) []byte
+	// Request starts the capture of a sampled request; Log takes it back.
+	Request(id string, t time.Time) *offline.ServedRequest
 	Log(r *offline.ServedRequest)
 }
 
@@ -59,26 +60,13 @@ func printable(s string) bool {
 
 type captureKey struct{}
 
-// capture collects the store reads of one request.
+// capture collects the store reads of one request: req is nil until the operation is sampled.
 type capture struct {
-	mu  sync.Mutex
-	on  bool // the operation is sampled
-	log ServedLogger
-	req offline.ServedRequest
-}
-
-// record encodes one read (under c.mu).
-func (c *capture) record(rd offline.ServedRead) {
-	if c.req.ReadCount == 0 {
-		c.req.Encoded = append(c.req.Encoded, '[')
-	} else {
-		c.req.Encoded = append(c.req.Encoded, ',')
-	}
-	c.req.Encoded = c.log.AppendRead(c.req.Encoded, rd)
-	c.req.ReadCount++
-	if rd.Err != nil {
-		c.req.ErrorCount++
-	}
+	mu   sync.Mutex
+	id   string
+	time time.Time
+	log  ServedLogger
+	req  *offline.ServedRequest
 }
 
 func captureOf(ctx context.Context) *capture {
@@ -86,9 +74,28 @@ func captureOf(ctx context.Context) *capture {
 	return c
 }
 
+// sampled returns the request's capture, locked, or nil when the request is not logged.
+func sampled(ctx context.Context) *capture {
+	c := captureOf(ctx)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	if c.req == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	return c
+}
+
 // servedOperation is the gqlgen extension that names the operation and decides the sampling,
 // once the operation is parsed and before it is executed (by either executor).
-type servedOperation struct{ log ServedLogger }
+// fingerprint is the registry fingerprint of the generation the extension serves (a live
+// registry builds one server per generation), stamped on the request's row.
+type servedOperation struct {
+	log         ServedLogger
+	fingerprint string
+}
 
 func (servedOperation) ExtensionName() string                   { return "ServedLog" }
 func (servedOperation) Validate(graphql.ExecutableSchema) error { return nil }
@@ -100,12 +107,18 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name
 		}
-		if s.log.Sampled(name, c.req.ID) {
+		if s.log.Sampled(name, c.id) {
 			sum := sha256.Sum256([]byte(oc.RawQuery))
-			c.mu.Lock()
-			c.on, c.req.Operation, c.req.OperationHash = true, name, hex.EncodeToString(sum[:8])
+			r := s.log.Request(c.id, c.time)
+			r.Operation, r.OperationHash, r.Fingerprint = name, hex.EncodeToString(sum[:8]), s.fingerprint
 			if cl := auth.ClientFrom(ctx); cl != nil {
-				c.req.Client = cl.Name
+				r.Client = cl.Name
+			}
+			c.mu.Lock()
+			if c.req == nil {
+				c.req = r
+			} else { // a second operation of one request (not with this transport): keep the first
+				s.log.Log(r)
 			}
 			c.mu.Unlock()
 		}
@@ -127,16 +140,8 @@ func newServedReader(next store.Reader) servedReader { return servedReader{next:
 
 func (r servedReader) ReadStatic(ctx context.Context, q store.StaticQuery, out []store.StaticValue) error {
 	err := r.next.ReadStatic(ctx, q, out)
-	if c := captureOf(ctx); c != nil && c.sampled() {
-		c.mu.Lock()
-		c.req.Encoded = slices.Grow(c.req.Encoded, 48*q.Len())
-		for i := range q.Len() {
-			rd := offline.ServedRead{Key: q.Key(i), Err: err}
-			if err == nil {
-				rd.Value = out[i]
-			}
-			c.record(rd)
-		}
+	if c := sampled(ctx); c != nil {
+		c.req.AppendStatic(q, out, err)
 		c.mu.Unlock()
 	}
 	return err
@@ -148,10 +153,9 @@ func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf
 		return nil, store.ErrNoHistory
 	}
 	got, err := h.ReadStaticAsOf(ctx, keys, asOf)
-	if c := captureOf(ctx); c != nil && c.sampled() {
-		c.mu.Lock()
+	if c := sampled(ctx); c != nil {
 		for _, k := range keys {
-			c.record(offline.ServedRead{Key: k, Value: got[k], Err: err})
+			c.req.AppendValue(k, got[k], err)
 		}
 		c.mu.Unlock()
 	}
@@ -160,30 +164,20 @@ func (r servedReader) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf
 
 func (r servedReader) ReadActions(ctx context.Context, queries []store.ActionQuery) (map[store.ActionQuery][]store.ActionEvent, error) {
 	got, err := r.next.ReadActions(ctx, queries)
-	if c := captureOf(ctx); c != nil && c.sampled() {
-		c.mu.Lock()
-		for _, q := range queries {
-			c.record(offline.ServedRead{Key: q.Key, Events: got[q], Action: true, Err: err})
-		}
+	if c := sampled(ctx); c != nil {
+		c.req.AppendActions(queries, got, err)
 		c.mu.Unlock()
 	}
 	return got, err
 }
 
-func (c *capture) sampled() bool {
+// finish hands the request's reads to the log (which writes the row off the request path).
+func (c *capture) finish() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.on
-}
-
-// finish hands the request's reads to the log (which builds the rows off the request path).
-func (c *capture) finish(log ServedLogger) {
-	c.mu.Lock()
-	on := c.on
 	req := c.req
-	c.req = offline.ServedRequest{}
+	c.req = nil
 	c.mu.Unlock()
-	if on && req.ReadCount > 0 {
-		log.Log(&req)
+	if req != nil {
+		c.log.Log(req)
 	}
 }

@@ -16,6 +16,7 @@ type OfflineCounts struct {
 	SinkErrors int64   // failed sink writes (retried)
 	LastWrite  float64 // Unix seconds of the latest sink write; 0 = none yet
 	Dropped    int64   // rows dropped because the buffer was full (served only)
+	Values     int64   // feature values in the rows shipped (served only)
 }
 
 // Offline exports the offline streams' counters, read from counts at every scrape.
@@ -42,10 +43,12 @@ var (
 		"Time of the latest successful offline sink write.", []string{"stream"}, nil)
 	servedDroppedDesc = prometheus.NewDesc("featuregraph_served_log_dropped_total",
 		"Served-feature log rows dropped because the buffer was full (the request is never held up).", nil, nil)
+	servedValuesDesc = prometheus.NewDesc("featuregraph_served_log_values_total",
+		"Feature values in the served-feature log rows written to the sink.", nil, nil)
 )
 
 func (c *offlineCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{offlineRowsDesc, offlinePendingDesc, offlineErrorsDesc, offlineLastDesc, servedDroppedDesc} {
+	for _, d := range []*prometheus.Desc{offlineRowsDesc, offlinePendingDesc, offlineErrorsDesc, offlineLastDesc, servedDroppedDesc, servedValuesDesc} {
 		ch <- d
 	}
 }
@@ -63,6 +66,7 @@ func (c *offlineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(offlineLastDesc, prometheus.GaugeValue, n.LastWrite, n.Kind)
 			if n.Kind == "served" {
 				ch <- prometheus.MustNewConstMetric(servedDroppedDesc, prometheus.CounterValue, float64(n.Dropped))
+				ch <- prometheus.MustNewConstMetric(servedValuesDesc, prometheus.CounterValue, float64(n.Values))
 			}
 		}
 	}

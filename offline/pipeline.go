@@ -223,6 +223,8 @@ type Status struct {
 	Downsync   *SpoolStats // nil: nothing downsynced
 	Served     *SpoolStats // nil: served logging off
 	ServedDrop int64       // served rows dropped because the buffer was full
+	// ServedValues is how many feature values the served rows written held.
+	ServedValues int64
 }
 
 // Status returns the sink and the spools' counters.
@@ -239,6 +241,7 @@ func (p *Pipeline) Status() Status {
 		st := p.served.Stats()
 		s.Served = &st
 		s.ServedDrop = p.served.Dropped()
+		s.ServedValues = p.served.ShippedValues()
 	}
 	return s
 }
@@ -247,25 +250,35 @@ func (p *Pipeline) Status() Status {
 func (p *Pipeline) Counts() []metrics.OfflineCounts {
 	st := p.Status()
 	var out []metrics.OfflineCounts
-	add := func(kind string, s *SpoolStats, dropped int64) {
+	add := func(kind string, s *SpoolStats, dropped, values int64) {
 		if s == nil {
 			return
 		}
-		c := metrics.OfflineCounts{Kind: kind, Spooled: s.Appended, Shipped: s.Shipped, Pending: s.Pending, SinkErrors: s.SinkErrors, Dropped: dropped}
+		c := metrics.OfflineCounts{Kind: kind, Spooled: s.Appended, Shipped: s.Shipped, Pending: s.Pending, SinkErrors: s.SinkErrors, Dropped: dropped, Values: values}
 		if !s.LastWrite.IsZero() {
 			c.LastWrite = float64(s.LastWrite.UnixNano()) / 1e9
 		}
 		out = append(out, c)
 	}
-	add("downsync", st.Downsync, 0)
-	add("served", st.Served, st.ServedDrop)
+	add("downsync", st.Downsync, 0, 0)
+	add("served", st.Served, st.ServedDrop, st.ServedValues)
 	return out
 }
 
-// servedSink writes served rows with Snappy: their reads are large JSON texts, and the log must
-// stay cheap at full sampling.
+// servedSink writes served rows with Snappy and without page statistics or bounds (a column
+// index of the value lists helps no query, and costs a scan of every value): the log must stay
+// cheap at full sampling.
 func servedSink(st ObjectStore) *ParquetSink[ServedRow] {
 	s := NewParquetSink[ServedRow](st)
 	s.Compression = &parquet.Snappy
+	s.Options = servedWriterOptions
 	return s
 }
+
+var servedWriterOptions = func() []parquet.WriterOption {
+	opts := []parquet.WriterOption{parquet.DataPageStatistics(false)}
+	for _, path := range parquet.SchemaOf(ServedRow{}).Columns() {
+		opts = append(opts, parquet.SkipPageBounds(path...))
+	}
+	return opts
+}()

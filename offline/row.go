@@ -115,36 +115,6 @@ func actionRow(f *registry.Feature, w store.ActionWrite) Row {
 		ValueType: "event", ValueJSON: &fields, EventTime: time.UnixMilli(w.TS).UTC()}
 }
 
-// ServedRow is one answered request: who asked what, and every feature it read. Reads is JSON,
-// one array per store read, in the order the request made them:
-//
-//	[entity, entity_id, feature, status, event_time_ms|null, value|null, error?]
-//
-// value is the stored value (a static's JSON value, the feature's default for status
-// "default"; for an action feature the events read, newest first, as
-// {"timestamp":…,"fields":{…}}), event_time_ms the static value's time or the newest event's.
-// One row per request (not per feature) keeps logging at full sampling cheap; DuckDB, Spark and
-// Athena unnest Reads with their JSON functions.
-type ServedRow struct {
-	RequestID     string    `parquet:"request_id" json:"request_id"`
-	Time          time.Time `parquet:"time,timestamp(millisecond)" json:"time"`
-	Client        string    `parquet:"client" json:"client,omitempty"`
-	Operation     string    `parquet:"operation" json:"operation"`
-	OperationHash string    `parquet:"operation_hash" json:"operation_hash"`
-	Fingerprint   string    `parquet:"registry_fingerprint" json:"registry_fingerprint"`
-	ReadCount     int64     `parquet:"read_count" json:"read_count"`
-	ErrorCount    int64     `parquet:"error_count" json:"error_count"`
-	Reads         string    `parquet:"reads,json" json:"reads"`
-}
-
-// The statuses of a read.
-const (
-	StatusPresent = "present" // a stored value (or, for an action feature, at least one event)
-	StatusAbsent  = "absent"  // nothing stored and no default: null or []
-	StatusDefault = "default" // nothing stored: the feature's defaultValue was answered
-	StatusError   = "error"   // the read failed
-)
-
 // Partition is served/operation=<name>/date=<d>/hour=<h>, by request time (UTC).
 func (r ServedRow) Partition() string {
 	op := r.Operation

@@ -4,25 +4,22 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/schema"
-	"github.com/featuregraph/featuregraph/store"
 )
 
 // ServedConfig configures a ServedLog. Zero fields take the defaults.
 type ServedConfig struct {
-	// Buffer is how many feature reads (of any number of requests) wait in memory to be
+	// Buffer is how many feature values (of any number of requests) wait in memory to be
 	// written; beyond it requests' rows are dropped and counted (the request is never held
-	// up). Default 1000000 (about 50 MB of encoded reads).
+	// up). Default 3000000 (about 60 MB of scalar values: 17 bytes and a little each).
 	Buffer int
-	// Batch is how many reads (of any number of requests) are written to the sink at once (one
-	// file per partition). Default 500000.
+	// Batch is how many feature values (of any number of requests) are written to the sink at
+	// once (one file per partition). Default 500000 (smaller batches hold fewer requests but write more files: at 100000 the one writer fell behind at P2).
 	Batch int
 	// FlushInterval is the longest a row waits before it is written. Default 10s.
 	FlushInterval time.Duration
@@ -30,39 +27,6 @@ type ServedConfig struct {
 	OnDrop func(n int)
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
-}
-
-// ServedRequest is what the gateway captured of one sampled request: its identity and the
-// store reads it made. Rows are built from it off the request path.
-type ServedRequest struct {
-	ID, Operation, OperationHash string
-	// Client is the client the request came from (access control; "" without).
-	Client string
-	Time   time.Time
-	Reads  []ServedRead
-	// Encoded, when set, holds the reads already encoded by AppendRead after a '[', comma-
-	// separated (the log closes the array), ReadCount and ErrorCount their numbers; Reads is
-	// then unused. Log takes ownership of it. The
-	// gateway encodes as it reads: a few pointer-free bytes per read are cheaper to keep until
-	// the log drains them than the reads themselves.
-	Encoded               []byte
-	ReadCount, ErrorCount int
-}
-
-func (r *ServedRequest) reads() int {
-	if r.Encoded != nil {
-		return r.ReadCount
-	}
-	return len(r.Reads)
-}
-
-// ServedRead is one store read of a request: a static value (Events nil) or an action series.
-type ServedRead struct {
-	Key    store.Key
-	Value  store.StaticValue   // statics; Kind Absent when nothing is stored
-	Events []store.ActionEvent // actions (Action true), newest first
-	Action bool
-	Err    error // the read failed
 }
 
 // ServedLog takes what sampled requests read off the request path: Log puts the request in a
@@ -74,7 +38,8 @@ type ServedLog struct {
 	fingerprint string
 	sink        Sink[ServedRow]
 	cfg         ServedConfig
-	entities    map[string]*registry.Entity
+	entities    map[string]*servedEntity // by key prefix
+	pool        sync.Pool                // *ServedRequest
 
 	ch      chan *ServedRequest
 	flushCh chan chan struct{}
@@ -83,6 +48,7 @@ type ServedLog struct {
 	closing sync.Once
 
 	dropped, logged, shipped, sinkErrors atomic.Int64
+	shippedReads                         atomic.Int64
 	buffered                             atomic.Int64
 	mu                                   sync.Mutex
 	lastWrite                            time.Time
@@ -92,7 +58,7 @@ type ServedLog struct {
 // NewServedLog starts the log of reg's sampled operations, writing to sink.
 func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig) *ServedLog {
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 1000000
+		cfg.Buffer = 3000000
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500000
@@ -103,10 +69,14 @@ func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*registry.Entity{},
+	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*servedEntity{},
 		ch: make(chan *ServedRequest, 1<<16), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, e := range reg.Entities {
-		l.entities[e.Prefix] = e
+		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
+		for _, f := range e.Features() {
+			se.features[f.Name] = newServedFeature(f)
+		}
+		l.entities[e.Prefix] = se
 	}
 	go l.run()
 	return l
@@ -121,15 +91,39 @@ func (l *ServedLog) Sampled(operation, requestID string) bool {
 	return Sampled("served", requestID, l.reg.ServedLog.Ratio(operation))
 }
 
-// Log queues a request's reads; when the buffer is full they are dropped and counted.
+// Request starts the capture of a sampled request (its columns come from a pool: hand it to
+// Log, which returns it to the pool once written).
+func (l *ServedLog) Request(id string, t time.Time) *ServedRequest {
+	r, _ := l.pool.Get().(*ServedRequest)
+	if r == nil {
+		r = &ServedRequest{log: l}
+	}
+	r.ID, r.Time = id, t
+	return r
+}
+
+func (l *ServedLog) release(r *ServedRequest) {
+	if r.log != l {
+		return
+	}
+	r.reset()
+	l.pool.Put(r)
+}
+
+// Log queues a request's row; when the buffer is full it is dropped and counted. Log takes r.
 func (l *ServedLog) Log(r *ServedRequest) {
-	n := int64(r.reads())
+	if r.log == nil {
+		r.log = l
+	}
+	n := int64(r.values)
 	if n == 0 {
+		l.release(r)
 		return
 	}
 	if l.buffered.Add(n) > int64(l.cfg.Buffer) {
 		l.buffered.Add(-n)
 		l.drop(1)
+		l.release(r)
 		return
 	}
 	select {
@@ -137,6 +131,7 @@ func (l *ServedLog) Log(r *ServedRequest) {
 	default:
 		l.buffered.Add(-n)
 		l.drop(1)
+		l.release(r)
 	}
 }
 
@@ -151,8 +146,11 @@ func (l *ServedLog) drop(n int) {
 // kept failing.
 func (l *ServedLog) Dropped() int64 { return l.dropped.Load() }
 
+// ShippedValues is how many feature values the rows written to the sink held.
+func (l *ServedLog) ShippedValues() int64 { return l.shippedReads.Load() }
+
 // Stats returns the log's counters in the spool's terms (Appended: requests taken from the
-// buffer; Shipped: requests written; Pending: reads buffered).
+// buffer; Shipped: requests written; Pending: values buffered).
 func (l *ServedLog) Stats() SpoolStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -163,19 +161,26 @@ func (l *ServedLog) Stats() SpoolStats {
 func (l *ServedLog) run() {
 	defer close(l.done)
 	var batch []ServedRow
-	var taken int64 // reads taken from the buffer into batch
+	var reqs []*ServedRequest
+	var taken int64 // values taken from the buffer into batch
 	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
 	write := func() {
-		if len(batch) > 0 {
-			l.write(batch)
+		if len(batch) > 0 && l.write(batch) {
+			l.shippedReads.Add(taken)
 		}
 		l.buffered.Add(-taken)
-		batch, taken = batch[:0], 0
+		clear(batch)
+		for _, r := range reqs {
+			l.release(r)
+		}
+		clear(reqs)
+		batch, reqs, taken = batch[:0], reqs[:0], 0
 	}
 	take := func(r *ServedRequest) {
-		batch = l.rows(batch, r)
-		taken += int64(r.reads())
+		batch = append(batch, r.row(l.fingerprint))
+		reqs = append(reqs, r)
+		taken += int64(r.values)
 		l.logged.Add(1)
 		if taken >= int64(l.cfg.Batch) {
 			write()
@@ -211,7 +216,7 @@ func (l *ServedLog) run() {
 
 // write writes a batch, retrying a failing sink a few times (a second apart) before the rows
 // are dropped and counted: the buffer, not the request, absorbs an outage.
-func (l *ServedLog) write(rows []ServedRow) {
+func (l *ServedLog) write(rows []ServedRow) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := l.sink.Write(ctx, rows)
@@ -221,7 +226,7 @@ func (l *ServedLog) write(rows []ServedRow) {
 			l.lastWrite, l.lastError = time.Now(), ""
 			l.mu.Unlock()
 			l.shipped.Add(int64(len(rows)))
-			return
+			return true
 		}
 		l.lastError = err.Error()
 		l.mu.Unlock()
@@ -229,97 +234,13 @@ func (l *ServedLog) write(rows []ServedRow) {
 		if attempt == 2 {
 			l.cfg.Logger.Error("offline: served log: rows dropped, the sink keeps failing", "rows", len(rows), "err", err)
 			l.drop(len(rows))
-			return
+			return false
 		}
 		select {
 		case <-time.After(time.Second):
 		case <-l.stop:
 		}
 	}
-}
-
-// rows appends the row of a request.
-func (l *ServedLog) rows(out []ServedRow, r *ServedRequest) []ServedRow {
-	row := ServedRow{RequestID: r.ID, Client: r.Client, Time: r.Time, Operation: r.Operation, OperationHash: r.OperationHash,
-		Fingerprint: l.fingerprint}
-	var b []byte
-	if r.Encoded != nil {
-		// Encoded is the log's once Log took it: the row's string aliases it (no copy).
-		row.ReadCount, row.ErrorCount = int64(r.ReadCount), int64(r.ErrorCount)
-		b = append(r.Encoded, ']')
-		row.Reads = unsafe.String(unsafe.SliceData(b), len(b))
-		return append(out, row)
-	}
-	row.ReadCount = int64(len(r.Reads))
-	b = make([]byte, 0, 64*len(r.Reads))
-	b = append(b, '[')
-	for i, rd := range r.Reads {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if rd.Err != nil {
-			row.ErrorCount++
-		}
-		b = l.AppendRead(b, rd)
-	}
-	b = append(b, ']')
-	row.Reads = string(b)
-	return append(out, row)
-}
-
-// AppendRead appends the JSON array of one read: [entity, entity_id, feature, status,
-// event_time_ms, value, error?].
-func (l *ServedLog) AppendRead(b []byte, rd ServedRead) []byte {
-	e := l.entities[rd.Key.Prefix]
-	name := rd.Key.Prefix
-	if e != nil {
-		name = e.Name
-	}
-	b = append(b, '[')
-	b = store.AppendString(b, name)
-	b = append(b, ',')
-	b = store.AppendString(b, rd.Key.ID)
-	b = append(b, ',')
-	b = store.AppendString(b, rd.Key.Feature)
-	switch {
-	case rd.Err != nil:
-		b = append(b, `,"error",null,null,`...)
-		b = store.AppendString(b, rd.Err.Error())
-	case rd.Action && len(rd.Events) == 0:
-		b = append(b, `,"absent",null,null`...)
-	case rd.Action:
-		b = append(b, `,"present",`...)
-		b = strconv.AppendInt(b, rd.Events[0].TS, 10)
-		b = append(b, ",["...)
-		for j, ev := range rd.Events {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"timestamp":"`...)
-			b = time.UnixMilli(ev.TS).UTC().AppendFormat(b, time.RFC3339Nano)
-			b = append(b, `","fields":`...)
-			b = append(b, ev.Member...)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	case rd.Value.Kind == store.Absent:
-		var f *registry.Feature
-		if e != nil {
-			f = e.Feature(rd.Key.Feature)
-		}
-		if f != nil && f.Default.Kind != store.Absent {
-			b = append(b, `,"default",null,`...)
-			b = f.Default.AppendJSON(b)
-		} else {
-			b = append(b, `,"absent",null,null`...)
-		}
-	default:
-		b = append(b, `,"present",`...)
-		b = strconv.AppendInt(b, rd.Value.TS, 10)
-		b = append(b, ',')
-		b = rd.Value.AppendJSON(b)
-	}
-	return append(b, ']')
 }
 
 // Flush writes every request logged so far.

@@ -190,48 +190,52 @@ func TestServedLogJoinsRequests(t *testing.T) {
 					t.Fatalf("the operation hash differs between requests of one query")
 				}
 				hash = row.OperationHash
-				var reads [][]json.RawMessage
-				if err := json.Unmarshal([]byte(row.Reads), &reads); err != nil {
-					t.Fatalf("reads %s: %v", row.Reads, err)
-				}
-				if len(reads) != 12 {
-					t.Fatalf("request %s: %d reads, want 12 (3 users × 4 features): %s", s.id, len(reads), row.Reads)
-				}
-				for _, rd := range reads {
-					var entity, id, feature, status string
-					json.Unmarshal(rd[0], &entity)
-					json.Unmarshal(rd[1], &id)
-					json.Unmarshal(rd[2], &feature)
-					json.Unmarshal(rd[3], &status)
-					ans, ok := s.answer[id]
-					if entity != "user" || !ok {
-						t.Fatalf("read %s: not a requested user (%v)", rd, s.ids)
+				var n int
+				for _, rd := range row.Reads {
+					if rd.Entity != "user" || rd.Error != "" {
+						t.Fatalf("read %+v: want a user read without error", rd)
 					}
-					want, _ := json.Marshal(ans[gqlName[feature]])
-					switch status {
-					case offline.StatusPresent:
-						if string(rd[4]) == "null" {
-							t.Errorf("present read without event time: %s", rd)
+					for _, f := range rd.Features {
+						if len(f.Status) != len(rd.EntityIDs) || len(f.EventTimeMs) != len(rd.EntityIDs) {
+							t.Fatalf("feature %s: %d statuses, %d times for %d ids", f.Feature, len(f.Status), len(f.EventTimeMs), len(rd.EntityIDs))
 						}
-						if feature == "recent_clicked_articles" {
-							first := ans["recentClickedArticles"].([]any)[0].(map[string]any)["articleId"]
-							if !strings.Contains(string(rd[5]), fmt.Sprintf(`"article_id":%v`, first)) {
-								t.Errorf("clicks read %s, answer %s", rd[5], want)
+						for k, id := range rd.EntityIDs {
+							n++
+							ans, ok := s.answer[id]
+							if !ok {
+								t.Fatalf("read of user %s: not a requested user (%v)", id, s.ids)
 							}
-						} else if string(rd[5]) != string(want) {
-							t.Errorf("user %s %s: logged %s, answered %s", id, feature, rd[5], want)
+							want, _ := json.Marshal(ans[gqlName[f.Feature]])
+							got := servedValue(t, f, k)
+							switch f.Status[k] {
+							case offline.StatusPresent:
+								if f.EventTimeMs[k] == 0 {
+									t.Errorf("present read of %s %s without event time", id, f.Feature)
+								}
+								if f.Feature == "recent_clicked_articles" {
+									first := ans["recentClickedArticles"].([]any)[0].(map[string]any)["articleId"]
+									if f.ValueType != "event" || !strings.Contains(got, fmt.Sprintf(`"article_id":%v`, first)) {
+										t.Errorf("clicks read %s (%s), answer %s", got, f.ValueType, want)
+									}
+								} else if got != string(want) {
+									t.Errorf("user %s %s: logged %s, answered %s", id, f.Feature, got, want)
+								}
+							case offline.StatusDefault:
+								if f.Feature != "manner_temperature" || got != string(want) || f.EventTimeMs[k] != 0 {
+									t.Errorf("default read of %s %s: %s at %d, answered %s", id, f.Feature, got, f.EventTimeMs[k], want)
+								}
+							case offline.StatusAbsent:
+								if string(want) != "null" && string(want) != "[]" {
+									t.Errorf("absent read of %s %s, answered %s", id, f.Feature, want)
+								}
+							default:
+								t.Errorf("read status %v", f.Status[k])
+							}
 						}
-					case offline.StatusDefault:
-						if feature != "manner_temperature" || string(rd[5]) != string(want) {
-							t.Errorf("default read %s, answered %s", rd, want)
-						}
-					case offline.StatusAbsent:
-						if string(want) != "null" && string(want) != "[]" {
-							t.Errorf("absent read %s, answered %s", rd, want)
-						}
-					default:
-						t.Errorf("read status %q", status)
 					}
+				}
+				if n != 12 {
+					t.Fatalf("request %s: %d values read, want 12 (3 users × 4 features): %+v", s.id, n, row.Reads)
 				}
 			}
 			if len(byReq) != 0 {
@@ -259,7 +263,9 @@ func TestServedLogDropsWhenFull(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range 100 {
-			l.Log(&offline.ServedRequest{ID: "r", Reads: []offline.ServedRead{{Key: store.Key{Prefix: "u", ID: "1", Feature: "os"}}}})
+			r := l.Request("r", time.Now())
+			r.AppendValue(store.Key{Prefix: "u", ID: "1", Feature: "os"}, store.StaticValue{}, nil)
+			l.Log(r)
 		}
 		close(done)
 	}()
@@ -282,3 +288,25 @@ func (b blockingSink) Write(context.Context, []offline.ServedRow) error {
 	return nil
 }
 func (blockingSink) String() string { return "blocking" }
+
+// servedValue is value k of a logged feature as JSON, from the typed list of its type.
+func servedValue(t *testing.T, f offline.ServedFeature, k int) string {
+	t.Helper()
+	var v any
+	switch f.ValueType {
+	case "Int":
+		v = f.ValueInt[k]
+	case "Float":
+		v = f.ValueFloat[k]
+	case "String":
+		v = f.ValueString[k]
+	case "Boolean":
+		v = f.ValueBool[k]
+	case "Time":
+		v = time.Unix(0, f.ValueTime[k]).UTC()
+	default:
+		return f.ValueJSON[k]
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

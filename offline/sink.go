@@ -31,8 +31,10 @@ type ParquetSink[T Record] struct {
 	Store ObjectStore
 	// Compression of the files. Default zstd.
 	Compression compress.Codec
-	id          string
-	seq         atomic.Int64
+	// Options are more writer options of the files (e.g. no page statistics). Default none.
+	Options []parquet.WriterOption
+	id      string
+	seq     atomic.Int64
 }
 
 // NewParquetSink returns a sink on st.
@@ -58,7 +60,7 @@ func (s *ParquetSink[T]) Write(ctx context.Context, rows []T) error {
 	sort.Strings(names)
 	now := time.Now().UTC().Format("20060102T150405Z")
 	for _, p := range names {
-		body, err := encodeParquet(parts[p], s.Compression)
+		body, err := encodeParquet(parts[p], s.Compression, s.Options...)
 		if err != nil {
 			return err
 		}
@@ -75,12 +77,12 @@ func (s *ParquetSink[T]) String() string { return s.Store.String() }
 // EncodeParquet writes rows as a Parquet file, zstd-compressed.
 func EncodeParquet[T any](rows []T) ([]byte, error) { return encodeParquet(rows, nil) }
 
-func encodeParquet[T any](rows []T, codec compress.Codec) ([]byte, error) {
+func encodeParquet[T any](rows []T, codec compress.Codec, opts ...parquet.WriterOption) ([]byte, error) {
 	if codec == nil {
 		codec = &parquet.Zstd
 	}
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[T](&buf, parquet.Compression(codec))
+	w := parquet.NewGenericWriter[T](&buf, append([]parquet.WriterOption{parquet.Compression(codec)}, opts...)...)
 	if _, err := w.Write(rows); err != nil {
 		return nil, fmt.Errorf("offline: parquet: %w", err)
 	}
