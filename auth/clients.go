@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -99,6 +100,9 @@ const (
 type Options struct {
 	// OIDC, when the file has an oidc block, configures fetching its keys (tests, timeouts).
 	OIDC OIDCOptions
+	// Previous, when set, is the policy this one replaces (a reload): its OIDC key set and token
+	// cache are kept when the oidc block is unchanged, so a reload fetches no keys.
+	Previous *Policy
 }
 
 // LoadFile reads the clients file at name and compiles it against reg (see Compile).
@@ -251,7 +255,9 @@ func Compile(f *File, reg *registry.Registry, opts Options) (*Policy, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if f.OIDC != nil {
+	if prev := opts.Previous; f.OIDC != nil && prev != nil && prev.oidc != nil && reflect.DeepEqual(prev.oidc.cfg, *f.OIDC) {
+		p.oidc = prev.oidc
+	} else if f.OIDC != nil {
 		v, err := newVerifier(*f.OIDC, opts.OIDC)
 		if err != nil {
 			return nil, err

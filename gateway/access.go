@@ -71,7 +71,7 @@ const (
 // serve authenticates the request (when a policy is set), checks the path against the grant,
 // audits and counts it per client, and routes it.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
-	p := g.cfg.Access.Policy
+	p := g.policy.Load()
 	if p == nil && g.audit == nil {
 		g.mux.ServeHTTP(w, r)
 		return
@@ -278,3 +278,15 @@ func PushCheck(ctx context.Context, res *ingest.Result) error {
 	}
 	return err
 }
+
+// SetPolicy replaces the access policy (a live reload: the clients file compiled against the
+// new registry). Requests admitted from now on are checked against p; access control must have
+// been on from the start (Config.Access.Policy), as the GraphQL checks are installed then.
+func (g *Gateway) SetPolicy(p *auth.Policy) {
+	if p != nil && g.cfg.Access.Policy != nil {
+		g.policy.Store(p)
+	}
+}
+
+// Policy is the access policy served now (nil: access control is off).
+func (g *Gateway) Policy() *auth.Policy { return g.policy.Load() }

@@ -23,6 +23,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/featuregraph/featuregraph/auth"
 	"github.com/featuregraph/featuregraph/catalog"
 	"github.com/featuregraph/featuregraph/metrics"
 	"github.com/featuregraph/featuregraph/offline"
@@ -256,6 +257,8 @@ type Gateway struct {
 	log    *slog.Logger
 	adm    *admission
 	audit  *auditor // access.go, audit.go; nil: neither auditing nor access control
+	// policy is the access policy served (Config.Access.Policy, then SetPolicy's); nil: off.
+	policy atomic.Pointer[auth.Policy]
 	// draining makes /readyz fail while the server shuts down (see SetDraining).
 	draining atomic.Bool
 	// gen is what the registry being served determines (generation.go): a request loads it
@@ -294,6 +297,7 @@ func New(cfg Config, reg *registry.Registry, reader store.Reader, pinger store.P
 	g := &Gateway{cfg: cfg, reader: reader, pinger: pinger, mux: http.NewServeMux(), log: log,
 		adm:   newAdmission(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.MaxInFlightValues, cfg.CheapCost, cfg.maxHeavy()),
 		audit: newAuditor(cfg.Access)}
+	g.policy.Store(cfg.Access.Policy)
 	if cfg.Access.Policy != nil && cfg.Executor != nil {
 		return nil, errors.New("access control needs the run-time executor (Config.Executor must be nil): it is enforced in the plans")
 	}
