@@ -120,6 +120,9 @@ func OpenLive(ctx context.Context, where string, opts LiveOptions, log *slog.Log
 		return nil, nil, err
 	}
 	v := check.Check(nil, snap.Files, snap.Accepted(), nil)
+	if v.Err != nil { // every problem, file:line each; errors.As finds the *registry.Error
+		return nil, nil, fmt.Errorf("%s: %w", src, v.Err)
+	}
 	if v.Outcome != check.Taken {
 		return nil, nil, fmt.Errorf("invalid feature registry %s: %d problem(s)\n  %s", src, len(v.Problems), strings.Join(v.Problems, "\n  "))
 	}

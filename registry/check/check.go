@@ -40,6 +40,9 @@ type Verdict struct {
 	// Problems lists, one line each, why the candidate is not taken: every validation problem,
 	// or every breaking change not accepted (with its ID, message and how to accept it).
 	Problems []string
+	// Err is the parse or validation error when Invalid because of the files (a
+	// *registry.Error lists every problem), for callers that report it as an error.
+	Err error
 }
 
 // Check parses files (name → content) and compares the result with serving (nil: nothing is
@@ -49,7 +52,7 @@ type Verdict struct {
 func Check(serving *registry.Registry, files map[string][]byte, accepted []byte, extra []string) Verdict {
 	next, err := registry.Parse(files)
 	if err != nil {
-		return Verdict{Outcome: Invalid, Problems: problems(err)}
+		return Verdict{Outcome: Invalid, Problems: problems(err), Err: err}
 	}
 	ids := append([]string(nil), extra...)
 	if len(accepted) > 0 {
