@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/featuregraph/featuregraph/ingest"
@@ -104,7 +103,7 @@ func Open(ctx context.Context, reg *registry.Registry, cfg Config) (*Pipeline, e
 }
 
 // sinks builds the sinks that cfg.Sink names, and the spool directory.
-func (p *Pipeline) sinks(cfg Config) (Sink[Row], Sink[ServedRow], string, error) {
+func (p *Pipeline) sinks(cfg Config) (Sink[Row], ServedSink, string, error) {
 	u := cfg.Sink
 	switch {
 	case strings.HasPrefix(u, "s3://"):
@@ -142,7 +141,7 @@ func (p *Pipeline) sinks(cfg Config) (Sink[Row], Sink[ServedRow], string, error)
 			return nil, nil, "", fmt.Errorf("offline: kafka client: %w", err)
 		}
 		p.kafka = cl
-		return &KafkaSink[Row]{Client: cl, Topic: topic}, &KafkaSink[ServedRow]{Client: cl, Topic: topic}, cfg.SpoolDir, nil
+		return &KafkaSink[Row]{Client: cl, Topic: topic}, &ServedKafkaSink{Client: cl, Topic: topic}, cfg.SpoolDir, nil
 	case strings.Contains(u, "://") && !strings.HasPrefix(u, "file://"):
 		return nil, nil, "", fmt.Errorf("offline: sink %q: use a directory, file:///dir, s3://bucket/prefix/ or kafka://topic", u)
 	}
@@ -265,20 +264,5 @@ func (p *Pipeline) Counts() []metrics.OfflineCounts {
 	return out
 }
 
-// servedSink writes served rows with Snappy and without page statistics or bounds (a column
-// index of the value lists helps no query, and costs a scan of every value): the log must stay
-// cheap at full sampling.
-func servedSink(st ObjectStore) *ParquetSink[ServedRow] {
-	s := NewParquetSink[ServedRow](st)
-	s.Compression = &parquet.Snappy
-	s.Options = servedWriterOptions
-	return s
-}
-
-var servedWriterOptions = func() []parquet.WriterOption {
-	opts := []parquet.WriterOption{parquet.DataPageStatistics(false)}
-	for _, path := range parquet.SchemaOf(ServedRow{}).Columns() {
-		opts = append(opts, parquet.SkipPageBounds(path...))
-	}
-	return opts
-}()
+// servedSink writes the served log's Parquet files (Snappy).
+func servedSink(st ObjectStore) *ServedParquetSink { return NewServedParquetSink(st) }

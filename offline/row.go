@@ -115,21 +115,6 @@ func actionRow(f *registry.Feature, w store.ActionWrite) Row {
 		ValueType: "event", ValueJSON: &fields, EventTime: time.UnixMilli(w.TS).UTC()}
 }
 
-// Partition is served/operation=<name>/date=<d>/hour=<h>, by request time (UTC).
-func (r ServedRow) Partition() string {
-	op := r.Operation
-	if op == "" {
-		op = "_anonymous"
-	}
-	b := make([]byte, 0, 64+len(op))
-	b = append(b, "served/operation="...)
-	b = append(b, sanitize(op)...)
-	return string(appendHour(b, r.Time))
-}
-
-// Key is the request id.
-func (r ServedRow) Key() string { return r.RequestID }
-
 // sanitize keeps a name usable as a path element.
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {

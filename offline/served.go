@@ -30,16 +30,17 @@ type ServedConfig struct {
 }
 
 // ServedLog takes what sampled requests read off the request path: Log puts the request in a
-// bounded buffer and returns at once; one goroutine turns the reads into ServedRows and writes
-// them to the sink in batches (Parquet files, or Kafka records). Unlike downsync rows, served
-// rows are not spooled: what is buffered when the process dies is lost, as in Feast's logging.
+// bounded buffer and returns at once; one goroutine hands the buffered requests to the sink in
+// batches (the Parquet sink writes their columns straight into files, the Kafka sink one
+// record per request). Unlike downsync rows, served rows are not spooled: what is buffered
+// when the process dies is lost, as in Feast's logging.
 type ServedLog struct {
 	reg         *registry.Registry
 	fingerprint string
-	sink        Sink[ServedRow]
+	sink        ServedSink
 	cfg         ServedConfig
 	entities    map[string]*servedEntity // by key prefix
-	pool        sync.Pool                // *ServedRequest
+	free        chan *ServedRequest      // requests written, to reuse (a pool the GC does not empty)
 
 	ch      chan *ServedRequest
 	flushCh chan chan struct{}
@@ -56,7 +57,7 @@ type ServedLog struct {
 }
 
 // NewServedLog starts the log of reg's sampled operations, writing to sink.
-func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig) *ServedLog {
+func NewServedLog(reg *registry.Registry, sink ServedSink, cfg ServedConfig) *ServedLog {
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 3000000
 	}
@@ -70,11 +71,12 @@ func NewServedLog(reg *registry.Registry, sink Sink[ServedRow], cfg ServedConfig
 		cfg.Logger = slog.Default()
 	}
 	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*servedEntity{},
-		ch: make(chan *ServedRequest, 1<<16), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		free: make(chan *ServedRequest, 512),
+		ch:   make(chan *ServedRequest, 1<<16), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, e := range reg.Entities {
 		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
 		for _, f := range e.Features() {
-			se.features[f.Name] = newServedFeature(f)
+			se.features[f.Name] = newServedFeature(e.Name, f)
 		}
 		l.entities[e.Prefix] = se
 	}
@@ -91,23 +93,39 @@ func (l *ServedLog) Sampled(operation, requestID string) bool {
 	return Sampled("served", requestID, l.reg.ServedLog.Ratio(operation))
 }
 
-// Request starts the capture of a sampled request (its columns come from a pool: hand it to
-// Log, which returns it to the pool once written).
+// Request starts the capture of a sampled request (its arenas come from a free list: hand it
+// to Log, which puts it back once written).
 func (l *ServedLog) Request(id string, t time.Time) *ServedRequest {
-	r, _ := l.pool.Get().(*ServedRequest)
-	if r == nil {
+	var r *ServedRequest
+	select {
+	case r = <-l.free:
+	default:
 		r = &ServedRequest{log: l}
 	}
 	r.ID, r.Time = id, t
 	return r
 }
 
+// maxFreeValues bounds the arenas kept for reuse: a request that read more is let go.
+const maxFreeValues = 1 << 16
+
 func (l *ServedLog) release(r *ServedRequest) {
-	if r.log != l {
+	if r.log != l || cap(r.tag) > maxFreeValues {
 		return
 	}
 	r.reset()
-	l.pool.Put(r)
+	select {
+	case l.free <- r:
+	default:
+	}
+}
+
+// entityName is the entity of a key prefix (the prefix when the registry has none).
+func (l *ServedLog) entityName(prefix []byte) string {
+	if e := l.entities[string(prefix)]; e != nil {
+		return e.name
+	}
+	return string(prefix)
 }
 
 // Log queues a request's row; when the buffer is full it is dropped and counted. Log takes r.
@@ -160,29 +178,28 @@ func (l *ServedLog) Stats() SpoolStats {
 
 func (l *ServedLog) run() {
 	defer close(l.done)
-	var batch []ServedRow
-	var reqs []*ServedRequest
-	var taken int64 // values taken from the buffer into batch
+	var reqs, values int // in the sink's batch
 	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
+	rows := &ServedRows{log: l}
 	write := func() {
-		if len(batch) > 0 && l.write(batch) {
-			l.shippedReads.Add(taken)
+		if reqs > 0 && l.write(reqs) {
+			l.shippedReads.Add(int64(values))
 		}
-		l.buffered.Add(-taken)
-		clear(batch)
-		for _, r := range reqs {
-			l.release(r)
-		}
-		clear(reqs)
-		batch, reqs, taken = batch[:0], reqs[:0], 0
+		l.buffered.Add(-int64(values))
+		reqs, values = 0, 0
 	}
 	take := func(r *ServedRequest) {
-		batch = append(batch, r.row(l.fingerprint))
-		reqs = append(reqs, r)
-		taken += int64(r.values)
+		// The sink copies the request's rows into its batch's columns at once, so the
+		// request's arenas are reused at once.
+		rows.req = r
+		l.sink.Add(rows)
+		rows.req = nil
+		reqs++
+		values += r.values
+		l.release(r)
 		l.logged.Add(1)
-		if taken >= int64(l.cfg.Batch) {
+		if values >= l.cfg.Batch {
 			write()
 		}
 	}
@@ -214,26 +231,28 @@ func (l *ServedLog) run() {
 	}
 }
 
-// write writes a batch, retrying a failing sink a few times (a second apart) before the rows
-// are dropped and counted: the buffer, not the request, absorbs an outage.
-func (l *ServedLog) write(rows []ServedRow) bool {
+// write writes the sink's batch (of reqs requests), retrying a failing sink a few times (a
+// second apart) before the rows are dropped and counted: the buffer, not the request, absorbs
+// an outage.
+func (l *ServedLog) write(reqs int) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := l.sink.Write(ctx, rows)
+		err := l.sink.Write(ctx)
 		cancel()
 		l.mu.Lock()
 		if err == nil {
 			l.lastWrite, l.lastError = time.Now(), ""
 			l.mu.Unlock()
-			l.shipped.Add(int64(len(rows)))
+			l.shipped.Add(int64(reqs))
 			return true
 		}
 		l.lastError = err.Error()
 		l.mu.Unlock()
 		l.sinkErrors.Add(1)
 		if attempt == 2 {
-			l.cfg.Logger.Error("offline: served log: rows dropped, the sink keeps failing", "rows", len(rows), "err", err)
-			l.drop(len(rows))
+			l.cfg.Logger.Error("offline: served log: rows dropped, the sink keeps failing", "requests", reqs, "err", err)
+			l.sink.Discard()
+			l.drop(reqs)
 			return false
 		}
 		select {

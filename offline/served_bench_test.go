@@ -2,6 +2,7 @@ package offline_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,17 +12,17 @@ import (
 
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/offline"
+	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/memory"
 )
 
 type countSink struct{ rows int }
 
-func (c *countSink) Write(_ context.Context, rows []offline.ServedRow) error {
-	c.rows += len(rows)
-	return nil
-}
-func (*countSink) String() string { return "count" }
+func (c *countSink) Add(r *offline.ServedRows)     { c.rows += r.Values() }
+func (c *countSink) Write(_ context.Context) error { return nil }
+func (c *countSink) Discard()                      {}
+func (*countSink) String() string                  { return "count" }
 
 // BenchmarkServedLogP1 measures the log's own cost of a P1-shaped request (one user × 50
 // static features): captured, and written (Parquet on a DirStore on a temporary directory, or
@@ -34,16 +35,53 @@ func BenchmarkServedLogP1(b *testing.B) {
 		q.Features = append(q.Features, "os")
 		out = append(out, store.StaticValue{Value: store.StringValue("value-" + strconv.Itoa(i)), TS: 1700000000000})
 	}
-	for _, sinkName := range []string{"count", "parquet"} {
+	benchServed(b, reg, q, out)
+}
+
+// BenchmarkServedLogP2 is the same for a P2-shaped request (100 users × 50 statics: 25 Int,
+// 25 Float, as the bench's P registry), per request and per value.
+func BenchmarkServedLogP2(b *testing.B) {
+	var yaml strings.Builder
+	yaml.WriteString("entities:\n  user: {prefix: u}\nservedLog: {}\nfeatures:\n  user:\n")
+	q := store.StaticQuery{Prefix: "u"}
+	for i := range 25 {
+		for _, typ := range []string{"Int", "Float"} {
+			name := fmt.Sprintf("%c%02d", strings.ToLower(typ)[0], i)
+			fmt.Fprintf(&yaml, "    %s: {featureType: static, type: %s}\n", name, typ)
+			q.Features = append(q.Features, name)
+		}
+	}
+	reg, err := registry.Parse(map[string][]byte{"f.yaml": []byte(yaml.String())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []store.StaticValue
+	for u := range 100 {
+		q.IDs = append(q.IDs, strconv.Itoa(100000+u))
+		for j := range 50 {
+			v := store.IntValue(int64(u*j + 7))
+			if j%2 == 1 {
+				v = store.FloatValue(float64(u*j) + 0.25)
+			}
+			out = append(out, store.StaticValue{Value: v, TS: 1700000000000 + int64(u)})
+		}
+	}
+	benchServed(b, reg, q, out)
+}
+
+func benchServed(b *testing.B, reg *registry.Registry, q store.StaticQuery, out []store.StaticValue) {
+	for _, sinkName := range []string{"count", "parquet", "parquet-uncompressed"} {
 		b.Run(sinkName, func(b *testing.B) {
-			var sink offline.Sink[offline.ServedRow] = &countSink{}
-			if sinkName == "parquet" {
-				ps := offline.NewParquetSink[offline.ServedRow](offline.DirStore{Dir: b.TempDir()})
+			var sink offline.ServedSink = &countSink{}
+			if sinkName != "count" {
+				ps := offline.NewServedParquetSink(offline.DirStore{Dir: b.TempDir()})
+				ps.Uncompressed = sinkName == "parquet-uncompressed"
 				sink = ps
 			}
 			l := offline.NewServedLog(reg, sink, offline.ServedConfig{Buffer: 1 << 30, FlushInterval: time.Hour})
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for range b.N {
 				r := l.Request("0123456789abcdef0123456789abcdef", time.Now())
 				r.Operation, r.OperationHash = "P1", "abc"
@@ -54,6 +92,12 @@ func BenchmarkServedLogP1(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu := float64(processCPU() - cpu0)
+			b.ReportMetric(cpu/float64(b.N)/1000, "cpu-µs/op")
+			b.ReportMetric(cpu/float64(b.N*len(out)), "cpu-ns/value")
+			if l.Dropped() != 0 {
+				b.Fatalf("%d dropped", l.Dropped())
+			}
 			l.Close(context.Background())
 		})
 	}
@@ -96,6 +140,7 @@ func BenchmarkGatewayServedLog(b *testing.B) {
 				body := queries[sc]
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
@@ -107,11 +152,14 @@ func BenchmarkGatewayServedLog(b *testing.B) {
 						}
 					}
 				})
-				b.StopTimer()
-				if p != nil {
+				if p != nil { // the rows still buffered are written, and counted
 					if err := p.Flush(context.Background()); err != nil {
 						b.Fatal(err)
 					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/1000, "cpu-µs/op")
+				if p != nil {
 					b.ReportMetric(float64(p.ServedLog().Dropped()), "dropped")
 				}
 			})

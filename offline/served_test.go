@@ -157,22 +157,19 @@ func TestServedLogJoinsRequests(t *testing.T) {
 			if err := p.Flush(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := offline.ReadAll[offline.ServedRow](context.Background(), offline.DirStore{Dir: sinkDir}, "served/")
+			rows, err := offline.ReadAll[offline.ServedValue](context.Background(), offline.DirStore{Dir: sinkDir}, "served/")
 			if err != nil {
 				t.Fatal(err)
 			}
-			byReq := map[string]offline.ServedRow{}
+			byReq := map[string][]offline.ServedValue{}
 			for _, r := range rows {
-				if _, dup := byReq[r.RequestID]; dup {
-					t.Fatalf("two rows for request %s", r.RequestID)
-				}
-				byReq[r.RequestID] = r
+				byReq[r.RequestID] = append(byReq[r.RequestID], r)
 			}
 			fp := schema.Fingerprint(reg)
 			gqlName := map[string]string{"os": "os", "region_id": "regionId", "manner_temperature": "mannerTemperature", "recent_clicked_articles": "recentClickedArticles"}
 			var hash string
 			for _, s := range reqs {
-				row, ok := byReq[s.id]
+				got, ok := byReq[s.id]
 				delete(byReq, s.id)
 				if s.answer == nil {
 					if ok {
@@ -183,59 +180,52 @@ func TestServedLogJoinsRequests(t *testing.T) {
 				if !ok {
 					t.Fatalf("request %s was not logged", s.id)
 				}
-				if row.Operation != "Home" || row.Fingerprint != fp || row.OperationHash == "" || row.ReadCount != 12 || row.ErrorCount != 0 {
-					t.Fatalf("row %+v", row)
-				}
-				if hash != "" && row.OperationHash != hash {
-					t.Fatalf("the operation hash differs between requests of one query")
-				}
-				hash = row.OperationHash
-				var n int
-				for _, rd := range row.Reads {
-					if rd.Entity != "user" || rd.Error != "" {
-						t.Fatalf("read %+v: want a user read without error", rd)
+				seen := map[string]bool{}
+				for _, row := range got {
+					if row.Operation != "Home" || row.Fingerprint != fp || row.OperationHash == "" || row.Entity != "user" || row.Error != nil {
+						t.Fatalf("row %+v", row)
 					}
-					for _, f := range rd.Features {
-						if len(f.Status) != len(rd.EntityIDs) || len(f.EventTimeMs) != len(rd.EntityIDs) {
-							t.Fatalf("feature %s: %d statuses, %d times for %d ids", f.Feature, len(f.Status), len(f.EventTimeMs), len(rd.EntityIDs))
+					if hash != "" && row.OperationHash != hash {
+						t.Fatalf("the operation hash differs between requests of one query")
+					}
+					hash = row.OperationHash
+					if seen[row.EntityID+"/"+row.Feature] {
+						t.Fatalf("request %s: two rows of user %s %s", s.id, row.EntityID, row.Feature)
+					}
+					seen[row.EntityID+"/"+row.Feature] = true
+					ans, ok := s.answer[row.EntityID]
+					if !ok {
+						t.Fatalf("read of user %s: not a requested user (%v)", row.EntityID, s.ids)
+					}
+					want, _ := json.Marshal(ans[gqlName[row.Feature]])
+					val := servedValue(t, row)
+					switch row.Status {
+					case "present":
+						if row.EventTime == nil || row.EventTime.IsZero() {
+							t.Errorf("present read of %s %s without event time", row.EntityID, row.Feature)
 						}
-						for k, id := range rd.EntityIDs {
-							n++
-							ans, ok := s.answer[id]
-							if !ok {
-								t.Fatalf("read of user %s: not a requested user (%v)", id, s.ids)
+						if row.Feature == "recent_clicked_articles" {
+							first := ans["recentClickedArticles"].([]any)[0].(map[string]any)["articleId"]
+							if row.ValueType != "event" || !strings.Contains(val, fmt.Sprintf(`"article_id":%v`, first)) {
+								t.Errorf("clicks read %s (%s), answer %s", val, row.ValueType, want)
 							}
-							want, _ := json.Marshal(ans[gqlName[f.Feature]])
-							got := servedValue(t, f, k)
-							switch f.Status[k] {
-							case offline.StatusPresent:
-								if f.EventTimeMs[k] == 0 {
-									t.Errorf("present read of %s %s without event time", id, f.Feature)
-								}
-								if f.Feature == "recent_clicked_articles" {
-									first := ans["recentClickedArticles"].([]any)[0].(map[string]any)["articleId"]
-									if f.ValueType != "event" || !strings.Contains(got, fmt.Sprintf(`"article_id":%v`, first)) {
-										t.Errorf("clicks read %s (%s), answer %s", got, f.ValueType, want)
-									}
-								} else if got != string(want) {
-									t.Errorf("user %s %s: logged %s, answered %s", id, f.Feature, got, want)
-								}
-							case offline.StatusDefault:
-								if f.Feature != "manner_temperature" || got != string(want) || f.EventTimeMs[k] != 0 {
-									t.Errorf("default read of %s %s: %s at %d, answered %s", id, f.Feature, got, f.EventTimeMs[k], want)
-								}
-							case offline.StatusAbsent:
-								if string(want) != "null" && string(want) != "[]" {
-									t.Errorf("absent read of %s %s, answered %s", id, f.Feature, want)
-								}
-							default:
-								t.Errorf("read status %v", f.Status[k])
-							}
+						} else if val != string(want) {
+							t.Errorf("user %s %s: logged %s, answered %s", row.EntityID, row.Feature, val, want)
 						}
+					case "default":
+						if row.Feature != "manner_temperature" || val != string(want) || row.EventTime != nil {
+							t.Errorf("default read of %s %s: %s at %v, answered %s", row.EntityID, row.Feature, val, row.EventTime, want)
+						}
+					case "absent":
+						if (string(want) != "null" && string(want) != "[]") || val != "<null>" || row.EventTime != nil {
+							t.Errorf("absent read of %s %s logged %s, answered %s", row.EntityID, row.Feature, val, want)
+						}
+					default:
+						t.Errorf("read status %q", row.Status)
 					}
 				}
-				if n != 12 {
-					t.Fatalf("request %s: %d values read, want 12 (3 users × 4 features): %+v", s.id, n, row.Reads)
+				if len(seen) != 12 {
+					t.Fatalf("request %s: %d values read, want 12 (3 users × 4 features): %+v", s.id, len(seen), got)
 				}
 			}
 			if len(byReq) != 0 {
@@ -283,30 +273,44 @@ func TestServedLogDropsWhenFull(t *testing.T) {
 
 type blockingSink struct{ block chan struct{} }
 
-func (b blockingSink) Write(context.Context, []offline.ServedRow) error {
+func (blockingSink) Add(*offline.ServedRows) {}
+func (blockingSink) Discard()                {}
+func (b blockingSink) Write(context.Context) error {
 	<-b.block
 	return nil
 }
 func (blockingSink) String() string { return "blocking" }
 
-// servedValue is value k of a logged feature as JSON, from the typed list of its type.
-func servedValue(t *testing.T, f offline.ServedFeature, k int) string {
+// servedValue is a logged row's value as JSON, from the column of its type ("<null>": none
+// set; two set is an error).
+func servedValue(t *testing.T, r offline.ServedValue) string {
 	t.Helper()
-	var v any
-	switch f.ValueType {
-	case "Int":
-		v = f.ValueInt[k]
-	case "Float":
-		v = f.ValueFloat[k]
-	case "String":
-		v = f.ValueString[k]
-	case "Boolean":
-		v = f.ValueBool[k]
-	case "Time":
-		v = time.Unix(0, f.ValueTime[k]).UTC()
-	default:
-		return f.ValueJSON[k]
+	var vals []any
+	if r.ValueInt != nil {
+		vals = append(vals, *r.ValueInt)
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	if r.ValueFloat != nil {
+		vals = append(vals, *r.ValueFloat)
+	}
+	if r.ValueString != nil {
+		vals = append(vals, *r.ValueString)
+	}
+	if r.ValueBool != nil {
+		vals = append(vals, *r.ValueBool)
+	}
+	if r.ValueTime != nil {
+		vals = append(vals, r.ValueTime.UTC())
+	}
+	if r.ValueJSON != nil {
+		vals = append(vals, json.RawMessage(*r.ValueJSON))
+	}
+	switch len(vals) {
+	case 0:
+		return "<null>"
+	case 1:
+		b, _ := json.Marshal(vals[0])
+		return string(b)
+	}
+	t.Errorf("row %s %s %s: %d value columns set", r.RequestID, r.EntityID, r.Feature, len(vals))
+	return ""
 }

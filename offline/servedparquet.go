@@ -1,0 +1,602 @@
+package offline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/featuregraph/featuregraph/store"
+)
+
+// The served log's Parquet writer. The rows are flat (one per value read, ServedValue), and
+// the files are written column by column straight from the captured requests, without
+// parquet-go's row writer (its reflection, levels of nested lists and dictionary hashing cost
+// a multiple of the request itself at full sampling): the request's columns (request id,
+// time, client, operation, hash, fingerprint) are dictionary-encoded as one RLE run per
+// request, the entity and entity id as one run per read and per id, the feature, value type
+// and status as dictionary indexes bit-packed per value, the optional event time and value
+// columns as definition-level bitmaps and PLAIN values. One row group and one page per column
+// per file; pages Snappy-compressed (S2's Snappy-compatible block encoder, or none). The
+// footer is parquet-go's format structures in its Thrift compact encoding; tests read the
+// files back with parquet-go's reader.
+
+// run is an RLE run of a dictionary index.
+type run struct{ v, n uint32 }
+
+// dictColumn is a required dictionary-encoded column: its PLAIN dictionary, and the indexes
+// of its rows as runs (runs) or one per row (idx).
+type dictColumn struct {
+	dict []byte
+	size int
+	runs []run
+	idx  []uint32
+	last []byte // the last entry (deduplication of consecutive repeats)
+}
+
+func (c *dictColumn) reset() {
+	c.dict, c.size, c.runs, c.idx, c.last = c.dict[:0], 0, c.runs[:0], c.idx[:0], c.last[:0]
+}
+
+// addBytes appends a byte-array entry and returns its index.
+func (c *dictColumn) addBytes(b []byte) uint32 {
+	c.dict = binary.LittleEndian.AppendUint32(c.dict, uint32(len(b)))
+	c.dict = append(c.dict, b...)
+	c.size++
+	return uint32(c.size - 1)
+}
+
+// addRepeat appends b unless it equals the last entry added this way; the index of b.
+func (c *dictColumn) addRepeat(b []byte) uint32 {
+	if c.size > 0 && bytes.Equal(b, c.last) {
+		return uint32(c.size - 1)
+	}
+	c.last = append(c.last[:0], b...)
+	return c.addBytes(b)
+}
+
+func (c *dictColumn) addRun(v uint32, n int) {
+	if k := len(c.runs) - 1; k >= 0 && c.runs[k].v == v {
+		c.runs[k].n += uint32(n)
+		return
+	}
+	c.runs = append(c.runs, run{v, uint32(n)})
+}
+
+// The optional columns, after the dictionary ones.
+const (
+	optEventTime = iota
+	optInt
+	optFloat
+	optString
+	optBool
+	optTime
+	optJSON
+	optError
+	nOpt
+)
+
+// servedEncoder builds the columns of one file from requests (add), then the file (encode).
+// Not safe for concurrent use; reused from file to file.
+type servedEncoder struct {
+	rows                               int
+	req, tm, client, op, hash, fp      dictColumn
+	entity, id, feature, vtype, status dictColumn
+	entIdx, featIdx, vtIdx             map[string]uint32
+	defs                               [nOpt][]byte   // one bit per row: the value is set
+	vals                               [nOpt][]byte   // PLAIN values of the rows set (byte arrays, booleans)
+	w8                                 [nOpt][]uint64 // the values of the 8-byte columns (event time, int, float, time)
+	nBools                             int
+	key, lastKey                       []byte
+	lastInfos                          []*servedFeature
+	lastFeat, lastVT                   []uint32
+	lastCol                            []int8  // per feature: its 8-byte column (for a present value of kind lastKind)
+	lastKind                           []uint8 // per feature: the tag of a present value of its 8-byte type (255: none)
+	lastEnt                            uint32
+	lastTime                           int64
+	page, comp, out                    []byte
+	uncompressed                       bool
+}
+
+func newServedEncoder() *servedEncoder {
+	return &servedEncoder{entIdx: map[string]uint32{}, featIdx: map[string]uint32{}, vtIdx: map[string]uint32{}}
+}
+
+func (e *servedEncoder) reset() {
+	e.rows, e.nBools = 0, 0
+	for _, c := range e.columns() {
+		c.reset()
+	}
+	clear(e.entIdx)
+	clear(e.featIdx)
+	clear(e.vtIdx)
+	for i := range e.defs {
+		e.defs[i], e.vals[i], e.w8[i] = e.defs[i][:0], e.vals[i][:0], e.w8[i][:0]
+	}
+	e.lastKey = e.lastKey[:0]
+	for _, name := range statusNames {
+		e.status.addBytes([]byte(name))
+	}
+}
+
+func (e *servedEncoder) columns() []*dictColumn {
+	return []*dictColumn{&e.req, &e.tm, &e.client, &e.op, &e.hash, &e.fp, &e.entity, &e.id, &e.feature, &e.vtype, &e.status}
+}
+
+// index returns the index of s in a deduplicated dictionary column.
+func index(c *dictColumn, m map[string]uint32, s string) uint32 {
+	if i, ok := m[s]; ok {
+		return i
+	}
+	i := c.addBytes([]byte(s))
+	m[s] = i
+	return i
+}
+
+// resolve returns what the log knows of a read's features, and their dictionary indexes (the
+// previous read's when it read the same features: requests of one operation do).
+func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint64) {
+	e.key = append(e.key[:0], prefix...)
+	for _, sp := range names {
+		e.key = append(e.key, 0)
+		e.key = append(e.key, at(text, sp)...)
+	}
+	if len(e.lastKey) > 0 && bytes.Equal(e.key, e.lastKey) {
+		return
+	}
+	e.lastKey = append(e.lastKey[:0], e.key...)
+	e.lastInfos, e.lastFeat, e.lastVT, e.lastCol, e.lastKind = e.lastInfos[:0], e.lastFeat[:0], e.lastVT[:0], e.lastCol[:0], e.lastKind[:0]
+	entity := ""
+	for _, sp := range names {
+		sf := l.feature(prefix, at(text, sp))
+		entity = sf.entity
+		e.lastInfos = append(e.lastInfos, sf)
+		e.lastFeat = append(e.lastFeat, index(&e.feature, e.featIdx, sf.name))
+		e.lastVT = append(e.lastVT, index(&e.vtype, e.vtIdx, sf.valueType))
+		col, kind := int8(-1), uint8(255)
+		switch sf.slot {
+		case slotInt:
+			col, kind = optInt, kInt
+		case slotFloat:
+			col, kind = optFloat, kFloat
+		case slotTime:
+			col, kind = optTime, kTime
+		}
+		e.lastCol, e.lastKind = append(e.lastCol, col), append(e.lastKind, kind)
+	}
+	if len(names) == 0 {
+		entity = l.entityName(prefix)
+	}
+	e.lastEnt = index(&e.entity, e.entIdx, entity)
+}
+
+func setBit(bm []byte, row int) { bm[row>>3] |= 1 << (row & 7) }
+
+// add appends the rows of a request's values.
+func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
+	n := r.values
+	if n == 0 {
+		return
+	}
+	fp := r.Fingerprint
+	if fp == "" {
+		fp = l.fingerprint
+	}
+	e.req.addRun(e.req.addBytes(unsafe.Slice(unsafe.StringData(r.ID), len(r.ID))), n)
+	if ms := r.Time.UnixMilli(); e.tm.size == 0 || ms != e.lastTime {
+		e.tm.dict = binary.LittleEndian.AppendUint64(e.tm.dict, uint64(ms))
+		e.tm.size++
+		e.lastTime = ms
+	}
+	e.tm.addRun(uint32(e.tm.size-1), n)
+	for _, c := range []struct {
+		col *dictColumn
+		s   string
+	}{{&e.client, r.Client}, {&e.op, r.Operation}, {&e.hash, r.OperationHash}, {&e.fp, fp}} {
+		c.col.addRun(c.col.addRepeat(unsafe.Slice(unsafe.StringData(c.s), len(c.s))), n)
+	}
+	// Room for the rows' bits.
+	need := (e.rows + n + 7) >> 3
+	for i := range e.defs {
+		if d := need - len(e.defs[i]); d > 0 {
+			e.defs[i] = append(e.defs[i], make([]byte, d)...)
+		}
+	}
+	for bi := range r.blocks {
+		b := &r.blocks[bi]
+		nIDs, nFeats := int(b.nIDs), int(b.nFeats)
+		if nIDs*nFeats == 0 {
+			continue
+		}
+		ids := r.spans[b.at : int(b.at)+nIDs]
+		e.resolve(l, r.text, at(r.text, b.prefix), r.spans[int(b.at)+nIDs:int(b.at)+nIDs+nFeats])
+		e.entity.addRun(e.lastEnt, nIDs*nFeats)
+		var errText []byte
+		if b.failed {
+			errText = at(r.text, b.err)
+		}
+		for k, sp := range ids {
+			e.id.addRun(e.id.addBytes(at(r.text, sp)), nFeats)
+			e.feature.idx = append(e.feature.idx, e.lastFeat...)
+			e.vtype.idx = append(e.vtype.idx, e.lastVT...)
+			base := int(b.val) + k*nFeats
+			tags, tss, words := r.tag[base:base+nFeats], r.ts[base:base+nFeats], r.word[base:base+nFeats]
+			cols, kinds := e.lastCol[:nFeats], e.lastKind[:nFeats]
+			evDef := e.defs[optEventTime]
+			ev := e.w8[optEventTime]
+			present := 0 // statuses present not yet in e.status
+			row := e.rows
+			for j, tag := range tags {
+				if c := cols[j]; tag == kinds[j] { // present, a value of the feature's 8-byte type
+					present++
+					evDef[row>>3] |= 1 << (row & 7)
+					ev = append(ev, uint64(tss[j]))
+					e.defs[c][row>>3] |= 1 << (row & 7)
+					e.w8[c] = append(e.w8[c], words[j])
+					row++
+					continue
+				}
+				if present > 0 {
+					e.status.addRun(uint32(StatusPresent), present)
+					present = 0
+				}
+				sf := e.lastInfos[j]
+				st, kind, word, text := ServedStatus(tag>>4), tag&15, words[j], r.text
+				if st == StatusAbsent && sf.hasDef {
+					st, kind, word, text = StatusDefault, sf.defKind, sf.defWord, sf.defText
+				}
+				e.status.addRun(uint32(st), 1)
+				switch st {
+				case StatusPresent:
+					evDef[row>>3] |= 1 << (row & 7)
+					ev = append(ev, uint64(tss[j]))
+					e.value(row, sf.slot, kind, word, text)
+				case StatusDefault:
+					e.value(row, sf.slot, kind, word, text)
+				case StatusError:
+					setBit(e.defs[optError], row)
+					e.vals[optError] = appendByteArray(e.vals[optError], errText)
+				}
+				row++
+			}
+			if present > 0 {
+				e.status.addRun(uint32(StatusPresent), present)
+			}
+			e.w8[optEventTime], e.rows = ev, row
+		}
+	}
+}
+
+func appendByteArray(dst, b []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(b)))
+	return append(dst, b...)
+}
+
+// value sets row's value in the column of the feature's type (a stored value of another kind
+// than the type's goes to value_json, as JSON).
+func (e *servedEncoder) value(row int, s slot, kind uint8, word uint64, text []byte) {
+	c := optJSON
+	switch {
+	case s == slotInt && (kind == kInt || kind == kFloat):
+		if kind == kFloat {
+			word = uint64(int64(math.Float64frombits(word)))
+		}
+		c = optInt
+	case s == slotFloat && (kind == kFloat || kind == kInt):
+		if kind == kInt {
+			word = math.Float64bits(float64(int64(word)))
+		}
+		c = optFloat
+	case s == slotString && kind == kString:
+		setBit(e.defs[optString], row)
+		e.vals[optString] = appendByteArray(e.vals[optString], at(text, word))
+		return
+	case s == slotBool && kind == kBool:
+		setBit(e.defs[optBool], row)
+		if e.nBools&7 == 0 {
+			e.vals[optBool] = append(e.vals[optBool], 0)
+		}
+		if word != 0 {
+			e.vals[optBool][e.nBools>>3] |= 1 << (e.nBools & 7)
+		}
+		e.nBools++
+		return
+	case s == slotTime && kind == kTime:
+		c = optTime
+	}
+	setBit(e.defs[c], row)
+	if c != optJSON {
+		e.w8[c] = append(e.w8[c], word)
+		return
+	}
+	v := e.vals[optJSON]
+	start := len(v)
+	v = append(v, 0, 0, 0, 0)
+	switch kind {
+	case kText:
+		v = append(v, at(text, word)...)
+	case kString:
+		b := at(text, word)
+		v = store.StringValue(unsafe.String(unsafe.SliceData(b), len(b))).AppendJSON(v)
+	case kInt:
+		v = store.IntValue(int64(word)).AppendJSON(v)
+	case kFloat:
+		v = store.FloatValue(math.Float64frombits(word)).AppendJSON(v)
+	case kBool:
+		v = store.BoolValue(word != 0).AppendJSON(v)
+	case kTime:
+		v = store.Value{Kind: store.Time, Num: int64(word)}.AppendJSON(v)
+	default:
+		v = append(v, "null"...)
+	}
+	binary.LittleEndian.PutUint32(v[start:], uint32(len(v)-start-4))
+	e.vals[optJSON] = v
+}
+
+// columnSpec is a column of the file: its schema element and how its page is encoded.
+type columnSpec struct {
+	name     string
+	typ      format.Type
+	optional bool
+	logical  format.LogicalType
+	conv     thrift.Null[deprecated.ConvertedType]
+	dict     *dictColumn // required, dictionary-encoded
+	opt      int         // optional: its index in defs/vals
+}
+
+var (
+	stringLogical = format.LogicalType{Value: &format.StringType{}}
+	utf8          = thrift.New(deprecated.UTF8)
+	millisLogical = format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: true, Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}}
+	millisConv    = thrift.New(deprecated.TimestampMillis)
+	nanosLogical  = format.LogicalType{Value: &format.TimestampType{IsAdjustedToUTC: true, Unit: format.TimeUnit{Value: &format.NanoSeconds{}}}}
+)
+
+func (e *servedEncoder) specs() []columnSpec {
+	str := func(name string, c *dictColumn) columnSpec {
+		return columnSpec{name: name, typ: format.ByteArray, logical: stringLogical, conv: utf8, dict: c}
+	}
+	opt := func(name string, typ format.Type, i int, logical format.LogicalType, conv thrift.Null[deprecated.ConvertedType]) columnSpec {
+		return columnSpec{name: name, typ: typ, optional: true, logical: logical, conv: conv, opt: i}
+	}
+	return []columnSpec{
+		str("request_id", &e.req),
+		{name: "time", typ: format.Int64, logical: millisLogical, conv: millisConv, dict: &e.tm},
+		str("client", &e.client), str("operation", &e.op), str("operation_hash", &e.hash), str("registry_fingerprint", &e.fp),
+		str("entity", &e.entity), str("entity_id", &e.id), str("feature", &e.feature), str("value_type", &e.vtype), str("status", &e.status),
+		opt("event_time", format.Int64, optEventTime, millisLogical, millisConv),
+		opt("value_int", format.Int64, optInt, format.LogicalType{}, thrift.Null[deprecated.ConvertedType]{}),
+		opt("value_float", format.Double, optFloat, format.LogicalType{}, thrift.Null[deprecated.ConvertedType]{}),
+		opt("value_string", format.ByteArray, optString, stringLogical, utf8),
+		opt("value_bool", format.Boolean, optBool, format.LogicalType{}, thrift.Null[deprecated.ConvertedType]{}),
+		opt("value_time", format.Int64, optTime, nanosLogical, thrift.Null[deprecated.ConvertedType]{}),
+		opt("value_json", format.ByteArray, optJSON, stringLogical, utf8),
+		opt("error", format.ByteArray, optError, stringLogical, utf8),
+	}
+}
+
+// encode returns the Parquet file of the rows added since the last reset (the bytes are the
+// encoder's until the next encode).
+func (e *servedEncoder) encode() ([]byte, error) {
+	specs := e.specs()
+	e.out = append(e.out[:0], "PAR1"...)
+	schema := make([]format.SchemaElement, 0, len(specs)+1)
+	schema = append(schema, format.SchemaElement{Name: "served", NumChildren: thrift.New(int32(len(specs)))})
+	chunks := make([]format.ColumnChunk, 0, len(specs))
+	var total int64
+	for _, c := range specs {
+		rep := format.Required
+		if c.optional {
+			rep = format.Optional
+		}
+		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
+		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, Codec: e.codec(), NumValues: int64(e.rows)}
+		start := int64(len(e.out))
+		if c.dict != nil {
+			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE, format.RLEDictionary}
+			md.DictionaryPageOffset = start
+			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
+				return nil, err
+			}
+			width := max(1, bits.Len32(uint32(c.dict.size-1)))
+			e.page = append(e.page[:0], byte(width))
+			if c.dict.idx != nil && len(c.dict.idx) == e.rows {
+				e.page = appendHybrid(e.page, c.dict.idx, width)
+			} else {
+				e.page = appendRuns(e.page, c.dict.runs, width)
+			}
+			md.DataPageOffset = int64(len(e.out))
+			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.RLEDictionary); err != nil {
+				return nil, err
+			}
+		} else {
+			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE}
+			e.page = append(e.page[:0], 0, 0, 0, 0)
+			e.page = appendDefLevels(e.page, e.defs[c.opt], e.rows)
+			binary.LittleEndian.PutUint32(e.page, uint32(len(e.page)-4))
+			e.page = append(e.page, e.vals[c.opt]...)
+			e.page = appendUint64s(e.page, e.w8[c.opt])
+			md.DataPageOffset = start
+			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.Plain); err != nil {
+				return nil, err
+			}
+		}
+		total += md.TotalUncompressedSize
+		chunks = append(chunks, format.ColumnChunk{FileOffset: start, MetaData: md})
+	}
+	meta := format.FileMetaData{Version: 1, Schema: schema, NumRows: int64(e.rows), CreatedBy: "featuregraph served log",
+		RowGroups: thrift.Slice[format.RowGroup]{{Columns: chunks, TotalByteSize: total, NumRows: int64(e.rows), FileOffset: 4, TotalCompressedSize: int64(len(e.out) - 4)}}}
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &meta)
+	if err != nil {
+		return nil, fmt.Errorf("offline: served parquet footer: %w", err)
+	}
+	e.out = append(e.out, footer...)
+	e.out = binary.LittleEndian.AppendUint32(e.out, uint32(len(footer)))
+	return append(e.out, "PAR1"...), nil
+}
+
+func (e *servedEncoder) codec() format.CompressionCodec {
+	if e.uncompressed {
+		return format.Uncompressed
+	}
+	return format.Snappy
+}
+
+// writePage appends a page (header and body, compressed) to the file and counts it in md.
+func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType, body []byte, n int, enc format.Encoding) error {
+	comp := body
+	if !e.uncompressed {
+		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body)
+		comp = e.comp
+	}
+	h := format.PageHeader{Type: typ, UncompressedPageSize: int32(len(body)), CompressedPageSize: int32(len(comp))}
+	if typ == format.DictionaryPage {
+		h.DictionaryPageHeader = thrift.New(format.DictionaryPageHeader{NumValues: int32(n), Encoding: enc})
+	} else {
+		h.DataPageHeader = thrift.New(format.DataPageHeader{NumValues: int32(n), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE})
+	}
+	hb, err := thrift.Marshal(new(thrift.CompactProtocol), &h)
+	if err != nil {
+		return fmt.Errorf("offline: served parquet page header: %w", err)
+	}
+	e.out = append(e.out, hb...)
+	e.out = append(e.out, comp...)
+	md.TotalUncompressedSize += int64(len(hb) + len(body))
+	md.TotalCompressedSize += int64(len(hb) + len(comp))
+	return nil
+}
+
+// appendUint64s appends v in little-endian order (PLAIN).
+func appendUint64s(dst []byte, v []uint64) []byte {
+	if len(v) == 0 {
+		return dst
+	}
+	if littleEndian {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 8*len(v))...)
+	}
+	for _, x := range v {
+		dst = binary.LittleEndian.AppendUint64(dst, x)
+	}
+	return dst
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// appendRLE appends an RLE run of n times v (width bits) of the RLE/bit-packing hybrid.
+func appendRLE(dst []byte, v uint32, n int, width int) []byte {
+	dst = binary.AppendUvarint(dst, uint64(n)<<1)
+	for k := 0; k < (width+7)/8; k++ {
+		dst = append(dst, byte(v>>(8*k)))
+	}
+	return dst
+}
+
+// appendRuns appends runs in the RLE/bit-packing hybrid encoding.
+func appendRuns(dst []byte, runs []run, width int) []byte {
+	for _, r := range runs {
+		dst = appendRLE(dst, r.v, int(r.n), width)
+	}
+	return dst
+}
+
+// appendHybrid appends vals in the RLE/bit-packing hybrid encoding: runs of 8 or more as RLE
+// runs, the rest bit-packed in groups of 8 (the last padded).
+func appendHybrid(dst []byte, vals []uint32, width int) []byte {
+	n := len(vals)
+	for i := 0; i < n; {
+		v, j := vals[i], i+1
+		for j < n && vals[j] == v {
+			j++
+		}
+		if j-i >= 8 {
+			dst = appendRLE(dst, v, j-i, width)
+			i = j
+			continue
+		}
+		hdr := len(dst)
+		dst = append(dst, 0)
+		groups := 0
+		for i < n && groups < 63 {
+			if i+8 <= n && vals[i] == vals[i+7] && allEqual(vals[i:i+8]) {
+				break
+			}
+			if width <= 8 && i+8 <= n {
+				g := vals[i : i+8 : i+8]
+				w := uint(width)
+				acc := uint64(g[0]) | uint64(g[1])<<w | uint64(g[2])<<(2*w) | uint64(g[3])<<(3*w) |
+					uint64(g[4])<<(4*w) | uint64(g[5])<<(5*w) | uint64(g[6])<<(6*w) | uint64(g[7])<<(7*w)
+				dst = binary.LittleEndian.AppendUint64(dst, acc)[:len(dst)+width]
+			} else {
+				var acc uint64
+				nb := 0
+				for k := 0; k < 8; k++ {
+					var x uint32
+					if i+k < n {
+						x = vals[i+k]
+					}
+					acc |= uint64(x) << nb
+					nb += width
+					for nb >= 8 {
+						dst = append(dst, byte(acc))
+						acc >>= 8
+						nb -= 8
+					}
+				}
+			}
+			i += 8
+			groups++
+		}
+		dst[hdr] = byte(groups<<1 | 1)
+	}
+	return dst
+}
+
+func allEqual(v []uint32) bool {
+	for _, x := range v[1:] {
+		if x != v[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendDefLevels appends the definition levels (0 or 1) of rows rows, one bit each in bm, in
+// the RLE/bit-packing hybrid encoding: whole bytes of 0s or 1s as RLE runs, the other bytes
+// bit-packed as they are (a byte of bm is a bit-packed group of 8 one-bit values).
+func appendDefLevels(dst []byte, bm []byte, rows int) []byte {
+	nb := (rows + 7) >> 3
+	bm = bm[:nb]
+	for i := 0; i < nb; {
+		if b := bm[i]; b == 0 || b == 0xff {
+			j := i + 1
+			w := uint64(b) * 0x0101010101010101
+			for j+8 <= nb && binary.LittleEndian.Uint64(bm[j:]) == w {
+				j += 8
+			}
+			for j < nb && bm[j] == b {
+				j++
+			}
+			dst = appendRLE(dst, uint32(b&1), min((j-i)*8, rows-i*8), 1)
+			i = j
+			continue
+		}
+		start := i
+		end := min(i+63, nb)
+		for i < end && bm[i] != 0 && bm[i] != 0xff {
+			i++
+		}
+		dst = append(dst, byte((i-start)<<1|1))
+		dst = append(dst, bm[start:i]...)
+	}
+	return dst
+}
