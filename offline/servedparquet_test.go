@@ -224,7 +224,9 @@ func (c *servedCase) log(l *offline.ServedLog) {
 }
 
 // rowsSink keeps the rows of every request (the path of the Kafka sink).
-type rowsSink struct{ rows map[string][]offline.ServedValue }
+type rowsSink struct {
+	rows map[string][]offline.ServedValue
+}
 
 func (s *rowsSink) Add(r *offline.ServedRows) {
 	for _, v := range r.Rows() {
