@@ -1,14 +1,14 @@
 //go:build unix
 
-package offline_test
+package offline
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the process's user+system CPU time so far.
-func processCPU() time.Duration {
+// ProcessCPU is the process's user+system CPU time so far.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
