@@ -386,12 +386,13 @@ func mallocs(url string) float64 {
 	return 0
 }
 
-// servedMetrics are the served-log series of a server's /metrics: rows spooled, rows shipped,
-// rows dropped.
+// servedMetrics are the served-log series of a server's /metrics: requests taken by the log,
+// requests written, requests dropped, values (rows of the files) written.
 var servedMetrics = []string{
 	`featuregraph_offline_rows_total{stage="spooled",stream="served"} `,
 	`featuregraph_offline_rows_total{stage="shipped",stream="served"} `,
 	`featuregraph_served_log_dropped_total `,
+	`featuregraph_served_log_values_total `,
 }
 
 // scrape reads the values of the given series (each a line prefix) from a server's /metrics.
@@ -498,11 +499,14 @@ type pRecord struct {
 	SchedOver10msPct float64 `json:"sched_latency_over_10ms_pct"`
 	HeapLiveMiB      float64 `json:"heap_live_mib,omitempty"`
 	HeapGoalMiB      float64 `json:"heap_goal_mib,omitempty"`
-	// Served-feature logging (-p-served-log): rows spooled and written to the sink per second
-	// of the measurement, and rows dropped because the buffer was full.
-	ServedRowsPerSec float64 `json:"served_rows_per_sec,omitempty"`
-	ServedShipped    float64 `json:"served_rows_shipped,omitempty"`
-	ServedDropped    float64 `json:"served_rows_dropped,omitempty"`
+	// Served-feature logging (-p-served-log): requests taken by the log per second of the
+	// measurement, requests written to the sink, requests dropped because the buffer was
+	// full, and values written per second at the measured request rate (the sink's rows/s:
+	// one row per value).
+	ServedRowsPerSec   float64 `json:"served_rows_per_sec,omitempty"`
+	ServedShipped      float64 `json:"served_rows_shipped,omitempty"`
+	ServedDropped      float64 `json:"served_rows_dropped,omitempty"`
+	ServedValuesPerSec float64 `json:"served_values_per_sec,omitempty"`
 }
 
 const pRowFormat = "%-2s %-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %8s  %9s  %9s  %8s  %7s  %5s  %9s  %7s  %6s  %7s  %6s\n"
@@ -623,7 +627,7 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 						recs = append(recs, r)
 						printPRecord(stdout, r)
 						if logged {
-							fmt.Fprintf(stdout, "     served log: %.0f rows/s spooled, %.0f rows in the sink, %.0f dropped\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped)
+							fmt.Fprintf(stdout, "     served log: %.0f requests/s logged, %.0f requests in the sink, %.0f dropped; %.0f values/s written\n", r.ServedRowsPerSec, r.ServedShipped, r.ServedDropped, r.ServedValuesPerSec)
 						}
 					}
 				}
@@ -846,6 +850,8 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 			after := scrape(p.url, servedMetrics...)
 			r.ServedRowsPerSec = (after[0] - before[0]) / time.Since(start).Seconds()
 			r.ServedShipped, r.ServedDropped = after[1]-before[1], after[2]-before[2]
+			// At the measured request rate: values per logged request × requests/s.
+			r.ServedValuesPerSec = r.RPS * (after[3] - before[3]) / max(after[0]-before[0], 1)
 		}
 		r.RSSMiB, r.PeakRSSMiB = procMem(pid)
 		out = append(out, r)

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -108,9 +110,8 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 			name = oc.Operation.Name
 		}
 		if s.log.Sampled(name, c.id) {
-			sum := sha256.Sum256([]byte(oc.RawQuery))
 			r := s.log.Request(c.id, c.time)
-			r.Operation, r.OperationHash, r.Fingerprint = name, hex.EncodeToString(sum[:8]), s.fingerprint
+			r.Operation, r.OperationHash, r.Fingerprint = name, operationHash(oc.RawQuery), s.fingerprint
 			if cl := auth.ClientFrom(ctx); cl != nil {
 				r.Client = cl.Name
 			}
@@ -124,6 +125,27 @@ func (s servedOperation) InterceptOperation(ctx context.Context, next graphql.Op
 		}
 	}
 	return next(ctx)
+}
+
+// operationHashes caches the hash of query texts (a client sends the same few documents):
+// up to maxOperationHashes of them, then new ones are hashed each time.
+var (
+	operationHashes    sync.Map // query text → hash
+	operationHashesN   atomic.Int64
+	maxOperationHashes int64 = 4096
+)
+
+// operationHash is the first 8 bytes of the SHA-256 of the query text, in hex.
+func operationHash(query string) string {
+	if h, ok := operationHashes.Load(query); ok {
+		return h.(string)
+	}
+	sum := sha256.Sum256([]byte(query))
+	h := hex.EncodeToString(sum[:8])
+	if operationHashesN.Add(1) <= maxOperationHashes {
+		operationHashes.Store(strings.Clone(query), h)
+	}
+	return h
 }
 
 // servedReader records the reads of sampled requests.
