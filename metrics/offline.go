@@ -34,7 +34,7 @@ type offlineCollector struct {
 
 var (
 	offlineRowsDesc = prometheus.NewDesc("featuregraph_offline_rows_total",
-		"Offline rows by stream (downsync, served) and stage (spooled: durable locally; shipped: in the sink).", []string{"stream", "stage"}, nil)
+		"Offline rows by stream (downsync, served: requests) and stage (spooled: durable locally, or for served taken by the log; shipped: in the sink).", []string{"stream", "stage"}, nil)
 	offlinePendingDesc = prometheus.NewDesc("featuregraph_offline_pending_rows",
 		"Offline rows spooled and not yet in the sink.", []string{"stream"}, nil)
 	offlineErrorsDesc = prometheus.NewDesc("featuregraph_offline_sink_errors_total",
@@ -42,9 +42,9 @@ var (
 	offlineLastDesc = prometheus.NewDesc("featuregraph_offline_last_write_timestamp_seconds",
 		"Time of the latest successful offline sink write.", []string{"stream"}, nil)
 	servedDroppedDesc = prometheus.NewDesc("featuregraph_served_log_dropped_total",
-		"Served-feature log rows dropped because the buffer was full (the request is never held up).", nil, nil)
+		"Served-feature log requests dropped, all their rows, because the buffer was full or the sink kept failing (the request is never held up).", nil, nil)
 	servedValuesDesc = prometheus.NewDesc("featuregraph_served_log_values_total",
-		"Feature values in the served-feature log rows written to the sink.", nil, nil)
+		"Rows of the served-feature log written to the sink: one per feature value a logged request read.", nil, nil)
 )
 
 func (c *offlineCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -2,10 +2,13 @@ package offline
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/featuregraph/featuregraph/registry"
 	"github.com/featuregraph/featuregraph/store"
@@ -31,18 +34,6 @@ func BenchmarkServedWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, users := range []int{1, 100} {
-		q := store.StaticQuery{Prefix: "u", Features: feats}
-		var out []store.StaticValue
-		for u := range users {
-			q.IDs = append(q.IDs, strconv.Itoa(100000+u))
-			for j := range feats {
-				v := store.IntValue(int64(u*j + 7))
-				if j%2 == 1 {
-					v = store.FloatValue(float64(u*j) + 0.25)
-				}
-				out = append(out, store.StaticValue{Value: v, TS: 1700000000000 + int64(u)})
-			}
-		}
 		l := &ServedLog{entities: map[string]*servedEntity{}}
 		for _, e := range reg.Entities {
 			se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
@@ -51,18 +42,46 @@ func BenchmarkServedWriter(b *testing.B) {
 			}
 			l.entities[e.Prefix] = se
 		}
-		r := &ServedRequest{log: l, ID: "0123456789abcdef0123456789abcdef", Time: time.Now(), Operation: "P", OperationHash: "abc"}
-		r.AppendStatic(q, out, nil)
-		for _, codec := range []string{"snappy", "none"} {
+		// 16 requests of other users and values (random, as stored values are: compression
+		// does not see the same request again and again).
+		rng := rand.New(rand.NewPCG(1, uint64(users)))
+		var reqs []*ServedRequest
+		var n int
+		for range 16 {
+			q := store.StaticQuery{Prefix: "u", Features: feats}
+			var out []store.StaticValue
+			for range users {
+				q.IDs = append(q.IDs, strconv.Itoa(rng.IntN(10_000_000)))
+				for j := range feats {
+					v := store.IntValue(rng.Int64N(100000))
+					if j%2 == 1 {
+						v = store.FloatValue(rng.Float64() * 100)
+					}
+					out = append(out, store.StaticValue{Value: v, TS: 1700000000000 + rng.Int64N(86_400_000)})
+				}
+			}
+			r := &ServedRequest{log: l, ID: fmt.Sprintf("%032x", rng.Uint64()), Time: time.Now(), Operation: "P", OperationHash: "abc"}
+			r.AppendStatic(q, out, nil)
+			reqs = append(reqs, r)
+			n = len(out)
+		}
+		for _, codec := range []string{"snappy", "none", "zstd-fastest"} {
 			b.Run(fmt.Sprintf("P%d/%s", map[int]int{1: 1, 100: 2}[users], codec), func(b *testing.B) {
 				e := newServedEncoder()
 				e.uncompressed = codec == "none"
+				if codec == "zstd-fastest" {
+					z, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+					if err != nil {
+						b.Fatal(err)
+					}
+					e.zstd = z
+				}
 				e.reset()
 				var size int
 				b.ReportAllocs()
 				cpu0 := ProcessCPU()
-				for range b.N {
-					e.add(l, r)
+				for i := range b.N {
+					e.add(l, reqs[i%len(reqs)])
 					if e.rows >= 500000 {
 						body, err := e.encode()
 						if err != nil {
@@ -72,7 +91,7 @@ func BenchmarkServedWriter(b *testing.B) {
 						e.reset()
 					}
 				}
-				b.ReportMetric(float64(ProcessCPU()-cpu0)/float64(b.N*len(out)), "cpu-ns/value")
+				b.ReportMetric(float64(ProcessCPU()-cpu0)/float64(b.N*n), "cpu-ns/value")
 				if size > 0 {
 					b.ReportMetric(float64(size)/500000, "file-B/value")
 				}
