@@ -43,6 +43,9 @@ type ServedLog struct {
 	free        chan *ServedRequest      // requests written, to reuse (a pool the GC does not empty)
 
 	ch      chan *ServedRequest
+	jobs    chan servedJob // sealed batches, stored by the putter goroutine
+	putDone chan struct{}
+	puts    sync.WaitGroup // batches sealed and not yet stored
 	flushCh chan chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -72,7 +75,8 @@ func NewServedLog(reg *registry.Registry, sink ServedSink, cfg ServedConfig) *Se
 	}
 	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*servedEntity{},
 		free: make(chan *ServedRequest, 512),
-		ch:   make(chan *ServedRequest, 1<<16), flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		ch:   make(chan *ServedRequest, 1<<16), jobs: make(chan servedJob, 4), putDone: make(chan struct{}),
+		flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, e := range reg.Entities {
 		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
 		for _, f := range e.Features() {
@@ -81,7 +85,36 @@ func NewServedLog(reg *registry.Registry, sink ServedSink, cfg ServedConfig) *Se
 		l.entities[e.Prefix] = se
 	}
 	go l.run()
+	go l.put()
 	return l
+}
+
+// ServedSealer is a ServedSink whose batch is sealed (encoded) on the log's goroutine and
+// stored by another (the Parquet sink: its files put on the object store), so that a slow
+// store — an fsync, an S3 round trip — does not stop the log from taking requests. Up to 4
+// sealed batches wait for the store; their values count in the buffer until stored.
+type ServedSealer interface {
+	ServedSink
+	// Seal ends the batch being built and returns what stores it; Add starts the next one.
+	Seal() (store func(ctx context.Context) error, err error)
+}
+
+// servedJob is a sealed batch.
+type servedJob struct {
+	store        func(ctx context.Context) error
+	reqs, values int
+}
+
+// put stores the sealed batches, one at a time.
+func (l *ServedLog) put() {
+	defer close(l.putDone)
+	for j := range l.jobs {
+		if l.retry(j.store, j.reqs) {
+			l.shippedReads.Add(int64(j.values))
+		}
+		l.buffered.Add(-int64(j.values))
+		l.puts.Done()
+	}
 }
 
 // Fingerprint is the registry fingerprint the rows carry.
@@ -182,9 +215,23 @@ func (l *ServedLog) run() {
 	tick := time.NewTicker(l.cfg.FlushInterval)
 	defer tick.Stop()
 	rows := &ServedRows{log: l}
+	sealer, _ := l.sink.(ServedSealer)
 	write := func() {
-		if reqs > 0 && l.write(reqs) {
-			l.shippedReads.Add(int64(values))
+		switch {
+		case reqs == 0:
+		case sealer != nil:
+			st, err := sealer.Seal()
+			if err != nil {
+				st = func(context.Context) error { return err }
+			}
+			l.puts.Add(1)
+			l.jobs <- servedJob{store: st, reqs: reqs, values: values} // waits when 4 wait already
+			reqs, values = 0, 0
+			return
+		default:
+			if l.retry(l.sink.Write, reqs) {
+				l.shippedReads.Add(int64(values))
+			}
 		}
 		l.buffered.Add(-int64(values))
 		reqs, values = 0, 0
@@ -222,22 +269,25 @@ func (l *ServedLog) run() {
 		case ack := <-l.flushCh:
 			drain()
 			write()
+			l.puts.Wait()
 			close(ack)
 		case <-l.stop:
 			drain()
 			write()
+			close(l.jobs)
+			<-l.putDone
 			return
 		}
 	}
 }
 
-// write writes the sink's batch (of reqs requests), retrying a failing sink a few times (a
-// second apart) before the rows are dropped and counted: the buffer, not the request, absorbs
-// an outage.
-func (l *ServedLog) write(reqs int) bool {
+// retry stores a batch (of reqs requests), retrying a failing sink a few times (a second
+// apart) before the rows are dropped and counted: the buffer, not the request, absorbs an
+// outage.
+func (l *ServedLog) retry(store func(ctx context.Context) error, reqs int) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := l.sink.Write(ctx)
+		err := store(ctx)
 		cancel()
 		l.mu.Lock()
 		if err == nil {
@@ -251,7 +301,9 @@ func (l *ServedLog) write(reqs int) bool {
 		l.sinkErrors.Add(1)
 		if attempt == 2 {
 			l.cfg.Logger.Error("offline: served log: rows dropped, the sink keeps failing", "requests", reqs, "err", err)
-			l.sink.Discard()
+			if _, sealed := l.sink.(ServedSealer); !sealed {
+				l.sink.Discard()
+			}
 			l.drop(reqs)
 			return false
 		}

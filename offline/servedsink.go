@@ -185,9 +185,21 @@ func (s *ServedParquetSink) Add(rs *ServedRows) {
 	s.enc.add(rs.log, r)
 }
 
-// Write writes one file per partition; a partition written is not written again when another
-// fails and Write is retried.
+// Write writes one file per partition (Seal, then its store).
 func (s *ServedParquetSink) Write(ctx context.Context) error {
+	st, err := s.Seal()
+	if err != nil {
+		return err
+	}
+	return st(ctx)
+}
+
+var _ ServedSealer = (*ServedParquetSink)(nil)
+
+// Seal encodes one file per partition of the batch and returns what puts them on the store
+// (a file put is not put again when another fails and the store is retried); Add starts the
+// next batch.
+func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 	keys := make([]servedPartition, 0, len(s.parts))
 	for p := range s.parts {
 		keys = append(keys, p)
@@ -199,22 +211,34 @@ func (s *ServedParquetSink) Write(ctx context.Context) error {
 		return keys[i].op < keys[j].op
 	})
 	now := time.Now().UTC().Format("20060102T150405Z")
+	type file struct {
+		key  string
+		body []byte
+	}
+	var files []file
+	defer s.Discard()
 	for _, p := range keys {
 		e := s.parts[p]
-		if e.rows > 0 {
-			e.uncompressed = s.Uncompressed
-			body, err := e.encode()
-			if err != nil {
-				return err
-			}
-			key := fmt.Sprintf("%s/part-%s-%s-%06d.parquet", p.path(), now, s.id, s.seq.Add(1))
-			if err := s.Store.Put(ctx, key, body); err != nil {
-				return err
-			}
+		if e.rows == 0 {
+			continue
 		}
-		s.release(p)
+		e.uncompressed = s.Uncompressed
+		body, err := e.encode()
+		if err != nil {
+			return nil, err
+		}
+		e.out = nil // the body is the file's now
+		files = append(files, file{fmt.Sprintf("%s/part-%s-%s-%06d.parquet", p.path(), now, s.id, s.seq.Add(1)), body})
 	}
-	return nil
+	return func(ctx context.Context) error {
+		for len(files) > 0 {
+			if err := s.Store.Put(ctx, files[0].key, files[0].body); err != nil {
+				return err
+			}
+			files = files[1:]
+		}
+		return nil
+	}, nil
 }
 
 // Discard drops the batch.
