@@ -15,15 +15,17 @@ import (
 // ServedConfig configures a ServedLog. Zero fields take the defaults.
 type ServedConfig struct {
 	// Buffer is how many feature values (of any number of requests) wait in memory to be
-	// written; beyond it requests' rows are dropped and counted (the request is never held
-	// up). Default 3000000 (about 60 MB of scalar values: 17 bytes and a little each).
+	// written — queued requests, the batch being built and the batches being stored; beyond
+	// it requests' rows are dropped and counted (the request is never held up). Default
+	// 3000000 (at most about 60 MB of scalar values: 17 bytes and a little each while queued,
+	// less in a batch's columns).
 	Buffer int
-	// Batch is how many feature values (of any number of requests) are written to the sink at
-	// once (one file per partition). Default 500000 (smaller batches hold fewer requests but write more files: at 100000 the one writer fell behind at P2).
+	// Batch is how many feature values (rows, of any number of requests) are written to the
+	// sink at once: one file per partition (operation and hour). Default 500000.
 	Batch int
 	// FlushInterval is the longest a row waits before it is written. Default 10s.
 	FlushInterval time.Duration
-	// OnDrop is called with the number of rows dropped (a metric). Default nil.
+	// OnDrop is called with the number of requests dropped (a metric). Default nil.
 	OnDrop func(n int)
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
