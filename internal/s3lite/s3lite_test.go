@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/featuregraph/featuregraph/internal/awslite"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -34,7 +34,7 @@ func fake(t *testing.T, bucket string) *s3lite.Client {
 	t.Cleanup(srv.Close)
 	c, err := s3lite.New(context.Background(), s3lite.Config{
 		Endpoint: srv.URL, PathStyle: true, Region: "eu-west-1", MaxKeys: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Credentials: awslite.Static{AccessKeyID: "test", SecretAccessKey: "test"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestRetriesAndErrors(t *testing.T) {
 	defer srv.Close()
 	c, err := s3lite.New(context.Background(), s3lite.Config{
 		Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		Credentials: awslite.Static{AccessKeyID: "AKID", SecretAccessKey: "SECRET"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestRetriesAndErrors(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	creds := credentials.NewStaticCredentialsProvider("a", "b", "")
+	creds := awslite.Static{AccessKeyID: "a", SecretAccessKey: "b"}
 	if _, err := s3lite.New(context.Background(), s3lite.Config{Endpoint: "127.0.0.1:9000", Region: "x", Credentials: creds}); err == nil || !strings.Contains(err.Error(), "http://127.0.0.1:9000") {
 		t.Errorf("endpoint without a scheme: %v, want an example URL", err)
 	}
@@ -254,7 +254,7 @@ func TestListTruncatedWithoutToken(t *testing.T) {
 			defer srv.Close()
 			c, err := s3lite.New(context.Background(), s3lite.Config{
 				Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
-				Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+				Credentials: awslite.Static{AccessKeyID: "AKID", SecretAccessKey: "SECRET"},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -290,7 +290,7 @@ func TestRetryWaitsForTheBody(t *testing.T) {
 	defer srv.Close()
 	c, err := s3lite.New(context.Background(), s3lite.Config{
 		Endpoint: srv.URL, PathStyle: true, Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		Credentials: awslite.Static{AccessKeyID: "AKID", SecretAccessKey: "SECRET"},
 	})
 	if err != nil {
 		t.Fatal(err)
