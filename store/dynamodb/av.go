@@ -79,7 +79,7 @@ func (it *item) del(name string) {
 
 func (it item) clone() item { return append(item(nil), it...) }
 
-func attrS(s string) attrValue    { return attrValue{kind: avS, str: s} }
+func attrS(s string) attrValue   { return attrValue{kind: avS, str: s} }
 func attrNum(n string) attrValue { return attrValue{kind: avN, str: n} }
 func attrN(n int64) attrValue    { return attrValue{kind: avN, str: strconv.FormatInt(n, 10)} }
 func attrBool(b bool) attrValue  { return attrValue{kind: avBOOL, boolean: b} }
@@ -179,6 +179,11 @@ func appendString(b []byte, s string) []byte {
 type jsonReader struct {
 	b []byte
 	i int
+	// stack holds the fields of the items, maps and lists being read; each is copied out into
+	// a slice of its exact size when complete (one allocation per container).
+	stack []field
+	// names interns the attribute names of the answer: items repeat them.
+	names map[string]string
 }
 
 var errJSON = errors.New("malformed JSON")
@@ -456,6 +461,25 @@ func (r *jsonReader) skip() error {
 	return r.fail("want a value")
 }
 
+// name returns the attribute name, allocating once per distinct name of an answer.
+func (r *jsonReader) name(b []byte) string {
+	switch string(b) {
+	case "pk", "sk", "v", "ts", "m", "exp":
+		return attrName(b)
+	}
+	if s, ok := r.names[string(b)]; ok {
+		return s
+	}
+	if r.names == nil {
+		r.names = make(map[string]string)
+	}
+	s := string(b)
+	if len(r.names) < 256 {
+		r.names[s] = s
+	}
+	return s
+}
+
 // attrName returns the attribute name, without allocating for the names the store uses.
 func attrName(b []byte) string {
 	switch string(b) {
@@ -477,17 +501,30 @@ func attrName(b []byte) string {
 
 // item reads an item (an object of attribute values).
 func (r *jsonReader) item() (item, error) {
-	it := make(item, 0, 4)
+	base := len(r.stack)
 	err := r.object(func(key []byte) error {
-		name := attrName(key)
+		name := r.name(key)
 		v, err := r.av()
 		if err != nil {
 			return fmt.Errorf("attribute %q: %w", name, err)
 		}
-		it = append(it, field{name, v})
+		r.stack = append(r.stack, field{name, v})
 		return nil
 	})
-	return it, err
+	return r.pop(base), err
+}
+
+// pop returns the fields pushed since base in a new slice, and drops them from the stack.
+func (r *jsonReader) pop(base int) []field {
+	n := len(r.stack) - base
+	if n == 0 {
+		return nil
+	}
+	out := make([]field, n)
+	copy(out, r.stack[base:])
+	clear(r.stack[base:])
+	r.stack = r.stack[:base]
+	return out
 }
 
 // items reads an array of items.
@@ -527,24 +564,26 @@ func (r *jsonReader) av() (attrValue, error) {
 			v.boolean, err = r.boolean()
 		case "M":
 			v.kind = avM
-			var it item
-			it, err = r.item()
-			v.elems = it
+			v.elems, err = r.item()
 		case "L":
 			v.kind = avL
+			base := len(r.stack)
 			err = r.array(func() error {
 				e, err := r.av()
-				v.elems = append(v.elems, field{val: e})
+				r.stack = append(r.stack, field{val: e})
 				return err
 			})
+			v.elems = r.pop(base)
 		case "SS", "NS", "BS":
 			v.kind = map[string]avKind{"SS": avSS, "NS": avNS, "BS": avBS}[string(key)]
 			ek := map[avKind]avKind{avSS: avS, avNS: avN, avBS: avB}[v.kind]
+			base := len(r.stack)
 			err = r.array(func() error {
 				s, err := r.str()
-				v.elems = append(v.elems, field{val: attrValue{kind: ek, str: s}})
+				r.stack = append(r.stack, field{val: attrValue{kind: ek, str: s}})
 				return err
 			})
+			v.elems = r.pop(base)
 		default:
 			return r.fail(fmt.Sprintf("unknown attribute type %q", key))
 		}

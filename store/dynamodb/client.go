@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -183,7 +182,9 @@ func (c *client) attempt(ctx context.Context, op string, body []byte, hash strin
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 512), 16<<20)+1))
+	_, err = buf.ReadFrom(resp.Body)
+	out := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("DynamoDB %s: read the answer: %w", op, err)
 	}
