@@ -58,7 +58,8 @@ var ignoredHeaders = map[string]bool{
 // headers of req. payloadHash is the hex SHA-256 of the body (EmptySHA256 without one, or
 // "UNSIGNED-PAYLOAD" where the service allows it). The Host header, Content-Length (when above
 // 0) and every header of req but the ignored ones (Authorization, User-Agent, X-Amzn-Trace-Id,
-// Expect, Transfer-Encoding) are signed; set them all before signing.
+// Expect, Transfer-Encoding) are signed; set them all before signing. The query is rewritten in
+// its canonical form (sorted, escaped as SigV4 wants), as the SDK does.
 func (s *Signer) Sign(req *http.Request, creds Credentials, service, region, payloadHash string, now time.Time) {
 	now = now.UTC()
 	amzDate := now.Format("20060102T150405Z")
@@ -118,7 +119,9 @@ func (s *Signer) Sign(req *http.Request, creds Credentials, service, region, pay
 	}
 	b.WriteString(path)
 	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(req.URL.Query()))
+	query := canonicalQuery(req.URL.Query())
+	req.URL.RawQuery = query // sent as signed (the SDK does the same)
+	b.WriteString(query)
 	b.WriteByte('\n')
 	for _, n := range names {
 		b.WriteString(n)

@@ -44,7 +44,7 @@ func webIdentityProvider(hc *http.Client, endpoint, tokenFile, roleARN, session 
 		}
 		form := url.Values{
 			"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"},
-			"RoleArn": {roleARN}, "RoleSessionName": {name}, "WebIdentityToken": {strings.TrimSpace(string(token))},
+			"RoleArn": {roleARN}, "RoleSessionName": {name}, "WebIdentityToken": {string(token)}, // as read, like the SDK
 		}
 		var lastErr error
 		for attempt := 0; attempt < 3; attempt++ {
