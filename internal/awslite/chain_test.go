@@ -451,3 +451,47 @@ func TestCacheRefreshesBeforeExpiry(t *testing.T) {
 		t.Fatalf("expired: %v", err)
 	}
 }
+
+// TestCacheFetchesOnceConcurrently: many callers at once cause one fetch; while a refresh is
+// in flight, callers get the still-valid credentials without waiting for it.
+func TestCacheFetchesOnceConcurrently(t *testing.T) {
+	var fetches atomic.Int32
+	release := make(chan struct{})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	c := awslite.NewCacheClock(awslite.ProviderFunc(func(context.Context) (awslite.Credentials, error) {
+		n := fetches.Add(1)
+		if n > 1 {
+			<-release
+		}
+		return awslite.Credentials{AccessKeyID: fmt.Sprint("AK", n), SecretAccessKey: "s", Expires: now.Add(time.Hour)}, nil
+	}), func() time.Time { return *clock.Load() })
+	ctx := context.Background()
+	errs := make(chan error, 50)
+	for i := 0; i < 50; i++ {
+		go func() { _, err := c.Retrieve(ctx); errs <- err }()
+	}
+	for i := 0; i < 50; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fetches.Load() != 1 {
+		t.Fatalf("%d fetches for 50 concurrent callers", fetches.Load())
+	}
+	later := now.Add(57 * time.Minute) // in the refresh window
+	clock.Store(&later)
+	done := make(chan awslite.Credentials)
+	go func() { cr, _ := c.Retrieve(ctx); done <- cr }() // starts the refresh, blocked in the provider
+	for fetches.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if cr, err := c.Retrieve(ctx); err != nil || cr.AccessKeyID != "AK1" {
+		t.Fatalf("during the refresh: %+v %v, want the old AK1 at once", cr, err)
+	}
+	close(release)
+	if cr := <-done; cr.AccessKeyID != "AK2" {
+		t.Fatalf("refresh gave %s", cr.AccessKeyID)
+	}
+}

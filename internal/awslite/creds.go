@@ -47,9 +47,10 @@ func (f ProviderFunc) Retrieve(ctx context.Context) (Credentials, error) { retur
 const RefreshWindow = 5 * time.Minute
 
 // Cache keeps the credentials of a Provider until RefreshWindow before they expire (forever
-// when they do not), then fetches new ones, one fetch at a time. When a refresh fails while the
-// cached credentials are still valid, they are used on (and the refresh is tried again on the
-// next call after a second); once expired, the refresh's error is returned.
+// when they do not), then fetches new ones, one fetch at a time: calls meanwhile get the old
+// credentials while they are valid, else wait for the fetch. When a refresh fails while the
+// cached credentials are still valid, they are used on (and the refresh is tried again after a
+// second); once expired, the refresh's error is returned.
 type Cache struct {
 	p   Provider
 	now func() time.Time
@@ -57,7 +58,8 @@ type Cache struct {
 	mu        sync.Mutex
 	creds     Credentials
 	ok        bool
-	lastError time.Time // of the last failed refresh while the cached ones were valid
+	lastError time.Time     // of the last failed refresh while the cached ones were valid
+	inflight  chan struct{} // closed when the fetch in flight ends
 }
 
 // NewCache wraps p in a Cache.
@@ -65,26 +67,50 @@ func NewCache(p Provider) *Cache { return &Cache{p: p, now: time.Now} }
 
 // Retrieve implements Provider.
 func (c *Cache) Retrieve(ctx context.Context) (Credentials, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if c.ok && (c.creds.Expires.IsZero() || now.Before(c.creds.Expires.Add(-RefreshWindow)) ||
-		(now.Before(c.creds.Expires) && now.Sub(c.lastError) < time.Second)) {
-		return c.creds, nil
-	}
-	creds, err := c.p.Retrieve(ctx)
-	if err != nil {
-		if c.ok && now.Before(c.creds.Expires) {
-			c.lastError = now
-			return c.creds, nil // still valid: ride out a failed refresh
+	for {
+		c.mu.Lock()
+		now := c.now()
+		valid := c.ok && (c.creds.Expires.IsZero() || now.Before(c.creds.Expires))
+		if c.ok && (c.creds.Expires.IsZero() || now.Before(c.creds.Expires.Add(-RefreshWindow))) ||
+			valid && (c.inflight != nil || now.Sub(c.lastError) < time.Second) {
+			creds := c.creds
+			c.mu.Unlock()
+			return creds, nil
 		}
-		return Credentials{}, err
+		if ch := c.inflight; ch != nil {
+			c.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return Credentials{}, ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		c.inflight = ch
+		c.mu.Unlock()
+
+		creds, err := c.p.Retrieve(ctx)
+		if err == nil && (creds.AccessKeyID == "" || creds.SecretAccessKey == "") {
+			err = fmt.Errorf("aws credentials from %s: no access key ID or secret access key", creds.Source)
+		}
+		c.mu.Lock()
+		c.inflight = nil
+		close(ch)
+		if err != nil {
+			if c.ok && now.Before(c.creds.Expires) {
+				c.lastError = now
+				creds = c.creds
+				c.mu.Unlock()
+				return creds, nil // still valid: ride out a failed refresh
+			}
+			c.mu.Unlock()
+			return Credentials{}, err
+		}
+		c.creds, c.ok, c.lastError = creds, true, time.Time{}
+		c.mu.Unlock()
+		return creds, nil
 	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return Credentials{}, fmt.Errorf("aws credentials from %s: no access key ID or secret access key", creds.Source)
-	}
-	c.creds, c.ok, c.lastError = creds, true, time.Time{}
-	return creds, nil
 }
 
 // Invalidate makes the next Retrieve fetch new credentials (after an ExpiredToken answer).

@@ -84,6 +84,10 @@ func retryable(ctx context.Context, err error) (retry, timeout bool) {
 		}
 		return throttlingCodes[ae.Code] || transientCodes[ae.Code], transientCodes[ae.Code]
 	}
+	var ce *credsError
+	if errors.As(err, &ce) {
+		return false, false // the provider has retried
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true, true
