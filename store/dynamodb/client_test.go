@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/featuregraph/featuregraph/internal/awslite/sigcheck"
 	"github.com/featuregraph/featuregraph/store"
 	"github.com/featuregraph/featuregraph/store/dynamodb"
 )
@@ -171,5 +172,66 @@ func TestUnsupportedProfileFailsAtStart(t *testing.T) {
 	}
 	if _, err := dynamodb.New(context.Background(), dynamodb.Config{}); err == nil || !strings.Contains(err.Error(), "sso_session") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestSignaturesMatchSDK: every operation the store sends carries the signature the AWS SDK's
+// v4 signer computes for it (checked on the server side by sigcheck), with a session token.
+func TestSignaturesMatchSDK(t *testing.T) {
+	var mu sync.Mutex
+	ops := map[string]bool{}
+	var failures []string
+	fake, srv := newFake(t, func(op string, req map[string]any, n int) (int, any) {
+		switch op {
+		case "BatchGetItem":
+			return 200, batchGetResponse(requestedKeys(req), nil)
+		case "DescribeTable":
+			return 200, map[string]any{"Table": map[string]any{"TableStatus": "ACTIVE"}}
+		case "DescribeTimeToLive":
+			return 200, map[string]any{"TimeToLiveDescription": map[string]any{"TimeToLiveStatus": "DISABLED"}}
+		}
+		return 200, map[string]any{}
+	})
+	fake.check = func(r *http.Request, body []byte) {
+		err := sigcheck.Check(r, body, "SECRET/k+", "dynamodb", false)
+		mu.Lock()
+		defer mu.Unlock()
+		ops[strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")] = true
+		if err != nil {
+			failures = append(failures, err.Error())
+		}
+	}
+	t.Setenv("AWS_SESSION_TOKEN", "session/token=")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET/k+")
+	t.Setenv("AWS_PROFILE", "")
+	s, err := dynamodb.New(context.Background(), dynamodb.Config{Endpoint: srv.URL, Region: "ap-northeast-1", Table: fakeTable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	k := store.Key{Prefix: "u", ID: "ünï cödé \"1\"", Feature: "f"}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateTable(ctx))
+	must(s.Ping(ctx))
+	must(s.WriteStatic(ctx, []store.StaticWrite{{Key: k, Value: store.StringValue("v\n\"q\""), TS: 5, History: true}}))
+	must(s.ReadStaticKeys(ctx, []store.Key{k}, make([]store.StaticValue, 1)))
+	must(s.WriteActions(ctx, []store.ActionWrite{{Key: k, TS: 7, Member: `{"a":"b"}`}}))
+	_, err = s.ReadActions(ctx, []store.ActionQuery{{Key: k, Count: 2}})
+	must(err)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) > 0 {
+		t.Fatal(strings.Join(failures, "\n"))
+	}
+	for _, op := range []string{"CreateTable", "DescribeTable", "DescribeTimeToLive", "UpdateTimeToLive", "GetItem", "PutItem", "BatchWriteItem", "BatchGetItem", "Query"} {
+		if !ops[op] {
+			t.Errorf("%s was not sent (sent: %v)", op, ops)
+		}
 	}
 }
