@@ -2,6 +2,8 @@ package awslite
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,6 +25,9 @@ type Config struct {
 	// Profile is the shared-config profile in use: AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
 	// "default".
 	Profile string
+	// RootCAs is the CA bundle of AWS_CA_BUNDLE, else of the profile's ca_bundle, which then
+	// replaces the system's roots for every AWS request, as with the SDK; nil without one.
+	RootCAs *x509.CertPool
 
 	profile map[string]string // the profile's settings (config file, then credentials file)
 }
@@ -81,6 +86,23 @@ func Load(opts Options) (*Config, error) {
 		prof = map[string]string{}
 	}
 	cfg.profile = prof
+	if bundle := firstEnv("AWS_CA_BUNDLE"); bundle != "" || prof["ca_bundle"] != "" {
+		setting := "AWS_CA_BUNDLE"
+		if bundle == "" {
+			bundle, setting = prof["ca_bundle"], fmt.Sprintf("ca_bundle of profile %q", cfg.Profile)
+		}
+		pem, err := os.ReadFile(bundle)
+		if err != nil {
+			return nil, fmt.Errorf("aws config: %s: %w", setting, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("aws config: %s: %s holds no PEM certificate", setting, bundle)
+		}
+		if opts.HTTPClient.Transport == nil {
+			opts.HTTPClient.Transport = cfg.Transport()
+		}
+	}
 	cfg.Region = firstEnv("AWS_REGION", "AWS_DEFAULT_REGION")
 	if cfg.Region == "" {
 		cfg.Region = prof["region"]
@@ -97,6 +119,15 @@ func Load(opts Options) (*Config, error) {
 	cache.now = opts.Now
 	cfg.Credentials = cache
 	return cfg, nil
+}
+
+// Transport is a clone of http.DefaultTransport trusting RootCAs when set.
+func (c *Config) Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if c != nil && c.RootCAs != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: c.RootCAs}
+	}
+	return t
 }
 
 // EndpointURL is the endpoint configured for a service (its SDK ID upper-cased with spaces as

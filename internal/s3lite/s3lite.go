@@ -112,32 +112,27 @@ type Client struct {
 
 // New builds a client, resolving the region and the credentials as Config says.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	if cfg.Credentials == nil || cfg.Region == "" || cfg.Endpoint == "" {
-		creds := cfg.Credentials
-		if creds == nil && cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-			// A local S3-compatible store without credentials configured: sign with placeholders.
-			creds = awslite.Static{AccessKeyID: "local", SecretAccessKey: "local", Source: "placeholder for a local endpoint"}
-		}
-		awsCfg, err := awslite.Load(awslite.Options{Credentials: creds})
-		if err != nil {
-			return nil, fmt.Errorf("s3: load AWS config: %w", err)
-		}
-		if cfg.Region == "" {
-			cfg.Region = awsCfg.Region
-		}
-		if cfg.Endpoint == "" {
-			cfg.Endpoint = awsCfg.EndpointURL("S3")
-		}
-		cfg.Credentials = awsCfg.Credentials
+	creds := cfg.Credentials
+	if creds == nil && cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		// A local S3-compatible store without credentials configured: sign with placeholders.
+		creds = awslite.Static{AccessKeyID: "local", SecretAccessKey: "local", Source: "placeholder for a local endpoint"}
 	}
+	awsCfg, err := awslite.Load(awslite.Options{Credentials: creds})
+	if err != nil {
+		return nil, fmt.Errorf("s3: load AWS config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = awsCfg.Region
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = awsCfg.EndpointURL("S3")
+	}
+	cfg.Credentials = awsCfg.Credentials
 	if cfg.Region == "" {
 		if cfg.Endpoint == "" {
 			return nil, errors.New("s3: no region configured (set --s3-region or AWS_REGION)")
 		}
 		cfg.Region = "us-east-1"
-	}
-	if cfg.Credentials == nil {
-		return nil, errors.New("s3: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
 	}
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
@@ -148,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("s3: endpoint %q: want a URL like http://127.0.0.1:9000", cfg.Endpoint)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = &http.Client{Transport: awsCfg.Transport()} // with AWS_CA_BUNDLE's roots
 	}
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 1000

@@ -246,8 +246,8 @@ func parseError(op string, resp *http.Response, body []byte) error {
 }
 
 // newHTTPClient is the SDK's transport with the store's connection bounds.
-func newHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+func newHTTPClient(aws *awslite.Config) *http.Client {
+	t := aws.Transport() // with AWS_CA_BUNDLE's roots
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64 // the default 10 makes concurrent batches re-dial
 	// Bounded: under overload 1,130 connections were opened to one endpoint. Calls beyond

@@ -2,6 +2,7 @@ package dynamodb_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -233,5 +234,30 @@ func TestSignaturesMatchSDK(t *testing.T) {
 		if !ops[op] {
 			t.Errorf("%s was not sent (sent: %v)", op, ops)
 		}
+	}
+}
+
+// TestCABundle: AWS_CA_BUNDLE's roots are the ones a TLS endpoint is checked against, as with
+// the SDK; without them the endpoint's self-signed certificate is refused; a file without a
+// certificate is an error of New naming the variable.
+func TestCABundle(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{}`) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "ca.pem")
+	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("AWS_CA_BUNDLE", "")
+	if err := fakeStore(t, srv.URL, nil, func(c *dynamodb.Config) { c.MaxAttempts = 1 }).Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the bundle: %v, want a certificate error", err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	if err := fakeStore(t, srv.URL, nil, nil).Ping(context.Background()); err != nil {
+		t.Fatalf("with the bundle: %v", err)
+	}
+	os.WriteFile(bundle, []byte("not a certificate"), 0o600)
+	if _, err := dynamodb.New(context.Background(), dynamodb.Config{Endpoint: srv.URL}); err == nil || !strings.Contains(err.Error(), "AWS_CA_BUNDLE") {
+		t.Fatalf("bad bundle: %v", err)
 	}
 }

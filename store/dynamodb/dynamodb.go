@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	delays := cfg.backoff()
 	db := &client{
-		hc:          newHTTPClient(),
+		hc:          newHTTPClient(aws),
 		endpoint:    strings.TrimSuffix(endpoint, "/"),
 		region:      region,
 		creds:       aws.Credentials,
