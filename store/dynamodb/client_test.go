@@ -261,3 +261,33 @@ func TestCABundle(t *testing.T) {
 		t.Fatalf("bad bundle: %v", err)
 	}
 }
+
+// TestRetryQuota: during an outage the client retries until its retry quota (500 tokens, 5 a
+// retry) is spent, then tries each call once, saying so, as the SDK's standard retryer does.
+func TestRetryQuota(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		w.WriteHeader(503)
+		io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ServiceUnavailable","message":"down"}`)
+	}))
+	defer srv.Close()
+	s := fakeStore(t, srv.URL, nil, func(c *dynamodb.Config) { c.RetryBaseDelay, c.RetryMaxDelay = time.Microsecond, time.Microsecond })
+	var last error
+	for i := 0; i < 60; i++ {
+		last = s.Ping(context.Background())
+		if !errors.Is(last, store.ErrUnavailable) {
+			t.Fatalf("ping %d: %v", i, last)
+		}
+	}
+	// 50 calls use 2 retries each (100 retries × 5 = the 500 tokens), the 10 after try once.
+	if requests != 50*3+10 {
+		t.Fatalf("%d requests, want %d", requests, 50*3+10)
+	}
+	if !strings.Contains(last.Error(), "retry quota") {
+		t.Fatalf("last error %v does not name the retry quota", last)
+	}
+}
