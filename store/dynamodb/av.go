@@ -77,8 +77,6 @@ func (it *item) del(name string) {
 	}
 }
 
-func (it item) clone() item { return append(item(nil), it...) }
-
 func attrS(s string) attrValue   { return attrValue{kind: avS, str: s} }
 func attrNum(n string) attrValue { return attrValue{kind: avN, str: n} }
 func attrN(n int64) attrValue    { return attrValue{kind: avN, str: strconv.FormatInt(n, 10)} }
