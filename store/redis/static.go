@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -122,7 +123,16 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 	for j, f := range q.Features {
 		proto[2+j] = f
 	}
-	args := make([]any, len(q.IDs)*len(proto))
+	// The arguments of all the HMGETs in one slice, reused across reads (P2's 100 × 52 are
+	// 83 KB): go-redis holds them only until Exec returns.
+	ap := argsPool.Get().(*[]any)
+	defer func() { clear(*ap); argsPool.Put(ap) }()
+	if n := len(q.IDs) * len(proto); cap(*ap) < n {
+		*ap = make([]any, n)
+	} else {
+		*ap = (*ap)[:n]
+	}
+	args := *ap
 	for i, id := range q.IDs {
 		a := args[i*len(proto) : (i+1)*len(proto) : (i+1)*len(proto)]
 		copy(a, proto)
@@ -152,6 +162,8 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 	}
 	return missing, nil
 }
+
+var argsPool = sync.Pool{New: func() any { return new([]any) }}
 
 // respError is an error reply found in a raw RESP reply ("-ERR ..." or a RESP3 blob error).
 type respError string
