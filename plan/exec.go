@@ -422,6 +422,10 @@ func (r *run) readHistory(level []*batch) {
 
 // setValue sets cell c of b from a stored value (Kind Absent: the default).
 func (r *run) setValue(b *batch, c int, s *staticRead, sv store.Value) {
+	if sv.Kind == s.kind && sv.Kind != store.Absent {
+		b.vals[c] = sv // the common case: the form Conform answers unchanged
+		return
+	}
 	if sv.Kind == store.Absent {
 		b.vals[c] = s.f.Default
 		return
