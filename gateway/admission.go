@@ -200,10 +200,13 @@ const (
 	codeBadRequest = "BAD_REQUEST"
 	// codeUnsupportedMedia: a POST whose Content-Type is not one the endpoint reads (415).
 	codeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	// codeDepthLimit, codeCostLimit: the depth and cost limits (cost.go).
+	codeDepthLimit = "DEPTH_LIMIT_EXCEEDED"
+	codeCostLimit  = "COMPLEXITY_LIMIT_EXCEEDED"
 )
 
 func init() {
-	for _, c := range []string{codeOverloaded, codeShapeLimit, codeInputLimit} {
+	for _, c := range []string{codeOverloaded, codeShapeLimit, codeInputLimit, codeDepthLimit, codeCostLimit} {
 		errcode.RegisterErrorType(c, errcode.KindProtocol)
 	}
 }

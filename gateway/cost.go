@@ -70,13 +70,13 @@ func (q *queryCost) MutateOperationContext(ctx context.Context, rc *graphql.Oper
 	case m.depth > q.maxDepth:
 		return &gqlerror.Error{
 			Message:    fmt.Sprintf("query is %d levels deep, at most %d allowed", m.depth, q.maxDepth),
-			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
+			Extensions: map[string]any{"code": codeDepthLimit},
 		}
 	case m.cost > q.maxCost:
 		return &gqlerror.Error{
 			Message: fmt.Sprintf("query would return about %.0f values, at most %.0f allowed (lower ids or count, or split the query)",
 				m.cost, q.maxCost),
-			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
+			Extensions: map[string]any{"code": codeCostLimit},
 		}
 	}
 	if req := requestFrom(ctx); req != nil && !req.admitCost(ctx, m.cost) {

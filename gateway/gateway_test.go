@@ -531,7 +531,7 @@ func testNestedJoinsStayBatched(t *testing.T, config func(*gateway.Config)) {
 // are 200 (application/json) or 400 (application/graphql-response+json) with no data entry,
 // and an error-free answer is written as gqlgen would.
 func TestPOSTFollowsGraphQLOverHTTP(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.MaxBodyBytes = 4096 })
+	e := newEnv(t, func(c *gateway.Config) { c.MaxBodyBytes, c.MaxDepth, c.MaxComplexity = 4096, 3, 10 })
 	e.static("user", "1", "os", "<ios & co>", 1)
 	post := func(body, accept string) (string, string, int) {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/graphql", strings.NewReader(body))
@@ -549,6 +549,9 @@ func TestPOSTFollowsGraphQLOverHTTP(t *testing.T) {
 	}
 	const gr = "application/graphql-response+json"
 	big := `{"query":"{ user(id: 1) { os } }","x":"` + strings.Repeat("secret", 2000) + `"}`
+	// Over the depth limit (3) and over the cost limit (10 values).
+	deep := `{ user(id: 1) { recentClickedArticles { article { recentViewers { user { os } } } } } }`
+	costly := strings.TrimSuffix(strings.Repeat("1,", 11), ",")
 	for _, tc := range []struct {
 		name, body, accept string
 		status             int
@@ -562,6 +565,10 @@ func TestPOSTFollowsGraphQLOverHTTP(t *testing.T) {
 		{"parse graphql-response", `{"query":"{"}`, gr + ", application/json", 400, gr, `Expected Name`},
 		{"variables json", `{"query":"query($id: Int!) { user(id: $id) { os } }","variables":{"id":"x"}}`, "", 200, "application/json", `Int`},
 		{"variables graphql-response", `{"query":"query($id: Int!) { user(id: $id) { os } }","variables":{"id":"x"}}`, gr, 400, gr, `Int`},
+		{"depth json", `{"query":"` + deep + `"}`, "", 200, "application/json", `DEPTH_LIMIT_EXCEEDED`},
+		{"depth graphql-response", `{"query":"` + deep + `"}`, gr, 400, gr, `DEPTH_LIMIT_EXCEEDED`},
+		{"cost json", `{"query":"{ users(ids: [` + costly + `]) { os } }"}`, "", 200, "application/json", `COMPLEXITY_LIMIT_EXCEEDED`},
+		{"cost graphql-response", `{"query":"{ users(ids: [` + costly + `]) { os } }"}`, gr, 400, gr, `COMPLEXITY_LIMIT_EXCEEDED`},
 		{"no query", `{"variables":{}}`, "", 400, "application/json", `no query`},
 		{"not JSON", `{"query": "{ user(id: 1) { os } }", oops}`, "", 400, "application/json", `the body is not a GraphQL request`},
 		{"too large", big, "", 413, "application/json", `larger than 4096 bytes`},
