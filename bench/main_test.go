@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/featuregraph/featuregraph/internal/testenv"
 )
 
 // TestSmoke runs every scenario briefly on the memory backend with little data: the bench
@@ -16,6 +18,7 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the bench for a few seconds")
 	}
+	testenv.Slow(t, "runs every bench scenario for a few seconds")
 	out := filepath.Join(t.TempDir(), "bench.json")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

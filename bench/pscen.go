@@ -710,6 +710,7 @@ func (e *pEnv) serverArgs(srv *pServer, backend string) (args []string) {
 func (e *pEnv) warm(ctx context.Context, url string, direct bool) error {
 	q, _ := json.Marshal(pQuery(true))
 	var buf bytes.Buffer
+	failed, lastErr := 0, error(nil)
 	for from := 1; from <= e.users; from += 100 {
 		vars := []byte(`{"ids":[`)
 		for id := from; id < min(from+100, e.users+1); id++ {
@@ -723,9 +724,26 @@ func (e *pEnv) warm(ctx context.Context, url string, direct bool) error {
 		if !direct {
 			body = append(append(append([]byte(`{"query":`), q...), `,"variables":`...), append(vars, '}')...)
 		}
-		if err := post(ctx, e.client, url, body, &buf); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
+		// A busy box can answer a batch 503 (overload) or time it out: retry it, then go on.
+		// A batch that never succeeds leaves its users cold, which the run's figures show
+		// (its failed requests and backend commands); it does not stop the run.
+		var err error
+		for attempt := 0; attempt < 5; attempt++ {
+			if err = post(ctx, e.client, url, body, &buf); err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("warm-up: %w", ctx.Err())
+		}
+		if err != nil {
+			failed++
+			lastErr = err
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "bench: warm-up: %d batches of 100 users failed after 5 attempts (last: %v); measuring anyway\n", failed, lastErr)
 	}
 	return nil
 }

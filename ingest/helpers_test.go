@@ -4,19 +4,16 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/featuregraph/featuregraph/ingest"
+	"github.com/featuregraph/featuregraph/ingest/internal/ingesttest"
 	"github.com/featuregraph/featuregraph/registry"
 )
 
-// repoDir is the module root, found from this file's location.
-func repoDir(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
-}
+// repoDir is the module root (see ingesttest.ModuleRoot).
+func repoDir(testing.TB) string { return ingesttest.ModuleRoot() }
 
 func exampleRegistry(t testing.TB) *registry.Registry {
 	t.Helper()

@@ -89,6 +89,7 @@ func rowString(r offline.Row) string {
 // starts another on the same spool directory: every write that the sampling keeps reaches S3 at
 // least once, none of the others does, and every row carries the registry fingerprint.
 func TestDownsyncKillRestart(t *testing.T) {
+	testenv.Slow(t, "kills and restarts an ingest worker child process mid-stream under slow S3 uploads")
 	const ratio, n = 0.5, 3000
 	redisAddr := testenv.Redis(t)
 	endpoint := testenv.DynamoDB(t)

@@ -60,6 +60,13 @@ type load struct {
 type staticRead struct {
 	f       *registry.Feature
 	aliases []string
+	// kind is the store.Kind a stored value of f has when it needs no conversion (a single
+	// value of its type; Absent for containers): setValue takes it as it is.
+	kind store.Kind
+}
+
+func newStaticRead(f *registry.Feature) staticRead {
+	return staticRead{f: f, kind: registry.SingleKind(f.Type, f.Container)}
 }
 
 type actionField struct {
@@ -243,7 +250,7 @@ func (c *compiler) entity(ent *entityInfo, lists [][]collected, joinAliases []st
 				if !seen {
 					j = len(ld.statics)
 					index[f] = j
-					ld.statics = append(ld.statics, staticRead{f: f})
+					ld.statics = append(ld.statics, newStaticRead(f))
 				}
 				ld.statics[j].aliases = append(ld.statics[j].aliases, cf.alias)
 				of.kind, of.n = kStatic, j

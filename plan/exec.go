@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -422,6 +423,10 @@ func (r *run) readHistory(level []*batch) {
 
 // setValue sets cell c of b from a stored value (Kind Absent: the default).
 func (r *run) setValue(b *batch, c int, s *staticRead, sv store.Value) {
+	if sv.Kind == s.kind && sv.Kind != store.Absent {
+		b.vals[c] = sv // the common case: the form Conform answers unchanged
+		return
+	}
 	if sv.Kind == store.Absent {
 		b.vals[c] = s.f.Default
 		return
@@ -450,8 +455,11 @@ func (r *run) readCurrent(level []*batch) {
 	}
 	var groups []*group
 	byPrefix := map[string]*group{}
-	rowOf := make([][]int32, len(level)) // per batch, per id: the entity's index in its group
-	colOf := make([][]int32, len(level)) // per batch, per static: the feature's index in its group
+	// Per batch, per id: the entity's index in its group, and per static: the feature's index
+	// in its group. nil: the identity, for the first batch of a group, whose ids and features
+	// are the group's query as they are (the common case, one batch per entity kind: no maps).
+	rowOf := make([][]int32, len(level))
+	colOf := make([][]int32, len(level))
 	for x, b := range level {
 		if len(b.ids) == 0 || len(b.ld.statics) == 0 {
 			continue
@@ -459,9 +467,26 @@ func (r *run) readCurrent(level []*batch) {
 		prefix := b.ld.ent.e.Prefix
 		g := byPrefix[prefix]
 		if g == nil {
-			g = &group{q: store.StaticQuery{Prefix: prefix}, ids: map[string]int{}, features: map[string]int{}}
+			g = &group{q: store.StaticQuery{Prefix: prefix, IDs: b.ids, Features: make([]string, len(b.ld.statics))}}
+			for j, st := range b.ld.statics {
+				g.q.Features[j] = st.f.Name
+			}
 			byPrefix[prefix] = g
 			groups = append(groups, g)
+			continue
+		}
+		if g.ids == nil {
+			// A second batch of the kind: index the group's ids and features, and copy its
+			// ids (they are the first batch's).
+			g.q.IDs = slices.Clone(g.q.IDs)
+			g.ids = make(map[string]int, len(g.q.IDs)+len(b.ids))
+			for k := len(g.q.IDs) - 1; k >= 0; k-- {
+				g.ids[g.q.IDs[k]] = k // the first of duplicate ids
+			}
+			g.features = make(map[string]int, len(g.q.Features))
+			for k := len(g.q.Features) - 1; k >= 0; k-- {
+				g.features[g.q.Features[k]] = k
+			}
 		}
 		rowOf[x] = make([]int32, len(b.ids))
 		for i, id := range b.ids {
@@ -509,10 +534,19 @@ func (r *run) readCurrent(level []*batch) {
 		g := byPrefix[b.ld.ent.e.Prefix]
 		nf := len(g.q.Features)
 		b.vals = r.values(len(b.ids) * ns)
+		rows, cols := rowOf[x], colOf[x]
 		for i := range b.ids {
-			row := g.out[int(rowOf[x][i])*nf:]
+			e := i
+			if rows != nil {
+				e = int(rows[i])
+			}
+			row := g.out[e*nf : (e+1)*nf]
 			for j := range b.ld.statics {
-				r.setValue(b, i*ns+j, &b.ld.statics[j], row[colOf[x][j]].Value)
+				c := j
+				if cols != nil {
+					c = int(cols[j])
+				}
+				r.setValue(b, i*ns+j, &b.ld.statics[j], row[c].Value)
 			}
 		}
 	}

@@ -73,7 +73,7 @@ func (c *compiler) onDemand(ld *load, of *objField, f *registry.Feature, cf coll
 		}
 		if j < 0 {
 			j = len(ld.services)
-			ld.services = append(ld.services, staticRead{f: f})
+			ld.services = append(ld.services, newStaticRead(f))
 		}
 		ld.services[j].aliases = append(ld.services[j].aliases, cf.alias)
 		of.kind, of.n = kService, j
@@ -104,7 +104,7 @@ func (c *compiler) onDemand(ld *load, of *objField, f *registry.Feature, cf coll
 		if !seen {
 			j = len(ld.statics)
 			ld.staticIx[sf] = j
-			ld.statics = append(ld.statics, staticRead{f: sf})
+			ld.statics = append(ld.statics, newStaticRead(sf))
 		}
 		df.statics = append(df.statics, j)
 	}

@@ -129,6 +129,16 @@ func (r *Registry) DecodeStatic(prefix, feature string, v any) (store.Value, err
 
 var _ store.ValueDecoder = (*Registry)(nil)
 
+// SingleKind is the store.Kind of a value of type t in container c that Conform returns
+// unchanged without looking further: the kind of t for a single value, Absent for a container
+// (its items are checked one by one).
+func SingleKind(t Type, c Container) store.Kind {
+	if c != Single {
+		return store.Absent
+	}
+	return kindOf(t)
+}
+
 // kindOf is the store.Kind of a single value of type t.
 func kindOf(t Type) store.Kind {
 	switch t {

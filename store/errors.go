@@ -19,7 +19,7 @@ var (
 )
 
 // BackendError names the backend and operation that failed. Backends return it (wrapping one
-// of the sentinel errors, or the SDK error) so that the GraphQL error presenter can say which
+// of the sentinel errors, or the client's error) so that the GraphQL error presenter can say which
 // backend failed.
 type BackendError struct {
 	Backend string // "dynamodb", "redis", "memory"

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // DynamoDB holds exactly what the events say at once, and once Redis is back (empty) the
 // statics written during the outage are written through to it in the background.
 func TestConsumerRealStores(t *testing.T) {
+	testenv.Slow(t, "consumes a stream with Redis stopped halfway, then waits for the write-through")
 	rsrv := testenv.NewRedis(t)
 	endpoint := testenv.DynamoDB(t)
 	ctx := context.Background()

@@ -24,8 +24,9 @@ var _ S3API = (*s3lite.Client)(nil)
 // S3Config configures the S3 client of NewS3Client (see s3lite.Config for the defaults).
 type S3Config = s3lite.Config
 
-// NewS3Client builds an S3 client with the SDK's credential chain (AWS_ACCESS_KEY_ID,
-// AWS_PROFILE, web identity, instance roles...).
+// NewS3Client builds an S3 client with the AWS SDK's default credential chain, as
+// internal/awslite implements it (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity, container and
+// instance roles).
 func NewS3Client(ctx context.Context, cfg S3Config) (*s3lite.Client, error) {
 	return s3lite.New(ctx, cfg)
 }

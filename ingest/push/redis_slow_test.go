@@ -39,6 +39,7 @@ var slowIDs = map[string][]string{
 // healthy again it is brought up to date in the background (no key pending; every static Redis
 // holds is DynamoDB's, and every series it holds is DynamoDB's). Push latencies are logged.
 func TestPushesNeverWaitOnSlowRedis(t *testing.T) {
+	testenv.Slow(t, "phases of pushes with Redis slowed by a fault proxy, then its recovery")
 	ctx := context.Background()
 	proxy := testenv.NewFaultProxy(t, testenv.NewRedis(t).Addr())
 	dyn, err := dynamodb.New(ctx, dynamodb.Config{Endpoint: testenv.DynamoDB(t), Table: fmt.Sprintf("push_slow_%d", time.Now().UnixNano())})

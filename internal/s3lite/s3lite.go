@@ -1,7 +1,6 @@
 // Package s3lite is a small S3 client: Get, List and Put of objects over the S3 REST API, signed
-// with the AWS SDK's SigV4 signer and the SDK's credential chain (both already compiled for
-// DynamoDB). It exists so that the binary does not compile the full S3 SDK (service/s3 and its
-// checksum, event-stream and SigV4a modules), which took about a tenth of a cold build.
+// with internal/awslite's SigV4 signer and credential chain (the AWS SDK's default chain). It
+// exists so that the binary does not compile the AWS SDK.
 //
 // It speaks to AWS S3 (virtual-hosted addressing) and to S3-compatible stores (MinIO, Ceph,
 // gofakes3) through Config.Endpoint, usually with Config.PathStyle.
@@ -24,10 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/featuregraph/featuregraph/internal/awslite"
 )
 
 // API is what a user of S3 objects needs; *Client implements it. Tests and decorators can
@@ -82,20 +78,22 @@ func (e *Error) Is(target error) bool {
 
 // Config configures New. Every field documents its default.
 type Config struct {
-	// Region is the bucket's region. Default: the SDK's (AWS_REGION, shared config);
+	// Region is the bucket's region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's;
 	// "us-east-1" when Endpoint is set and none is configured.
 	Region string
 	// Endpoint overrides the service URL for S3-compatible stores (MinIO, Ceph, a local fake),
-	// e.g. http://127.0.0.1:9000. Default: https://s3.<region>.amazonaws.com.
+	// e.g. http://127.0.0.1:9000. Default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (or the
+	// profile's endpoint_url), else https://s3.<region>.amazonaws.com.
 	Endpoint string
 	// PathStyle addresses buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint>, which
 	// most S3-compatible stores need. Default false (buckets whose name is not a DNS label,
 	// with dots say, and endpoints given by IP address are always addressed path-style).
 	PathStyle bool
-	// Credentials signs the requests. Default: the SDK's credential chain (AWS_ACCESS_KEY_ID,
-	// AWS_PROFILE, web identity, instance roles...); placeholder keys when Endpoint is set and
+	// Credentials signs the requests. Default: the AWS SDK's default credential chain
+	// (awslite.Load: AWS_ACCESS_KEY_ID, AWS_PROFILE and the shared files, web identity,
+	// container and instance-role credentials); placeholder keys when Endpoint is set and
 	// neither AWS_ACCESS_KEY_ID nor AWS_PROFILE is.
-	Credentials aws.CredentialsProvider
+	Credentials awslite.Provider
 	// HTTPClient sends the requests. Default: a client with http.DefaultTransport.
 	HTTPClient *http.Client
 	// MaxKeys is the page size of List. Default 1000 (S3's maximum).
@@ -109,36 +107,32 @@ type Config struct {
 type Client struct {
 	cfg      Config
 	endpoint *url.URL
-	signer   *v4.Signer
+	signer   *awslite.Signer
 }
 
 // New builds a client, resolving the region and the credentials as Config says.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	if cfg.Credentials == nil || cfg.Region == "" {
-		var opts []func(*awsconfig.LoadOptions) error
-		if cfg.Region != "" {
-			opts = append(opts, awsconfig.WithRegion(cfg.Region))
-		}
-		if cfg.Credentials != nil {
-			opts = append(opts, awsconfig.WithCredentialsProvider(cfg.Credentials))
-		} else if cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-			// A local S3-compatible store without credentials configured: sign with placeholders.
-			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-		}
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("s3: load AWS config: %w", err)
-		}
-		cfg.Region, cfg.Credentials = awsCfg.Region, awsCfg.Credentials
+	creds := cfg.Credentials
+	if creds == nil && cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		// A local S3-compatible store without credentials configured: sign with placeholders.
+		creds = awslite.Static{AccessKeyID: "local", SecretAccessKey: "local", Source: "placeholder for a local endpoint"}
 	}
+	awsCfg, err := awslite.Load(awslite.Options{Credentials: creds})
+	if err != nil {
+		return nil, fmt.Errorf("s3: load AWS config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = awsCfg.Region
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = awsCfg.EndpointURL("S3")
+	}
+	cfg.Credentials = awsCfg.Credentials
 	if cfg.Region == "" {
 		if cfg.Endpoint == "" {
 			return nil, errors.New("s3: no region configured (set --s3-region or AWS_REGION)")
 		}
 		cfg.Region = "us-east-1"
-	}
-	if cfg.Credentials == nil {
-		return nil, errors.New("s3: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
 	}
 	endpoint := cfg.Endpoint
 	if endpoint == "" {
@@ -149,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("s3: endpoint %q: want a URL like http://127.0.0.1:9000", cfg.Endpoint)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = &http.Client{Transport: awsCfg.Transport()} // with AWS_CA_BUNDLE's roots
 	}
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 1000
@@ -157,9 +151,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
 	}
-	return &Client{cfg: cfg, endpoint: u, signer: v4.NewSigner(func(o *v4.SignerOptions) {
-		o.DisableURIPathEscaping = true // S3 signs the path as sent, escaped once
-	})}, nil
+	return &Client{cfg: cfg, endpoint: u, signer: &awslite.Signer{
+		DisableURIPathEscaping: true, // S3 signs the path as sent, escaped once
+	}}, nil
 }
 
 // Get returns the object's body and size.
@@ -229,8 +223,7 @@ func (c *Client) Put(ctx context.Context, bucket, key string, body io.ReadSeeker
 	return resp.Body.Close()
 }
 
-// emptySHA256 is the payload hash of a request without a body.
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+const emptySHA256 = awslite.EmptySHA256
 
 // do sends a signed request, retrying 5xx, 429 and connection failures, and turns an error
 // answer into an *Error. The caller closes the body of the answer it gets.
@@ -291,9 +284,7 @@ func (c *Client) do(ctx context.Context, op, method, bucket, key string, query u
 		if err != nil {
 			return nil, fmt.Errorf("s3: %s s3://%s/%s: credentials: %w", op, bucket, key, err)
 		}
-		if err := c.signer.SignHTTP(ctx, creds, req, hash, "s3", c.cfg.Region, time.Now()); err != nil {
-			return nil, fmt.Errorf("s3: %s s3://%s/%s: sign: %w", op, bucket, key, err)
-		}
+		c.signer.Sign(req, creds, "s3", c.cfg.Region, hash, time.Now())
 		resp, err := c.cfg.HTTPClient.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -10,9 +10,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -46,7 +43,7 @@ type Event = store.StoredEvent
 func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) error {
 	type itemKey struct{ pk, sk string }
 	index := make(map[itemKey]int, len(writes))
-	var reqs []types.WriteRequest
+	var reqs []item
 	var exps []int64
 	for _, w := range writes {
 		if w.TS < 0 {
@@ -57,22 +54,18 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 		if i, dup := index[k]; dup {
 			if exp > exps[i] || (exp == 0 && exps[i] != 0) { // 0 = never: the latest of all
 				exps[i] = exp
-				setExp(reqs[i].PutRequest.Item, exp)
+				setExp(&reqs[i], exp)
 			}
 			continue
 		}
-		item := map[string]types.AttributeValue{
-			"pk": attrS(k.pk),
-			"sk": &types.AttributeValueMemberN{Value: k.sk},
-			"ts": attrN(w.TS),
-			"m":  attrS(w.Member),
-		}
+		it := make(item, 4, 6)
+		it[0], it[1], it[2], it[3] = field{"pk", attrS(k.pk)}, field{"sk", attrNum(k.sk)}, field{"ts", attrN(w.TS)}, field{"m", attrS(w.Member)}
 		if v, ok := memberFields(w.Member); ok {
-			item["v"] = v
+			it = append(it, field{"v", v})
 		}
-		setExp(item, exp)
+		setExp(&it, exp)
 		index[k] = len(reqs)
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		reqs = append(reqs, it)
 		exps = append(exps, exp)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -84,31 +77,31 @@ func (s *Store) WriteActions(ctx context.Context, writes []store.ActionWrite) er
 	return g.Wait()
 }
 
-func setExp(item map[string]types.AttributeValue, exp int64) {
+func setExp(it *item, exp int64) {
 	if exp > 0 {
-		item["exp"] = attrN(exp)
+		it.set("exp", attrN(exp))
 	} else {
-		delete(item, "exp")
+		it.del("exp")
 	}
 }
 
 // memberFields is the member's JSON object as an M, for people reading the table.
-func memberFields(member string) (types.AttributeValue, bool) {
+func memberFields(member string) (attrValue, bool) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(member)))
 	dec.UseNumber()
 	var fields map[string]any
 	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, false
+		return attrValue{}, false
 	}
 	av, err := toAttr(fields)
 	return av, err == nil
 }
 
 // batchWrite writes at most 25 items, retrying UnprocessedItems.
-func (s *Store) batchWrite(ctx context.Context, batch []types.WriteRequest) error {
+func (s *Store) batchWrite(ctx context.Context, batch []item) error {
 	for attempt := 0; ; attempt++ {
-		out, err := call(s, "BatchWriteItem", len(batch), func() (*dynamodb.BatchWriteItemOutput, error) {
-			return s.api.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{s.cfg.Table: batch}})
+		left, err := call(s, "BatchWriteItem", len(batch), func() ([]item, error) {
+			return s.db.batchWriteItem(ctx, s.cfg.Table, batch)
 		})
 		if err != nil {
 			if attempt > 0 {
@@ -116,7 +109,6 @@ func (s *Store) batchWrite(ctx context.Context, batch []types.WriteRequest) erro
 			}
 			return err
 		}
-		left := out.UnprocessedItems[s.cfg.Table]
 		if len(left) == 0 {
 			return nil
 		}
@@ -199,19 +191,14 @@ func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error)
 	if want <= 0 {
 		return nil, nil
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(s.cfg.Table),
-		ScanIndexForward:         aws.Bool(false),
-		ConsistentRead:           aws.Bool(s.cfg.ConsistentRead),
-		ProjectionExpression:     aws.String("#ts, m, #exp"),
-		ExpressionAttributeNames: map[string]string{"#ts": "ts", "#exp": "exp"},
-	}
 	kc, vals := keyCondition(q)
-	in.KeyConditionExpression, in.ExpressionAttributeValues = aws.String(kc), vals
+	in := &queryInput{
+		key:        condition{expr: kc, names: map[string]string{"#ts": "ts", "#exp": "exp"}, values: vals},
+		consistent: s.cfg.ConsistentRead,
+		projection: "#ts, m, #exp",
+	}
 	if q.Filter != nil {
-		if fe := filterExpression(q.Filter, in.ExpressionAttributeNames, in.ExpressionAttributeValues); fe != "" {
-			in.FilterExpression = aws.String(fe)
-		}
+		in.filter = filterExpression(q.Filter, in.key.names, in.key.values)
 	}
 	nowSec := s.now().Unix()
 	var evs []Event
@@ -228,13 +215,13 @@ func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error)
 		if q.Filter != nil {
 			limit = 4*need + 16
 		}
-		in.Limit = aws.Int32(int32(min(max(limit, 4), 1000, s.cfg.MaxQueryItems-read)))
-		out, err := call(s, "Query", 1, func() (*dynamodb.QueryOutput, error) { return s.api.Query(ctx, in) })
+		in.limit = min(max(limit, 4), 1000, s.cfg.MaxQueryItems-read)
+		out, err := call(s, "Query", 1, func() (queryOutput, error) { return s.db.query(ctx, s.cfg.Table, in) })
 		if err != nil {
 			return nil, err
 		}
-		read += int(out.ScannedCount)
-		for _, item := range out.Items {
+		read += out.scannedCount
+		for _, item := range out.items {
 			ts, _ := intAttr(item, "ts")
 			if len(evs) >= want && ts < evs[len(evs)-1].TS {
 				return s.cut(ctx, q, finish(evs, want), read)
@@ -255,19 +242,19 @@ func (s *Store) query(ctx context.Context, q store.ActionQuery) ([]Event, error)
 			exp, _ := intAttr(item, "exp")
 			evs = append(evs, Event{ActionEvent: store.ActionEvent{TS: ts, Member: m}, ExpireAt: exp})
 		}
-		if len(out.LastEvaluatedKey) == 0 || read >= s.cfg.MaxQueryItems ||
+		if len(out.lastKey) == 0 || read >= s.cfg.MaxQueryItems ||
 			(q.Filter != nil && !q.Dedupe && q.MaxCount > 0 && read > q.MaxCount) {
 			return s.cut(ctx, q, finish(evs, want), read)
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		in.startKey = out.lastKey
 	}
 }
 
 // keyCondition selects the events of q's window: sk >= MinTS and, for a point-in-time query,
 // sk < MaxTS+1 (an event's sort key is its millisecond plus a non-zero fraction), never the
 // static item (sk 0).
-func keyCondition(q store.ActionQuery) (string, map[string]types.AttributeValue) {
-	vals := map[string]types.AttributeValue{":pk": attrS(q.Key.String())}
+func keyCondition(q store.ActionQuery) (string, map[string]attrValue) {
+	vals := map[string]attrValue{":pk": attrS(q.Key.String())}
 	lower := "sk > :min"
 	vals[":min"] = attrN(0)
 	if q.MinTS > 0 {
@@ -279,7 +266,7 @@ func keyCondition(q store.ActionQuery) (string, map[string]types.AttributeValue)
 		if q.MinTS > 0 {
 			return "pk = :pk AND sk BETWEEN :min AND :max", vals
 		}
-		vals[":min"] = &types.AttributeValueMemberN{Value: "0.000000000000001"}
+		vals[":min"] = attrNum("0.000000000000001")
 		return "pk = :pk AND sk BETWEEN :min AND :max", vals
 	}
 	return "pk = :pk AND " + lower, vals

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -25,106 +24,111 @@ import (
 // map[string]any, which Config.Values (the registry) types again.
 
 // valueAttr converts a typed value to its attribute value, as the layout above says.
-func valueAttr(v store.Value) (types.AttributeValue, error) {
+func valueAttr(v store.Value) (attrValue, error) {
 	switch v.Kind {
 	case store.Int:
 		return attrN(v.Num), nil
 	case store.Float:
 		n, err := formatFloat(v.Float)
 		if err != nil {
-			return nil, err
+			return attrValue{}, err
 		}
-		return &types.AttributeValueMemberN{Value: n}, nil
+		return attrNum(n), nil
 	case store.String:
-		return &types.AttributeValueMemberS{Value: v.Str}, nil
+		return attrS(v.Str), nil
 	case store.Bool:
-		return &types.AttributeValueMemberBOOL{Value: v.Bool()}, nil
+		return attrBool(v.Bool()), nil
 	case store.Time:
-		return &types.AttributeValueMemberS{Value: v.Time().Format(time.RFC3339Nano)}, nil
+		return attrS(v.Time().Format(time.RFC3339Nano)), nil
 	case store.JSON:
 		return toAttr(json.RawMessage(v.Str))
 	case store.List:
-		l := make([]types.AttributeValue, len(v.Items))
+		l := make([]field, len(v.Items))
 		for i, it := range v.Items {
 			av, err := valueAttr(it)
 			if err != nil {
-				return nil, fmt.Errorf("item %d: %w", i, err)
+				return attrValue{}, fmt.Errorf("item %d: %w", i, err)
 			}
-			l[i] = av
+			l[i].val = av
 		}
-		return &types.AttributeValueMemberL{Value: l}, nil
+		return attrValue{kind: avL, elems: l}, nil
 	case store.Map:
-		m := make(map[string]types.AttributeValue, len(v.Keys))
+		m := make([]field, len(v.Keys))
 		for i, k := range v.Keys {
 			av, err := valueAttr(v.Items[i])
 			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", k, err)
+				return attrValue{}, fmt.Errorf("key %q: %w", k, err)
 			}
-			m[k] = av
+			m[i] = field{k, av}
 		}
-		return &types.AttributeValueMemberM{Value: m}, nil
+		return attrValue{kind: avM, elems: m}, nil
 	}
-	return nil, fmt.Errorf("cannot store a value of kind %d", v.Kind)
+	return attrValue{}, fmt.Errorf("cannot store a value of kind %d", v.Kind)
 }
 
 // toAttr converts a canonical value to an attribute value.
-func toAttr(v any) (types.AttributeValue, error) {
+func toAttr(v any) (attrValue, error) {
 	switch x := v.(type) {
 	case nil:
-		return &types.AttributeValueMemberNULL{Value: true}, nil
+		return attrValue{kind: avNULL, boolean: true}, nil
 	case int64:
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(x, 10)}, nil
+		return attrN(x), nil
 	case int:
-		return &types.AttributeValueMemberN{Value: strconv.Itoa(x)}, nil
+		return attrN(int64(x)), nil
 	case int32:
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(x), 10)}, nil
+		return attrN(int64(x)), nil
 	case float64:
 		n, err := formatFloat(x)
 		if err != nil {
-			return nil, err
+			return attrValue{}, err
 		}
-		return &types.AttributeValueMemberN{Value: n}, nil
+		return attrNum(n), nil
 	case json.Number:
 		if _, err := strconv.ParseFloat(string(x), 64); err != nil {
-			return nil, fmt.Errorf("bad number %q", string(x))
+			return attrValue{}, fmt.Errorf("bad number %q", string(x))
 		}
-		return &types.AttributeValueMemberN{Value: string(x)}, nil
+		return attrNum(string(x)), nil
 	case string:
-		return &types.AttributeValueMemberS{Value: x}, nil
+		return attrS(x), nil
 	case bool:
-		return &types.AttributeValueMemberBOOL{Value: x}, nil
+		return attrBool(x), nil
 	case time.Time:
-		return &types.AttributeValueMemberS{Value: x.UTC().Format(time.RFC3339Nano)}, nil
+		return attrS(x.UTC().Format(time.RFC3339Nano)), nil
 	case json.RawMessage:
 		dec := json.NewDecoder(bytes.NewReader(x))
 		dec.UseNumber()
 		var d any
 		if err := dec.Decode(&d); err != nil {
-			return nil, fmt.Errorf("bad JSON value: %v", err)
+			return attrValue{}, fmt.Errorf("bad JSON value: %v", err)
 		}
 		return toAttr(d)
 	case []any:
-		l := make([]types.AttributeValue, len(x))
+		l := make([]field, len(x))
 		for i, it := range x {
 			av, err := toAttr(it)
 			if err != nil {
-				return nil, fmt.Errorf("item %d: %w", i, err)
+				return attrValue{}, fmt.Errorf("item %d: %w", i, err)
 			}
-			l[i] = av
+			l[i].val = av
 		}
-		return &types.AttributeValueMemberL{Value: l}, nil
+		return attrValue{kind: avL, elems: l}, nil
 	case map[string]any:
-		m := make(map[string]types.AttributeValue, len(x))
-		for k, it := range x {
-			av, err := toAttr(it)
-			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", k, err)
-			}
-			m[k] = av
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
 		}
-		return &types.AttributeValueMemberM{Value: m}, nil
+		slices.Sort(keys) // stable requests
+		m := make([]field, len(keys))
+		for i, k := range keys {
+			av, err := toAttr(x[k])
+			if err != nil {
+				return attrValue{}, fmt.Errorf("key %q: %w", k, err)
+			}
+			m[i] = field{k, av}
+		}
+		return attrValue{kind: avM, elems: m}, nil
 	}
-	return nil, fmt.Errorf("unsupported value type %T", v)
+	return attrValue{}, fmt.Errorf("unsupported value type %T", v)
 }
 
 // formatFloat writes a float as a DynamoDB number: plain decimal in the usual range, exponent
@@ -139,84 +143,73 @@ func formatFloat(f float64) (string, error) {
 	return strconv.FormatFloat(f, 'e', -1, 64), nil
 }
 
-// fromAttr converts an attribute value to a Go value (numbers as json.Number).
-func fromAttr(av types.AttributeValue) (any, error) {
-	switch x := av.(type) {
-	case nil:
+// fromAttr converts an attribute value to a Go value (numbers as json.Number). A missing
+// attribute (nil) is nil.
+func fromAttr(av *attrValue) (any, error) {
+	if av == nil {
 		return nil, nil
-	case *types.AttributeValueMemberNULL:
+	}
+	switch av.kind {
+	case avNULL:
 		return nil, nil
-	case *types.AttributeValueMemberS:
-		return x.Value, nil
-	case *types.AttributeValueMemberN:
-		return json.Number(x.Value), nil
-	case *types.AttributeValueMemberBOOL:
-		return x.Value, nil
-	case *types.AttributeValueMemberL:
-		out := make([]any, len(x.Value))
-		for i, it := range x.Value {
-			v, err := fromAttr(it)
+	case avS:
+		return av.str, nil
+	case avN:
+		return json.Number(av.str), nil
+	case avBOOL:
+		return av.boolean, nil
+	case avL, avSS, avNS, avBS: // sets are written by other tools
+		out := make([]any, len(av.elems))
+		for i := range av.elems {
+			v, err := fromAttr(&av.elems[i].val)
 			if err != nil {
 				return nil, err
 			}
 			out[i] = v
 		}
 		return out, nil
-	case *types.AttributeValueMemberM:
-		out := make(map[string]any, len(x.Value))
-		for k, it := range x.Value {
-			v, err := fromAttr(it)
+	case avM:
+		out := make(map[string]any, len(av.elems))
+		for i := range av.elems {
+			v, err := fromAttr(&av.elems[i].val)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = v
+			out[av.elems[i].name] = v
 		}
 		return out, nil
-	case *types.AttributeValueMemberSS: // written by other tools
-		out := make([]any, len(x.Value))
-		for i, s := range x.Value {
-			out[i] = s
+	case avB:
+		b, err := av.bytes()
+		if err != nil {
+			return nil, fmt.Errorf("binary attribute: %v", err)
 		}
-		return out, nil
-	case *types.AttributeValueMemberNS:
-		out := make([]any, len(x.Value))
-		for i, s := range x.Value {
-			out[i] = json.Number(s)
-		}
-		return out, nil
-	case *types.AttributeValueMemberB:
-		return x.Value, nil
+		return b, nil
 	}
-	return nil, fmt.Errorf("unsupported attribute type %T", av)
-}
-
-func attrS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-func attrN(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+	return nil, fmt.Errorf("unsupported attribute type %d", av.kind)
 }
 
 // staticKey is the primary key of the static item of pk.
-func staticKey(pk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": attrS(pk), "sk": attrN(0)}
+func staticKey(pk string) item {
+	return item{{"pk", attrS(pk)}, {"sk", attrN(0)}}
 }
 
 // stringAttr and intAttr read an attribute of an item.
-func stringAttr(item map[string]types.AttributeValue, name string) (string, bool) {
-	s, ok := item[name].(*types.AttributeValueMemberS)
-	if !ok {
+func stringAttr(it item, name string) (string, bool) {
+	v := it.get(name)
+	if v == nil || v.kind != avS {
 		return "", false
 	}
-	return s.Value, true
+	return v.str, true
 }
 
-func intAttr(item map[string]types.AttributeValue, name string) (int64, bool) {
-	n, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
+func intAttr(it item, name string) (int64, bool) {
+	v := it.get(name)
+	if v == nil || v.kind != avN {
 		return 0, false
 	}
-	i, err := strconv.ParseInt(n.Value, 10, 64)
+	i, err := strconv.ParseInt(v.str, 10, 64)
 	if err != nil {
-		f, ferr := strconv.ParseFloat(n.Value, 64)
+		f, ferr := strconv.ParseFloat(v.str, 64)
 		if ferr != nil {
 			return 0, false
 		}

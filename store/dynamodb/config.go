@@ -14,25 +14,27 @@ import (
 type Config struct {
 	// Table is the table holding every feature. Default "featuregraph".
 	Table string
-	// Region is the AWS region. Default: the SDK's (AWS_REGION, shared config); "us-east-1" when
+	// Region is the AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION or the profile's
+	// (internal/awslite, as the AWS SDK finds it); "us-east-1" when
 	// Endpoint is set and none is configured.
 	Region string
 	// Endpoint overrides the service URL, e.g. "http://127.0.0.1:8000" for DynamoDB Local or
-	// dynalite. Default "": the regional AWS endpoint.
+	// dynalite. Default: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL or the profile's
+	// endpoint_url, else the regional AWS endpoint.
 	Endpoint string
-	// AccessKeyID and SecretAccessKey are static credentials. Default: the SDK's credential
-	// chain; when Endpoint is set and the environment holds no credentials (AWS_ACCESS_KEY_ID,
+	// AccessKeyID and SecretAccessKey are static credentials. Default: the AWS SDK's default
+	// credential chain (internal/awslite.Load); when Endpoint is set and the environment holds no credentials (AWS_ACCESS_KEY_ID,
 	// AWS_PROFILE), the placeholder pair "local"/"local" that local emulators accept.
 	AccessKeyID     string
 	SecretAccessKey string
-	// Concurrency bounds the SDK calls one store call runs at once (BatchGetItem rounds,
+	// Concurrency bounds the DynamoDB calls one store call runs at once (BatchGetItem rounds,
 	// BatchWriteItem batches, Query and PutItem calls). Default 8.
 	Concurrency int
-	// MaxAttempts is how often the SDK tries one call that failed with a retryable error
+	// MaxAttempts is how often the client tries one call that failed with a retryable error
 	// (throttling, 5xx, a network error) before giving up. Default 3.
 	MaxAttempts int
 	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with jitter used both by the
-	// SDK's retries and by the retries of UnprocessedKeys/UnprocessedItems. Defaults 20ms and 1s.
+	// client's retries and by the retries of UnprocessedKeys/UnprocessedItems. Defaults 20ms and 1s.
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
 	// UnprocessedRetries is how many rounds of UnprocessedKeys (BatchGetItem) or
@@ -45,7 +47,7 @@ type Config struct {
 	MaxQueryItems int
 	// ConsistentRead makes reads strongly consistent (twice the read capacity). Default false.
 	ConsistentRead bool
-	// Observer is told about every SDK call. Default store.NopObserver.
+	// Observer is told about every DynamoDB call (after the client's retries). Default store.NopObserver.
 	Observer store.Observer
 	// Values types the static values read back (DynamoDB keeps a number as N whether it is an
 	// Int or a Float, a Time as S): registry.Registry, so reads answer each feature's type.

@@ -9,19 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
-
+	"github.com/featuregraph/featuregraph/internal/awslite"
 	"github.com/featuregraph/featuregraph/internal/backoff"
 	"github.com/featuregraph/featuregraph/store"
 )
@@ -33,24 +25,9 @@ const backend = "dynamodb"
 // request was not malformed; the operator must run init-table.
 var ErrTableMissing = errors.New("the DynamoDB table does not exist")
 
-// api is the part of the SDK client the store uses.
-type api interface {
-	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	DescribeTimeToLive(context.Context, *dynamodb.DescribeTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
-	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-}
-
-var _ api = (*dynamodb.Client)(nil)
-
 // Store is the DynamoDB backend. It is safe for concurrent use.
 type Store struct {
-	api api
+	db  *client
 	cfg Config
 	now func() time.Time
 }
@@ -60,62 +37,65 @@ var _ store.Store = (*Store)(nil)
 // maxConnsPerHost bounds the connections to the DynamoDB endpoint.
 const maxConnsPerHost = 128
 
-// New validates cfg and builds the SDK client. It makes no call to DynamoDB (Ping does).
+// New validates cfg and builds the client: the region and credentials come from cfg, else from
+// the environment and the shared AWS files as the AWS SDK finds them (internal/awslite), the
+// endpoint from cfg.Endpoint, else AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL (or the
+// profile's endpoint_url), else the region's. It makes no call to DynamoDB (Ping does), and
+// fetches no credentials yet.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	delays := cfg.backoff()
-	backoff := retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-		return delays.Delay(attempt - 1), nil
-	})
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 64 // the default 10 makes concurrent batches re-dial
-		// Bounded: under overload 1,130 connections were opened to one endpoint. Calls beyond
-		// wait for a connection (within their deadline).
-		t.MaxConnsPerHost = maxConnsPerHost
-	})
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(httpClient),
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = cfg.MaxAttempts
-				o.MaxBackoff = cfg.RetryMaxDelay
-				o.Backoff = backoff
-			})
-		}),
-	}
-	if cfg.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(cfg.Region))
-	}
+	var creds awslite.Provider
 	switch {
 	case cfg.AccessKeyID != "":
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
+		creds = awslite.Static{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Source: "dynamodb config"}
 	case cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "":
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+		// A local emulator without credentials configured: sign with placeholders.
+		creds = awslite.Static{AccessKeyID: "local", SecretAccessKey: "local", Source: "placeholder for a local endpoint"}
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	aws, err := awslite.Load(awslite.Options{Credentials: creds})
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb: load AWS config: %w", err)
 	}
-	if awsCfg.Region == "" {
-		if cfg.Endpoint == "" {
+	region := cfg.Region
+	if region == "" {
+		region = aws.Region
+	}
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = aws.EndpointURL("DYNAMODB")
+	}
+	if region == "" {
+		if endpoint == "" {
 			return nil, errors.New("dynamodb config: Region: no region configured (set Region or AWS_REGION)")
 		}
-		awsCfg.Region = "us-east-1"
+		region = "us-east-1"
 	}
-	client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
+	if endpoint == "" {
+		endpoint = "https://dynamodb." + region + ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			endpoint += ".cn"
 		}
-	})
-	return newStore(client, cfg), nil
+	}
+	delays := cfg.backoff()
+	db := &client{
+		hc:          newHTTPClient(aws),
+		endpoint:    strings.TrimSuffix(endpoint, "/"),
+		region:      region,
+		creds:       aws.Credentials,
+		maxAttempts: cfg.MaxAttempts,
+		delay: func(retry int) time.Duration {
+			return min(delays.Delay(retry-1), cfg.RetryMaxDelay)
+		},
+		quota: retryQuota{avail: quotaMax},
+	}
+	return newStore(db, cfg), nil
 }
 
-func newStore(a api, cfg Config) *Store {
-	return &Store{api: a, cfg: cfg, now: time.Now}
+func newStore(db *client, cfg Config) *Store {
+	return &Store{db: db, cfg: cfg, now: time.Now}
 }
 
 // Table returns the table name.
@@ -124,17 +104,13 @@ func (s *Store) Table() string { return s.cfg.Table }
 // Ping implements store.Pinger with a GetItem of a key that never exists: it checks the
 // endpoint, the credentials and the table at the cost of one small read.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := call(s, "GetItem", 1, func() (*dynamodb.GetItemOutput, error) {
-		return s.api.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName:            aws.String(s.cfg.Table),
-			Key:                  staticKey("featuregraph#ping#ping"),
-			ProjectionExpression: aws.String("pk"),
-		})
+	_, err := call(s, "GetItem", 1, func() (item, error) {
+		return s.db.getItem(ctx, s.cfg.Table, staticKey("featuregraph#ping#ping"), "pk", false)
 	})
 	return err
 }
 
-// Close implements store.Store. The SDK client holds nothing that needs closing.
+// Close implements store.Store. The client holds nothing that needs closing.
 func (s *Store) Close() error { return nil }
 
 // CreateTable creates the table (pk S HASH, sk N RANGE, on-demand billing), waits until it is
@@ -142,61 +118,67 @@ func (s *Store) Close() error { return nil }
 // endpoint that does not implement UpdateTimeToLive (dynalite) is tolerated: expired rows are
 // filtered on read anyway.
 func (s *Store) CreateTable(ctx context.Context) error {
-	table := aws.String(s.cfg.Table)
-	_, err := call(s, "CreateTable", 0, func() (*dynamodb.CreateTableOutput, error) {
-		return s.api.CreateTable(ctx, &dynamodb.CreateTableInput{
-			TableName: table,
-			AttributeDefinitions: []types.AttributeDefinition{
-				{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-				{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeN},
-			},
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
-			},
-			BillingMode: types.BillingModePayPerRequest,
-		})
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
+	table := s.cfg.Table
+	_, err := call(s, "CreateTable", 0, func() (struct{}, error) { return struct{}{}, s.db.createTable(ctx, table) })
+	if err != nil && errorCode(err) != "ResourceInUseException" {
 		return err
 	}
-	waiter := dynamodb.NewTableExistsWaiter(s.api, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 2*time.Second
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: table}, 5*time.Minute); err != nil {
+	if err := s.waitActive(ctx, 5*time.Minute); err != nil {
 		return s.wrap("DescribeTable", err)
 	}
-	ttl, err := call(s, "DescribeTimeToLive", 0, func() (*dynamodb.DescribeTimeToLiveOutput, error) {
-		return s.api.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: table})
+	type ttl struct{ attr, status string }
+	d, err := call(s, "DescribeTimeToLive", 0, func() (ttl, error) {
+		a, st, err := s.db.describeTimeToLive(ctx, table)
+		return ttl{a, st}, err
 	})
 	if err != nil {
 		return err
 	}
-	if d := ttl.TimeToLiveDescription; d != nil && aws.ToString(d.AttributeName) == "exp" &&
-		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+	if d.attr == "exp" && (d.status == "ENABLED" || d.status == "ENABLING") {
 		return nil
 	}
-	_, err = call(s, "UpdateTimeToLive", 0, func() (*dynamodb.UpdateTimeToLiveOutput, error) {
-		return s.api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-			TableName:               table,
-			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("exp"), Enabled: aws.Bool(true)},
-		})
-	})
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnknownOperationException" {
+	_, err = call(s, "UpdateTimeToLive", 0, func() (struct{}, error) { return struct{}{}, s.db.updateTimeToLive(ctx, table, "exp") })
+	if errorCode(err) == "UnknownOperationException" {
 		return nil
 	}
 	return err
 }
 
-// call runs one SDK call, reports it to the Observer and wraps its error.
+// waitActive polls DescribeTable until the table is ACTIVE (a table not found yet is waited
+// for), as the SDK's TableExists waiter: 100 ms doubling up to 2 s, with jitter, at most
+// timeout.
+func (s *Store) waitActive(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		status, err := s.db.describeTableStatus(ctx, s.cfg.Table)
+		if err == nil && status == "ACTIVE" {
+			return nil
+		}
+		if err != nil && errorCode(err) != "ResourceNotFoundException" {
+			return err
+		}
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			if err == nil {
+				err = fmt.Errorf("table status %s", status)
+			}
+			return fmt.Errorf("waiting for table %s to become ACTIVE: %w (%w)", s.cfg.Table, ctx.Err(), err)
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// call runs one client call, reports it to the Observer and wraps its error.
 func call[T any](s *Store, op string, items int, f func() (T, error)) (T, error) {
 	start := time.Now()
 	out, err := f()
 	reported := err
-	var cond *types.ConditionalCheckFailedException
-	if errors.As(err, &cond) {
+	if errorCode(err) == "ConditionalCheckFailedException" {
 		reported = nil // an older event, not a failure
 	}
 	s.cfg.Observer.BackendCall(backend, op, items, time.Since(start), reported)
@@ -206,28 +188,25 @@ func call[T any](s *Store, op string, items int, f func() (T, error)) (T, error)
 	return out, nil
 }
 
-// wrap maps an SDK error to a store error, once, where it leaves the SDK: a request DynamoDB
-// rejects as malformed is store.ErrInvalid; a missing table is ErrTableMissing (naming
-// init-table); everything else — network errors, 5xx, throttling the SDK's retries could not
-// ride out, the request deadline — is store.ErrUnavailable. A ConditionalCheckFailedException
-// stays matchable with errors.As.
+// wrap maps a client error to a store error, once, where it leaves the client: a request
+// DynamoDB rejects as malformed is store.ErrInvalid; a missing table is ErrTableMissing (naming
+// init-table); everything else — network errors, 5xx, throttling the retries could not ride
+// out, missing credentials, the request deadline — is store.ErrUnavailable. A
+// ConditionalCheckFailedException stays matchable (errorCode).
 func (s *Store) wrap(op string, err error) error {
 	sentinel := store.ErrUnavailable
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorCode() {
-		case "ValidationException", "SerializationException", "ItemCollectionSizeLimitExceededException", "ConditionalCheckFailedException":
-			sentinel = store.ErrInvalid
-		case "ResourceNotFoundException":
-			// Not retried (it is not ErrUnavailable): waiting does not create the table.
-			return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: table %q: create it with `featuregraph init-table --dynamodb-table %s` (with the same --dynamodb-endpoint/--dynamodb-region): %w",
-				ErrTableMissing, s.cfg.Table, s.cfg.Table, err)}
-		}
+	switch errorCode(err) {
+	case "ValidationException", "SerializationException", "ItemCollectionSizeLimitExceededException", "ConditionalCheckFailedException":
+		sentinel = store.ErrInvalid
+	case "ResourceNotFoundException":
+		// Not retried (it is not ErrUnavailable): waiting does not create the table.
+		return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: table %q: create it with `featuregraph init-table --dynamodb-table %s` (with the same --dynamodb-endpoint/--dynamodb-region): %w",
+			ErrTableMissing, s.cfg.Table, s.cfg.Table, err)}
 	}
 	return &store.BackendError{Backend: backend, Op: op, Err: fmt.Errorf("%w: %s: %w", sentinel, s.cfg.Table, err)}
 }
 
-// backoff is the retry delay of SDK calls and of unprocessed batch items: RetryBaseDelay
+// backoff is the retry delay of client calls and of unprocessed batch items: RetryBaseDelay
 // doubling per attempt up to RetryMaxDelay, ±50%.
 func (c Config) backoff() backoff.Backoff {
 	return backoff.Backoff{Initial: c.RetryBaseDelay, Max: c.RetryMaxDelay, Multiplier: 2, Jitter: 0.5}

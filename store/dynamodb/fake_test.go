@@ -26,6 +26,8 @@ type fakeDynamoDB struct {
 	requests map[string]int
 	bodies   map[string][]map[string]any
 	handle   func(op string, req map[string]any, n int) (status int, resp any)
+	// check, when set, sees every request and its body first.
+	check func(r *http.Request, body []byte)
 }
 
 func newFake(t *testing.T, handle func(op string, req map[string]any, n int) (int, any)) (*fakeDynamoDB, *httptest.Server) {
@@ -40,6 +42,9 @@ func (f *fakeDynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	op := target[min(len(prefix), len(target)):]
 	body, _ := io.ReadAll(r.Body)
+	if f.check != nil {
+		f.check(r, body)
+	}
 	var req map[string]any
 	_ = json.Unmarshal(body, &req)
 	f.mu.Lock()

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -16,7 +14,7 @@ import (
 // does not sort as the instant) is left out, and the gateway applies the whole filter to what
 // comes back (store.Filter.Match), so the answer is the same either way. Note that DynamoDB
 // bills a filtered Query for every item it evaluates, matching or not.
-func filterExpression(f *store.Filter, names map[string]string, values map[string]types.AttributeValue) string {
+func filterExpression(f *store.Filter, names map[string]string, values map[string]attrValue) string {
 	var parts []string
 	for i, c := range f.Conds {
 		path := fmt.Sprintf("v.#f%d", i)
@@ -83,15 +81,15 @@ func exact(c store.Cond) bool {
 }
 
 // filterAttr is a filter value in the form ingestion stores the member field in `v`.
-func filterAttr(v store.Value) types.AttributeValue {
+func filterAttr(v store.Value) attrValue {
 	switch v.Kind {
 	case store.Int:
 		return attrN(v.Num)
 	case store.Float:
 		n, _ := formatFloat(v.Float) // exact has checked it
-		return &types.AttributeValueMemberN{Value: n}
+		return attrNum(n)
 	case store.Bool:
-		return &types.AttributeValueMemberBOOL{Value: v.Bool()}
+		return attrBool(v.Bool())
 	case store.Time:
 		return attrS(v.Time().Format(time.RFC3339Nano))
 	}

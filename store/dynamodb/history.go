@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -21,7 +18,7 @@ var _ store.StaticHistoryReader = (*Store)(nil)
 // version is identified by its time, so a redelivery overwrites itself and a late, older event
 // still becomes the version of its time.
 func (s *Store) writeVersions(ctx context.Context, writes []store.StaticWrite) error {
-	var reqs []types.WriteRequest
+	var reqs []item
 	index := map[[2]any]int{}
 	for _, w := range writes {
 		if !w.History || w.TS <= 0 {
@@ -31,17 +28,17 @@ func (s *Store) writeVersions(ctx context.Context, writes []store.StaticWrite) e
 		if err != nil {
 			continue // WriteStatic reports it
 		}
-		item := map[string]types.AttributeValue{"pk": attrS(w.Key.String()), "sk": attrN(w.TS), "v": v, "ts": attrN(w.TS)}
+		it := item{{"pk", attrS(w.Key.String())}, {"sk", attrN(w.TS)}, {"v", v}, {"ts", attrN(w.TS)}}
 		if w.HistoryTTL > 0 {
-			item["exp"] = attrN((w.TS + w.HistoryTTL.Milliseconds()) / 1000)
+			it = append(it, field{"exp", attrN((w.TS + w.HistoryTTL.Milliseconds()) / 1000)})
 		}
 		k := [2]any{w.Key, w.TS}
 		if i, dup := index[k]; dup { // BatchWriteItem refuses two writes of one item
-			reqs[i].PutRequest.Item = item
+			reqs[i] = it
 			continue
 		}
 		index[k] = len(reqs)
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		reqs = append(reqs, it)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Concurrency)
@@ -71,25 +68,25 @@ func (s *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64
 		}
 		seen[k] = true
 		g.Go(func() error {
-			in := &dynamodb.QueryInput{
-				TableName:                 aws.String(s.cfg.Table),
-				ScanIndexForward:          aws.Bool(false),
-				ConsistentRead:            aws.Bool(s.cfg.ConsistentRead),
-				KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :one AND :asof"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":pk": attrS(k.String()), ":one": attrN(1), ":asof": attrN(asOf)},
-				Limit:                     aws.Int32(4),
+			in := &queryInput{
+				key: condition{
+					expr:   "pk = :pk AND sk BETWEEN :one AND :asof",
+					values: map[string]attrValue{":pk": attrS(k.String()), ":one": attrN(1), ":asof": attrN(asOf)},
+				},
+				consistent: s.cfg.ConsistentRead,
+				limit:      4,
 			}
 			for page := 0; page < 25; page++ {
-				res, err := call(s, "Query", 1, func() (*dynamodb.QueryOutput, error) { return s.api.Query(gctx, in) })
+				res, err := call(s, "Query", 1, func() (queryOutput, error) { return s.db.query(gctx, s.cfg.Table, in) })
 				if err != nil {
 					return err
 				}
-				for _, item := range res.Items {
+				for _, item := range res.items {
 					if exp, ok := intAttr(item, "exp"); ok && exp > 0 && exp <= nowSec {
 						continue
 					}
 					ts, _ := intAttr(item, "ts")
-					raw, err := fromAttr(item["v"])
+					raw, err := fromAttr(item.get("v"))
 					var v store.Value
 					if err == nil {
 						v, err = s.cfg.Values.DecodeStatic(k.Prefix, k.Feature, raw)
@@ -102,10 +99,10 @@ func (s *Store) ReadStaticAsOf(ctx context.Context, keys []store.Key, asOf int64
 					mu.Unlock()
 					return nil
 				}
-				if len(res.LastEvaluatedKey) == 0 {
+				if len(res.lastKey) == 0 {
 					return nil
 				}
-				in.ExclusiveStartKey = res.LastEvaluatedKey
+				in.startKey = res.lastKey
 			}
 			return nil
 		})

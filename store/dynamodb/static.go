@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/featuregraph/featuregraph/store"
@@ -69,7 +66,7 @@ func (s *Store) readStatic(ctx context.Context, keyOf func(int) store.Key, out [
 					continue
 				}
 				k := keyOf(int(idx[0]))
-				raw, err := fromAttr(item["v"])
+				raw, err := fromAttr(item.get("v"))
 				if err == nil {
 					var v store.Value
 					if v, err = s.cfg.Values.DecodeStatic(k.Prefix, k.Feature, raw); err == nil {
@@ -89,22 +86,24 @@ func (s *Store) readStatic(ctx context.Context, keyOf func(int) store.Key, out [
 }
 
 // batchGet fetches the static items of pks (at most 100), retrying UnprocessedKeys.
-func (s *Store) batchGet(ctx context.Context, pks []string) ([]map[string]types.AttributeValue, error) {
-	keys := make([]map[string]types.AttributeValue, len(pks))
+func (s *Store) batchGet(ctx context.Context, pks []string) ([]item, error) {
+	keys := make([]item, len(pks))
 	for i, pk := range pks {
 		keys[i] = staticKey(pk)
 	}
-	request := map[string]types.KeysAndAttributes{s.cfg.Table: {
-		Keys:                     keys,
-		ProjectionExpression:     aws.String("pk, #v, #ts"),
-		ExpressionAttributeNames: map[string]string{"#v": "v", "#ts": "ts"},
-		ConsistentRead:           aws.Bool(s.cfg.ConsistentRead),
-	}}
-	var items []map[string]types.AttributeValue
+	request := batchGet{
+		keys:       keys,
+		projection: "pk, #v, #ts",
+		names:      map[string]string{"#v": "v", "#ts": "ts"},
+		consistent: s.cfg.ConsistentRead,
+	}
+	var items []item
 	for attempt := 0; ; attempt++ {
-		n := len(request[s.cfg.Table].Keys)
-		out, err := call(s, "BatchGetItem", n, func() (*dynamodb.BatchGetItemOutput, error) {
-			return s.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+		n := len(request.keys)
+		type result struct{ found, left []item }
+		out, err := call(s, "BatchGetItem", n, func() (result, error) {
+			f, l, err := s.db.batchGetItem(ctx, s.cfg.Table, request)
+			return result{f, l}, err
 		})
 		if err != nil {
 			if attempt > 0 { // keys were left over when the retry failed
@@ -112,16 +111,19 @@ func (s *Store) batchGet(ctx context.Context, pks []string) ([]map[string]types.
 			}
 			return nil, err
 		}
-		items = append(items, out.Responses[s.cfg.Table]...)
-		left := out.UnprocessedKeys[s.cfg.Table]
-		if len(left.Keys) == 0 {
+		if items == nil {
+			items = out.found
+		} else {
+			items = append(items, out.found...)
+		}
+		if len(out.left) == 0 {
 			return items, nil
 		}
 		if attempt >= s.cfg.UnprocessedRetries || !s.sleepBackoff(ctx, attempt) {
 			return nil, incomplete("BatchGetItem", fmt.Sprintf("%s: %d of %d keys still unprocessed after %d attempts%s",
-				s.cfg.Table, len(left.Keys), len(pks), attempt+1, ctxNote(ctx)), nil)
+				s.cfg.Table, len(out.left), len(pks), attempt+1, ctxNote(ctx)), nil)
 		}
-		request = map[string]types.KeysAndAttributes{s.cfg.Table: left}
+		request.keys = out.left
 	}
 }
 
@@ -156,30 +158,26 @@ func (s *Store) WriteStatic(ctx context.Context, writes []store.StaticWrite) err
 	if err := s.writeVersions(ctx, writes); err != nil { // history.go
 		return err
 	}
-	items := make([]map[string]types.AttributeValue, len(writes))
+	items := make([]item, len(writes))
 	for i, w := range writes {
 		v, err := valueAttr(w.Value)
 		if err != nil {
 			return &store.BackendError{Backend: backend, Op: "PutItem", Err: fmt.Errorf("%w: key %s: %v", store.ErrInvalid, w.Key, err)}
 		}
-		items[i] = staticKey(w.Key.String())
-		items[i]["v"], items[i]["ts"] = v, attrN(w.TS)
+		items[i] = append(staticKey(w.Key.String()), field{"v", v}, field{"ts", attrN(w.TS)})
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Concurrency)
-	for _, item := range items {
+	for _, it := range items {
 		g.Go(func() error {
-			_, err := call(s, "PutItem", 1, func() (*dynamodb.PutItemOutput, error) {
-				return s.api.PutItem(gctx, &dynamodb.PutItemInput{
-					TableName:                 aws.String(s.cfg.Table),
-					Item:                      item,
-					ConditionExpression:       aws.String("attribute_not_exists(pk) OR #ts <= :ts"),
-					ExpressionAttributeNames:  map[string]string{"#ts": "ts"},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":ts": item["ts"]},
+			_, err := call(s, "PutItem", 1, func() (struct{}, error) {
+				return struct{}{}, s.db.putItem(gctx, s.cfg.Table, it, condition{
+					expr:   "attribute_not_exists(pk) OR #ts <= :ts",
+					names:  map[string]string{"#ts": "ts"},
+					values: map[string]attrValue{":ts": *it.get("ts")},
 				})
 			})
-			var cond *types.ConditionalCheckFailedException
-			if errors.As(err, &cond) {
+			if errorCode(err) == "ConditionalCheckFailedException" {
 				return nil
 			}
 			return err

@@ -21,7 +21,12 @@ func BenchmarkReadStatic100x50(b *testing.B) {
 		b.Skip(err)
 	}
 	defer stop()
-	s, err := redis.New(redis.Config{Addrs: []string{addr}})
+	b.Run("hmget", func(b *testing.B) { benchReadStatic(b, redis.Config{Addrs: []string{addr}}) })
+	b.Run("script", func(b *testing.B) { benchReadStatic(b, redis.Config{Addrs: []string{addr}, StaticScript: true}) })
+}
+
+func benchReadStatic(b *testing.B, cfg redis.Config) {
+	s, err := redis.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 // holds every static as last written, including one written just before the kill and never
 // again (a failover may lose it from the promoted replica; it is then written back).
 func TestClusterFailover(t *testing.T) {
+	testenv.Slow(t, "a six-node Redis Cluster, a killed primary and its replica's election")
 	cluster := testenv.NewRedisCluster(t)
 	rs, err := redis.New(redis.Config{Addrs: cluster.Addrs(), Cluster: true, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
 	if err != nil {

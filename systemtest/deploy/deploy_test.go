@@ -319,8 +319,9 @@ func TestDashboardAndRulesNameLiveMetrics(t *testing.T) {
 	rules, recorded := ruleExprs(t)
 	var problems []string
 	// Some series appear shortly after (the background refill, the consumed event): scrape
-	// until nothing is missing or the deadline passes.
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	// until nothing is missing or the deadline passes. The deadline only detects a series that
+	// never appears: 20 s was once too short for the refill at load average 20.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		live := series{}
 		scrape(t, "http://"+addr+"/metrics", live)
 		scrape(t, "http://"+metricsAddr+"/metrics", live)

@@ -78,6 +78,10 @@ func TestDevPicksUpANewFeature(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Fatal("the go tool is needed: ", err)
 	}
+	// dev builds with the go tool of the environment: CGO_ENABLED=0 (the module has no cgo) is
+	// how scripts/test vets the module and how the container image builds it, so the first
+	// build reuses their compiles (scripts/test's comment on vet).
+	t.Setenv("CGO_ENABLED", "0")
 	root := copyModule(t)
 	addr := harness.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())

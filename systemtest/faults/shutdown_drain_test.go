@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/featuregraph/featuregraph/internal/cli"
+	"github.com/featuregraph/featuregraph/internal/testenv"
 	"github.com/featuregraph/featuregraph/systemtest/harness"
 )
 
@@ -17,6 +18,7 @@ import (
 // second ends the drain at once (Ctrl-C on an idle server, each `featuregraph dev` restart);
 // with a load balancer polling /readyz the whole --shutdown-drain passes with /readyz failing.
 func TestShutdownDrainsOnlyWhileWatched(t *testing.T) {
+	testenv.Slow(t, "waits a full --shutdown-drain with a load balancer polling")
 	serve := func(t *testing.T, probe bool) (logs string, draining int64) {
 		t.Helper()
 		addr := harness.FreeAddr(t)

@@ -5,8 +5,8 @@ package ingesttest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -94,9 +94,7 @@ func (f *Flaky) WriteActions(ctx context.Context, ws []store.ActionWrite) error 
 // Registry loads the example registry (features/ at the module root).
 func Registry(t testing.TB) *registry.Registry {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "features")
-	reg, err := registry.Load(dir)
+	reg, err := registry.Load(filepath.Join(ModuleRoot(), "features"))
 	if err != nil {
 		t.Fatalf("load example registry: %v", err)
 	}
@@ -105,8 +103,25 @@ func Registry(t testing.TB) *registry.Registry {
 
 // DemoEventsPath is the path of the example registry's demo events.
 func DemoEventsPath() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "features", "demo", "events.jsonl")
+	return filepath.Join(ModuleRoot(), "features", "demo", "events.jsonl")
+}
+
+// ModuleRoot is the directory of the module's go.mod, found upwards from the working directory
+// (go test runs a package's tests in its directory). Not from this file's path: scripts/test
+// builds with -trimpath, where runtime.Caller names a file by its import path.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir // no go.mod above: paths under it then fail naming the directory
+		}
+	}
 }
 
 // Dump reads every feature of the given entity ids from a store and renders it as
