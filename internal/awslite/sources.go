@@ -58,17 +58,11 @@ func webIdentityProvider(hc *http.Client, endpoint, tokenFile, roleARN, session 
 				return fail(err)
 			}
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-			resp, err := hc.Do(req)
+			resp, body, err := send(hc, req)
 			if err != nil {
 				if ctx.Err() != nil {
 					return fail(err)
 				}
-				lastErr = err
-				continue
-			}
-			body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if err != nil {
 				lastErr = err
 				continue
 			}
@@ -169,17 +163,11 @@ func containerProvider(hc *http.Client, endpoint string) Provider {
 			if token != "" {
 				req.Header.Set("Authorization", token)
 			}
-			resp, err := hc.Do(req)
+			resp, body, err := send(hc, req)
 			if err != nil {
 				if ctx.Err() != nil {
 					return fail(err)
 				}
-				lastErr = err
-				continue
-			}
-			body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			if err != nil {
 				lastErr = err
 				continue
 			}
@@ -306,6 +294,20 @@ func imdsProvider(hc *http.Client, files string) Provider {
 		return Credentials{AccessKeyID: out.AccessKeyID, SecretAccessKey: out.SecretAccessKey, SessionToken: out.Token,
 			Expires: out.Expiration, Source: "instance role " + role}, nil
 	})
+}
+
+// send makes one attempt of a credentials request and reads its answer (at most 1 MiB).
+func send(hc *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, body, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
