@@ -117,11 +117,24 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 	nf := len(q.Features)
 	pipe := s.client.Pipeline()
 	cmds := make([]*goredis.RawCmd, len(q.IDs))
-	// The arguments of every HMGET: the features are boxed once per call, not once per entity.
+	// The arguments are pointers to strings (go-redis writes a *string as the string): to the
+	// caller's feature names and to keys built in one buffer, so no string is copied or boxed
+	// per argument (P2's 100 HMGETs have 5,200).
 	proto := make([]any, 2+nf)
 	proto[0] = "hmget"
-	for j, f := range q.Features {
-		proto[2+j] = f
+	for j := range q.Features {
+		proto[2+j] = &q.Features[j]
+	}
+	size := 0
+	for _, id := range q.IDs {
+		size += len(q.Prefix) + 1 + len(id)
+	}
+	kb := make([]byte, 0, size) // never grows: the keys view it
+	keys := make([]string, len(q.IDs))
+	for i, id := range q.IDs {
+		start := len(kb)
+		kb = append(append(append(kb, q.Prefix...), '#'), id...)
+		keys[i] = unsafeString(kb[start:])
 	}
 	// The arguments of all the HMGETs in one slice, reused across reads (P2's 100 × 52 are
 	// 83 KB): go-redis holds them only until Exec returns.
@@ -133,10 +146,10 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 		*ap = (*ap)[:n]
 	}
 	args := *ap
-	for i, id := range q.IDs {
+	for i := range q.IDs {
 		a := args[i*len(proto) : (i+1)*len(proto) : (i+1)*len(proto)]
 		copy(a, proto)
-		a[1] = EntityKey(q.Prefix, id)
+		a[1] = &keys[i]
 		cmds[i] = goredis.NewRawCmd(ctx, a...)
 		_ = pipe.Process(ctx, cmds[i])
 	}
@@ -223,16 +236,10 @@ func decodeRESPRow(raw []byte, row []store.StaticValue, nowMs int64, miss func(j
 		default:
 			return j, fmt.Errorf("%w: field reply %q", errMalformedRESP, truncate(string(line)))
 		}
-		if text == "" {
-			row[j] = store.StaticValue{}
-			miss(j)
-			continue
-		}
-		sv, known, err := decodeField(text, nowMs)
+		known, err := decodeField(text, nowMs, &row[j])
 		if err != nil {
 			return j, err
 		}
-		row[j] = sv
 		if !known {
 			miss(j)
 		}
@@ -389,15 +396,12 @@ func decodeEntity(reply string, row []store.StaticValue, nowMs int64, miss func(
 			return j, err
 		}
 		if !ok {
-			row[j] = store.StaticValue{}
-			miss(j)
-			continue
+			text = ""
 		}
-		sv, known, err := decodeField(text, nowMs)
+		known, err := decodeField(text, nowMs, &row[j])
 		if err != nil {
 			return j, err
 		}
-		row[j] = sv
 		if !known {
 			miss(j)
 		}
@@ -451,37 +455,43 @@ func msgpackString(b string) (s string, ok bool, rest string, err error) {
 	return b[h : h+n], true, b[h+n:], nil
 }
 
-// decodeField decodes one stored field; known is false for a missing field or an expired
-// negative entry.
-func decodeField(text string, nowMs int64) (sv store.StaticValue, known bool, err error) {
+// decodeField decodes one stored field into *sv, which it overwrites whole (Absent unless the
+// field holds a value); known is false for a missing field or an expired negative entry.
+func decodeField(text string, nowMs int64, sv *store.StaticValue) (known bool, err error) {
 	if text == "" {
-		return sv, false, nil
+		*sv = store.StaticValue{}
+		return false, nil
 	}
 	if text[0] == 'n' {
+		*sv = store.StaticValue{}
 		until, err := strconv.ParseInt(text[1:], 10, 64)
 		if err != nil {
-			return sv, false, fmt.Errorf("bad negative entry %q", text)
+			return false, fmt.Errorf("bad negative entry %q", text)
 		}
-		return sv, nowMs < until, nil
+		return nowMs < until, nil
 	}
 	ts, colon, ok := parseEventTime(text)
 	if !ok {
 		colon = bytes.IndexByte(unsafeBytes(text), ':')
 		if colon <= 0 {
-			return sv, false, fmt.Errorf("no event time in %q", truncate(text))
+			*sv = store.StaticValue{}
+			return false, fmt.Errorf("no event time in %q", truncate(text))
 		}
 		if ts, err = strconv.ParseInt(text[:colon], 10, 64); err != nil {
-			return sv, false, fmt.Errorf("bad event time %q", text[:colon])
+			*sv = store.StaticValue{}
+			return false, fmt.Errorf("bad event time %q", text[:colon])
 		}
 	}
-	v, rest, err := store.DecodeBinary(unsafeBytes(text[colon+1:]))
+	rest, err := store.DecodeBinaryTo(unsafeBytes(text[colon+1:]), &sv.Value)
+	if err == nil && (len(rest) > 0 || sv.Kind == store.Absent) {
+		err = fmt.Errorf("malformed value %q", truncate(text))
+	}
 	if err != nil {
-		return sv, false, err
+		*sv = store.StaticValue{}
+		return false, err
 	}
-	if len(rest) > 0 || v.Kind == store.Absent {
-		return sv, false, fmt.Errorf("malformed value %q", truncate(text))
-	}
-	return store.StaticValue{Value: v, TS: ts}, true, nil
+	sv.TS = ts
+	return true, nil
 }
 
 // parseEventTime reads the common form of a field's event time, up to 18 decimal digits (no

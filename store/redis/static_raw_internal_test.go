@@ -55,7 +55,7 @@ func TestParseEventTime(t *testing.T) {
 			t.Errorf("%q: accepted", text)
 		}
 	}
-	if _, _, err := decodeField("-5:"+string(store.IntValue(1).AppendBinary(nil)), 0); err != nil {
+	if _, err := decodeField("-5:"+string(store.IntValue(1).AppendBinary(nil)), 0, new(store.StaticValue)); err != nil {
 		t.Errorf("negative event time: %v", err) // the general parse still reads it
 	}
 }
