@@ -3,6 +3,7 @@ package redis
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -215,10 +216,18 @@ func decodeRESPRow(raw []byte, row []store.StaticValue, nowMs int64, miss func(j
 		return len(row), fmt.Errorf("answered %d fields for %d", n, len(row))
 	}
 	for j := range row {
+		var text string
+		if size, k := bulkHeader(rest); k > 0 { // the common case, read in one pass
+			if len(rest) < k+size+2 || rest[k+size] != '\r' || rest[k+size+1] != '\n' {
+				return j, errMalformedRESP
+			}
+			text = unsafeString(rest[k : k+size])
+			rest = rest[k+size+2:]
+			goto decode
+		}
 		if line, rest, err = respLine(rest); err != nil {
 			return j, err
 		}
-		var text string
 		switch line[0] {
 		case '_': // RESP3 null
 		case '$':
@@ -236,6 +245,7 @@ func decodeRESPRow(raw []byte, row []store.StaticValue, nowMs int64, miss func(j
 		default:
 			return j, fmt.Errorf("%w: field reply %q", errMalformedRESP, truncate(string(line)))
 		}
+	decode:
 		known, err := decodeField(text, nowMs, &row[j])
 		if err != nil {
 			return j, err
@@ -251,6 +261,29 @@ func decodeRESPRow(raw []byte, row []store.StaticValue, nowMs int64, miss func(j
 }
 
 var errMalformedRESP = errors.New("malformed RESP reply")
+
+// bulkHeader reads the header of a bulk string, "$<1 to 9 digits>\r\n", at the start of b: the
+// string's length and the header's; k 0 when b starts with anything else (a null, an error, a
+// malformed header: the general path reads those and names the problem).
+func bulkHeader(b []byte) (n, k int) {
+	if len(b) < 4 || b[0] != '$' {
+		return 0, 0
+	}
+	for i := 1; i < len(b) && i <= 10; i++ {
+		c := b[i]
+		if c == '\r' {
+			if i == 1 || i+1 == len(b) || b[i+1] != '\n' {
+				return 0, 0
+			}
+			return n, i + 2
+		}
+		if c < '0' || c > '9' {
+			return 0, 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return 0, 0
+}
 
 // respLine splits the first line of b (without its CRLF) from the rest.
 func respLine(b []byte) (line, rest []byte, err error) {
@@ -498,7 +531,13 @@ func decodeField(text string, nowMs int64, sv *store.StaticValue) (known bool, e
 // sign) before the ':', in one pass; ok false sends any other text to the general parse, which
 // also names the problem.
 func parseEventTime(text string) (ts int64, colon int, ok bool) {
-	for i := 0; i < len(text) && i <= 18; i++ {
+	i := 0
+	if len(text) > 8 { // Unix ms have 13 digits: the first eight at once
+		if v, ok := eightDigits(text); ok {
+			ts, i = int64(v), 8
+		}
+	}
+	for ; i < len(text) && i <= 18; i++ {
 		c := text[i]
 		if c == ':' {
 			return ts, i, i > 0
@@ -509,6 +548,19 @@ func parseEventTime(text string) (ts int64, colon int, ok bool) {
 		ts = ts*10 + int64(c-'0')
 	}
 	return 0, 0, false
+}
+
+// eightDigits reads the first 8 bytes of s (len(s) >= 8) as decimal digits, all at once (SWAR:
+// the bytes as one little-endian word, pairs, then quads, then the eight combined).
+func eightDigits(s string) (uint64, bool) {
+	v := binary.LittleEndian.Uint64(unsafeBytes(s[:8]))
+	// every byte in 0x30-0x3f, and +6 still is: '0'-'9'
+	if v&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 || (v+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 {
+		return 0, false
+	}
+	v = (v & 0x0f0f0f0f0f0f0f0f) * 2561 >> 8
+	v = (v & 0x00ff00ff00ff00ff) * 6553601 >> 16
+	return (v & 0x0000ffff0000ffff) * 42949672960001 >> 32, true
 }
 
 func truncate(s string) string {
