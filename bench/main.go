@@ -107,6 +107,7 @@ type options struct {
 	overloadSelect string
 	overloadArgs   string
 	pServedLog     bool
+	pWrk           time.Duration
 	pAuth          bool
 }
 
@@ -147,6 +148,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
 	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
 	pVariants := fs.String("p-variants", "", "P1/P2: semicolon-separated label=server:settings runs of a -servers binary with other settings: NAME=VALUE words are environment variables (GOGC, GOMEMLIMIT, GODEBUG), the other words are more serve flags (e.g. \"gogc400=after:GOGC=400;small=after:--static-cache-size 64MiB\")")
+	fs.DurationVar(&o.pWrk, "p-wrk", 0, "P1/P2: also drive each server with wrk (2 threads, 16 connections) for this long per scenario, after its closed-loop runs, as <label>/wrk (0: off)")
 	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")

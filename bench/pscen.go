@@ -871,6 +871,20 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 		r.RSSMiB, r.PeakRSSMiB = procMem(pid)
 		out = append(out, r)
 	}
+	if e.o.pWrk > 0 {
+		for _, sc := range e.o.scenarios {
+			if sc != "P1" && sc != "P2" {
+				continue
+			}
+			e.logf("P: %s server on %s: %s with wrk", label, backend, sc)
+			r := &pRecord{Scenario: sc, Backend: backend, Server: label + "/wrk"}
+			if err := e.runWrk(ctx, r, p.url, e.o.pWrk, func() time.Duration { d, _ := procCPU(pid); return d }); err != nil {
+				return out, err
+			}
+			r.RSSMiB, r.PeakRSSMiB = procMem(pid)
+			out = append(out, r)
+		}
+	}
 	return out, nil
 }
 
