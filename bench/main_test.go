@@ -53,5 +53,22 @@ func TestSmoke(t *testing.T) {
 		if r.Scenario != "S4" && (r.StoreCallsPerOp < 1 || r.Floor == nil) {
 			t.Errorf("%s: %.2f store calls per request, floor %v", r.Scenario, r.StoreCallsPerOp, r.Floor)
 		}
+		if r.Scenario != "S4" && (r.Rounds == nil || len(r.Rounds.Ratio) != 2 || len(r.Rounds.GatewayUs) != 2 || len(r.Rounds.LoadAvg) != 2) {
+			t.Errorf("%s: per-round figures %+v, want 2 rounds", r.Scenario, r.Rounds)
+		}
+	}
+}
+
+// The wrk script's summary line is read back; output without one is an error naming it.
+func TestParseWrk(t *testing.T) {
+	f, err := parseWrk("Running 10s test @ http://x\nWRK requests=120 failed=2 duration_us=10000000 p50_us=800 p99_us=9000 p999_us=15000\n")
+	if err != nil || f["requests"] != 120 || f["failed"] != 2 || f["p999_us"] != 15000 {
+		t.Fatalf("%v, %v", f, err)
+	}
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1\n"); err == nil {
+		t.Fatal("no summary line: no error")
+	}
+	if _, err := parseWrk("WRK requests=x\n"); err == nil {
+		t.Fatal("bad number: no error")
 	}
 }
