@@ -107,6 +107,7 @@ type options struct {
 	overloadSelect string
 	overloadArgs   string
 	pServedLog     bool
+	pWrk           time.Duration
 	pAuth          bool
 }
 
@@ -147,6 +148,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	pServers := fs.String("servers", "after=.", "P1/P2: comma-separated label=source-tree servers to build with the P registry and measure (e.g. before=/tmp/main,after=.)")
 	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
 	pVariants := fs.String("p-variants", "", "P1/P2: semicolon-separated label=server:settings runs of a -servers binary with other settings: NAME=VALUE words are environment variables (GOGC, GOMEMLIMIT, GODEBUG), the other words are more serve flags (e.g. \"gogc400=after:GOGC=400;small=after:--static-cache-size 64MiB\")")
+	fs.DurationVar(&o.pWrk, "p-wrk", 0, "P1/P2: also drive each server with wrk (2 threads, 16 connections) for this long per scenario, after its closed-loop runs, as <label>/wrk (0: off)")
 	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
@@ -238,6 +240,17 @@ type record struct {
 	// Floor serves a recorded gateway response from a handler that does nothing else: the cost
 	// of the HTTP round trip and the load generator alone (-floor).
 	Floor *measurement `json:"floor,omitempty"`
+	// Rounds: the gateway/direct ratios of each alternating round (not of the rounds together,
+	// as Ratio), each target's CPU µs per request per round, and the load average after each.
+	Rounds *roundFigures `json:"rounds,omitempty"`
+}
+
+// roundFigures are a read scenario's per-round figures.
+type roundFigures struct {
+	Ratio     []float64 `json:"gateway_direct_ratio"`
+	GatewayUs []float64 `json:"gateway_cpu_us_per_op"`
+	DirectUs  []float64 `json:"direct_cpu_us_per_op"`
+	LoadAvg   []float64 `json:"load_avg"`
 }
 
 // setup describes the machine and the options of a run.
@@ -504,6 +517,23 @@ func printRecord(w io.Writer, r *record) {
 	if r.Floor != nil {
 		row("floor", r.Floor, "")
 	}
+	if f := r.Rounds; f != nil && len(f.Ratio) > 0 {
+		fmt.Fprintf(w, "      %d rounds: gw/direct %s · gateway cpu µs/op %s · direct %s · load average %s\n",
+			len(f.Ratio), spread(f.Ratio, 2), spread(f.GatewayUs, 0), spread(f.DirectUs, 0), spread(f.LoadAvg, 1))
+	}
+}
+
+// spread formats the median (min–max) of xs with prec decimals.
+func spread(xs []float64, prec int) string {
+	if len(xs) == 0 {
+		return "–"
+	}
+	s := slices.Sorted(slices.Values(xs))
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, med, prec, s[0], prec, s[len(s)-1])
 }
 
 // profiles are the file names of one measured phase's profiles ("" = none).
@@ -575,6 +605,8 @@ type targetRun struct {
 	reads readCounts
 	obs   int64
 	tier  int64 // tiered store's own operations (fallbacks, refills)
+	// per round: requests/s and CPU µs per request
+	roundRPS, roundCPU []float64
 }
 
 // runRead verifies that gateway and direct answer alike, then measures them (and the floor) in
@@ -602,6 +634,7 @@ func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error)
 			runLoad(ctx, client, t.t, loadOptions{concurrency: o.concurrency, duration: o.warmup, seed: o.data.Seed + 1000, rate: o.rate})
 		}
 	}
+	var loads []float64
 	for round := range o.rounds {
 		for _, t := range targets {
 			lo := loadOptions{concurrency: o.concurrency, duration: o.duration / time.Duration(o.rounds),
@@ -613,6 +646,7 @@ func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error)
 				return nil, err
 			}
 		}
+		loads = append(loads, loadAverage())
 	}
 	rec := &record{Scenario: s.name, Backend: h.b.name, Concurrency: o.concurrency}
 	rec.measurement = *h.result(gw)
@@ -624,6 +658,13 @@ func (h *harness) runRead(ctx context.Context, s *readScenario) (*record, error)
 			if m.RPS > 0 {
 				rec.Ratio = round(rec.RPS/m.RPS, 3)
 			}
+			rf := &roundFigures{GatewayUs: gw.roundCPU, DirectUs: t.roundCPU, LoadAvg: loads}
+			for i := range min(len(gw.roundRPS), len(t.roundRPS)) {
+				if t.roundRPS[i] > 0 {
+					rf.Ratio = append(rf.Ratio, round(gw.roundRPS[i]/t.roundRPS[i], 3))
+				}
+			}
+			rec.Rounds = rf
 		case "floor":
 			rec.Floor = m
 		}
@@ -649,6 +690,10 @@ func (h *harness) round(ctx context.Context, client *http.Client, t *targetRun, 
 	}
 	t.res.merge(res)
 	t.use.add(u)
+	if res.requests > 0 && res.elapsed > 0 {
+		t.roundRPS = append(t.roundRPS, float64(res.requests)/res.elapsed.Seconds())
+		t.roundCPU = append(t.roundCPU, round(float64(u.cpu.Microseconds())/float64(res.requests), 0))
+	}
 	if t.rd != nil {
 		rc1 := t.rd.snapshot()
 		t.reads.calls += rc1.calls - rc0.calls

@@ -55,6 +55,29 @@ func DecodeBinary(b []byte) (Value, []byte, error) {
 	return decodeBinary(b, 0)
 }
 
+// DecodeBinaryTo is DecodeBinary into *v, which it overwrites whole (Absent on an error). Ints,
+// times and floats, most stored values, are written in place without building a Value to
+// return (a Value is 88 bytes; a read of 5,000 values copied each several times).
+func DecodeBinaryTo(b []byte, v *Value) ([]byte, error) {
+	if len(b) > 0 {
+		switch k := Kind(b[0]); k {
+		case Int, Time:
+			if n, w := binary.Varint(b[1:]); w > 0 {
+				*v = Value{Kind: k, Num: n}
+				return b[1+w:], nil
+			}
+		case Float:
+			if len(b) >= 9 {
+				*v = Value{Kind: Float, Float: math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))}
+				return b[9:], nil
+			}
+		}
+	}
+	val, rest, err := decodeBinary(b, 0)
+	*v = val
+	return rest, err
+}
+
 const maxDepth = 4 // a Value nests at most List/Map of scalars; a little slack
 
 func decodeBinary(b []byte, depth int) (Value, []byte, error) {

@@ -34,6 +34,25 @@ func TestBinaryRoundTrip(t *testing.T) {
 	}
 }
 
+// DecodeBinaryTo answers as DecodeBinary does, overwriting every field of its target (a pooled
+// buffer holds the previous read's values), and Absent on an error.
+func TestDecodeBinaryToMatchesDecodeBinary(t *testing.T) {
+	stale := MapValue([]string{"k"}, []Value{StringValue("stale")})
+	stale.Num, stale.Float, stale.Str = 7, 7.5, "stale"
+	for _, v := range codecValues() {
+		b := append(v.AppendBinary(nil), "tail"...)
+		for n := range len(b) + 1 {
+			want, wantRest, wantErr := DecodeBinary(b[:n])
+			got := stale
+			rest, err := DecodeBinaryTo(b[:n], &got)
+			if (err == nil) != (wantErr == nil) || string(rest) != string(wantRest) || !Equal(got, want) ||
+				got.Num != want.Num || got.Float != want.Float || got.Str != want.Str || len(got.Items) != len(want.Items) || len(got.Keys) != len(want.Keys) {
+				t.Fatalf("%v[:%d]: DecodeBinaryTo %+v, rest %q, %v; DecodeBinary %+v, rest %q, %v", v, n, got, rest, err, want, wantRest, wantErr)
+			}
+		}
+	}
+}
+
 func TestDecodeBinaryRejectsGarbage(t *testing.T) {
 	for _, b := range [][]byte{{}, {99}, {byte(List), 0xff, 0xff, 0xff, 0xff, 0x0f}, {byte(String), 10, 'a'}} {
 		if v, _, err := DecodeBinary(b); err == nil {

@@ -160,8 +160,11 @@ func (c Config) universal() *goredis.UniversalOptions {
 	}
 	// PoolTimeout: a call waits for a free connection no longer than for an answer (go-redis's
 	// default is ReadTimeout + 1s: with a slow Redis failed calls took 1.9 s against 500 ms).
-	// PoolSize bounds the connections per node.
+	// PoolSize bounds the connections per node. Protocol 2 (RESP2): the store uses nothing of
+	// RESP3 (push notifications, client-side caching), and on RESP3 go-redis looks for pending
+	// push notifications before each reply of a pipeline (a P2 read has 100).
 	return &goredis.UniversalOptions{
+		Protocol:              2,
 		PoolTimeout:           c.ReadTimeout,
 		TLSConfig:             tlsConfig,
 		Addrs:                 c.Addrs,

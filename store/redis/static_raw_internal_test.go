@@ -45,17 +45,18 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // The one-pass event time parse agrees with the general one and leaves anything else to it.
 func TestParseEventTime(t *testing.T) {
-	for text, want := range map[string]int64{"0:x": 0, "1700000000000:x": 1700000000000, "999999999999999999:": 999999999999999999} {
+	for text, want := range map[string]int64{"0:x": 0, "1700000000000:x": 1700000000000, "999999999999999999:": 999999999999999999,
+		"12345678:x": 12345678, "01234567:x": 1234567, "987654321:": 987654321, "1733011122334:\x00\x01": 1733011122334} {
 		if ts, colon, ok := parseEventTime(text); !ok || ts != want || text[colon] != ':' {
 			t.Errorf("%q: %d %d %v", text, ts, colon, ok)
 		}
 	}
-	for _, text := range []string{":x", "-5:x", "12a:x", "1234567890123456789:x", "17", ""} {
+	for _, text := range []string{":x", "-5:x", "12a:x", "1234567890123456789:x", "17", "", "1234567/9:x", "12345678", "1234567890", "\xff2345678:x"} {
 		if _, _, ok := parseEventTime(text); ok {
 			t.Errorf("%q: accepted", text)
 		}
 	}
-	if _, _, err := decodeField("-5:"+string(store.IntValue(1).AppendBinary(nil)), 0); err != nil {
+	if _, err := decodeField("-5:"+string(store.IntValue(1).AppendBinary(nil)), 0, new(store.StaticValue)); err != nil {
 		t.Errorf("negative event time: %v", err) // the general parse still reads it
 	}
 }
