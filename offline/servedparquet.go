@@ -399,14 +399,13 @@ func (e *servedEncoder) encode() ([]byte, error) {
 			rep = format.Optional
 		}
 		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
-		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, Codec: e.codec(), NumValues: int64(e.rows)}
+		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, NumValues: int64(e.rows)}
 		start := int64(len(e.out))
+		// The data page's body first: the column's codec depends on it.
+		enc := format.Plain
 		if c.dict != nil {
+			enc = format.RLEDictionary
 			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE, format.RLEDictionary}
-			md.DictionaryPageOffset = start
-			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
-				return nil, err
-			}
 			width := max(1, bits.Len32(uint32(c.dict.size-1)))
 			e.page = append(e.page[:0], byte(width))
 			if c.dict.idx != nil && len(c.dict.idx) == e.rows {
@@ -414,21 +413,30 @@ func (e *servedEncoder) encode() ([]byte, error) {
 			} else {
 				e.page = appendRuns(e.page, c.dict.runs, width)
 			}
-			md.DataPageOffset = int64(len(e.out))
-			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.RLEDictionary); err != nil {
-				return nil, err
-			}
 		} else {
-			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE}
 			e.page = append(e.page[:0], 0, 0, 0, 0)
 			e.page = appendDefLevels(e.page, e.defs[c.opt], e.rows)
 			binary.LittleEndian.PutUint32(e.page, uint32(len(e.page)-4))
-			e.page = append(e.page, e.vals[c.opt]...)
-			e.page = appendUint64s(e.page, e.w8[c.opt])
-			md.DataPageOffset = start
-			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.Plain); err != nil {
+			switch w8 := e.w8[c.opt]; {
+			case c.typ == format.Int64 && len(w8) > 0:
+				enc = format.DeltaBinaryPacked
+				e.page = appendDeltaBinaryPacked(e.page, w8)
+			default:
+				e.page = append(e.page, e.vals[c.opt]...)
+				e.page = appendUint64s(e.page, w8)
+			}
+			md.Encoding = thrift.Slice[format.Encoding]{format.RLE, enc}
+		}
+		md.Codec = e.codec(e.page)
+		if c.dict != nil {
+			md.DictionaryPageOffset = start
+			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
 				return nil, err
 			}
+		}
+		md.DataPageOffset = int64(len(e.out))
+		if err := e.writePage(&md, format.DataPage, e.page, e.rows, enc); err != nil {
+			return nil, err
 		}
 		total += md.TotalUncompressedSize
 		chunks = append(chunks, format.ColumnChunk{FileOffset: start, MetaData: md})
@@ -444,25 +452,46 @@ func (e *servedEncoder) encode() ([]byte, error) {
 	return append(e.out, "PAR1"...), nil
 }
 
-func (e *servedEncoder) codec() format.CompressionCodec {
+// Compression is sampled per column chunk (its data page): sampleChunks pieces of sampleBytes
+// spread over the page are Snappy-compressed, and the column is compressed only when they
+// shrink to at most 3/4. Incompressible pages (random floats, delta-packed integers) are
+// stored as they are: compressing them costs several ns a value and saves nothing.
+const (
+	sampleBytes  = 4 << 10
+	sampleChunks = 4
+)
+
+// codec returns the compression of a column chunk whose data page is body.
+func (e *servedEncoder) codec(body []byte) format.CompressionCodec {
 	switch {
 	case e.uncompressed:
 		return format.Uncompressed
 	case e.zstd != nil:
 		return format.Zstd
+	case len(body) < 4*sampleChunks*sampleBytes:
+		return format.Snappy // small: compressing it all costs little
+	}
+	var in, out int
+	for k := range sampleChunks {
+		off := (len(body) - sampleBytes) * k / (sampleChunks - 1)
+		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body[off:off+sampleBytes])
+		in, out = in+sampleBytes, out+len(e.comp)
+	}
+	if 4*out > 3*in {
+		return format.Uncompressed
 	}
 	return format.Snappy
 }
 
-// writePage appends a page (header and body, compressed) to the file and counts it in md.
+// writePage appends a page (header and body, compressed with md.Codec) to the file and counts
+// it in md.
 func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType, body []byte, n int, enc format.Encoding) error {
 	comp := body
-	switch {
-	case e.uncompressed:
-	case e.zstd != nil:
+	switch md.Codec {
+	case format.Zstd:
 		e.comp = e.zstd.EncodeAll(body, e.comp[:0])
 		comp = e.comp
-	default:
+	case format.Snappy:
 		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body)
 		comp = e.comp
 	}
@@ -481,6 +510,69 @@ func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType
 	md.TotalUncompressedSize += int64(len(hb) + len(body))
 	md.TotalCompressedSize += int64(len(hb) + len(comp))
 	return nil
+}
+
+// appendDeltaBinaryPacked appends v (int64s, as their bits) in the DELTA_BINARY_PACKED
+// encoding: blocks of 128 values, each its smallest delta and 4 miniblocks of 32 deltas over it
+// bit-packed at the width of the miniblock's largest (0 bits when the deltas are equal, as the
+// event times of values written together are). Deltas wrap around, as the encoding says.
+func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
+	const block, mini = 128, 32
+	dst = binary.AppendUvarint(dst, block)
+	dst = binary.AppendUvarint(dst, block/mini)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	dst = binary.AppendVarint(dst, int64(v[0])) // zigzag ULEB128
+	var d [block]uint64
+	for i := 1; i < len(v); i += block {
+		n := min(block, len(v)-i)
+		vs := v[i-1 : i+n]
+		minD := int64(math.MaxInt64)
+		for k := range n {
+			x := vs[k+1] - vs[k]
+			d[k] = x
+			minD = min(minD, int64(x))
+		}
+		for k := range n {
+			d[k] -= uint64(minD)
+		}
+		clear(d[n:])
+		dst = binary.AppendVarint(dst, minD)
+		widths := len(dst)
+		dst = append(dst, 0, 0, 0, 0) // a miniblock not needed has width 0 and no bytes
+		for m := 0; m*mini < n; m++ {
+			g := d[m*mini : (m+1)*mini]
+			var or uint64
+			for _, x := range g {
+				or |= x
+			}
+			w := bits.Len64(or)
+			dst[widths+m] = byte(w)
+			dst = appendPacked32(dst, g, w)
+		}
+	}
+	return dst
+}
+
+// appendPacked32 appends 32 values of w bits each, bit-packed (little-endian, LSB first).
+func appendPacked32(dst []byte, vals []uint64, w int) []byte {
+	if w == 0 {
+		return dst
+	}
+	var acc uint64
+	nb := 0
+	for _, x := range vals[:32] {
+		acc |= x << nb
+		nb += w
+		if nb >= 64 {
+			dst = binary.LittleEndian.AppendUint64(dst, acc)
+			nb -= 64
+			acc = x >> (w - nb) // the bits of x not written (none when nb is 0)
+		}
+	}
+	if nb > 0 { // 32·w bits: half a word left
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(acc))
+	}
+	return dst
 }
 
 // appendUint64s appends v in little-endian order (PLAIN).
