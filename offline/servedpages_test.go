@@ -48,8 +48,8 @@ features:
 	base := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	// Each operation is its own file; its reads, by feature, decide what its columns hold.
 	ops := map[string][]string{
-		"Random": {"n_wide", "x_rand"},             // incompressible: 64-bit deltas, random floats
-		"Repeat": {"n_const", "x_few", "s"},        // compressible: 0-bit deltas, 4 floats, few strings
+		"Random": {"n_wide", "x_rand"},            // incompressible: 64-bit deltas, random floats
+		"Repeat": {"n_const", "x_few", "s"},       // compressible: 0-bit deltas, 4 floats, few strings
 		"Mixed":  {"n_small", "x_few", "b", "tm"}, // small and negative ints, defaults, booleans, times
 	}
 	value := func(name string) store.Value {
