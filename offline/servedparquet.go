@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -532,18 +533,19 @@ func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
 			d[k] = x
 			minD = min(minD, int64(x))
 		}
-		for k := range n {
-			d[k] -= uint64(minD)
-		}
-		clear(d[n:])
 		dst = binary.AppendVarint(dst, minD)
 		widths := len(dst)
 		dst = append(dst, 0, 0, 0, 0) // a miniblock not needed has width 0 and no bytes
 		for m := 0; m*mini < n; m++ {
-			g := d[m*mini : (m+1)*mini]
+			g := (*[mini]uint64)(d[m*mini:])
 			var or uint64
-			for _, x := range g {
-				or |= x
+			for k := range g {
+				if m*mini+k < n {
+					g[k] -= uint64(minD)
+				} else {
+					g[k] = 0 // the last miniblock is padded
+				}
+				or |= g[k]
 			}
 			w := bits.Len64(or)
 			dst[widths+m] = byte(w)
@@ -553,24 +555,29 @@ func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
 	return dst
 }
 
-// appendPacked32 appends 32 values of w bits each, bit-packed (little-endian, LSB first).
-func appendPacked32(dst []byte, vals []uint64, w int) []byte {
+// appendPacked32 appends 32 values of w bits each, bit-packed (little-endian, LSB first):
+// 4·w bytes.
+func appendPacked32(dst []byte, g *[32]uint64, w int) []byte {
 	if w == 0 {
 		return dst
 	}
+	at := len(dst)
+	dst = slices.Grow(dst, 4*w)[:at+4*w]
+	out := dst[at:]
 	var acc uint64
-	nb := 0
-	for _, x := range vals[:32] {
+	nb, o := 0, 0
+	for _, x := range g {
 		acc |= x << nb
 		nb += w
 		if nb >= 64 {
-			dst = binary.LittleEndian.AppendUint64(dst, acc)
+			binary.LittleEndian.PutUint64(out[o:], acc)
+			o += 8
 			nb -= 64
 			acc = x >> (w - nb) // the bits of x not written (none when nb is 0)
 		}
 	}
 	if nb > 0 { // 32·w bits: half a word left
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(acc))
+		binary.LittleEndian.PutUint32(out[o:], uint32(acc))
 	}
 	return dst
 }

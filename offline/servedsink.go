@@ -151,13 +151,17 @@ type ServedParquetSink struct {
 	last  servedPartition
 	enc   *servedEncoder // of last
 	spare []*servedEncoder
+	// bodies are the buffers of files stored, for the next files: a file is a few MB, and a
+	// new buffer for each (grown by appends, zeroed by the allocator) cost more than its
+	// encoding's memmoves.
+	bodies chan []byte
 }
 
 // NewServedParquetSink returns a sink on st.
 func NewServedParquetSink(st ObjectStore) *ServedParquetSink {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &ServedParquetSink{Store: st, id: hex.EncodeToString(b[:]), parts: map[servedPartition]*servedEncoder{}}
+	return &ServedParquetSink{Store: st, id: hex.EncodeToString(b[:]), parts: map[servedPartition]*servedEncoder{}, bodies: make(chan []byte, 4)}
 }
 
 // Add copies the request's rows into the columns of its partition.
@@ -223,6 +227,13 @@ func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 			continue
 		}
 		e.uncompressed = s.Uncompressed
+		if e.out == nil {
+			select {
+			case b := <-s.bodies:
+				e.out = b
+			default:
+			}
+		}
 		body, err := e.encode()
 		if err != nil {
 			return nil, err
@@ -234,6 +245,10 @@ func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 		for len(files) > 0 {
 			if err := s.Store.Put(ctx, files[0].key, files[0].body); err != nil {
 				return err
+			}
+			select { // the putter is done with it: the next files may use it
+			case s.bodies <- files[0].body:
+			default:
 			}
 			files = files[1:]
 		}
