@@ -99,8 +99,10 @@ type servedEncoder struct {
 	key, lastKey                       []byte
 	lastInfos                          []*servedFeature
 	lastFeat, lastVT                   []uint32
-	lastCol                            []int8  // per feature: its 8-byte column (for a present value of kind lastKind)
-	lastKind                           []uint8 // per feature: the tag of a present value of its 8-byte type (255: none)
+	lastCol                            []int8        // per feature: its 8-byte column (for a present value of kind lastKind)
+	lastKind                           []uint8       // per feature: the tag of a present value of its 8-byte type (255: none)
+	lastGather                         [nOpt][]int32 // per 8-byte column: the features of the read in it
+	lastAll8                           bool          // every feature of the read has an 8-byte column
 	lastEnt                            uint32
 	lastTime                           int64
 	page, comp, out                    []byte
@@ -156,8 +158,12 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 	}
 	e.lastKey = append(e.lastKey[:0], e.key...)
 	e.lastInfos, e.lastFeat, e.lastVT, e.lastCol, e.lastKind = e.lastInfos[:0], e.lastFeat[:0], e.lastVT[:0], e.lastCol[:0], e.lastKind[:0]
+	for c := range e.lastGather {
+		e.lastGather[c] = e.lastGather[c][:0]
+	}
+	e.lastAll8 = true
 	entity := ""
-	for _, sp := range names {
+	for j, sp := range names {
 		sf := l.feature(prefix, at(text, sp))
 		entity = sf.entity
 		e.lastInfos = append(e.lastInfos, sf)
@@ -173,6 +179,11 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 			col, kind = optTime, kTime
 		}
 		e.lastCol, e.lastKind = append(e.lastCol, col), append(e.lastKind, kind)
+		if col < 0 {
+			e.lastAll8 = false
+		} else {
+			e.lastGather[col] = append(e.lastGather[col], int32(j))
+		}
 	}
 	if len(names) == 0 {
 		entity = l.entityName(prefix)
@@ -181,6 +192,19 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 }
 
 func setBit(bm []byte, row int) { bm[row>>3] |= 1 << (row & 7) }
+
+// setBits sets the n bits from row on.
+func setBits(bm []byte, row, n int) {
+	for ; n > 0 && row&7 != 0; row, n = row+1, n-1 {
+		bm[row>>3] |= 1 << (row & 7)
+	}
+	for ; n >= 8; row, n = row+8, n-8 {
+		bm[row>>3] = 0xff
+	}
+	for ; n > 0; row, n = row+1, n-1 {
+		bm[row>>3] |= 1 << (row & 7)
+	}
+}
 
 // add appends the rows of a request's values.
 func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
@@ -234,8 +258,30 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			cols, kinds := e.lastCol[:nFeats], e.lastKind[:nFeats]
 			evDef := e.defs[optEventTime]
 			ev := e.w8[optEventTime]
-			present := 0 // statuses present not yet in e.status
 			row := e.rows
+			if e.lastAll8 && bytes.Equal(tags, kinds) {
+				// Every value present and of its feature's 8-byte type (as the reads of
+				// numeric features mostly are): the event times copied whole, the values
+				// gathered column by column.
+				e.status.addRun(uint32(StatusPresent), nFeats)
+				setBits(evDef, row, nFeats)
+				e.w8[optEventTime] = append(ev, unsafe.Slice((*uint64)(unsafe.Pointer(&tss[0])), nFeats)...)
+				for c, js := range e.lastGather {
+					if len(js) == 0 {
+						continue
+					}
+					w, d := e.w8[c], e.defs[c]
+					for _, j := range js {
+						w = append(w, words[j])
+						r := row + int(j)
+						d[r>>3] |= 1 << (r & 7)
+					}
+					e.w8[c] = w
+				}
+				e.rows = row + nFeats
+				continue
+			}
+			present := 0 // statuses present not yet in e.status
 			for j, tag := range tags {
 				if c := cols[j]; tag == kinds[j] { // present, a value of the feature's 8-byte type
 					present++
