@@ -106,6 +106,12 @@ type servedEncoder struct {
 	lastEnt                            uint32
 	lastTime                           int64
 	page, comp, out                    []byte
+	groups                             []format.RowGroup // the file's row groups written to out
+	fileRows                           int
+	err                                error          // of a row group's encoding
+	decided                            [nColumns]bool // the column's codec is chosen for the file
+	codecs                             [nColumns]format.CompressionCodec
+	bodies                             chan []byte // buffers of files stored, to reuse (the sink's)
 	uncompressed                       bool
 	zstd                               *zstd.Encoder // when set (benchmarks): zstd instead of Snappy
 }
@@ -114,7 +120,15 @@ func newServedEncoder() *servedEncoder {
 	return &servedEncoder{entIdx: map[string]uint32{}, featIdx: map[string]uint32{}, vtIdx: map[string]uint32{}}
 }
 
+// reset starts a new file (its buffer kept unless handed off).
 func (e *servedEncoder) reset() {
+	e.resetRowGroup()
+	e.out, e.groups, e.fileRows, e.err = e.out[:0], e.groups[:0], 0, nil
+	clear(e.decided[:])
+}
+
+// resetRowGroup starts a new row group.
+func (e *servedEncoder) resetRowGroup() {
 	e.rows, e.nBools = 0, 0
 	for _, c := range e.columns() {
 		c.reset()
@@ -431,21 +445,35 @@ func (e *servedEncoder) specs() []columnSpec {
 	}
 }
 
-// encode returns the Parquet file of the rows added since the last reset (the bytes are the
-// encoder's until the next encode).
-func (e *servedEncoder) encode() ([]byte, error) {
-	specs := e.specs()
-	e.out = append(e.out[:0], "PAR1"...)
-	schema := make([]format.SchemaElement, 0, len(specs)+1)
-	schema = append(schema, format.SchemaElement{Name: "served", NumChildren: thrift.New(int32(len(specs)))})
-	chunks := make([]format.ColumnChunk, 0, len(specs))
-	var total int64
-	for _, c := range specs {
-		rep := format.Required
-		if c.optional {
-			rep = format.Optional
+// servedRowGroup is how many rows a row group holds (a little more: a request is not split):
+// its columns are encoded as soon as it is full, so that they are still in the CPU's caches
+// (a whole file's columns, a few MB, went to memory and back for each encoding step).
+const servedRowGroup = 1 << 14
+
+// nColumns is the number of columns of the file (specs).
+const nColumns = 19
+
+// flushRowGroup encodes the rows added since the last row group into the file and starts a new
+// row group.
+func (e *servedEncoder) flushRowGroup() {
+	if e.rows == 0 || e.err != nil {
+		return
+	}
+	if len(e.out) == 0 {
+		if e.out == nil && e.bodies != nil {
+			select {
+			case b := <-e.bodies:
+				e.out = b[:0]
+			default:
+			}
 		}
-		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
+		e.out = append(e.out[:0], "PAR1"...)
+	}
+	specs := e.specs()
+	chunks := make([]format.ColumnChunk, 0, len(specs))
+	rgStart := int64(len(e.out))
+	var total int64
+	for ci, c := range specs {
 		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, NumValues: int64(e.rows)}
 		start := int64(len(e.out))
 		// The data page's body first: the column's codec depends on it.
@@ -474,22 +502,48 @@ func (e *servedEncoder) encode() ([]byte, error) {
 			}
 			md.Encoding = thrift.Slice[format.Encoding]{format.RLE, enc}
 		}
-		md.Codec = e.codec(e.page)
+		md.Codec = e.codec(ci, e.page)
 		if c.dict != nil {
 			md.DictionaryPageOffset = start
 			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
-				return nil, err
+				e.err = err
+				return
 			}
 		}
 		md.DataPageOffset = int64(len(e.out))
 		if err := e.writePage(&md, format.DataPage, e.page, e.rows, enc); err != nil {
-			return nil, err
+			e.err = err
+			return
 		}
 		total += md.TotalUncompressedSize
 		chunks = append(chunks, format.ColumnChunk{FileOffset: start, MetaData: md})
 	}
-	meta := format.FileMetaData{Version: 1, Schema: schema, NumRows: int64(e.rows), CreatedBy: "featuregraph served log",
-		RowGroups: thrift.Slice[format.RowGroup]{{Columns: chunks, TotalByteSize: total, NumRows: int64(e.rows), FileOffset: 4, TotalCompressedSize: int64(len(e.out) - 4)}}}
+	e.groups = append(e.groups, format.RowGroup{Columns: chunks, TotalByteSize: total, NumRows: int64(e.rows), FileOffset: rgStart, TotalCompressedSize: int64(len(e.out)) - rgStart})
+	e.fileRows += e.rows
+	e.resetRowGroup()
+}
+
+// encode returns the Parquet file of the rows added since the last reset (the bytes are the
+// encoder's until the next encode).
+func (e *servedEncoder) encode() ([]byte, error) {
+	e.flushRowGroup()
+	if e.err != nil {
+		return nil, e.err
+	}
+	specs := e.specs()
+	schema := make([]format.SchemaElement, 0, len(specs)+1)
+	schema = append(schema, format.SchemaElement{Name: "served", NumChildren: thrift.New(int32(len(specs)))})
+	for _, c := range specs {
+		rep := format.Required
+		if c.optional {
+			rep = format.Optional
+		}
+		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
+	}
+	if len(e.out) == 0 {
+		e.out = append(e.out, "PAR1"...) // no rows
+	}
+	meta := format.FileMetaData{Version: 1, Schema: schema, NumRows: int64(e.fileRows), CreatedBy: "featuregraph served log", RowGroups: e.groups}
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &meta)
 	if err != nil {
 		return nil, fmt.Errorf("offline: served parquet footer: %w", err)
@@ -508,16 +562,25 @@ const (
 	sampleChunks = 4
 )
 
-// codec returns the compression of a column chunk whose data page is body.
-func (e *servedEncoder) codec(body []byte) format.CompressionCodec {
+// codec returns the compression of column ci's chunk whose data page is body: sampled on the
+// file's first page large enough, then kept for the file.
+func (e *servedEncoder) codec(ci int, body []byte) format.CompressionCodec {
 	switch {
 	case e.uncompressed:
 		return format.Uncompressed
 	case e.zstd != nil:
 		return format.Zstd
-	case len(body) < 4*sampleChunks*sampleBytes:
+	case e.decided[ci]:
+		return e.codecs[ci]
+	case len(body) < 2*sampleChunks*sampleBytes:
 		return format.Snappy // small: compressing it all costs little
 	}
+	e.decided[ci], e.codecs[ci] = true, e.sampledCodec(body)
+	return e.codecs[ci]
+}
+
+// sampledCodec is Snappy when samples of body compress to 3/4 or less, else none.
+func (e *servedEncoder) sampledCodec(body []byte) format.CompressionCodec {
 	var in, out int
 	for k := range sampleChunks {
 		off := (len(body) - sampleBytes) * k / (sampleChunks - 1)

@@ -180,13 +180,18 @@ func (s *ServedParquetSink) Add(rs *ServedRows) {
 				e, s.spare = s.spare[n-1], s.spare[:n-1]
 			} else {
 				e = newServedEncoder()
+				e.bodies = s.bodies
 			}
 			e.reset()
 			s.parts[p] = e
 		}
+		e.uncompressed = s.Uncompressed
 		s.last, s.enc = p, e
 	}
 	s.enc.add(rs.log, r)
+	if s.enc.rows >= servedRowGroup {
+		s.enc.flushRowGroup()
+	}
 }
 
 // Write writes one file per partition (Seal, then its store).
@@ -223,16 +228,8 @@ func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 	defer s.Discard()
 	for _, p := range keys {
 		e := s.parts[p]
-		if e.rows == 0 {
+		if e.rows == 0 && len(e.groups) == 0 {
 			continue
-		}
-		e.uncompressed = s.Uncompressed
-		if e.out == nil {
-			select {
-			case b := <-s.bodies:
-				e.out = b
-			default:
-			}
 		}
 		body, err := e.encode()
 		if err != nil {
