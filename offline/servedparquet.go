@@ -605,21 +605,36 @@ func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType
 		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body)
 		comp = e.comp
 	}
-	h := format.PageHeader{Type: typ, UncompressedPageSize: int32(len(body)), CompressedPageSize: int32(len(comp))}
-	if typ == format.DictionaryPage {
-		h.DictionaryPageHeader = thrift.New(format.DictionaryPageHeader{NumValues: int32(n), Encoding: enc})
-	} else {
-		h.DataPageHeader = thrift.New(format.DataPageHeader{NumValues: int32(n), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE})
-	}
-	hb, err := thrift.Marshal(new(thrift.CompactProtocol), &h)
-	if err != nil {
-		return fmt.Errorf("offline: served parquet page header: %w", err)
-	}
-	e.out = append(e.out, hb...)
+	at := len(e.out)
+	e.out = appendPageHeader(e.out, typ, len(body), len(comp), n, enc)
+	hlen := len(e.out) - at
 	e.out = append(e.out, comp...)
-	md.TotalUncompressedSize += int64(len(hb) + len(body))
-	md.TotalCompressedSize += int64(len(hb) + len(comp))
+	md.TotalUncompressedSize += int64(hlen + len(body))
+	md.TotalCompressedSize += int64(hlen + len(comp))
 	return nil
+}
+
+// appendPageHeader appends a PageHeader in Thrift's compact protocol (written here: it is a
+// few fields, and parquet-go's reflective encoder cost more than the page's encoding): a data
+// page's (v1, levels RLE) or a dictionary page's.
+func appendPageHeader(dst []byte, typ format.PageType, uncompressed, compressed, n int, enc format.Encoding) []byte {
+	i32 := func(dst []byte, v int64) []byte { return binary.AppendUvarint(dst, uint64(v<<1^v>>63)) } // zigzag varint
+	const tI32, tStruct = 5, 12
+	dst = i32(append(dst, 1<<4|tI32), int64(typ))          // 1: type
+	dst = i32(append(dst, 1<<4|tI32), int64(uncompressed)) // 2: uncompressed_page_size
+	dst = i32(append(dst, 1<<4|tI32), int64(compressed))   // 3: compressed_page_size
+	if typ == format.DictionaryPage {
+		dst = append(dst, 4<<4|tStruct)               // 7: dictionary_page_header
+		dst = i32(append(dst, 1<<4|tI32), int64(n))   // 1: num_values
+		dst = i32(append(dst, 1<<4|tI32), int64(enc)) // 2: encoding
+		return append(dst, 0, 0)                      // stops of both structs
+	}
+	dst = append(dst, 2<<4|tStruct)                      // 5: data_page_header
+	dst = i32(append(dst, 1<<4|tI32), int64(n))          // 1: num_values
+	dst = i32(append(dst, 1<<4|tI32), int64(enc))        // 2: encoding
+	dst = i32(append(dst, 1<<4|tI32), int64(format.RLE)) // 3: definition_level_encoding
+	dst = i32(append(dst, 1<<4|tI32), int64(format.RLE)) // 4: repetition_level_encoding
+	return append(dst, 0, 0)
 }
 
 // appendDeltaBinaryPacked appends v (int64s, as their bits) in the DELTA_BINARY_PACKED
@@ -635,26 +650,35 @@ func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
 	var d [block]uint64
 	for i := 1; i < len(v); i += block {
 		n := min(block, len(v)-i)
-		vs := v[i-1 : i+n]
-		minD := int64(math.MaxInt64)
-		for k := range n {
+		vs, ds := v[i-1:i+n], d[:n]
+		minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
+		for k := range ds {
 			x := vs[k+1] - vs[k]
-			d[k] = x
-			minD = min(minD, int64(x))
+			ds[k] = x
+			minD, maxD = min(minD, int64(x)), max(maxD, int64(x))
 		}
 		dst = binary.AppendVarint(dst, minD)
 		widths := len(dst)
 		dst = append(dst, 0, 0, 0, 0) // a miniblock not needed has width 0 and no bytes
+		if minD == maxD {
+			continue // equal deltas: every miniblock 0 bits wide
+		}
+		clear(d[n:]) // the last miniblock is padded
 		for m := 0; m*mini < n; m++ {
 			g := (*[mini]uint64)(d[m*mini:])
 			var or uint64
 			for k := range g {
-				if m*mini+k < n {
-					g[k] -= uint64(minD)
-				} else {
-					g[k] = 0 // the last miniblock is padded
-				}
+				g[k] -= uint64(minD)
 				or |= g[k]
+			}
+			if m*mini+mini > n { // the padding is 0 over the minimum too
+				or = 0
+				for k := range g {
+					if m*mini+k >= n {
+						g[k] = 0
+					}
+					or |= g[k]
+				}
 			}
 			w := bits.Len64(or)
 			dst[widths+m] = byte(w)
