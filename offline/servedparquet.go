@@ -650,47 +650,33 @@ func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
 	var d [block]uint64
 	for i := 1; i < len(v); i += block {
 		n := min(block, len(v)-i)
-		vs, ds := v[i-1:i+n], d[:n]
-		minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
-		for k := range ds {
-			x := vs[k+1] - vs[k]
-			ds[k] = x
-			minD, maxD = min(minD, int64(x)), max(maxD, int64(x))
+		vs := v[i-1 : i+n]
+		minD := int64(math.MaxInt64)
+		var maxD [block / mini]int64 // per miniblock
+		for m := 0; m*mini < n; m++ {
+			hi := int64(math.MinInt64)
+			for k := m * mini; k < min(n, m*mini+mini); k++ {
+				x := int64(vs[k+1] - vs[k])
+				d[k] = uint64(x)
+				minD, hi = min(minD, x), max(hi, x)
+			}
+			maxD[m] = hi
 		}
 		dst = binary.AppendVarint(dst, minD)
 		widths := len(dst)
 		dst = append(dst, 0, 0, 0, 0) // a miniblock not needed has width 0 and no bytes
-		if minD == maxD {
-			continue // equal deltas: every miniblock 0 bits wide
-		}
-		clear(d[n:]) // the last miniblock is padded
 		for m := 0; m*mini < n; m++ {
-			g := (*[mini]uint64)(d[m*mini:])
-			var or uint64
-			for k := range g {
-				g[k] -= uint64(minD)
-				or |= g[k]
-			}
-			if m*mini+mini > n { // the padding is 0 over the minimum too
-				or = 0
-				for k := range g {
-					if m*mini+k >= n {
-						g[k] = 0
-					}
-					or |= g[k]
-				}
-			}
-			w := bits.Len64(or)
+			w := bits.Len64(uint64(maxD[m]) - uint64(minD)) // the range of the miniblock's deltas over the minimum
 			dst[widths+m] = byte(w)
-			dst = appendPacked32(dst, g, w)
+			dst = appendPacked32(dst, d[m*mini:min(n, m*mini+mini)], uint64(minD), w)
 		}
 	}
 	return dst
 }
 
-// appendPacked32 appends 32 values of w bits each, bit-packed (little-endian, LSB first):
-// 4·w bytes.
-func appendPacked32(dst []byte, g *[32]uint64, w int) []byte {
+// appendPacked32 appends the values of g less base, w bits each, bit-packed (little-endian,
+// LSB first) and padded with zeros to 32 values: 4·w bytes.
+func appendPacked32(dst []byte, g []uint64, base uint64, w int) []byte {
 	if w == 0 {
 		return dst
 	}
@@ -700,6 +686,7 @@ func appendPacked32(dst []byte, g *[32]uint64, w int) []byte {
 	var acc uint64
 	nb, o := 0, 0
 	for _, x := range g {
+		x -= base
 		acc |= x << nb
 		nb += w
 		if nb >= 64 {
@@ -709,8 +696,14 @@ func appendPacked32(dst []byte, g *[32]uint64, w int) []byte {
 			acc = x >> (w - nb) // the bits of x not written (none when nb is 0)
 		}
 	}
-	if nb > 0 { // 32·w bits: half a word left
-		binary.LittleEndian.PutUint32(out[o:], uint32(acc))
+	// The padding: zeros, whole words of them once acc is written.
+	for ; o < len(out); o += 8 {
+		if len(out)-o >= 8 {
+			binary.LittleEndian.PutUint64(out[o:], acc)
+		} else {
+			binary.LittleEndian.PutUint32(out[o:], uint32(acc)) // 32·w bits: half a word left
+		}
+		acc = 0
 	}
 	return dst
 }
