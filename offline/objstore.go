@@ -15,7 +15,7 @@ import (
 // these three calls).
 type ObjectStore interface {
 	// Put stores body under key, replacing any object of that key; it returns once the object
-	// is durable.
+	// is durable. It does not keep body once it returns (the served log reuses the buffer).
 	Put(ctx context.Context, key string, body []byte) error
 	// List returns the keys under prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"github.com/klauspost/compress/s2"
@@ -98,11 +99,19 @@ type servedEncoder struct {
 	key, lastKey                       []byte
 	lastInfos                          []*servedFeature
 	lastFeat, lastVT                   []uint32
-	lastCol                            []int8  // per feature: its 8-byte column (for a present value of kind lastKind)
-	lastKind                           []uint8 // per feature: the tag of a present value of its 8-byte type (255: none)
+	lastCol                            []int8        // per feature: its 8-byte column (for a present value of kind lastKind)
+	lastKind                           []uint8       // per feature: the tag of a present value of its 8-byte type (255: none)
+	lastGather                         [nOpt][]int32 // per 8-byte column: the features of the read in it
+	lastAll8                           bool          // every feature of the read has an 8-byte column
 	lastEnt                            uint32
 	lastTime                           int64
 	page, comp, out                    []byte
+	groups                             []format.RowGroup // the file's row groups written to out
+	fileRows                           int
+	err                                error          // of a row group's encoding
+	decided                            [nColumns]bool // the column's codec is chosen for the file
+	codecs                             [nColumns]format.CompressionCodec
+	bodies                             chan []byte // buffers of files stored, to reuse (the sink's)
 	uncompressed                       bool
 	zstd                               *zstd.Encoder // when set (benchmarks): zstd instead of Snappy
 }
@@ -111,7 +120,15 @@ func newServedEncoder() *servedEncoder {
 	return &servedEncoder{entIdx: map[string]uint32{}, featIdx: map[string]uint32{}, vtIdx: map[string]uint32{}}
 }
 
+// reset starts a new file (its buffer kept unless handed off).
 func (e *servedEncoder) reset() {
+	e.resetRowGroup()
+	e.out, e.groups, e.fileRows, e.err = e.out[:0], e.groups[:0], 0, nil
+	clear(e.decided[:])
+}
+
+// resetRowGroup starts a new row group.
+func (e *servedEncoder) resetRowGroup() {
 	e.rows, e.nBools = 0, 0
 	for _, c := range e.columns() {
 		c.reset()
@@ -155,8 +172,12 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 	}
 	e.lastKey = append(e.lastKey[:0], e.key...)
 	e.lastInfos, e.lastFeat, e.lastVT, e.lastCol, e.lastKind = e.lastInfos[:0], e.lastFeat[:0], e.lastVT[:0], e.lastCol[:0], e.lastKind[:0]
+	for c := range e.lastGather {
+		e.lastGather[c] = e.lastGather[c][:0]
+	}
+	e.lastAll8 = true
 	entity := ""
-	for _, sp := range names {
+	for j, sp := range names {
 		sf := l.feature(prefix, at(text, sp))
 		entity = sf.entity
 		e.lastInfos = append(e.lastInfos, sf)
@@ -172,6 +193,11 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 			col, kind = optTime, kTime
 		}
 		e.lastCol, e.lastKind = append(e.lastCol, col), append(e.lastKind, kind)
+		if col < 0 {
+			e.lastAll8 = false
+		} else {
+			e.lastGather[col] = append(e.lastGather[col], int32(j))
+		}
 	}
 	if len(names) == 0 {
 		entity = l.entityName(prefix)
@@ -180,6 +206,19 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 }
 
 func setBit(bm []byte, row int) { bm[row>>3] |= 1 << (row & 7) }
+
+// setBits sets the n bits from row on.
+func setBits(bm []byte, row, n int) {
+	for ; n > 0 && row&7 != 0; row, n = row+1, n-1 {
+		bm[row>>3] |= 1 << (row & 7)
+	}
+	for ; n >= 8; row, n = row+8, n-8 {
+		bm[row>>3] = 0xff
+	}
+	for ; n > 0; row, n = row+1, n-1 {
+		bm[row>>3] |= 1 << (row & 7)
+	}
+}
 
 // add appends the rows of a request's values.
 func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
@@ -233,8 +272,30 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			cols, kinds := e.lastCol[:nFeats], e.lastKind[:nFeats]
 			evDef := e.defs[optEventTime]
 			ev := e.w8[optEventTime]
-			present := 0 // statuses present not yet in e.status
 			row := e.rows
+			if e.lastAll8 && bytes.Equal(tags, kinds) {
+				// Every value present and of its feature's 8-byte type (as the reads of
+				// numeric features mostly are): the event times copied whole, the values
+				// gathered column by column.
+				e.status.addRun(uint32(StatusPresent), nFeats)
+				setBits(evDef, row, nFeats)
+				e.w8[optEventTime] = append(ev, unsafe.Slice((*uint64)(unsafe.Pointer(&tss[0])), nFeats)...)
+				for c, js := range e.lastGather {
+					if len(js) == 0 {
+						continue
+					}
+					w, d := e.w8[c], e.defs[c]
+					for _, j := range js {
+						w = append(w, words[j])
+						r := row + int(j)
+						d[r>>3] |= 1 << (r & 7)
+					}
+					e.w8[c] = w
+				}
+				e.rows = row + nFeats
+				continue
+			}
+			present := 0 // statuses present not yet in e.status
 			for j, tag := range tags {
 				if c := cols[j]; tag == kinds[j] { // present, a value of the feature's 8-byte type
 					present++
@@ -384,29 +445,42 @@ func (e *servedEncoder) specs() []columnSpec {
 	}
 }
 
-// encode returns the Parquet file of the rows added since the last reset (the bytes are the
-// encoder's until the next encode).
-func (e *servedEncoder) encode() ([]byte, error) {
-	specs := e.specs()
-	e.out = append(e.out[:0], "PAR1"...)
-	schema := make([]format.SchemaElement, 0, len(specs)+1)
-	schema = append(schema, format.SchemaElement{Name: "served", NumChildren: thrift.New(int32(len(specs)))})
-	chunks := make([]format.ColumnChunk, 0, len(specs))
-	var total int64
-	for _, c := range specs {
-		rep := format.Required
-		if c.optional {
-			rep = format.Optional
-		}
-		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
-		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, Codec: e.codec(), NumValues: int64(e.rows)}
-		start := int64(len(e.out))
-		if c.dict != nil {
-			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE, format.RLEDictionary}
-			md.DictionaryPageOffset = start
-			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
-				return nil, err
+// servedRowGroup is how many rows a row group holds (a little more: a request is not split):
+// its columns are encoded as soon as it is full, so that they are still in the CPU's caches
+// (a whole file's columns, a few MB, went to memory and back for each encoding step).
+const servedRowGroup = 1 << 14
+
+// nColumns is the number of columns of the file (specs).
+const nColumns = 19
+
+// flushRowGroup encodes the rows added since the last row group into the file and starts a new
+// row group.
+func (e *servedEncoder) flushRowGroup() {
+	if e.rows == 0 || e.err != nil {
+		return
+	}
+	if len(e.out) == 0 {
+		if e.out == nil && e.bodies != nil {
+			select {
+			case b := <-e.bodies:
+				e.out = b[:0]
+			default:
 			}
+		}
+		e.out = append(e.out[:0], "PAR1"...)
+	}
+	specs := e.specs()
+	chunks := make([]format.ColumnChunk, 0, len(specs))
+	rgStart := int64(len(e.out))
+	var total int64
+	for ci, c := range specs {
+		md := format.ColumnMetaData{Type: c.typ, PathInSchema: thrift.Slice[string]{c.name}, NumValues: int64(e.rows)}
+		start := int64(len(e.out))
+		// The data page's body first: the column's codec depends on it.
+		enc := format.Plain
+		if c.dict != nil {
+			enc = format.RLEDictionary
+			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE, format.RLEDictionary}
 			width := max(1, bits.Len32(uint32(c.dict.size-1)))
 			e.page = append(e.page[:0], byte(width))
 			if c.dict.idx != nil && len(c.dict.idx) == e.rows {
@@ -414,27 +488,62 @@ func (e *servedEncoder) encode() ([]byte, error) {
 			} else {
 				e.page = appendRuns(e.page, c.dict.runs, width)
 			}
-			md.DataPageOffset = int64(len(e.out))
-			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.RLEDictionary); err != nil {
-				return nil, err
-			}
 		} else {
-			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE}
 			e.page = append(e.page[:0], 0, 0, 0, 0)
 			e.page = appendDefLevels(e.page, e.defs[c.opt], e.rows)
 			binary.LittleEndian.PutUint32(e.page, uint32(len(e.page)-4))
-			e.page = append(e.page, e.vals[c.opt]...)
-			e.page = appendUint64s(e.page, e.w8[c.opt])
-			md.DataPageOffset = start
-			if err := e.writePage(&md, format.DataPage, e.page, e.rows, format.Plain); err != nil {
-				return nil, err
+			switch w8 := e.w8[c.opt]; {
+			case c.typ == format.Int64 && len(w8) > 0:
+				enc = format.DeltaBinaryPacked
+				e.page = appendDeltaBinaryPacked(e.page, w8)
+			default:
+				e.page = append(e.page, e.vals[c.opt]...)
+				e.page = appendUint64s(e.page, w8)
 			}
+			md.Encoding = thrift.Slice[format.Encoding]{format.RLE, enc}
+		}
+		md.Codec = e.codec(ci, e.page)
+		if c.dict != nil {
+			md.DictionaryPageOffset = start
+			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
+				e.err = err
+				return
+			}
+		}
+		md.DataPageOffset = int64(len(e.out))
+		if err := e.writePage(&md, format.DataPage, e.page, e.rows, enc); err != nil {
+			e.err = err
+			return
 		}
 		total += md.TotalUncompressedSize
 		chunks = append(chunks, format.ColumnChunk{FileOffset: start, MetaData: md})
 	}
-	meta := format.FileMetaData{Version: 1, Schema: schema, NumRows: int64(e.rows), CreatedBy: "featuregraph served log",
-		RowGroups: thrift.Slice[format.RowGroup]{{Columns: chunks, TotalByteSize: total, NumRows: int64(e.rows), FileOffset: 4, TotalCompressedSize: int64(len(e.out) - 4)}}}
+	e.groups = append(e.groups, format.RowGroup{Columns: chunks, TotalByteSize: total, NumRows: int64(e.rows), FileOffset: rgStart, TotalCompressedSize: int64(len(e.out)) - rgStart})
+	e.fileRows += e.rows
+	e.resetRowGroup()
+}
+
+// encode returns the Parquet file of the rows added since the last reset (the bytes are the
+// encoder's until the next encode).
+func (e *servedEncoder) encode() ([]byte, error) {
+	e.flushRowGroup()
+	if e.err != nil {
+		return nil, e.err
+	}
+	specs := e.specs()
+	schema := make([]format.SchemaElement, 0, len(specs)+1)
+	schema = append(schema, format.SchemaElement{Name: "served", NumChildren: thrift.New(int32(len(specs)))})
+	for _, c := range specs {
+		rep := format.Required
+		if c.optional {
+			rep = format.Optional
+		}
+		schema = append(schema, format.SchemaElement{Type: thrift.New(c.typ), RepetitionType: thrift.New(rep), Name: c.name, ConvertedType: c.conv, LogicalType: c.logical})
+	}
+	if len(e.out) == 0 {
+		e.out = append(e.out, "PAR1"...) // no rows
+	}
+	meta := format.FileMetaData{Version: 1, Schema: schema, NumRows: int64(e.fileRows), CreatedBy: "featuregraph served log", RowGroups: e.groups}
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &meta)
 	if err != nil {
 		return nil, fmt.Errorf("offline: served parquet footer: %w", err)
@@ -444,43 +553,159 @@ func (e *servedEncoder) encode() ([]byte, error) {
 	return append(e.out, "PAR1"...), nil
 }
 
-func (e *servedEncoder) codec() format.CompressionCodec {
+// Compression is sampled per column chunk (its data page): sampleChunks pieces of sampleBytes
+// spread over the page are Snappy-compressed, and the column is compressed only when they
+// shrink to at most 3/4. Incompressible pages (random floats, delta-packed integers) are
+// stored as they are: compressing them costs several ns a value and saves nothing.
+const (
+	sampleBytes  = 4 << 10
+	sampleChunks = 4
+)
+
+// codec returns the compression of column ci's chunk whose data page is body: sampled on the
+// file's first page large enough, then kept for the file.
+func (e *servedEncoder) codec(ci int, body []byte) format.CompressionCodec {
 	switch {
 	case e.uncompressed:
 		return format.Uncompressed
 	case e.zstd != nil:
 		return format.Zstd
+	case e.decided[ci]:
+		return e.codecs[ci]
+	case len(body) < 2*sampleChunks*sampleBytes:
+		return format.Snappy // small: compressing it all costs little
+	}
+	e.decided[ci], e.codecs[ci] = true, e.sampledCodec(body)
+	return e.codecs[ci]
+}
+
+// sampledCodec is Snappy when samples of body compress to 3/4 or less, else none.
+func (e *servedEncoder) sampledCodec(body []byte) format.CompressionCodec {
+	var in, out int
+	for k := range sampleChunks {
+		off := (len(body) - sampleBytes) * k / (sampleChunks - 1)
+		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body[off:off+sampleBytes])
+		in, out = in+sampleBytes, out+len(e.comp)
+	}
+	if 4*out > 3*in {
+		return format.Uncompressed
 	}
 	return format.Snappy
 }
 
-// writePage appends a page (header and body, compressed) to the file and counts it in md.
+// writePage appends a page (header and body, compressed with md.Codec) to the file and counts
+// it in md.
 func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType, body []byte, n int, enc format.Encoding) error {
 	comp := body
-	switch {
-	case e.uncompressed:
-	case e.zstd != nil:
+	switch md.Codec {
+	case format.Zstd:
 		e.comp = e.zstd.EncodeAll(body, e.comp[:0])
 		comp = e.comp
-	default:
+	case format.Snappy:
 		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body)
 		comp = e.comp
 	}
-	h := format.PageHeader{Type: typ, UncompressedPageSize: int32(len(body)), CompressedPageSize: int32(len(comp))}
-	if typ == format.DictionaryPage {
-		h.DictionaryPageHeader = thrift.New(format.DictionaryPageHeader{NumValues: int32(n), Encoding: enc})
-	} else {
-		h.DataPageHeader = thrift.New(format.DataPageHeader{NumValues: int32(n), Encoding: enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE})
-	}
-	hb, err := thrift.Marshal(new(thrift.CompactProtocol), &h)
-	if err != nil {
-		return fmt.Errorf("offline: served parquet page header: %w", err)
-	}
-	e.out = append(e.out, hb...)
+	at := len(e.out)
+	e.out = appendPageHeader(e.out, typ, len(body), len(comp), n, enc)
+	hlen := len(e.out) - at
 	e.out = append(e.out, comp...)
-	md.TotalUncompressedSize += int64(len(hb) + len(body))
-	md.TotalCompressedSize += int64(len(hb) + len(comp))
+	md.TotalUncompressedSize += int64(hlen + len(body))
+	md.TotalCompressedSize += int64(hlen + len(comp))
 	return nil
+}
+
+// appendPageHeader appends a PageHeader in Thrift's compact protocol (written here: it is a
+// few fields, and parquet-go's reflective encoder cost more than the page's encoding): a data
+// page's (v1, levels RLE) or a dictionary page's.
+func appendPageHeader(dst []byte, typ format.PageType, uncompressed, compressed, n int, enc format.Encoding) []byte {
+	i32 := func(dst []byte, v int64) []byte { return binary.AppendUvarint(dst, uint64(v<<1^v>>63)) } // zigzag varint
+	const tI32, tStruct = 5, 12
+	dst = i32(append(dst, 1<<4|tI32), int64(typ))          // 1: type
+	dst = i32(append(dst, 1<<4|tI32), int64(uncompressed)) // 2: uncompressed_page_size
+	dst = i32(append(dst, 1<<4|tI32), int64(compressed))   // 3: compressed_page_size
+	if typ == format.DictionaryPage {
+		dst = append(dst, 4<<4|tStruct)               // 7: dictionary_page_header
+		dst = i32(append(dst, 1<<4|tI32), int64(n))   // 1: num_values
+		dst = i32(append(dst, 1<<4|tI32), int64(enc)) // 2: encoding
+		return append(dst, 0, 0)                      // stops of both structs
+	}
+	dst = append(dst, 2<<4|tStruct)                      // 5: data_page_header
+	dst = i32(append(dst, 1<<4|tI32), int64(n))          // 1: num_values
+	dst = i32(append(dst, 1<<4|tI32), int64(enc))        // 2: encoding
+	dst = i32(append(dst, 1<<4|tI32), int64(format.RLE)) // 3: definition_level_encoding
+	dst = i32(append(dst, 1<<4|tI32), int64(format.RLE)) // 4: repetition_level_encoding
+	return append(dst, 0, 0)
+}
+
+// appendDeltaBinaryPacked appends v (int64s, as their bits) in the DELTA_BINARY_PACKED
+// encoding: blocks of 128 values, each its smallest delta and 4 miniblocks of 32 deltas over it
+// bit-packed at the width of the miniblock's largest (0 bits when the deltas are equal, as the
+// event times of values written together are). Deltas wrap around, as the encoding says.
+func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
+	const block, mini = 128, 32
+	dst = binary.AppendUvarint(dst, block)
+	dst = binary.AppendUvarint(dst, block/mini)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	dst = binary.AppendVarint(dst, int64(v[0])) // zigzag ULEB128
+	var d [block]uint64
+	for i := 1; i < len(v); i += block {
+		n := min(block, len(v)-i)
+		vs := v[i-1 : i+n]
+		minD := int64(math.MaxInt64)
+		var maxD [block / mini]int64 // per miniblock
+		for m := 0; m*mini < n; m++ {
+			hi := int64(math.MinInt64)
+			for k := m * mini; k < min(n, m*mini+mini); k++ {
+				x := int64(vs[k+1] - vs[k])
+				d[k] = uint64(x)
+				minD, hi = min(minD, x), max(hi, x)
+			}
+			maxD[m] = hi
+		}
+		dst = binary.AppendVarint(dst, minD)
+		widths := len(dst)
+		dst = append(dst, 0, 0, 0, 0) // a miniblock not needed has width 0 and no bytes
+		for m := 0; m*mini < n; m++ {
+			w := bits.Len64(uint64(maxD[m]) - uint64(minD)) // the range of the miniblock's deltas over the minimum
+			dst[widths+m] = byte(w)
+			dst = appendPacked32(dst, d[m*mini:min(n, m*mini+mini)], uint64(minD), w)
+		}
+	}
+	return dst
+}
+
+// appendPacked32 appends the values of g less base, w bits each, bit-packed (little-endian,
+// LSB first) and padded with zeros to 32 values: 4·w bytes.
+func appendPacked32(dst []byte, g []uint64, base uint64, w int) []byte {
+	if w == 0 {
+		return dst
+	}
+	at := len(dst)
+	dst = slices.Grow(dst, 4*w)[:at+4*w]
+	out := dst[at:]
+	var acc uint64
+	nb, o := 0, 0
+	for _, x := range g {
+		x -= base
+		acc |= x << nb
+		nb += w
+		if nb >= 64 {
+			binary.LittleEndian.PutUint64(out[o:], acc)
+			o += 8
+			nb -= 64
+			acc = x >> (w - nb) // the bits of x not written (none when nb is 0)
+		}
+	}
+	// The padding: zeros, whole words of them once acc is written.
+	for ; o < len(out); o += 8 {
+		if len(out)-o >= 8 {
+			binary.LittleEndian.PutUint64(out[o:], acc)
+		} else {
+			binary.LittleEndian.PutUint32(out[o:], uint32(acc)) // 32·w bits: half a word left
+		}
+		acc = 0
+	}
+	return dst
 }
 
 // appendUint64s appends v in little-endian order (PLAIN).

@@ -151,13 +151,17 @@ type ServedParquetSink struct {
 	last  servedPartition
 	enc   *servedEncoder // of last
 	spare []*servedEncoder
+	// bodies are the buffers of files stored, for the next files: a file is a few MB, and a
+	// new buffer for each (grown by appends, zeroed by the allocator) cost more than its
+	// encoding's memmoves.
+	bodies chan []byte
 }
 
 // NewServedParquetSink returns a sink on st.
 func NewServedParquetSink(st ObjectStore) *ServedParquetSink {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &ServedParquetSink{Store: st, id: hex.EncodeToString(b[:]), parts: map[servedPartition]*servedEncoder{}}
+	return &ServedParquetSink{Store: st, id: hex.EncodeToString(b[:]), parts: map[servedPartition]*servedEncoder{}, bodies: make(chan []byte, 4)}
 }
 
 // Add copies the request's rows into the columns of its partition.
@@ -176,13 +180,18 @@ func (s *ServedParquetSink) Add(rs *ServedRows) {
 				e, s.spare = s.spare[n-1], s.spare[:n-1]
 			} else {
 				e = newServedEncoder()
+				e.bodies = s.bodies
 			}
 			e.reset()
 			s.parts[p] = e
 		}
+		e.uncompressed = s.Uncompressed
 		s.last, s.enc = p, e
 	}
 	s.enc.add(rs.log, r)
+	if s.enc.rows >= servedRowGroup {
+		s.enc.flushRowGroup()
+	}
 }
 
 // Write writes one file per partition (Seal, then its store).
@@ -219,10 +228,9 @@ func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 	defer s.Discard()
 	for _, p := range keys {
 		e := s.parts[p]
-		if e.rows == 0 {
+		if e.rows == 0 && len(e.groups) == 0 {
 			continue
 		}
-		e.uncompressed = s.Uncompressed
 		body, err := e.encode()
 		if err != nil {
 			return nil, err
@@ -234,6 +242,10 @@ func (s *ServedParquetSink) Seal() (func(ctx context.Context) error, error) {
 		for len(files) > 0 {
 			if err := s.Store.Put(ctx, files[0].key, files[0].body); err != nil {
 				return err
+			}
+			select { // the putter is done with it: the next files may use it
+			case s.bodies <- files[0].body:
+			default:
 			}
 			files = files[1:]
 		}

@@ -97,6 +97,7 @@ func openLoop(client *http.Client, url, body, healthy string, rate int, d time.D
 // many Redis calls succeeded meanwhile.
 func TestRedisSlowAndHungUnderLoad(t *testing.T) {
 	testenv.Slow(t, "three 10 s phases of load")
+	t.Parallel()
 	const phase = 10 * time.Second
 	rate := 100
 	if harness.RaceDetector {

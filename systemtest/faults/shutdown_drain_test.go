@@ -19,6 +19,7 @@ import (
 // with a load balancer polling /readyz the whole --shutdown-drain passes with /readyz failing.
 func TestShutdownDrainsOnlyWhileWatched(t *testing.T) {
 	testenv.Slow(t, "waits a full --shutdown-drain with a load balancer polling")
+	t.Parallel()
 	serve := func(t *testing.T, probe bool) (logs string, draining int64) {
 		t.Helper()
 		addr := harness.FreeAddr(t)
@@ -71,12 +72,14 @@ func TestShutdownDrainsOnlyWhileWatched(t *testing.T) {
 		return out.String(), polls.Load()
 	}
 	t.Run("nobody watching", func(t *testing.T) {
+		t.Parallel()
 		logs, _ := serve(t, false)
 		if !strings.Contains(logs, "drain ended early") {
 			t.Fatalf("idle and unwatched, the drain did not end early:\n%s", logs)
 		}
 	})
 	t.Run("load balancer polling", func(t *testing.T) {
+		t.Parallel()
 		logs, draining := serve(t, true)
 		if strings.Contains(logs, "drain ended early") {
 			t.Fatalf("with /readyz polled the drain ended early:\n%s", logs)

@@ -44,6 +44,7 @@ func pushEvent(client *http.Client, addr string, user int, temperature float64) 
 // sends them again as Retry-After asks; then every event is stored.
 func TestShutdownAnswersUnstoredPushes503(t *testing.T) {
 	testenv.Slow(t, "a shutdown with pushes held in the network, a restart and the clients' retries")
+	t.Parallel()
 	endpoint := testenv.DynamoDB(t)
 	table := fmt.Sprintf("fg_shutdown_%d", time.Now().UnixNano())
 	var out bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,7 +322,9 @@ func StartServe(t *testing.T, args ...string) (addr string, stop func() (error, 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs SyncBuffer
-	go func() { done <- cli.Run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, NoEnv) }()
+	go pprof.Do(ctx, pprof.Labels(serveLabel, addr), func(ctx context.Context) {
+		done <- cli.Run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, NoEnv)
+	})
 	for deadline := time.Now().Add(90 * time.Second); ; { // --demo on dynalite under -race is slow
 		res, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
@@ -351,6 +354,35 @@ func StartServe(t *testing.T, args ...string) (addr string, stop func() (error, 
 		}
 	})
 	return addr, stop
+}
+
+// serveLabel is the pprof label of the goroutines of a server StartServe runs, with its address
+// as value: every goroutine the server starts (its listener, each connection, its background
+// work) inherits it, so ServeGoroutines counts one server's goroutines while other tests of the
+// binary run their own servers in parallel.
+const serveLabel = "featuregraph_serve"
+
+// ServeGoroutines is how many goroutines the server StartServe runs at addr has.
+func ServeGoroutines(t *testing.T, addr string) int {
+	t.Helper()
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		t.Fatal(err)
+	}
+	// debug=1: one record per distinct stack, "N @ 0x..." then "# labels: {...}" when labelled.
+	want := fmt.Sprintf("# labels: {%q:%q}", serveLabel, addr)
+	n := 0
+	for _, rec := range strings.Split(b.String(), "\n\n") {
+		lines := strings.SplitN(rec, "\n", 3)
+		if len(lines) < 2 || strings.TrimSpace(lines[1]) != want {
+			continue
+		}
+		var c int
+		if _, err := fmt.Sscanf(lines[0], "%d @", &c); err == nil {
+			n += c
+		}
+	}
+	return n
 }
 
 func WaitHTTP(t *testing.T, url string, done <-chan error) {

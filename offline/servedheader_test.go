@@ -1,0 +1,41 @@
+package offline
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// TestPageHeaderIsThriftCompact: the page headers written by hand decode, with parquet-go's
+// Thrift compact decoder, into the PageHeader they stand for (parquet-go's encoder would add
+// empty statistics) — data and dictionary pages, small and large sizes.
+func TestPageHeaderIsThriftCompact(t *testing.T) {
+	for _, c := range []struct {
+		typ          format.PageType
+		unc, comp, n int
+		enc          format.Encoding
+	}{
+		{format.DataPage, 0, 0, 0, format.Plain},
+		{format.DataPage, 123456789, 98765, 16384, format.DeltaBinaryPacked},
+		{format.DataPage, 70, 63, 1, format.RLEDictionary},
+		{format.DictionaryPage, 5000, 4000, 300, format.Plain},
+		{format.DictionaryPage, 1 << 30, 1, 1 << 20, format.Plain},
+	} {
+		want := format.PageHeader{Type: c.typ, UncompressedPageSize: int32(c.unc), CompressedPageSize: int32(c.comp)}
+		if c.typ == format.DictionaryPage {
+			want.DictionaryPageHeader = thrift.New(format.DictionaryPageHeader{NumValues: int32(c.n), Encoding: c.enc})
+		} else {
+			want.DataPageHeader = thrift.New(format.DataPageHeader{NumValues: int32(c.n), Encoding: c.enc, DefinitionLevelEncoding: format.RLE, RepetitionLevelEncoding: format.RLE})
+		}
+		b := appendPageHeader(nil, c.typ, c.unc, c.comp, c.n, c.enc)
+		var got format.PageHeader
+		if err := thrift.Unmarshal(new(thrift.CompactProtocol), b, &got); err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: decoded %+v, want %+v", c, got, want)
+		}
+	}
+}
