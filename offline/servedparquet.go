@@ -25,8 +25,10 @@ import (
 // time, client, operation, hash, fingerprint) are dictionary-encoded as one RLE run per
 // request, the entity and entity id as one run per read and per id, the feature, value type
 // and status as dictionary indexes bit-packed per value, the optional event time and value
-// columns as definition-level bitmaps and PLAIN values. One row group and one page per column
-// per file; pages Snappy-compressed (S2's Snappy-compatible block encoder, or none). The
+// columns as definition-level bitmaps, integer values DELTA_BINARY_PACKED and the others
+// PLAIN. A row group every servedRowGroup rows, one page per column per row group; a column
+// chunk is Snappy-compressed (S2's Snappy-compatible block encoder) only when samples of it
+// shrink to 3/4 or less. Page headers are written in Thrift's compact protocol by hand, the
 // footer is parquet-go's format structures in its Thrift compact encoding; tests read the
 // files back with parquet-go's reader.
 
