@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -645,6 +646,13 @@ func (e *pEnv) startBackends(ctx context.Context) error {
 	e.redisAddr = addr
 	e.rc = goredis.NewClient(&goredis.Options{Addr: addr})
 	e.closers = append(e.closers, func() { _ = e.rc.Close() })
+	e.directMem = memory.New()
+	if err := e.directMem.WriteStatic(ctx, pWrites(1, e.users+1)); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(e.o.pBackends, func(b string) bool { return b != "memory" }) {
+		return nil // memory only: no DynamoDB to load (it takes minutes on dynalite)
+	}
 	endpoint, stopDynamo, err := testenv.StartDynamoDB()
 	if err != nil {
 		return err
@@ -671,10 +679,6 @@ func (e *pEnv) startBackends(ctx context.Context) error {
 		}
 	}
 	e.logf("P: loaded in %s", time.Since(start).Round(time.Second))
-	e.directMem = memory.New()
-	if err := e.directMem.WriteStatic(ctx, pWrites(1, e.users+1)); err != nil {
-		return err
-	}
 	// The direct baseline over Redis reads the Redis store itself (one pipeline of one HMGET
 	// per user, the keys the gateway reads), not the tiered store: behind the tiered store's
 	// read budget a stall of the bench process (it also runs the load) sent whole requests to

@@ -27,8 +27,8 @@ import (
 // and status as dictionary indexes bit-packed per value, the optional event time and value
 // columns as definition-level bitmaps, integer values DELTA_BINARY_PACKED and the others
 // PLAIN. A row group every servedRowGroup rows, one page per column per row group; a column
-// chunk is Snappy-compressed (S2's Snappy-compatible block encoder) only when samples of it
-// shrink to 3/4 or less. Page headers are written in Thrift's compact protocol by hand, the
+// chunk is Snappy-compressed (S2's Snappy-compatible block encoder) only when the column's
+// first page of the file shrinks to half or less. Page headers are written in Thrift's compact protocol by hand, the
 // footer is parquet-go's format structures in its Thrift compact encoding; tests read the
 // files back with parquet-go's reader.
 
@@ -108,6 +108,7 @@ type servedEncoder struct {
 	lastEnt                            uint32
 	lastTime                           int64
 	page, comp, out                    []byte
+	sample, pre                        []byte            // a data page compressed by codec, and whether it is (pre: sample or nil)
 	groups                             []format.RowGroup // the file's row groups written to out
 	fileRows                           int
 	err                                error          // of a row group's encoding
@@ -507,13 +508,13 @@ func (e *servedEncoder) flushRowGroup() {
 		md.Codec = e.codec(ci, e.page)
 		if c.dict != nil {
 			md.DictionaryPageOffset = start
-			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain); err != nil {
+			if err := e.writePage(&md, format.DictionaryPage, c.dict.dict, c.dict.size, format.Plain, nil); err != nil {
 				e.err = err
 				return
 			}
 		}
 		md.DataPageOffset = int64(len(e.out))
-		if err := e.writePage(&md, format.DataPage, e.page, e.rows, enc); err != nil {
+		if err := e.writePage(&md, format.DataPage, e.page, e.rows, enc, e.pre); err != nil {
 			e.err = err
 			return
 		}
@@ -555,18 +556,17 @@ func (e *servedEncoder) encode() ([]byte, error) {
 	return append(e.out, "PAR1"...), nil
 }
 
-// Compression is sampled per column chunk (its data page): sampleChunks pieces of sampleBytes
-// spread over the page are Snappy-compressed, and the column is compressed only when they
-// shrink to at most 3/4. Incompressible pages (random floats, delta-packed integers) are
-// stored as they are: compressing them costs several ns a value and saves nothing.
-const (
-	sampleBytes  = 4 << 10
-	sampleChunks = 4
-)
+// Compression is chosen per column per file: the column's first data page of at least
+// decideBytes is Snappy-compressed whole, and the column is compressed for the rest of the
+// file only when that halved it (floats of a few significant digits, which Snappy shrinks to
+// about 60%, and delta-packed integers are stored as they are: compressing them cost a third
+// of the writer and saved little). Smaller pages are compressed (cheap) and decide nothing.
+const decideBytes = 4 << 10
 
-// codec returns the compression of column ci's chunk whose data page is body: sampled on the
-// file's first page large enough, then kept for the file.
+// codec returns the compression of column ci's chunk whose data page is body, with body's
+// Snappy encoding in e.pre when it was compressed to decide (nil otherwise).
 func (e *servedEncoder) codec(ci int, body []byte) format.CompressionCodec {
+	e.pre = nil
 	switch {
 	case e.uncompressed:
 		return format.Uncompressed
@@ -574,36 +574,28 @@ func (e *servedEncoder) codec(ci int, body []byte) format.CompressionCodec {
 		return format.Zstd
 	case e.decided[ci]:
 		return e.codecs[ci]
-	case len(body) < 2*sampleChunks*sampleBytes:
-		return format.Snappy // small: compressing it all costs little
+	case len(body) < decideBytes:
+		return format.Snappy // small: compressing it costs little
 	}
-	e.decided[ci], e.codecs[ci] = true, e.sampledCodec(body)
+	e.sample = s2.EncodeSnappy(e.sample[:cap(e.sample)], body)
+	e.decided[ci], e.codecs[ci] = true, format.Uncompressed
+	if 2*len(e.sample) <= len(body) {
+		e.codecs[ci], e.pre = format.Snappy, e.sample
+	}
 	return e.codecs[ci]
-}
-
-// sampledCodec is Snappy when samples of body compress to 3/4 or less, else none.
-func (e *servedEncoder) sampledCodec(body []byte) format.CompressionCodec {
-	var in, out int
-	for k := range sampleChunks {
-		off := (len(body) - sampleBytes) * k / (sampleChunks - 1)
-		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body[off:off+sampleBytes])
-		in, out = in+sampleBytes, out+len(e.comp)
-	}
-	if 4*out > 3*in {
-		return format.Uncompressed
-	}
-	return format.Snappy
 }
 
 // writePage appends a page (header and body, compressed with md.Codec) to the file and counts
 // it in md.
-func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType, body []byte, n int, enc format.Encoding) error {
+func (e *servedEncoder) writePage(md *format.ColumnMetaData, typ format.PageType, body []byte, n int, enc format.Encoding, pre []byte) error {
 	comp := body
-	switch md.Codec {
-	case format.Zstd:
+	switch {
+	case pre != nil: // compressed already (codec)
+		comp = pre
+	case md.Codec == format.Zstd:
 		e.comp = e.zstd.EncodeAll(body, e.comp[:0])
 		comp = e.comp
-	case format.Snappy:
+	case md.Codec == format.Snappy:
 		e.comp = s2.EncodeSnappy(e.comp[:cap(e.comp)], body)
 		comp = e.comp
 	}
