@@ -895,6 +895,9 @@ func (e *pEnv) runServer(ctx context.Context, srv *pServer, backend string, logg
 // runDirect measures the direct baseline of sc on backend (none for redis+cache): the bench
 // process's CPU per request minus that of a handler returning a recorded response.
 func (e *pEnv) runDirect(ctx context.Context, backend, sc string) (*pRecord, error) {
+	if !e.o.direct {
+		return nil, nil // -direct=false
+	}
 	var rd store.StaticReader
 	switch backend {
 	case "memory":

@@ -14,11 +14,14 @@ import (
 
 // ServedConfig configures a ServedLog. Zero fields take the defaults.
 type ServedConfig struct {
-	// Buffer is how many feature values (of any number of requests) wait in memory to be
-	// written — queued requests, the batch being built and the batches being stored; beyond
-	// it requests' rows are dropped and counted (the request is never held up). Default
-	// 3000000 (at most about 60 MB of scalar values: 17 bytes and a little each while queued,
-	// less in a batch's columns).
+	// Buffer is how many feature values (of any number of requests) wait in memory for the
+	// writer to take them; beyond it requests' rows are dropped and counted (the request is
+	// never held up). Default 3000000 (at most about 60 MB of scalar values: 17 bytes and a
+	// little each). Values the writer has taken are in the batch being built (at most Batch)
+	// or in one of the at most 4 sealed batches waiting for the store (a Parquet file: 4 to 6
+	// bytes a value); when 4 wait, the writer waits and the queue fills. (Counting the
+	// batches in Buffer too left a P2 load about 60 ms of slack: an fsync that took longer
+	// dropped rows.)
 	Buffer int
 	// Batch is how many feature values (rows, of any number of requests) are written to the
 	// sink at once: one file per partition (operation and hour). Default 500000.
@@ -114,7 +117,6 @@ func (l *ServedLog) put() {
 		if l.retry(j.store, j.reqs) {
 			l.shippedReads.Add(int64(j.values))
 		}
-		l.buffered.Add(-int64(j.values))
 		l.puts.Done()
 	}
 }
@@ -206,7 +208,7 @@ func (l *ServedLog) Dropped() int64 { return l.dropped.Load() }
 func (l *ServedLog) ShippedValues() int64 { return l.shippedReads.Load() }
 
 // Stats returns the log's counters in the spool's terms (Appended: requests taken from the
-// buffer; Shipped: requests written; Pending: values buffered).
+// buffer; Shipped: requests written; Pending: values queued, not yet taken by the writer).
 func (l *ServedLog) Stats() SpoolStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -238,7 +240,6 @@ func (l *ServedLog) run() {
 				l.shippedReads.Add(int64(values))
 			}
 		}
-		l.buffered.Add(-int64(values))
 		reqs, values = 0, 0
 	}
 	take := func(r *ServedRequest) {
@@ -249,6 +250,7 @@ func (l *ServedLog) run() {
 		rows.req = nil
 		reqs++
 		values += r.values
+		l.buffered.Add(-int64(r.values)) // out of the queue: the batch's
 		l.release(r)
 		l.logged.Add(1)
 		if values >= l.cfg.Batch {

@@ -87,10 +87,10 @@ func benchServed(b *testing.B, reg *registry.Registry, q store.StaticQuery, out 
 				r.Operation, r.OperationHash = "P1", "abc"
 				r.AppendStatic(q, out, nil)
 				l.Log(r)
-				// As a server whose writer keeps up: at most a batch and 100 000 values more
+				// As a server whose writer keeps up: at most 100 000 values
 				// wait (else the loop outruns the writer and every request is a new one); the
 				// loop sleeps meanwhile (no CPU).
-				for l.Stats().Pending > 600000 {
+				for l.Stats().Pending > 100000 {
 					time.Sleep(100 * time.Microsecond)
 				}
 			}

@@ -644,6 +644,34 @@ func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
 	var d [block]uint64
 	for i := 1; i < len(v); i += block {
 		n := min(block, len(v)-i)
+		if n == block {
+			// A whole block (all but the last): fixed bounds, no checks in the loops.
+			vs := (*[block + 1]uint64)(v[i-1 : i+block])
+			minD, maxD := int64(math.MaxInt64), int64(math.MinInt64)
+			var hi [block / mini]int64
+			for m := range block / mini {
+				h := int64(math.MinInt64)
+				for k := m * mini; k < m*mini+mini; k++ {
+					x := int64(vs[k+1] - vs[k])
+					d[k] = uint64(x)
+					minD, h = min(minD, x), max(h, x)
+				}
+				hi[m], maxD = h, max(maxD, h)
+			}
+			dst = binary.AppendVarint(dst, minD)
+			if maxD == minD { // equal deltas (equal event times): every miniblock 0 bits
+				dst = append(dst, 0, 0, 0, 0)
+				continue
+			}
+			widths := len(dst)
+			dst = append(dst, 0, 0, 0, 0)
+			for m := range block / mini {
+				w := bits.Len64(uint64(hi[m]) - uint64(minD))
+				dst[widths+m] = byte(w)
+				dst = appendPacked32(dst, d[m*mini:m*mini+mini], uint64(minD), w)
+			}
+			continue
+		}
 		vs := v[i-1 : i+n]
 		minD := int64(math.MaxInt64)
 		var maxD [block / mini]int64 // per miniblock
@@ -677,6 +705,30 @@ func appendPacked32(dst []byte, g []uint64, base uint64, w int) []byte {
 	at := len(dst)
 	dst = slices.Grow(dst, 4*w)[:at+4*w]
 	out := dst[at:]
+	if len(g) == 32 && w <= 32 {
+		// 32 values of at most 32 bits: two at a time into 64-bit words (4·w bytes, whole).
+		var acc uint64
+		nb, o := uint(0), 0
+		uw := uint(w)
+		for k := 0; k < 32; k += 2 {
+			x := (g[k] - base) | (g[k+1]-base)<<uw // 2·w ≤ 64 bits
+			acc |= x << nb
+			nb += 2 * uw
+			if nb >= 64 {
+				binary.LittleEndian.PutUint64(out[o:], acc)
+				o += 8
+				nb -= 64
+				acc = 0
+				if nb > 0 {
+					acc = x >> (2*uw - nb)
+				}
+			}
+		}
+		if o < len(out) { // 4·w bytes are not a whole number of words: half a word left
+			binary.LittleEndian.PutUint32(out[o:], uint32(acc))
+		}
+		return dst
+	}
 	var acc uint64
 	nb, o := 0, 0
 	for _, x := range g {
