@@ -213,3 +213,85 @@ func servedRow(reg *registry.Registry, reqID, op, id, name string, sv store.Stat
 	}
 	return row
 }
+
+// TestServedParquetWideReads: reads of many features — their feature and value_type indexes
+// bit-packed from each read's pattern repeated id after id (every index width from 1 to 7
+// bits; reads of one feature set after another; patterns whose packed bits are not whole
+// words) — and reads of few features among them (the row-by-row encoding) read back by
+// parquet-go into the rows worked out here.
+func TestServedParquetWideReads(t *testing.T) {
+	var yaml strings.Builder
+	yaml.WriteString("entities:\n  user: {prefix: u}\nservedLog: {}\nfeatures:\n  user:\n")
+	var names []string
+	for i := range 100 {
+		typ := []string{"Int", "Float", "String"}[i%3]
+		name := fmt.Sprintf("w%03d", i)
+		fmt.Fprintf(&yaml, "    %s: {featureType: static, type: %s}\n", name, typ)
+		names = append(names, name)
+	}
+	reg, err := registry.Parse(map[string][]byte{"f.yaml": []byte(yaml.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(50, 5))
+	base := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	l := offline.NewServedLog(reg, offline.NewServedParquetSink(offline.DirStore{Dir: dir}), offline.ServedConfig{Buffer: 1 << 30, FlushInterval: time.Hour})
+	want := map[string][]offline.ServedValue{}
+	// Feature counts 1 to 100 (index widths 1 to 7 bits), some read twice in a row, and ids.
+	for i, c := range [][2]int{{50, 100}, {50, 37}, {9, 300}, {3, 20}, {100, 250}, {17, 130}, {2, 5}, {64, 40}, {64, 7}, {33, 200}, {8, 90}, {1, 3}, {77, 150}, {50, 333}} {
+		nf := c[0]
+		id := fmt.Sprintf("req-%d", i)
+		r := l.Request(id, base)
+		r.Operation, r.OperationHash = "Wide", "h"
+		start := rng.IntN(len(names) - nf + 1)
+		q := store.StaticQuery{Prefix: "u", Features: names[start : start+nf]}
+		for k := range c[1] {
+			q.IDs = append(q.IDs, fmt.Sprint(i*1000+k))
+		}
+		out := make([]store.StaticValue, q.Len())
+		for e, uid := range q.IDs {
+			for j, name := range q.Features {
+				var v store.Value
+				switch reg.Entity("user").Feature(name).Type {
+				case registry.Int:
+					v = store.IntValue(rng.Int64N(1000))
+				case registry.Float:
+					v = store.FloatValue(rng.Float64())
+				default:
+					v = store.StringValue(fmt.Sprint("s", rng.IntN(5)))
+				}
+				sv := store.StaticValue{Value: v, TS: 1700000000000 + rng.Int64N(1000)}
+				if rng.IntN(5) == 0 {
+					sv = store.StaticValue{}
+				}
+				out[e*nf+j] = sv
+				want[id] = append(want[id], servedRow(reg, id, "Wide", uid, name, sv, base, l.Fingerprint()))
+			}
+		}
+		r.AppendStatic(q, out, nil)
+		l.Log(r)
+	}
+	if err := l.Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := offline.ReadAll[offline.ServedValue](context.Background(), offline.DirStore{Dir: dir}, "served/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]offline.ServedValue{}
+	for _, r := range rows {
+		got[r.RequestID] = append(got[r.RequestID], r)
+	}
+	for id, w := range want {
+		g := got[id]
+		if len(g) != len(w) {
+			t.Fatalf("request %s: %d rows, want %d", id, len(g), len(w))
+		}
+		for i := range g {
+			if !equalServed(g[i], w[i]) {
+				t.Fatalf("request %s row %d:\n got %s\nwant %s", id, i, fmtServed(g[i]), fmtServed(w[i]))
+			}
+		}
+	}
+}

@@ -104,7 +104,13 @@ type servedEncoder struct {
 	lastCol                            []int8        // per feature: its 8-byte column (for a present value of kind lastKind)
 	lastKind                           []uint8       // per feature: the tag of a present value of its 8-byte type (255: none)
 	lastGather                         [nOpt][]int32 // per 8-byte column: the features of the read in it
+	lastMask                           [nOpt]uint64  // per 8-byte column: a bit per feature of the read in it (of the first 64)
 	lastAll8                           bool          // every feature of the read has an 8-byte column
+	pats                               []patRun      // the feature and value_type indexes of the row group's rows
+	patArena                           []uint32      // the patterns of pats
+	patGen                             int           // counts resolve's new reads (a pattern run is extended while it holds)
+	unit                               []uint64      // appendPatterns' scratch
+	scratch                            []uint32
 	lastEnt                            uint32
 	lastTime                           int64
 	page, comp, out                    []byte
@@ -143,6 +149,7 @@ func (e *servedEncoder) resetRowGroup() {
 		e.defs[i], e.vals[i], e.w8[i] = e.defs[i][:0], e.vals[i][:0], e.w8[i][:0]
 	}
 	e.lastKey = e.lastKey[:0]
+	e.pats, e.patArena = e.pats[:0], e.patArena[:0]
 	for _, name := range statusNames {
 		e.status.addBytes([]byte(name))
 	}
@@ -174,10 +181,12 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 		return
 	}
 	e.lastKey = append(e.lastKey[:0], e.key...)
+	e.patGen++
 	e.lastInfos, e.lastFeat, e.lastVT, e.lastCol, e.lastKind = e.lastInfos[:0], e.lastFeat[:0], e.lastVT[:0], e.lastCol[:0], e.lastKind[:0]
 	for c := range e.lastGather {
 		e.lastGather[c] = e.lastGather[c][:0]
 	}
+	clear(e.lastMask[:])
 	e.lastAll8 = true
 	entity := ""
 	for j, sp := range names {
@@ -200,6 +209,9 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 			e.lastAll8 = false
 		} else {
 			e.lastGather[col] = append(e.lastGather[col], int32(j))
+			if j < 64 {
+				e.lastMask[col] |= 1 << j
+			}
 		}
 	}
 	if len(names) == 0 {
@@ -209,6 +221,12 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 }
 
 func setBit(bm []byte, row int) { bm[row>>3] |= 1 << (row & 7) }
+
+// orBits sets the bits of mask (at most 57 of them) from row on: one word read and written.
+func orBits(bm []byte, row int, mask uint64) {
+	p := bm[row>>3:]
+	binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)|mask<<(row&7))
+}
 
 // setBits sets the n bits from row on.
 func setBits(bm []byte, row, n int) {
@@ -246,8 +264,8 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 	}{{&e.client, r.Client}, {&e.op, r.Operation}, {&e.hash, r.OperationHash}, {&e.fp, fp}} {
 		c.col.addRun(c.col.addRepeat(unsafe.Slice(unsafe.StringData(c.s), len(c.s))), n)
 	}
-	// Room for the rows' bits.
-	need := (e.rows + n + 7) >> 3
+	// Room for the rows' bits (and a word more: orBits writes whole words).
+	need := (e.rows+n+7)>>3 + 8
 	for i := range e.defs {
 		if d := need - len(e.defs[i]); d > 0 {
 			e.defs[i] = append(e.defs[i], make([]byte, d)...)
@@ -266,10 +284,9 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 		if b.failed {
 			errText = at(r.text, b.err)
 		}
+		e.addPattern(nIDs)
 		for k, sp := range ids {
 			e.id.addRun(e.id.addBytes(at(r.text, sp)), nFeats)
-			e.feature.idx = append(e.feature.idx, e.lastFeat...)
-			e.vtype.idx = append(e.vtype.idx, e.lastVT...)
 			base := int(b.val) + k*nFeats
 			tags, tss, words := r.tag[base:base+nFeats], r.ts[base:base+nFeats], r.word[base:base+nFeats]
 			cols, kinds := e.lastCol[:nFeats], e.lastKind[:nFeats]
@@ -287,13 +304,23 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 					if len(js) == 0 {
 						continue
 					}
-					w, d := e.w8[c], e.defs[c]
+					w := slices.Grow(e.w8[c], len(js))
+					at := len(w)
+					w = w[:at+len(js)]
+					dst := w[at:]
+					for x, j := range js {
+						dst[x] = words[j]
+					}
+					e.w8[c] = w
+					if nFeats <= 56 { // the read's bits of the column at once (one word)
+						orBits(e.defs[c], row, e.lastMask[c])
+						continue
+					}
+					d := e.defs[c]
 					for _, j := range js {
-						w = append(w, words[j])
 						r := row + int(j)
 						d[r>>3] |= 1 << (r & 7)
 					}
-					e.w8[c] = w
 				}
 				e.rows = row + nFeats
 				continue
@@ -338,6 +365,134 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			e.w8[optEventTime], e.rows = ev, row
 		}
 	}
+}
+
+// patRun is nIDs × len rows whose feature and value_type indexes are one read's, id after id:
+// the pattern feat (its value types vt) repeated reps times.
+type patRun struct {
+	off, n int // feat: patArena[off:off+n], vt: patArena[off+n:off+2n]
+	reps   int
+	gen    int
+}
+
+const (
+	patFeature = 1
+	patVT      = 2
+)
+
+// addPattern records that the next nIDs ids' rows have the features of the read resolved last.
+func (e *servedEncoder) addPattern(nIDs int) {
+	if k := len(e.pats) - 1; k >= 0 && e.pats[k].gen == e.patGen {
+		e.pats[k].reps += nIDs
+		return
+	}
+	off := len(e.patArena)
+	e.patArena = append(append(e.patArena, e.lastFeat...), e.lastVT...)
+	e.pats = append(e.pats, patRun{off: off, n: len(e.lastFeat), reps: nIDs, gen: e.patGen})
+}
+
+// appendPatterns appends the feature (or value type) indexes of the row group's rows in the
+// RLE/bit-packing hybrid encoding. When every read has 8 features or more, the rows are one
+// bit-packed run: each read's pattern of indexes is packed once into words that it repeats
+// whole (as many patterns as make a whole number of 64-bit words), and those words are
+// copied id after id, shifted to where the stream is — instead of packing every row. Reads
+// of fewer features (runs of one index are better RLE runs) take the row-by-row encoding.
+func (e *servedEncoder) appendPatterns(dst []byte, vt bool, width int) []byte {
+	pattern := func(p patRun) []uint32 {
+		if vt {
+			return e.patArena[p.off+p.n : p.off+2*p.n]
+		}
+		return e.patArena[p.off : p.off+p.n]
+	}
+	rows := 0
+	few := false
+	for _, p := range e.pats {
+		rows += p.n * p.reps
+		few = few || p.n < 8
+	}
+	if few {
+		e.scratch = e.scratch[:0]
+		for _, p := range e.pats {
+			pat := pattern(p)
+			for range p.reps {
+				e.scratch = append(e.scratch, pat...)
+			}
+		}
+		return appendHybrid(dst, e.scratch, width)
+	}
+	groups := (rows + 7) / 8
+	dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
+	w := uint(width)
+	bw := bitWriter{out: slices.Grow(dst, groups*width+8)}
+	for _, p := range e.pats {
+		pat := pattern(p)
+		bitsPer := uint(p.n) * w
+		// g patterns make a whole number of words: g = 64/gcd(bitsPer, 64).
+		g := uint(64) >> min(uint(bits.TrailingZeros(bitsPer)), 6)
+		if uint(p.reps) < 2*g || g*uint(p.n) > 8192 {
+			for range p.reps {
+				for _, x := range pat {
+					bw.put(uint64(x), w)
+				}
+			}
+			continue
+		}
+		// The unit: g patterns packed, g·bitsPer bits = a whole number of words.
+		ub := bitWriter{out: make([]byte, 0, g*bitsPer/8)}
+		for range g {
+			for _, x := range pat {
+				ub.put(uint64(x), w)
+			}
+		}
+		e.unit = e.unit[:0]
+		for i := 0; i < len(ub.out); i += 8 {
+			e.unit = append(e.unit, binary.LittleEndian.Uint64(ub.out[i:]))
+		}
+		total := uint(p.reps) * bitsPer
+		words := total / 64
+		for i := uint(0); i < words; i++ {
+			bw.put(e.unit[i%uint(len(e.unit))], 64)
+		}
+		if r := total % 64; r > 0 {
+			bw.put(e.unit[words%uint(len(e.unit))]&(1<<r-1), r)
+		}
+	}
+	for pad := uint(groups*8-rows) * w; pad > 0; {
+		k := min(pad, 64)
+		bw.put(0, k)
+		pad -= k
+	}
+	return bw.flush()
+}
+
+// bitWriter packs values LSB first into bytes (the bit-packing of Parquet's hybrid encoding).
+type bitWriter struct {
+	out []byte
+	acc uint64
+	n   uint // bits in acc, < 64
+}
+
+// put appends the low w bits of v (w ≤ 64; v has no higher bits).
+func (b *bitWriter) put(v uint64, w uint) {
+	b.acc |= v << b.n
+	b.n += w
+	if b.n >= 64 {
+		b.out = binary.LittleEndian.AppendUint64(b.out, b.acc)
+		b.n -= 64
+		b.acc = 0
+		if b.n > 0 {
+			b.acc = v >> (w - b.n)
+		}
+	}
+}
+
+// flush returns the bytes with the bits of acc (whole bytes: the caller pads to them).
+func (b *bitWriter) flush() []byte {
+	for ; b.n > 0; b.n -= min(b.n, 8) {
+		b.out = append(b.out, byte(b.acc))
+		b.acc >>= 8
+	}
+	return b.out
 }
 
 func appendByteArray(dst, b []byte) []byte {
@@ -414,6 +569,7 @@ type columnSpec struct {
 	logical  format.LogicalType
 	conv     thrift.Null[deprecated.ConvertedType]
 	dict     *dictColumn // required, dictionary-encoded
+	pat      int         // a dictionary column whose indexes are in pats (patFeature, patVT)
 	opt      int         // optional: its index in defs/vals
 }
 
@@ -432,11 +588,12 @@ func (e *servedEncoder) specs() []columnSpec {
 	opt := func(name string, typ format.Type, i int, logical format.LogicalType, conv thrift.Null[deprecated.ConvertedType]) columnSpec {
 		return columnSpec{name: name, typ: typ, optional: true, logical: logical, conv: conv, opt: i}
 	}
+	pat := func(c columnSpec, p int) columnSpec { c.pat = p; return c }
 	return []columnSpec{
 		str("request_id", &e.req),
 		{name: "time", typ: format.Int64, logical: millisLogical, conv: millisConv, dict: &e.tm},
 		str("client", &e.client), str("operation", &e.op), str("operation_hash", &e.hash), str("registry_fingerprint", &e.fp),
-		str("entity", &e.entity), str("entity_id", &e.id), str("feature", &e.feature), str("value_type", &e.vtype), str("status", &e.status),
+		str("entity", &e.entity), str("entity_id", &e.id), pat(str("feature", &e.feature), patFeature), pat(str("value_type", &e.vtype), patVT), str("status", &e.status),
 		opt("event_time", format.Int64, optEventTime, millisLogical, millisConv),
 		opt("value_int", format.Int64, optInt, format.LogicalType{}, thrift.Null[deprecated.ConvertedType]{}),
 		opt("value_float", format.Double, optFloat, format.LogicalType{}, thrift.Null[deprecated.ConvertedType]{}),
@@ -486,8 +643,8 @@ func (e *servedEncoder) flushRowGroup() {
 			md.Encoding = thrift.Slice[format.Encoding]{format.Plain, format.RLE, format.RLEDictionary}
 			width := max(1, bits.Len32(uint32(c.dict.size-1)))
 			e.page = append(e.page[:0], byte(width))
-			if c.dict.idx != nil && len(c.dict.idx) == e.rows {
-				e.page = appendHybrid(e.page, c.dict.idx, width)
+			if c.pat != 0 {
+				e.page = e.appendPatterns(e.page, c.pat == patVT, width)
 			} else {
 				e.page = appendRuns(e.page, c.dict.runs, width)
 			}

@@ -199,6 +199,7 @@ func (r *ServedRequest) AppendStatic(q store.StaticQuery, out []store.StaticValu
 	n := len(q.IDs) * len(q.Features)
 	out = out[:n]
 	tags, tss, words := r.tag[start:start+n], r.ts[start:start+n], r.word[start:start+n]
+	tags, tss, words = tags[:len(out)], tss[:len(out)], words[:len(out)] // no bounds checks in the loop
 	for i := range out {
 		sv := &out[i] // not a copy: a StaticValue is 96 bytes
 		switch k := sv.Value.Kind; k {
