@@ -18,8 +18,9 @@ type ServedConfig struct {
 	// writer to take them; beyond it requests' rows are dropped and counted (the request is
 	// never held up). Default 3000000 (at most about 60 MB of scalar values: 17 bytes and a
 	// little each). Values the writer has taken are in the batch being built (at most Batch)
-	// or in one of the at most 4 sealed batches waiting for the store (a Parquet file: 4 to 6
-	// bytes a value); when 4 wait, the writer waits and the queue fills. (Counting the
+	// or in one of the at most 8 sealed batches being stored (4 at once) or waiting for the
+	// store (a Parquet file: 4 to 6 bytes a value); when 4 wait, the writer waits and the
+	// queue fills. (Counting the
 	// batches in Buffer too left a P2 load about 60 ms of slack: an fsync that took longer
 	// dropped rows.)
 	Buffer int
@@ -95,9 +96,9 @@ func NewServedLog(reg *registry.Registry, sink ServedSink, cfg ServedConfig) *Se
 }
 
 // ServedSealer is a ServedSink whose batch is sealed (encoded) on the log's goroutine and
-// stored by another (the Parquet sink: its files put on the object store), so that a slow
+// stored by others (the Parquet sink: its files put on the object store), so that a slow
 // store — an fsync, an S3 round trip — does not stop the log from taking requests. Up to 4
-// sealed batches wait for the store; their values count in the buffer until stored.
+// sealed batches are stored at once and 4 more wait (their store funcs run concurrently).
 type ServedSealer interface {
 	ServedSink
 	// Seal ends the batch being built and returns what stores it; Add starts the next one.
@@ -110,15 +111,27 @@ type servedJob struct {
 	reqs, values int
 }
 
-// put stores the sealed batches, one at a time.
+// maxPuts is how many sealed batches are stored at once: a file put waits on an fsync or an
+// S3 round trip, and one at a time fell behind a P2 load (20 files a second) on a busy disk.
+const maxPuts = 4
+
+// put stores the sealed batches, up to maxPuts at once.
 func (l *ServedLog) put() {
 	defer close(l.putDone)
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxPuts)
 	for j := range l.jobs {
-		if l.retry(j.store, j.reqs) {
-			l.shippedReads.Add(int64(j.values))
-		}
-		l.puts.Done()
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if l.retry(j.store, j.reqs) {
+				l.shippedReads.Add(int64(j.values))
+			}
+			l.puts.Done()
+		}()
 	}
+	wg.Wait()
 }
 
 // Fingerprint is the registry fingerprint the rows carry.
@@ -232,7 +245,7 @@ func (l *ServedLog) run() {
 				st = func(context.Context) error { return err }
 			}
 			l.puts.Add(1)
-			l.jobs <- servedJob{store: st, reqs: reqs, values: values} // waits when 4 wait already
+			l.jobs <- servedJob{store: st, reqs: reqs, values: values} // waits when 4 wait already (and 4 are being stored)
 			reqs, values = 0, 0
 			return
 		default:
