@@ -3,8 +3,8 @@ package metrics
 import (
 	"io"
 	"math"
-	"runtime/metrics"
 	"net/http/httptest"
+	"runtime/metrics"
 	"strings"
 	"testing"
 )
