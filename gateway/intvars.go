@@ -28,7 +28,11 @@ type intVarCache struct {
 	m  map[string][]string
 }
 
-const intVarCacheSize = 1024
+const (
+	intVarCacheSize = 1024
+	// intVarCacheMaxQuery is the longest query text kept: at most 1,024 × 16 KiB = 16 MiB.
+	intVarCacheMaxQuery = 16 << 10
+)
 
 var intVars = &intVarCache{m: map[string][]string{}}
 
@@ -56,6 +60,9 @@ func (c *intVarCache) names(query string) []string {
 				}
 			}
 		}
+	}
+	if len(query) > intVarCacheMaxQuery {
+		return names // not kept: the cache must not hold large query texts (hostile clients)
 	}
 	c.mu.Lock()
 	if len(c.m) >= intVarCacheSize {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,22 @@ func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
 	}
 	if got := intVars.names(`query($x: Int`); got != nil {
 		t.Errorf("a query that does not parse: %v", got)
+	}
+}
+
+// A large query text is converted but not kept: the cache holds at most 1,024 texts of at most
+// 16 KiB, so distinct large queries cannot pile up in it.
+func TestIntVariablesCacheKeepsNoLargeQuery(t *testing.T) {
+	q := `query Q($n: Int) { x } # ` + strings.Repeat("z", intVarCacheMaxQuery)
+	vars := map[string]any{"n": json.Number("7")}
+	intVariables(q, vars)
+	if vars["n"] != int64(7) {
+		t.Fatalf("a large query's Int variable: got %#v, want int64(7)", vars["n"])
+	}
+	intVars.mu.Lock()
+	_, kept := intVars.m[q]
+	intVars.mu.Unlock()
+	if kept {
+		t.Errorf("a %d-byte query text was kept in the cache", len(q))
 	}
 }
