@@ -91,14 +91,20 @@ type fieldAt struct {
 }
 
 func newHashDecoder(features []string) *hashDecoder {
-	return &hashDecoder{features: features, seen: make([]bool, len(features))}
+	return &hashDecoder{features: features, seen: make([]bool, len(features)), order: make([]fieldAt, 0, len(features))}
 }
 
 // find returns the index in features of the field name at position p of a hash, -1 if it is
-// not asked for.
+// not asked for. Before any hash has a field at p, the guess is features[p] (a read asking for
+// the features in the order they were written).
 func (d *hashDecoder) find(name string, p int) int {
-	if p < len(d.order) && d.order[p].name == name {
-		return int(d.order[p].j)
+	if p < len(d.order) {
+		if d.order[p].name == name {
+			return int(d.order[p].j)
+		}
+	} else if p == len(d.order) && p < len(d.features) && d.features[p] == name {
+		d.order = append(d.order, fieldAt{name, int32(p)})
+		return p
 	}
 	j := -1
 	if len(d.features) <= 8 {

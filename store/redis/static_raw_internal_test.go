@@ -150,4 +150,18 @@ func TestHashDecoderFind(t *testing.T) {
 			t.Fatalf("%d features: a field at another position", n)
 		}
 	}
+	// a first hash in the order of the features needs no map
+	var features []string
+	for j := range 20 {
+		features = append(features, "f"+itoa(j))
+	}
+	d := newHashDecoder(features)
+	for p, f := range features {
+		if d.find(f, p) != p {
+			t.Fatalf("%s at %d", f, p)
+		}
+	}
+	if d.index != nil {
+		t.Fatal("built the map for fields in order")
+	}
 }
