@@ -23,8 +23,9 @@ import (
 // a kind byte, then varints, IEEE 754 bytes or length-prefixed text; no JSON for scalars).
 // A field "n<until>" is a negative entry: the source of truth holds no value for the feature,
 // and that is known until the Unix ms time until (the field is a miss after that). A read is
-// one HMGET per entity with only the features asked for, every entity of the call in one
-// pipeline (one key per entity, so Cluster-safe). A write is one script per entity that sets a
+// one command per entity, every entity of the call in one pipeline (one key per entity, so
+// Cluster-safe): HGETALL when it asks for most of the fields the hashes hold, else HMGET of
+// only the features asked for (static_hash.go). A write is one script per entity that sets a
 // field only when its event time is not older than the stored one; a negative entry never
 // replaces a value.
 
