@@ -24,7 +24,9 @@ func BenchmarkReadStatic100x50(b *testing.B) {
 	for _, mode := range []string{"hmget", "hgetall"} {
 		b.Run(mode, func(b *testing.B) { benchReadStatic(b, redis.Config{Addrs: []string{addr}}, mode, 50) })
 	}
-	b.Run("script", func(b *testing.B) { benchReadStatic(b, redis.Config{Addrs: []string{addr}, StaticScript: true}, "hmget", 50) })
+	b.Run("script", func(b *testing.B) {
+		benchReadStatic(b, redis.Config{Addrs: []string{addr}, StaticScript: true}, "hmget", 50)
+	})
 }
 
 // BenchmarkReadStatic100xK reads K of the 50 fields of 100 entity hashes by HMGET and by
