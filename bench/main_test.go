@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,5 +75,53 @@ func TestParseWrk(t *testing.T) {
 	}
 	if _, err := parseWrk("WRK requests=x\n"); err == nil {
 		t.Fatal("bad number: no error")
+	}
+}
+
+// Quantiles come from the deltas of a histogram's buckets between two samples: the upper bound
+// of the bucket the quantile falls in, +Inf beyond the last finite bound, -1 when not exported.
+func TestHistQuantile(t *testing.T) {
+	const n = "featuregraph_runtime_sched_latency_seconds"
+	b := func(le string) string { return n + `_bucket{le="` + le + `"}` }
+	before := map[string]float64{n + "_count": 100, b("0.001"): 90, b("0.01"): 100, b("+Inf"): 100}
+	after := map[string]float64{n + "_count": 1100, b("0.001"): 1080, b("0.01"): 1098, b("+Inf"): 1100}
+	// 1,000 observations: 990 ≤ 1 ms, 8 in (1, 10] ms, 2 above.
+	for _, c := range []struct{ q, want float64 }{{0.5, 1}, {0.99, 1}, {0.995, 10}, {0.998, 10}, {0.999, math.Inf(1)}} {
+		if got := histQuantile(before, after, n, c.q); got != c.want {
+			t.Errorf("q %v: %v ms, want %v", c.q, got, c.want)
+		}
+	}
+	if got := histQuantile(before, before, n, 0.99); got != 0 {
+		t.Errorf("no observation: %v, want 0", got)
+	}
+	if got := histQuantile(nil, map[string]float64{}, n, 0.99); got != -1 {
+		t.Errorf("not exported: %v, want -1", got)
+	}
+}
+
+// An open-loop run counts a request that could not start on time from when it should have
+// started (no coordinated omission): a server stalling once for 200 ms makes every request
+// scheduled during the stall slow, where a closed loop would record one slow request.
+func TestOpenLoopCountsLateStarts(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 20 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	res := runLoad(context.Background(), newClient(1), httpTarget{url: srv.URL, body: func(_ *rand.Rand, b []byte) []byte { return b }},
+		loadOptions{concurrency: 1, duration: 600 * time.Millisecond, rate: 500})
+	slow := 0
+	for _, l := range res.latencies {
+		if l >= 50*time.Millisecond {
+			slow++
+		}
+	}
+	// 500 req/s for the 200 ms stall: about 100 requests were due; those due in its first
+	// 150 ms waited at least 50 ms.
+	if slow < 20 {
+		t.Fatalf("%d of %d requests took ≥ 50 ms, want ≥ 20 (the stall's waits counted)", slow, len(res.latencies))
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"github.com/featuregraph/featuregraph/auth"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -497,8 +498,14 @@ type pRecord struct {
 	SchedMeanUs      float64 `json:"sched_latency_mean_us"`
 	SchedOver1msPct  float64 `json:"sched_latency_over_1ms_pct"`
 	SchedOver10msPct float64 `json:"sched_latency_over_10ms_pct"`
-	HeapLiveMiB      float64 `json:"heap_live_mib,omitempty"`
-	HeapGoalMiB      float64 `json:"heap_goal_mib,omitempty"`
+	// Quantiles (ms, the upper bound of their bucket) of the scheduler latency and of the GC
+	// pauses over the phase, from the server's featuregraph_runtime_* histograms.
+	SchedP99Ms  float64 `json:"sched_latency_p99_ms"`
+	SchedP999Ms float64 `json:"sched_latency_p999_ms"`
+	PauseP99Ms  float64 `json:"gc_pause_p99_ms"`
+	PauseMaxMs  float64 `json:"gc_pause_max_ms"`
+	HeapLiveMiB float64 `json:"heap_live_mib,omitempty"`
+	HeapGoalMiB float64 `json:"heap_goal_mib,omitempty"`
 	// Served-feature logging (-p-served-log): requests taken by the log per second of the
 	// measurement, requests written to the sink, requests dropped because the buffer was
 	// full, and values written per second at the measured request rate (the sink's rows/s:
@@ -509,11 +516,11 @@ type pRecord struct {
 	ServedValuesPerSec float64 `json:"served_values_per_sec,omitempty"`
 }
 
-const pRowFormat = "%-2s %-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %8s  %9s  %9s  %8s  %7s  %5s  %9s  %7s  %6s  %7s  %6s\n"
+const pRowFormat = "%-2s %-3s  %-12s  %-10s  %8s  %6s  %7s  %7s  %8s  %8s  %9s  %9s  %8s  %7s  %5s  %9s  %7s  %6s  %7s  %6s  %7s  %8s  %8s  %8s  %5s\n"
 
 func printPHeader(w io.Writer) {
 	fmt.Fprintf(w, pRowFormat, "r", "sc", "backend", "server", "req/s", "failed", "p50 ms", "p99 ms", "p99.9 ms", "cpu ms/r", "redis c/r", "redis ms/r", "allocs/r", "RSS MiB", "peak",
-		"heap live", "GC/1k r", "GC cpu", "assist", "sch>1ms")
+		"heap live", "GC/1k r", "GC cpu", "assist", "sch>1ms", "sch p99", "sch p99.9", "pause99", "pausemax", "load")
 }
 
 func printPRecord(w io.Writer, r *pRecord) {
@@ -527,7 +534,19 @@ func printPRecord(w io.Writer, r *pRecord) {
 		fmt.Sprintf("%.2f", r.P50Ms), fmt.Sprintf("%.2f", r.P99Ms), fmt.Sprintf("%.2f", r.P999Ms), fmt.Sprintf("%.3f", r.ServerCPUMs),
 		fmt.Sprintf("%.1f", r.RedisCmds), fmt.Sprintf("%.3f", r.RedisCPUMs), fmt.Sprintf("%.0f", r.AllocsPerReq),
 		fmt.Sprintf("%.0f", r.RSSMiB), fmt.Sprintf("%.0f", r.PeakRSSMiB), opt(r.HeapLiveMiB, "%.0f"), opt(r.GCPer1k, "%.2f"),
-		opt(r.GCCPUPct, "%.1f%%"), opt(r.AssistPct, "%.1f%%"), opt(r.SchedOver1msPct, "%.2f%%"))
+		opt(r.GCCPUPct, "%.1f%%"), opt(r.AssistPct, "%.1f%%"), opt(r.SchedOver1msPct, "%.2f%%"),
+		optMs(r.SchedP99Ms), optMs(r.SchedP999Ms), optMs(r.PauseP99Ms), optMs(r.PauseMaxMs), fmt.Sprintf("%.1f", r.LoadAvg))
+}
+
+// optMs formats a histogram quantile in ms: "–" not exported, ">1000" above the last bound.
+func optMs(v float64) string {
+	switch {
+	case v < 0:
+		return "–"
+	case math.IsInf(v, 1):
+		return ">1000"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // pEnv is what every P run shares: the data, dynalite with the table loaded, Redis.
@@ -768,7 +787,7 @@ func (e *pEnv) target(url string, sc string, direct bool) httpTarget {
 // before and after.
 func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func() time.Duration, allocs func() float64, serverURL string) error {
 	if e.o.warmup > 0 {
-		runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.warmup, seed: e.o.data.Seed + 1000})
+		runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.warmup, seed: e.o.data.Seed + 1000, rate: e.o.rate})
 	}
 	rs0, err := readRedisStats(ctx, e.rc)
 	if err != nil {
@@ -779,7 +798,7 @@ func (e *pEnv) measure(ctx context.Context, r *pRecord, t httpTarget, cpu func()
 		rt0 = promSample(serverURL)
 	}
 	c0, a0 := cpu(), allocs()
-	res := runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.duration, requests: e.o.requests, seed: e.o.data.Seed + 2000})
+	res := runLoad(ctx, e.client, t, loadOptions{concurrency: e.o.concurrency, duration: e.o.duration, requests: e.o.requests, seed: e.o.data.Seed + 2000, rate: e.o.rate})
 	c1, a1 := cpu(), allocs()
 	r.LoadAvg = loadAverage()
 	if serverURL != "" {

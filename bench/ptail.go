@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -86,6 +87,7 @@ func promSample(url string) map[string]float64 {
 // (built before they were exported) leaves them at -1.
 func (r *pRecord) runtimeDelta(before, after map[string]float64, n float64, cpu time.Duration) {
 	r.GCPer1k, r.GCCPUPct, r.AssistPct, r.PauseMeanUs, r.SchedMeanUs, r.SchedOver1msPct, r.SchedOver10msPct = -1, -1, -1, -1, -1, -1, -1
+	r.SchedP99Ms, r.SchedP999Ms, r.PauseP99Ms, r.PauseMaxMs = -1, -1, -1, -1
 	if _, ok := after["go_cpu_classes_gc_total_cpu_seconds_total"]; !ok || n <= 0 {
 		return
 	}
@@ -109,8 +111,45 @@ func (r *pRecord) runtimeDelta(before, after map[string]float64, n float64, cpu 
 	} else {
 		r.SchedMeanUs, r.SchedOver1msPct, r.SchedOver10msPct = 0, 0, 0
 	}
+	r.SchedP99Ms, r.SchedP999Ms = histQuantile(before, after, "featuregraph_runtime_sched_latency_seconds", 0.99), histQuantile(before, after, "featuregraph_runtime_sched_latency_seconds", 0.999)
+	r.PauseP99Ms, r.PauseMaxMs = histQuantile(before, after, "featuregraph_runtime_gc_pause_seconds", 0.99), histQuantile(before, after, "featuregraph_runtime_gc_pause_seconds", 1)
 	r.HeapLiveMiB = round(after["go_gc_heap_live_bytes"]/(1<<20), 1)
 	r.HeapGoalMiB = round(after["go_gc_heap_goal_bytes"]/(1<<20), 1)
+}
+
+// histQuantile is quantile q (ms) of the delta of histogram name between two samples: the upper
+// bound of the bucket it falls in (featuregraph_runtime_* bounds: 5 µs … 1 s; +Inf above), 0
+// with no observation, -1 when the server does not export name. q = 1 is the bucket of the
+// largest observation.
+func histQuantile(before, after map[string]float64, name string, q float64) float64 {
+	n, ok := after[name+"_count"]
+	if !ok {
+		return -1
+	}
+	n -= before[name+"_count"]
+	if n <= 0 {
+		return 0
+	}
+	type bucket struct{ le, cum float64 }
+	var bs []bucket
+	prefix := name + `_bucket{le="`
+	for k, v := range after {
+		le, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if b, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64); err == nil && !math.IsInf(b, 1) {
+			bs = append(bs, bucket{b, v - before[k]})
+		}
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	want := math.Ceil(q * n)
+	for _, b := range bs {
+		if b.cum >= want {
+			return b.le * 1000
+		}
+	}
+	return math.Inf(1)
 }
 
 // histBelow is the delta count of the largest bucket of histogram name whose bound is < limit.
@@ -161,6 +200,11 @@ var pSummaryColumns = []pColumn{
 	{"GC cpu%", func(r *pRecord) float64 { return r.GCCPUPct }, 1},
 	{"assist%", func(r *pRecord) float64 { return r.AssistPct }, 1},
 	{"sched>1ms%", func(r *pRecord) float64 { return r.SchedOver1msPct }, 2},
+	{"sched p99 ms", func(r *pRecord) float64 { return r.SchedP99Ms }, 3},
+	{"sched p99.9 ms", func(r *pRecord) float64 { return r.SchedP999Ms }, 3},
+	{"GC pause p99 ms", func(r *pRecord) float64 { return r.PauseP99Ms }, 3},
+	{"GC pause max ms", func(r *pRecord) float64 { return r.PauseMaxMs }, 3},
+	{"load", func(r *pRecord) float64 { return r.LoadAvg }, 1},
 }
 
 // printPSummary prints, per scenario, backend and server, min/median/max of the rounds, the

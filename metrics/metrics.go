@@ -80,7 +80,7 @@ func New() *Metrics {
 	buildInfo.Set(1)
 	m.reg.MustRegister(m.httpDuration, m.featureReads, m.backendDur, m.backendItems, m.cache, m.skipped,
 		m.ingest, m.features, buildInfo,
-		newGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		newGoCollector(), newRuntimeHistograms(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

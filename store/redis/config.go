@@ -40,7 +40,8 @@ type Config struct {
 	// PoolSize is the maximum number of connections per node. Default 10 per CPU.
 	PoolSize int
 	// StaticScript reads static features with one Lua script per call (getStatic in
-	// static.go) instead of one HMGET per entity: less client CPU per value, more Redis CPU.
+	// static.go) instead of one HGETALL or HMGET per entity: less client CPU per value, far
+	// more Redis CPU.
 	// Default false.
 	StaticScript bool
 	// MaxRetries is how often a failed command is retried by the client; -1 disables retries.

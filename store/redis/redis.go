@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,6 +25,8 @@ type Store struct {
 	client    goredis.UniversalClient
 	cfg       Config
 	ownClient bool
+	sizes     hashSizes    // fields per static hash, by prefix (static_hash.go)
+	readMode  atomic.Int32 // a staticReadMode: readAuto but in tests
 }
 
 var _ store.Store = (*Store)(nil)

@@ -67,8 +67,16 @@ func key(t *testing.T, feature string) store.Key {
 	return store.Key{Prefix: "rt", ID: fmt.Sprintf("%s-%d", t.Name(), seq), Feature: feature}
 }
 
+// The contract holds however static reads are sent: as the store decides, always by HMGET,
+// always by HGETALL.
 func TestContract(t *testing.T) {
-	storetest.Run(t, newStore(t, testenv.Redis(t), nil))
+	for _, mode := range []string{"auto", "hmget", "hgetall"} {
+		t.Run(mode, func(t *testing.T) {
+			s := newStore(t, testenv.Redis(t), nil)
+			redis.SetStaticRead(s, mode)
+			storetest.Run(t, s)
+		})
+	}
 }
 
 // TestFilterContract: Redis alone answers filters on the series it holds (point-in-time reads

@@ -23,8 +23,9 @@ import (
 // a kind byte, then varints, IEEE 754 bytes or length-prefixed text; no JSON for scalars).
 // A field "n<until>" is a negative entry: the source of truth holds no value for the feature,
 // and that is known until the Unix ms time until (the field is a miss after that). A read is
-// one HMGET per entity with only the features asked for, every entity of the call in one
-// pipeline (one key per entity, so Cluster-safe). A write is one script per entity that sets a
+// one command per entity, every entity of the call in one pipeline (one key per entity, so
+// Cluster-safe): HGETALL when it asks for most of the fields the hashes hold, else HMGET of
+// only the features asked for (static_hash.go). A write is one script per entity that sets a
 // field only when its event time is not older than the stored one; a negative entry never
 // replaces a value.
 
@@ -107,24 +108,33 @@ func (s *Store) ReadStaticCached(ctx context.Context, q store.StaticQuery, out [
 	return s.readStaticHMGET(ctx, q, out, missing)
 }
 
-// readStaticHMGET reads q in one pipeline of one HMGET per entity and appends to missing the
-// indexes of out that Redis knows nothing about (no field, or an expired negative entry); those
-// are Absent in out, as are the features a negative entry says have no value.
+// readStaticHMGET reads q in one pipeline of one command per entity, HMGET of the features
+// asked for or HGETALL (wholeHashes, static_hash.go), and appends to missing the indexes of out
+// that Redis knows nothing about (no field, or an expired negative entry); those are Absent in
+// out, as are the features a negative entry says have no value.
 //
-// Each HMGET's reply is read as its raw RESP bytes (goredis.RawCmd) and decoded from them: the
-// client allocates a buffer per entity instead of a string per field (and the []string), so the
+// Each reply is read as its raw RESP bytes (goredis.RawCmd) and decoded from them: the client
+// allocates a buffer per entity instead of a string per field (and the []string), so the
 // allocations of a read are O(entities), not O(values).
 func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []store.StaticValue, missing []int) ([]int, error) {
 	nf := len(q.Features)
+	stat, whole := s.wholeHashes(q.Prefix, nf)
 	pipe := s.client.Pipeline()
 	cmds := make([]*goredis.RawCmd, len(q.IDs))
 	// The arguments are pointers to strings (go-redis writes a *string as the string): to the
 	// caller's feature names and to keys built in one buffer, so no string is copied or boxed
 	// per argument (P2's 100 HMGETs have 5,200).
-	proto := make([]any, 2+nf)
-	proto[0] = "hmget"
-	for j := range q.Features {
-		proto[2+j] = &q.Features[j]
+	var proto []any
+	verb := "HMGET"
+	if whole {
+		verb = "HGETALL"
+		proto = []any{"hgetall", nil}
+	} else {
+		proto = make([]any, 2+nf)
+		proto[0] = "hmget"
+		for j := range q.Features {
+			proto[2+j] = &q.Features[j]
+		}
 	}
 	size := 0
 	for _, id := range q.IDs {
@@ -137,8 +147,8 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 		kb = append(append(append(kb, q.Prefix...), '#'), id...)
 		keys[i] = unsafeString(kb[start:])
 	}
-	// The arguments of all the HMGETs in one slice, reused across reads (P2's 100 × 52 are
-	// 83 KB): go-redis holds them only until Exec returns.
+	// The arguments of all the commands in one slice, reused across reads (P2's 100 HMGETs of
+	// 52 are 83 KB): go-redis holds them only until Exec returns.
 	ap := argsPool.Get().(*[]any)
 	defer func() { clear(*ap); argsPool.Put(ap) }()
 	if n := len(q.IDs) * len(proto); cap(*ap) < n {
@@ -158,10 +168,23 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 		return missing, err
 	}
 	now := time.Now().UnixMilli()
+	var d *hashDecoder
+	if whole {
+		d = newHashDecoder(q.Features)
+	}
+	fields := 0
 	for i := range cmds {
 		raw := cmds[i].Val()
 		row := out[i*nf : (i+1)*nf]
-		j, err := decodeRESPRow(raw, row, now, func(j int) { missing = append(missing, i*nf+j) })
+		miss := func(j int) { missing = append(missing, i*nf+j) }
+		var j, n int
+		var err error
+		if whole {
+			j, n, err = decodeRESPHash(raw, row, now, d, miss)
+			fields += n
+		} else {
+			j, err = decodeRESPRow(raw, row, now, miss)
+		}
 		if err != nil {
 			var rerr goredis.Error
 			if errors.As(err, &rerr) {
@@ -171,8 +194,11 @@ func (s *Store) readStaticHMGET(ctx context.Context, q store.StaticQuery, out []
 			if j < nf {
 				field = " field " + q.Features[j]
 			}
-			return missing, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: HMGET %s%s: %v", store.ErrInvalid, EntityKey(q.Prefix, q.IDs[i]), field, err)}
+			return missing, &store.BackendError{Backend: backend, Op: "read static", Err: fmt.Errorf("%w: %s %s%s: %v", store.ErrInvalid, verb, EntityKey(q.Prefix, q.IDs[i]), field, err)}
 		}
+	}
+	if whole {
+		stat.fields.Store(int64((fields + len(cmds) - 1) / len(cmds)))
 	}
 	return missing, nil
 }
