@@ -300,6 +300,9 @@ var batchingExecutors = []struct {
 // and one static read for the joined articles: one batched call per round, not one per field,
 // on both executors.
 func TestBatchedStoreCalls(t *testing.T) {
+	// Parallel: its gqlgen half waits a second per level for batches to form (Loader.Wait),
+	// time the other tests of the package can use.
+	t.Parallel()
 	for _, ex := range batchingExecutors {
 		t.Run(ex.name, func(t *testing.T) { testBatchedStoreCalls(t, ex.config) })
 	}
@@ -501,6 +504,9 @@ func TestActionsPrefetchedWithStatics(t *testing.T) {
 // Joins nested in joins stay batched: the action features of the articles joined to a user's
 // clicks are read in one round for all of them, not one round per article.
 func TestNestedJoinsStayBatched(t *testing.T) {
+	// Parallel: its gqlgen half waits a second per level for batches to form (Loader.Wait),
+	// time the other tests of the package can use.
+	t.Parallel()
 	for _, ex := range batchingExecutors {
 		t.Run(ex.name, func(t *testing.T) { testNestedJoinsStayBatched(t, ex.config) })
 	}

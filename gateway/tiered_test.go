@@ -86,6 +86,9 @@ func maxOverlap(calls []call) int {
 //
 // Both executors (batchingExecutors in gateway_test.go), each on its own Redis and table.
 func TestTieredStoreCallCounts(t *testing.T) {
+	// Parallel: its gqlgen half waits a second per level for batches to form (Loader.Wait),
+	// time the other tests of the package can use.
+	t.Parallel()
 	for _, ex := range batchingExecutors {
 		t.Run(ex.name, func(t *testing.T) { testTieredStoreCallCounts(t, ex.config) })
 	}

@@ -82,6 +82,9 @@ var treeAttrs = []string{
 // then the joined articles: 3 keys, one never stored), under the spans of whichever executor ran
 // the operation.
 func TestTracingSpanTree(t *testing.T) {
+	// Parallel: its gqlgen half waits a second per level for batches to form (Loader.Wait),
+	// time the other tests of the package can use.
+	t.Parallel()
 	// gqlgen's executor: a span per resolver-backed field, store calls under the field that
 	// started each batch.
 	t.Run("gqlgen", func(t *testing.T) {
