@@ -316,6 +316,8 @@ func (s *SyncBuffer) String() string {
 }
 
 // StartServe runs `featuregraph serve` in process on a free port and waits until it answers.
+// Its shutdown does not drain (--shutdown-drain 0: a drain waits for a second without requests)
+// unless args set --shutdown-drain themselves (the later flag wins).
 func StartServe(t *testing.T, args ...string) (addr string, stop func() (error, time.Duration)) {
 	t.Helper()
 	addr = FreeAddr(t)
@@ -323,7 +325,7 @@ func StartServe(t *testing.T, args ...string) (addr string, stop func() (error, 
 	done := make(chan error, 1)
 	var logs SyncBuffer
 	go pprof.Do(ctx, pprof.Labels(serveLabel, addr), func(ctx context.Context) {
-		done <- cli.Run(ctx, append([]string{"serve", "--addr", addr}, args...), &logs, &logs, NoEnv)
+		done <- cli.Run(ctx, append([]string{"serve", "--addr", addr, "--shutdown-drain", "0"}, args...), &logs, &logs, NoEnv)
 	})
 	for deadline := time.Now().Add(90 * time.Second); ; { // --demo on dynalite under -race is slow
 		res, err := http.Get("http://" + addr + "/healthz")
