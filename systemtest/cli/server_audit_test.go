@@ -24,7 +24,9 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- cli.Run(ctx, []string{"serve", "--addr", addr, "--shutdown-drain", "0"}, &logs, &logs, harness.NoEnv) }()
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", "--addr", addr, "--shutdown-drain", "0"}, &logs, &logs, harness.NoEnv)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -66,7 +66,9 @@ func TestServeExportsTracesOverOTLP(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- cli.Run(ctx, []string{"serve", "--addr", addr, "--shutdown-drain", "0"}, &logs, &logs, os.Getenv) }()
+	go func() {
+		done <- cli.Run(ctx, []string{"serve", "--addr", addr, "--shutdown-drain", "0"}, &logs, &logs, os.Getenv)
+	}()
 	body, _ := json.Marshal(map[string]string{"query": harness.ReadmeQuery})
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		res, err := http.Post("http://"+addr+"/graphql", "application/json", bytes.NewReader(body))
