@@ -113,25 +113,7 @@ features:
 	if l.Dropped() != 0 || l.ShippedValues() != int64(values) {
 		t.Fatalf("dropped %d, shipped %d values, want %d", l.Dropped(), l.ShippedValues(), values)
 	}
-	rows, err := offline.ReadAll[offline.ServedValue](context.Background(), offline.DirStore{Dir: dir}, "served/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string][]offline.ServedValue{}
-	for _, r := range rows {
-		got[r.RequestID] = append(got[r.RequestID], r)
-	}
-	for id, w := range want {
-		g := got[id]
-		if len(g) != len(w) {
-			t.Fatalf("request %s: %d rows, want %d", id, len(g), len(w))
-		}
-		for i := range g {
-			if !equalServed(g[i], w[i]) {
-				t.Fatalf("request %s row %d:\n got %s\nwant %s", id, i, fmtServed(g[i]), fmtServed(w[i]))
-			}
-		}
-	}
+	checkServedRows(t, dir, want)
 	// The codec and encoding of each column chunk, by operation (file).
 	codecs := map[string]map[string]string{}
 	keys, err := offline.DirStore{Dir: dir}.List(context.Background(), "served/")
@@ -275,6 +257,13 @@ func TestServedParquetWideReads(t *testing.T) {
 	if err := l.Close(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	checkServedRows(t, dir, want)
+}
+
+// checkServedRows reads back every served-log file under dir and checks that each request of
+// want has exactly its rows, in order.
+func checkServedRows(t *testing.T, dir string, want map[string][]offline.ServedValue) {
+	t.Helper()
 	rows, err := offline.ReadAll[offline.ServedValue](context.Background(), offline.DirStore{Dir: dir}, "served/")
 	if err != nil {
 		t.Fatal(err)
