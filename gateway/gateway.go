@@ -393,6 +393,8 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 		apq = trustedAPQ{t: t, next: apq}
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
+	// After APQ, so that the query text is known; for every transport.
+	srv.Use(intVariables{cache: queries})
 	// After APQ, so that the query text is known.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})

@@ -1,13 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
-	"strings"
-	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // The request body is decoded with UseNumber, so every JSON number of the variables is a
@@ -18,71 +18,49 @@ import (
 // first, which the validator takes as they are and every Int coercion after it reads alike
 // (graphql.UnmarshalInt64). Variables of other types keep their json.Number: a String
 // variable given a number is validated exactly as before.
-
-// intVarCache holds, per query text, the names of its variables declared as Int, [Int], ...
-// (nil: none). Bounded: when full it is cleared (the set of query texts of a deployment is
-// small; a client sending ever-new texts costs one parse per request, as gqlgen's own
-// parsing does).
-type intVarCache struct {
-	mu sync.Mutex
-	m  map[string][]string
+//
+// The operation's variable definitions come from the parsed-query cache the executor fills
+// (the same byte-bounded cache, keyed by the query text): nothing is parsed here. The first
+// request of a query text, not yet in the cache, is validated as it comes (slower, the same
+// answer).
+type intVariables struct {
+	cache graphql.Cache[*ast.QueryDocument]
 }
 
-const (
-	intVarCacheSize = 1024
-	// intVarCacheMaxQuery is the longest query text kept: at most 1,024 × 16 KiB = 16 MiB.
-	intVarCacheMaxQuery = 16 << 10
-)
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = intVariables{}
 
-var intVars = &intVarCache{m: map[string][]string{}}
+func (intVariables) ExtensionName() string                   { return "IntVariables" }
+func (intVariables) Validate(graphql.ExecutableSchema) error { return nil }
 
-// names returns the variables of query declared with the named type Int (under any lists).
-func (c *intVarCache) names(query string) []string {
-	c.mu.Lock()
-	names, ok := c.m[query]
-	c.mu.Unlock()
-	if ok {
-		return names
+func (v intVariables) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if len(p.Variables) == 0 || p.Query == "" {
+		return nil
 	}
-	if strings.Contains(query, "$") {
-		if doc, err := parser.ParseQuery(&ast.Source{Input: query}); err == nil {
-			seen := map[string]bool{}
-			for _, op := range doc.Operations {
-				for _, v := range op.VariableDefinitions {
-					t := v.Type
-					for t != nil && t.Elem != nil {
-						t = t.Elem
-					}
-					if t != nil && t.NamedType == "Int" && !seen[v.Variable] {
-						seen[v.Variable] = true
-						names = append(names, v.Variable)
-					}
-				}
-			}
+	if doc, ok := v.cache.Get(ctx, p.Query); ok {
+		if op := doc.Operations.ForName(p.OperationName); op != nil {
+			convertIntVariables(op, p.Variables)
 		}
 	}
-	if len(query) > intVarCacheMaxQuery {
-		return names // not kept: the cache must not hold large query texts (hostile clients)
-	}
-	c.mu.Lock()
-	if len(c.m) >= intVarCacheSize {
-		clear(c.m)
-	}
-	c.m[query] = names
-	c.mu.Unlock()
-	return names
+	return nil
 }
 
-// intVariables converts, in place, the integer json.Numbers of vars declared as Int by query.
-// A number that is not an integer literal within int64 (1.5, 1e3, 2^70) is left as it is, for
-// the validator to judge as before.
-func intVariables(query string, vars map[string]any) {
-	if len(vars) == 0 || query == "" {
-		return
-	}
-	for _, name := range intVars.names(query) {
-		if v, ok := vars[name]; ok {
-			vars[name] = intVar(v)
+// convertIntVariables converts, in place, the integer json.Numbers of vars that op declares as
+// Int (under any lists). A number that is not an integer literal within int64 (1.5, 1e3, 2^70)
+// is left as it is, for the validator to judge as before.
+func convertIntVariables(op *ast.OperationDefinition, vars map[string]any) {
+	for _, d := range op.VariableDefinitions {
+		t := d.Type
+		for t != nil && t.Elem != nil {
+			t = t.Elem
+		}
+		if t == nil || t.NamedType != "Int" {
+			continue
+		}
+		if x, ok := vars[d.Variable]; ok {
+			vars[d.Variable] = intVar(x)
 		}
 	}
 }

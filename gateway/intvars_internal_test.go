@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Only the variables the operation declares as Int (under any lists) become int64, and only
@@ -20,7 +24,7 @@ func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
 		"big":  json.Number("123456789012345678901234"),
 		"frac": json.Number("1.5"),
 	}
-	intVariables(q, vars)
+	mutate(t, cached(t, q), &graphql.RawParams{Query: q, Variables: vars})
 	want := map[string]any{
 		"ids":  []any{int64(1), int64(-2)},
 		"n":    int64(7),
@@ -33,27 +37,46 @@ func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
 	if !reflect.DeepEqual(vars, want) {
 		t.Fatalf("got %#v\nwant %#v", vars, want)
 	}
-	if got := intVars.names(`{ user(id: 1) { id } }`); got != nil {
-		t.Errorf("no variables: %v", got)
+}
+
+// The operation is the one the request names: a variable declared Int in one operation of the
+// document and String in another is converted only for the first. A query text not in the
+// parsed-query cache yet is left to the validator as it is.
+func TestIntVariablesFollowTheOperationAndTheCache(t *testing.T) {
+	q := `query A($x: Int) { a } query B($x: String) { b }`
+	c := cached(t, q)
+	for _, tc := range []struct {
+		op   string
+		want any
+	}{{"A", int64(5)}, {"B", json.Number("5")}, {"", json.Number("5")}} {
+		vars := map[string]any{"x": json.Number("5")}
+		mutate(t, c, &graphql.RawParams{Query: q, OperationName: tc.op, Variables: vars})
+		if !reflect.DeepEqual(vars["x"], tc.want) {
+			t.Errorf("operation %q: $x %#v, want %#v", tc.op, vars["x"], tc.want)
+		}
 	}
-	if got := intVars.names(`query($x: Int`); got != nil {
-		t.Errorf("a query that does not parse: %v", got)
+	vars := map[string]any{"n": json.Number("7")}
+	mutate(t, c, &graphql.RawParams{Query: `query($n: Int) { x }`, Variables: vars})
+	if vars["n"] != json.Number("7") {
+		t.Errorf("a query not in the cache: $n %#v, want it as it came", vars["n"])
 	}
 }
 
-// A large query text is converted but not kept: the cache holds at most 1,024 texts of at most
-// 16 KiB, so distinct large queries cannot pile up in it.
-func TestIntVariablesCacheKeepsNoLargeQuery(t *testing.T) {
-	q := `query Q($n: Int) { x } # ` + strings.Repeat("z", intVarCacheMaxQuery)
-	vars := map[string]any{"n": json.Number("7")}
-	intVariables(q, vars)
-	if vars["n"] != int64(7) {
-		t.Fatalf("a large query's Int variable: got %#v, want int64(7)", vars["n"])
+// cached is a parsed-query cache holding q, as the executor leaves it after q's first request.
+func cached(t *testing.T, q string) graphql.Cache[*ast.QueryDocument] {
+	t.Helper()
+	doc, err := parser.ParseQuery(&ast.Source{Input: q})
+	if err != nil {
+		t.Fatal(err)
 	}
-	intVars.mu.Lock()
-	_, kept := intVars.m[q]
-	intVars.mu.Unlock()
-	if kept {
-		t.Errorf("a %d-byte query text was kept in the cache", len(q))
+	c := newByteLRU(16, 1<<20, docWeight)
+	c.Add(context.Background(), q, doc)
+	return c
+}
+
+func mutate(t *testing.T, c graphql.Cache[*ast.QueryDocument], p *graphql.RawParams) {
+	t.Helper()
+	if err := (intVariables{cache: c}).MutateOperationParameters(context.Background(), p); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -69,7 +69,6 @@ func (t fastPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeGraphQLError(w, http.StatusBadRequest, codeBadRequest, "the request has no query")
 		return
 	}
-	intVariables(params.Query, params.Variables)
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	ctx := r.Context()
