@@ -1,7 +1,6 @@
 package offline
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -70,44 +69,6 @@ func TestDeltaBinaryPackedDecodes(t *testing.T) {
 					t.Fatalf("width %d, %d values: value %d decoded wrong (%d decoded)", w, n, i, len(got))
 				}
 			}
-		}
-	}
-}
-
-// TestDeltaRunsSameBytes: the event times kept as runs of one value encode to the bytes of the
-// values one by one (and so decode with parquet-go's decoder): runs longer and shorter than a
-// block, a block ending at a run's end, one run, runs of one value, a last partial block.
-func TestDeltaRunsSameBytes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 22))
-	lens := [][]int{{1}, {2}, {129}, {128, 1}, {1, 128}, {50, 50, 50}, {257, 3, 1, 1, 640}, {5000}}
-	for range 200 {
-		var ns []int
-		for range 1 + rng.IntN(40) {
-			ns = append(ns, 1+rng.IntN([]int{3, 60, 300}[rng.IntN(3)]))
-		}
-		lens = append(lens, ns)
-	}
-	for _, ns := range lens {
-		var runs []evRun
-		var flat []uint64
-		x := uint64(1_700_000_000_000)
-		for _, n := range ns {
-			x += uint64(1 + rng.IntN(1000)) // adjacent runs differ, as addEv keeps them
-			if rng.IntN(4) == 0 {
-				x -= uint64(rng.IntN(5000))
-			}
-			runs = append(runs, evRun{x, n})
-			for range n {
-				flat = append(flat, x)
-			}
-		}
-		got, want := appendDeltaRuns(nil, runs), appendDeltaBinaryPacked(nil, flat)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("runs %v: %d bytes, want %d (%x, want %x)", ns, len(got), len(want), got, want)
-		}
-		dec, err := new(delta.BinaryPackedEncoding).DecodeInt64(nil, got)
-		if err != nil || len(dec) != len(flat) || uint64(dec[len(dec)-1]) != flat[len(flat)-1] {
-			t.Fatalf("runs %v: decoded %d values, %v", ns, len(dec), err)
 		}
 	}
 }

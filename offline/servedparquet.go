@@ -66,21 +66,6 @@ func (c *dictColumn) addRepeat(b []byte) uint32 {
 	return c.addBytes(b)
 }
 
-// evRun is n event times of value v.
-type evRun struct {
-	v uint64
-	n int
-}
-
-// addEv appends n event times v.
-func (e *servedEncoder) addEv(v uint64, n int) {
-	if k := len(e.ev) - 1; k >= 0 && e.ev[k].v == v {
-		e.ev[k].n += n
-		return
-	}
-	e.ev = append(e.ev, evRun{v, n})
-}
-
 func (c *dictColumn) addRun(v uint32, n int) {
 	if k := len(c.runs) - 1; k >= 0 && c.runs[k].v == v {
 		c.runs[k].n += uint32(n)
@@ -111,8 +96,7 @@ type servedEncoder struct {
 	entIdx, featIdx, vtIdx             map[string]uint32
 	defs                               [nOpt][]byte   // one bit per row: the value is set
 	vals                               [nOpt][]byte   // PLAIN values of the rows set (byte arrays, booleans)
-	w8                                 [nOpt][]uint64 // the values of the 8-byte columns (int, float, time)
-	ev                                 []evRun        // the event times, in runs of one value (the values of a read mostly share one)
+	w8                                 [nOpt][]uint64 // the values of the 8-byte columns (event time, int, float, time)
 	nBools                             int
 	key, lastKey                       []byte
 	lastInfos                          []*servedFeature
@@ -164,7 +148,6 @@ func (e *servedEncoder) resetRowGroup() {
 	for i := range e.defs {
 		e.defs[i], e.vals[i], e.w8[i] = e.defs[i][:0], e.vals[i][:0], e.w8[i][:0]
 	}
-	e.ev = e.ev[:0]
 	e.lastKey = e.lastKey[:0]
 	e.pats, e.patArena = e.pats[:0], e.patArena[:0]
 	for _, name := range statusNames {
@@ -308,6 +291,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			tags, tss, words := r.tag[base:base+nFeats], r.ts[base:base+nFeats], r.word[base:base+nFeats]
 			cols, kinds := e.lastCol[:nFeats], e.lastKind[:nFeats]
 			evDef := e.defs[optEventTime]
+			ev := e.w8[optEventTime]
 			row := e.rows
 			if e.lastAll8 && bytes.Equal(tags, kinds) {
 				// Every value present and of its feature's 8-byte type (as the reads of
@@ -315,13 +299,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 				// gathered column by column.
 				e.status.addRun(uint32(StatusPresent), nFeats)
 				setBits(evDef, row, nFeats)
-				if t0 := tss[0]; allTS(tss, t0) {
-					e.addEv(uint64(t0), nFeats)
-				} else {
-					for _, t := range tss {
-						e.addEv(uint64(t), 1)
-					}
-				}
+				e.w8[optEventTime] = append(ev, unsafe.Slice((*uint64)(unsafe.Pointer(&tss[0])), nFeats)...)
 				for c, js := range e.lastGather {
 					if len(js) == 0 {
 						continue
@@ -352,7 +330,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 				if c := cols[j]; tag == kinds[j] { // present, a value of the feature's 8-byte type
 					present++
 					evDef[row>>3] |= 1 << (row & 7)
-					e.addEv(uint64(tss[j]), 1)
+					ev = append(ev, uint64(tss[j]))
 					e.defs[c][row>>3] |= 1 << (row & 7)
 					e.w8[c] = append(e.w8[c], words[j])
 					row++
@@ -371,7 +349,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 				switch st {
 				case StatusPresent:
 					evDef[row>>3] |= 1 << (row & 7)
-					e.addEv(uint64(tss[j]), 1)
+					ev = append(ev, uint64(tss[j]))
 					e.value(row, sf.slot, kind, word, text)
 				case StatusDefault:
 					e.value(row, sf.slot, kind, word, text)
@@ -384,7 +362,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			if present > 0 {
 				e.status.addRun(uint32(StatusPresent), present)
 			}
-			e.rows = row
+			e.w8[optEventTime], e.rows = ev, row
 		}
 	}
 }
@@ -675,11 +653,6 @@ func (e *servedEncoder) flushRowGroup() {
 			e.page = appendDefLevels(e.page, e.defs[c.opt], e.rows)
 			binary.LittleEndian.PutUint32(e.page, uint32(len(e.page)-4))
 			switch w8 := e.w8[c.opt]; {
-			case c.opt == optEventTime:
-				if len(e.ev) > 0 {
-					enc = format.DeltaBinaryPacked
-					e.page = appendDeltaRuns(e.page, e.ev)
-				}
 			case c.typ == format.Int64 && len(w8) > 0:
 				enc = format.DeltaBinaryPacked
 				e.page = appendDeltaBinaryPacked(e.page, w8)
@@ -820,68 +793,11 @@ func appendPageHeader(dst []byte, typ format.PageType, uncompressed, compressed,
 // bit-packed at the width of the miniblock's largest (0 bits when the deltas are equal, as the
 // event times of values written together are). Deltas wrap around, as the encoding says.
 func appendDeltaBinaryPacked(dst []byte, v []uint64) []byte {
-	return appendDeltaBlocks(appendDeltaHeader(dst, len(v), v[0]), v)
-}
-
-const deltaBlock, deltaMini = 128, 32
-
-// appendDeltaHeader appends the header of n values DELTA_BINARY_PACKED from first.
-func appendDeltaHeader(dst []byte, n int, first uint64) []byte {
-	dst = binary.AppendUvarint(dst, deltaBlock)
-	dst = binary.AppendUvarint(dst, deltaBlock/deltaMini)
-	dst = binary.AppendUvarint(dst, uint64(n))
-	return binary.AppendVarint(dst, int64(first)) // zigzag ULEB128
-}
-
-// appendDeltaRuns is appendDeltaBinaryPacked of the values of runs (each run's value n
-// times), the same bytes: a block whose 128 deltas fall within one run (all 0) is written
-// without its values, the others from their values gathered.
-func appendDeltaRuns(dst []byte, runs []evRun) []byte {
-	total := 0
-	for _, r := range runs {
-		total += r.n
-	}
-	dst = appendDeltaHeader(dst, total, runs[0].v)
-	var buf [deltaBlock + 1]uint64
-	ri, left := 0, runs[0].n-1 // values of runs[ri] still to come
-	prev := runs[0].v
-	for remaining := total - 1; remaining > 0; {
-		n := min(deltaBlock, remaining)
-		if left >= n { // n deltas of 0: minimum 0, every miniblock 0 bits
-			dst = append(dst, 0, 0, 0, 0, 0)
-			left -= n
-			remaining -= n
-			continue
-		}
-		buf[0] = prev
-		for k := 1; k <= n; k++ {
-			for left == 0 {
-				ri++
-				left = runs[ri].n
-			}
-			buf[k] = runs[ri].v
-			left--
-		}
-		dst = appendDeltaBlocks(dst, buf[:n+1])
-		prev = buf[n]
-		remaining -= n
-	}
-	return dst
-}
-
-// allTS says whether every value of v is t.
-func allTS(v []int64, t int64) bool {
-	for _, x := range v {
-		if x != t {
-			return false
-		}
-	}
-	return true
-}
-
-// appendDeltaBlocks appends the blocks of the deltas of v (v[0]: the value before the first).
-func appendDeltaBlocks(dst []byte, v []uint64) []byte {
-	const block, mini = deltaBlock, deltaMini
+	const block, mini = 128, 32
+	dst = binary.AppendUvarint(dst, block)
+	dst = binary.AppendUvarint(dst, block/mini)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	dst = binary.AppendVarint(dst, int64(v[0])) // zigzag ULEB128
 	var d [block]uint64
 	for i := 1; i < len(v); i += block {
 		n := min(block, len(v)-i)

@@ -41,11 +41,6 @@ func (rs *ServedRows) Rows() []ServedValue {
 	e := newServedEncoder()
 	e.reset()
 	e.add(rs.log, r)
-	for _, ru := range e.ev { // the event times, one per row set
-		for range ru.n {
-			e.w8[optEventTime] = append(e.w8[optEventTime], ru.v)
-		}
-	}
 	fp := r.Fingerprint
 	if fp == "" {
 		fp = rs.log.fingerprint
