@@ -107,8 +107,11 @@ type options struct {
 	overloadSelect string
 	overloadArgs   string
 	pServedLog     bool
-	pWrk           time.Duration
-	pAuth          bool
+	// -p-served-log's pairs of slices (0: a +log server per round instead) and their length.
+	pServedLogPairs int
+	pServedLogSlice time.Duration
+	pWrk            time.Duration
+	pAuth           bool
 }
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -149,7 +152,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.pAuth, "p-auth", false, "P1/P2: also run each server with access control on (--clients granting every entity; requests carry an API key), as <label>+auth")
 	pVariants := fs.String("p-variants", "", "P1/P2: semicolon-separated label=server:settings runs of a -servers binary with other settings: NAME=VALUE words are environment variables (GOGC, GOMEMLIMIT, GODEBUG), the other words are more serve flags (e.g. \"gogc400=after:GOGC=400;small=after:--static-cache-size 64MiB\")")
 	fs.DurationVar(&o.pWrk, "p-wrk", 0, "P1/P2: also drive each server with wrk (2 threads, 16 connections) for this long per scenario, after its closed-loop runs, as <label>/wrk (0: off)")
-	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also run each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink, as <label>+log")
+	fs.BoolVar(&o.pServedLog, "p-served-log", false, "P1/P2: also measure each server with served-feature logging at 100% (servedLog: {samplingRatio: 1}) into a local --offline-sink: after the rounds, the server without and with the log side by side in -p-served-log-pairs pairs of alternating slices (pservedlog.go)")
+	fs.IntVar(&o.pServedLogPairs, "p-served-log-pairs", 20, "P1/P2 with -p-served-log: pairs of alternating slices (off, on; on, off; ...) per scenario, backend and server; 0: a <label>+log server in every round instead")
+	fs.DurationVar(&o.pServedLogSlice, "p-served-log-slice", 2*time.Second, "P1/P2 with -p-served-log: the measured length of each slice")
 	fs.BoolVar(&o.overload, "overload", false, "overload mode: drive `featuregraph serve` (memory store, demo data) with -concurrency clients of one users(ids:) query for -duration (see overload.go)")
 	fs.StringVar(&o.overloadBin, "overload-bin", "", "overload: the featuregraph binary to serve (default: built from the working tree)")
 	fs.IntVar(&o.overloadIDs, "overload-ids", 1000, "overload: ids of the users(ids:) query")
@@ -211,6 +216,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0) {
 		errs = append(errs, fmt.Errorf("-rate %v must be 0 (closed loop) or a positive number of requests per second", o.rate))
+	}
+	if o.pServedLogPairs < 0 || o.pServedLogPairs > 1000 {
+		errs = append(errs, fmt.Errorf("-p-served-log-pairs %d must be between 0 and 1000", o.pServedLogPairs))
+	}
+	if o.pServedLogSlice < 100*time.Millisecond || o.pServedLogSlice > time.Hour {
+		errs = append(errs, fmt.Errorf("-p-served-log-slice %s must be between 100ms and 1h", o.pServedLogSlice))
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, fmt.Errorf("-timeout %s must be positive", o.timeout))
@@ -284,6 +295,8 @@ type report struct {
 	Setup    setup      `json:"setup"`
 	Records  []*record  `json:"records"`
 	PRecords []*pRecord `json:"p_records,omitempty"`
+	// ServedLog: -p-served-log's pair series (pservedlog.go).
+	ServedLog []*servedLogResult `json:"served_log,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -344,8 +357,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var runErrs []error
 	if slices.Contains(o.scenarios, "P1") || slices.Contains(o.scenarios, "P2") {
-		recs, err := runP(ctx, o, stdout, logf)
-		rep.PRecords = recs
+		recs, served, err := runP(ctx, o, stdout, logf)
+		rep.PRecords, rep.ServedLog = recs, served
 		if err != nil {
 			runErrs = append(runErrs, err)
 		}

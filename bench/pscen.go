@@ -573,12 +573,11 @@ func (e *pEnv) close() {
 }
 
 // runP runs P1 and P2 (those in o.scenarios) on every P backend and server.
-func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, ...any)) ([]*pRecord, error) {
+func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, ...any)) (recs []*pRecord, served []*servedLogResult, err error) {
 	e := &pEnv{o: o, users: o.pUsers, logf: logf, table: "featuregraph_p", client: newClient(o.concurrency)}
 	defer e.close()
-	var err error
 	if e.work, err = os.MkdirTemp("", "featuregraph-bench-p-"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e.closers = append(e.closers, func() { _ = os.RemoveAll(e.work) })
 	var servers []*pServer
@@ -586,7 +585,7 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 		label, src, _ := strings.Cut(s, "=")
 		srv, err := buildPServer(ctx, label, src, e.work, logf)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		servers = append(servers, srv)
 	}
@@ -599,19 +598,20 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 	}
 	e.regDir = filepath.Join(e.work, "registry")
 	if err := writePRegistry(e.regDir, pDemo(e.users)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := e.startBackends(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var recs []*pRecord
 	var loads []float64
 	printPHeader(stdout)
 	defer func() {
 		if len(recs) > 0 {
 			printPSummary(stdout, recs, loads)
 		}
+		printServedLog(stdout, served)
 	}()
+	pairs := o.pServedLog && o.pServedLogPairs > 0
 	// Rounds alternate: every backend, direct and every server once per round.
 	for round := 1; round <= max(o.rounds, 1); round++ {
 		for _, backend := range o.pBackends {
@@ -621,7 +621,7 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 				}
 				r, err := e.runDirect(ctx, backend, sc)
 				if err != nil {
-					return recs, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
+					return recs, nil, fmt.Errorf("%s on %s, direct: %w", sc, backend, err)
 				}
 				if r != nil {
 					r.Round = round
@@ -633,12 +633,12 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 			for _, srv := range servers {
 				for _, variant := range []string{"", "log", "auth"} {
 					logged := variant == "log"
-					if logged && !o.pServedLog || variant == "auth" && !o.pAuth {
+					if logged && (!o.pServedLog || pairs) || variant == "auth" && !o.pAuth {
 						continue
 					}
 					rs, err := e.runServer(ctx, srv, backend, logged, variant == "auth")
 					if err != nil {
-						return recs, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
+						return recs, nil, fmt.Errorf("%s on %s: %w", srv.label, backend, err)
 					}
 					for _, r := range rs {
 						r.Round = round
@@ -653,7 +653,19 @@ func runP(ctx context.Context, o *options, stdout io.Writer, logf func(string, .
 			}
 		}
 	}
-	return recs, nil
+	if pairs {
+		fmt.Fprintf(stdout, "\nServed log: each server without and with the log side by side, %d pairs of %s slices per scenario\n", o.pServedLogPairs, o.pServedLogSlice)
+		for _, backend := range o.pBackends {
+			for _, srv := range servers {
+				rs, err := e.runServedLog(ctx, srv, backend, stdout)
+				served = append(served, rs...)
+				if err != nil {
+					return recs, served, fmt.Errorf("%s on %s, served log: %w", srv.label, backend, err)
+				}
+			}
+		}
+	}
+	return recs, served, nil
 }
 
 func (e *pEnv) startBackends(ctx context.Context) error {
