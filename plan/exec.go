@@ -23,11 +23,11 @@ import (
 type batch struct {
 	ld   *load
 	ids  []string
-	at   int64         // the instant the entities are answered for, Unix ms; 0: now
+	at   int64               // the instant the entities are answered for, Unix ms; 0: now
 	vals []store.StaticValue // vals[i*len(ld.statics)+j].Value: static j of entity i (TS unused)
-	bad  []error       // nil, or per cell: a stored value that does not have the registry's type
-	err  error         // the static read of the batch failed
-	acts []actResult   // acts[k*len(ids)+i]: action field k of entity i
+	bad  []error             // nil, or per cell: a stored value that does not have the registry's type
+	err  error               // the static read of the batch failed
+	acts []actResult         // acts[k*len(ids)+i]: action field k of entity i
 
 	// Where the entities are in the answer, for error paths.
 	rootAlias string
@@ -84,7 +84,7 @@ type run struct {
 	errMu    sync.Mutex
 	level    int
 	present  graphql.ErrorPresenterFunc
-	cut      error           // a read the end of the context cut short (it names the backend), or nil
+	cut      error                 // a read the end of the context cut short (it names the backend), or nil
 	slabs    [][]store.StaticValue // pooled, given back by release (scratch.go); appended to by the level's static reads only
 	// dargs are the argument values of the derived fields, evaluated once per request.
 	dargs map[*derivedField]derivedArgs
