@@ -395,7 +395,8 @@ func (g *Gateway) buildGraphQL(reg *registry.Registry, info RegistryInfo) (http.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	// After APQ, so that the query text is known; for every transport.
 	srv.Use(intVariables{cache: queries})
-	// After APQ, so that the query text is known.
+	// After APQ, so that the query text is known; it converts the Int variables of the texts
+	// intVariables did not find in the cache.
 	srv.Use(&shapeLimits{cache: queries, tokenLimit: g.cfg.ParserTokenLimit,
 		maxSelections: g.cfg.MaxSelections, maxSetFields: g.cfg.MaxSetFields, maxRepeats: g.cfg.MaxRepeats})
 	if g.cfg.Access.Policy != nil || g.cfg.Access.TrustedDocuments != nil || g.audit != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -11,18 +12,18 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// Only the variables the operation declares as Int (under any lists) become int64, and only
-// integer literals within int64; the others keep their json.Number for the validator.
+// Only the variables the operation declares as Int (under any lists) become int64 (1e3 too);
+// the others keep their json.Number for the validator.
 func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
-	q := `query Q($ids: [Int!]!, $n: Int, $m: [[Int]], $s: String, $f: Float, $big: Int, $frac: Int) { x }`
+	q := `query Q($ids: [Int!]!, $n: Int, $m: [[Int]], $s: String, $f: Float, $e: Int, $fs: [Float]) { x }`
 	vars := map[string]any{
 		"ids":  []any{json.Number("1"), json.Number("-2")},
 		"n":    json.Number("7"),
 		"m":    []any{[]any{json.Number("3"), nil}},
 		"s":    json.Number("5"),
 		"f":    json.Number("2"),
-		"big":  json.Number("123456789012345678901234"),
-		"frac": json.Number("1.5"),
+		"e":    json.Number("1e3"),
+		"fs":   []any{json.Number("1.5")},
 	}
 	mutate(t, cached(t, q), &graphql.RawParams{Query: q, Variables: vars})
 	want := map[string]any{
@@ -31,8 +32,8 @@ func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
 		"m":    []any{[]any{int64(3), nil}},
 		"s":    json.Number("5"),
 		"f":    json.Number("2"),
-		"big":  json.Number("123456789012345678901234"),
-		"frac": json.Number("1.5"),
+		"e":    int64(1000),
+		"fs":   []any{json.Number("1.5")},
 	}
 	if !reflect.DeepEqual(vars, want) {
 		t.Fatalf("got %#v\nwant %#v", vars, want)
@@ -78,5 +79,28 @@ func mutate(t *testing.T, c graphql.Cache[*ast.QueryDocument], p *graphql.RawPar
 	t.Helper()
 	if err := (intVariables{cache: c}).MutateOperationParameters(context.Background(), p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A number given for an Int that is not an integer within 64 bits is refused, naming the
+// variable, the element and the number (gqlparser said "cannot use string as Int").
+func TestIntVariablesRefuseNonIntegers(t *testing.T) {
+	q := `query Q($ids: [Int!]!, $n: Int) { x }`
+	c := cached(t, q)
+	for _, tc := range []struct {
+		name string
+		vars map[string]any
+		want string
+	}{
+		{"fraction_in_a_list", map[string]any{"ids": []any{json.Number("1"), json.Number("1.5")}}, "variable.ids[1] cannot use 1.5 as Int: not an integer"},
+		{"out_of_range", map[string]any{"n": json.Number("123456789012345678901234")}, "variable.n cannot use 123456789012345678901234 as Int: out of range"},
+		{"too_large_for_a_float", map[string]any{"n": json.Number("1e400")}, "variable.n cannot use 1e400 as Int: out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (intVariables{cache: c}).MutateOperationParameters(context.Background(), &graphql.RawParams{Query: q, Variables: tc.vars})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || err.Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" {
+				t.Fatalf("got %v (extensions %v), want %q", err, err.Extensions, tc.want)
+			}
+		})
 	}
 }

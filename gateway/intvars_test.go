@@ -1,25 +1,26 @@
 package gateway_test
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
 
-// A list of ids passed as a variable answers in order, as a literal list does; an Int variable
-// that is not an integer within range is still a request error naming Int.
-func TestIntListVariable(t *testing.T) {
+// A number that is not an integer for an Int variable is answered with a validation error
+// naming the variable, the element and the number — on the first request of a query text (not
+// parsed yet) and on the next ones (from the parsed-query cache) alike; integers are answered.
+func TestIntVariableErrorsNameTheNumber(t *testing.T) {
 	e := newEnv(t)
-	e.static("article", "1", "price", 100, 1)
-	e.static("article", "3", "price", 300, 1)
-	r, _ := e.query(`query($ids: [Int!]!) { articles(ids: $ids) { id price } }`, map[string]any{"ids": []int{3, 1, 3}})
-	if len(r.Errors) != 0 {
-		t.Fatalf("errors %+v", r.Errors)
-	}
-	jsonEq(t, r.Data, `{"articles":[{"id":3,"price":300},{"id":1,"price":100},{"id":3,"price":300}]}`)
-	for _, v := range []any{1.5, "x", 1e30} {
-		r, _ = e.query(`query($ids: [Int!]!) { articles(ids: $ids) { id } }`, map[string]any{"ids": []any{1, v}})
-		if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "Int") {
-			t.Errorf("ids [1, %v]: errors %+v", v, r.Errors)
+	q := `query Q($ids: [Int!]!) { users(ids: $ids) { os } }`
+	for i := range 2 {
+		r, code := e.query(q, map[string]any{"ids": []any{json.Number("1"), json.Number("1.5")}})
+		if code != http.StatusOK || len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" ||
+			!strings.Contains(r.Errors[0].Message, "cannot use 1.5 as Int: not an integer") {
+			t.Fatalf("request %d: %d %+v", i+1, code, r.Errors)
+		}
+		if r, code := e.query(q, map[string]any{"ids": []any{json.Number("1"), json.Number("2e0")}}); code != http.StatusOK || len(r.Errors) != 0 {
+			t.Fatalf("request %d, integers: %d %+v", i+1, code, r.Errors)
 		}
 	}
 }

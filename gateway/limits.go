@@ -49,7 +49,7 @@ func (l *shapeLimits) MutateOperationParameters(ctx context.Context, p *graphql.
 	if msg := l.check(doc); msg != "" {
 		return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": codeShapeLimit}}
 	}
-	return nil
+	return intVariablesOf(doc, p) // intVariables found no parsed text to do it with
 }
 
 // check returns why the document is refused, or "".

@@ -23,10 +23,9 @@ type Appender[T Record] interface {
 // becomes a Row, appended to the spool before the write's ticket is done (so a Kafka offset is
 // committed only once its rows are durable). It is safe for concurrent use.
 type Downsync struct {
-	app         Appender[Row]
-	fingerprint string
-	now         func() time.Time
-	features    map[featureKey]*registry.Feature // downsynced features only
+	app Appender[Row]
+	now func() time.Time
+	gen atomic.Pointer[downsyncGen] // the registry's downsync settings (SetRegistry swaps them)
 
 	mu       sync.Mutex
 	last     map[store.Key]int64 // minIntervalByKey: event time of the latest row kept per key
@@ -44,22 +43,37 @@ var _ ingest.Tap = (*Downsync)(nil)
 // memory is cleared, so a few more rows than the interval allows are kept, never fewer.
 const maxIntervalKeys = 1 << 20
 
+// downsyncGen is what the tap takes from one registry: its downsynced features and the schema
+// fingerprint its rows carry.
+type downsyncGen struct {
+	fingerprint string
+	features    map[featureKey]*registry.Feature // downsynced features only
+}
+
 // NewDownsync builds the tap for reg, appending to app.
 func NewDownsync(reg *registry.Registry, app Appender[Row]) *Downsync {
-	d := &Downsync{app: app, fingerprint: schema.Fingerprint(reg), now: time.Now,
-		features: map[featureKey]*registry.Feature{}, last: map[store.Key]int64{}, maxKeys: maxIntervalKeys}
-	for _, e := range reg.Entities {
-		for _, f := range e.Features() {
-			if f.Downsync.Enabled && f.Downsync.SamplingRatio > 0 {
-				d.features[featureKey{e.Prefix, f.Name}] = f
-			}
-		}
-	}
+	d := &Downsync{app: app, now: time.Now, last: map[store.Key]int64{}, maxKeys: maxIntervalKeys}
+	d.SetRegistry(reg)
 	return d
 }
 
+// SetRegistry makes the tap follow a reloaded registry: the writes stored from now on are
+// sampled by its downsync blocks and their rows carry its fingerprint. The spool, the sink and
+// what minIntervalByKey remembers are kept.
+func (d *Downsync) SetRegistry(reg *registry.Registry) {
+	g := &downsyncGen{fingerprint: schema.Fingerprint(reg), features: map[featureKey]*registry.Feature{}}
+	for _, e := range reg.Entities {
+		for _, f := range e.Features() {
+			if f.Downsync.Enabled && f.Downsync.SamplingRatio > 0 {
+				g.features[featureKey{e.Prefix, f.Name}] = f
+			}
+		}
+	}
+	d.gen.Store(g)
+}
+
 // Enabled reports whether any feature is downsynced.
-func (d *Downsync) Enabled() bool { return len(d.features) > 0 }
+func (d *Downsync) Enabled() bool { return len(d.gen.Load().features) > 0 }
 
 // DownsyncStats are counters since the tap was built.
 type DownsyncStats struct {
@@ -77,7 +91,8 @@ func (d *Downsync) Stats() DownsyncStats {
 // minIntervalByKey is updated only once the rows are appended, so a retried call keeps what a
 // failed one would have.
 func (d *Downsync) Stored(ctx context.Context, writes []ingest.Stored) error {
-	if len(d.features) == 0 {
+	g := d.gen.Load()
+	if len(g.features) == 0 {
 		return nil
 	}
 	now := d.now().UTC()
@@ -86,13 +101,13 @@ func (d *Downsync) Stored(ctx context.Context, writes []ingest.Stored) error {
 	var sampled, throttled int64
 	for _, w := range writes {
 		for _, sw := range w.Static {
-			if f := d.keep(sw.Key, sw.TS, kept, &sampled, &throttled); f != nil {
-				rows = append(rows, d.finish(staticRow(f, sw), now, w.Source))
+			if f := d.keep(g, sw.Key, sw.TS, kept, &sampled, &throttled); f != nil {
+				rows = append(rows, g.finish(staticRow(f, sw), now, w.Source))
 			}
 		}
 		for _, aw := range w.Actions {
-			if f := d.keep(aw.Key, aw.TS, kept, &sampled, &throttled); f != nil {
-				rows = append(rows, d.finish(actionRow(f, aw), now, w.Source))
+			if f := d.keep(g, aw.Key, aw.TS, kept, &sampled, &throttled); f != nil {
+				rows = append(rows, g.finish(actionRow(f, aw), now, w.Source))
 			}
 		}
 	}
@@ -115,15 +130,15 @@ func (d *Downsync) Stored(ctx context.Context, writes []ingest.Stored) error {
 	return nil
 }
 
-func (d *Downsync) finish(r Row, now time.Time, source string) Row {
-	r.IngestTime, r.Source, r.Fingerprint = now, source, d.fingerprint
+func (g *downsyncGen) finish(r Row, now time.Time, source string) Row {
+	r.IngestTime, r.Source, r.Fingerprint = now, source, g.fingerprint
 	return r
 }
 
 // keep returns the feature of k when its write at ts is to be downsynced; kept holds the
 // latest kept time per key of the call (minIntervalByKey), on top of d.last.
-func (d *Downsync) keep(k store.Key, ts int64, kept map[store.Key]int64, sampled, throttled *int64) *registry.Feature {
-	f := d.features[featureKey{k.Prefix, k.Feature}]
+func (d *Downsync) keep(g *downsyncGen, k store.Key, ts int64, kept map[store.Key]int64, sampled, throttled *int64) *registry.Feature {
+	f := g.features[featureKey{k.Prefix, k.Feature}]
 	if f == nil {
 		return nil
 	}

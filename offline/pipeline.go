@@ -55,24 +55,12 @@ type Pipeline struct {
 // Open builds the pipeline for reg. With no Sink it returns (nil, nil) unless the registry
 // enables downsync or served logging, which is then an error naming the flag.
 func Open(ctx context.Context, reg *registry.Registry, cfg Config) (*Pipeline, error) {
-	wantDown := len(reg.DownsyncedFeatures()) > 0
-	wantServed := reg.ServedLog.Enabled && !cfg.NoServedLog
 	if cfg.Sink == "" {
-		var what []string
-		if wantDown {
-			what = append(what, "downsync of "+strings.Join(reg.DownsyncedFeatures(), ", "))
-		}
-		if wantServed {
-			what = append(what, "servedLog")
-		}
-		if len(what) > 0 {
-			return nil, fmt.Errorf("offline: the registry enables %s but no sink is given: set --offline-sink (a directory, s3://bucket/prefix/ or kafka://topic)", strings.Join(what, " and "))
-		}
-		return nil, nil
+		return nil, NeedsSink(reg, !cfg.NoServedLog)
 	}
-	if !wantDown && !wantServed {
-		return nil, nil
-	}
+	// With a sink the pipeline opens even when the registry enables nothing yet: a reloaded
+	// registry may (SetRegistry). Ingestion never serves, so it has no served log.
+	wantServed := !cfg.NoServedLog
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -83,13 +71,11 @@ func Open(ctx context.Context, reg *registry.Registry, cfg Config) (*Pipeline, e
 	}
 	sc := cfg.Spool
 	sc.Logger = cfg.Logger
-	if wantDown {
-		sc.Dir = filepath.Join(spoolDir, "downsync")
-		if p.down, err = OpenSpool(sc, down); err != nil {
-			return nil, errors.Join(err, p.Close(ctx))
-		}
-		p.downsync = NewDownsync(reg, p.down)
+	sc.Dir = filepath.Join(spoolDir, "downsync")
+	if p.down, err = OpenSpool(sc, down); err != nil {
+		return nil, errors.Join(err, p.Close(ctx))
 	}
+	p.downsync = NewDownsync(reg, p.down)
 	if wantServed {
 		if cfg.Served.Logger == nil {
 			cfg.Served.Logger = cfg.Logger
@@ -157,7 +143,39 @@ func (p *Pipeline) sinks(cfg Config) (Sink[Row], ServedSink, string, error) {
 	return NewParquetSink[Row](st), servedSink(st), spool, nil
 }
 
-// Tap is the ingestion writer's tap (WriterConfig.Tap), or nil when nothing is downsynced.
+// SetRegistry makes the pipeline follow a reloaded registry (a live registry's part, see
+// internal/app): downsync samples by its blocks, the served log by its servedLog block. The
+// sink, the spool and what is buffered stay.
+func (p *Pipeline) SetRegistry(reg *registry.Registry) {
+	if p == nil {
+		return
+	}
+	if p.downsync != nil {
+		p.downsync.SetRegistry(reg)
+	}
+	if p.served != nil {
+		p.served.SetRegistry(reg)
+	}
+}
+
+// NeedsSink says why a process without an offline sink cannot serve reg (nil: it can): the
+// registry enables downsync, or served-feature logging in a process that serves (serving).
+// Open says it at start; a live registry's part refuses such a reload with it.
+func NeedsSink(reg *registry.Registry, serving bool) error {
+	var what []string
+	if d := reg.DownsyncedFeatures(); len(d) > 0 {
+		what = append(what, "downsync of "+strings.Join(d, ", "))
+	}
+	if serving && reg.ServedLog.Enabled {
+		what = append(what, "servedLog")
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	return fmt.Errorf("offline: the registry enables %s but no sink is given: set --offline-sink (a directory, s3://bucket/prefix/ or kafka://topic)", strings.Join(what, " and "))
+}
+
+// Tap is the ingestion writer's tap (WriterConfig.Tap), or nil when there is no sink.
 func (p *Pipeline) Tap() ingest.Tap {
 	if p == nil || p.downsync == nil {
 		return nil
@@ -173,7 +191,8 @@ func (p *Pipeline) Downsync() *Downsync {
 	return p.downsync
 }
 
-// ServedLog is the gateway's served-feature log, or nil when the registry does not enable it.
+// ServedLog is the gateway's served-feature log (it samples nothing while the registry does
+// not enable it), or nil in a process that serves nothing.
 func (p *Pipeline) ServedLog() *ServedLog {
 	if p == nil {
 		return nil
@@ -232,11 +251,11 @@ func (p *Pipeline) Status() Status {
 		return Status{}
 	}
 	s := Status{Sink: p.sinkName}
-	if p.down != nil {
+	if p.down != nil && (p.downsync.Enabled() || p.down.Stats().Appended > 0) {
 		st := p.down.Stats()
 		s.Downsync = &st
 	}
-	if p.served != nil {
+	if p.served != nil && (p.served.Enabled() || p.served.Stats().Appended > 0) {
 		st := p.served.Stats()
 		s.Served = &st
 		s.ServedDrop = p.served.Dropped()

@@ -41,12 +41,10 @@ type ServedConfig struct {
 // record per request). Unlike downsync rows, served rows are not spooled: what is buffered
 // when the process dies is lost, as in Feast's logging.
 type ServedLog struct {
-	reg         *registry.Registry
-	fingerprint string
-	sink        ServedSink
-	cfg         ServedConfig
-	entities    map[string]*servedEntity // by key prefix
-	free        chan *ServedRequest      // requests written, to reuse (a pool the GC does not empty)
+	gen  atomic.Pointer[servedGen] // the registry's settings and features (SetRegistry swaps them)
+	sink ServedSink
+	cfg  ServedConfig
+	free chan *ServedRequest // requests written, to reuse (a pool the GC does not empty)
 
 	ch      chan *ServedRequest
 	jobs    chan servedJob // sealed batches, stored by the putter goroutine
@@ -79,17 +77,11 @@ func NewServedLog(reg *registry.Registry, sink ServedSink, cfg ServedConfig) *Se
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	l := &ServedLog{reg: reg, fingerprint: schema.Fingerprint(reg), sink: sink, cfg: cfg, entities: map[string]*servedEntity{},
+	l := &ServedLog{sink: sink, cfg: cfg,
 		free: make(chan *ServedRequest, 512),
 		ch:   make(chan *ServedRequest, 1<<16), jobs: make(chan servedJob, 4), putDone: make(chan struct{}),
 		flushCh: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
-	for _, e := range reg.Entities {
-		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
-		for _, f := range e.Features() {
-			se.features[f.Name] = newServedFeature(e.Name, f)
-		}
-		l.entities[e.Prefix] = se
-	}
+	l.SetRegistry(reg)
 	go l.run()
 	go l.put()
 	return l
@@ -134,13 +126,40 @@ func (l *ServedLog) put() {
 	wg.Wait()
 }
 
-// Fingerprint is the registry fingerprint the rows carry.
-func (l *ServedLog) Fingerprint() string { return l.fingerprint }
+// servedGen is what the log takes from one registry: its servedLog block (the sampling), its
+// features by entity key prefix (names, types, defaults: how values are written) and its
+// schema fingerprint (the rows of requests that name none).
+type servedGen struct {
+	reg         *registry.Registry
+	fingerprint string
+	entities    map[string]*servedEntity // by key prefix
+}
+
+// SetRegistry makes the log follow a reloaded registry: requests started from now on are
+// sampled by its servedLog block, and their values written by its features' types and
+// defaults. What is buffered is written as it was captured.
+func (l *ServedLog) SetRegistry(reg *registry.Registry) {
+	g := &servedGen{reg: reg, fingerprint: schema.Fingerprint(reg), entities: map[string]*servedEntity{}}
+	for _, e := range reg.Entities {
+		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
+		for _, f := range e.Features() {
+			se.features[f.Name] = newServedFeature(e.Name, f)
+		}
+		g.entities[e.Prefix] = se
+	}
+	l.gen.Store(g)
+}
+
+// Enabled reports whether the registry followed enables served-feature logging.
+func (l *ServedLog) Enabled() bool { return l.gen.Load().reg.ServedLog.Enabled }
+
+// Fingerprint is the registry fingerprint the rows carry (of requests that name none).
+func (l *ServedLog) Fingerprint() string { return l.gen.Load().fingerprint }
 
 // Sampled reports whether a request of this operation (and request id) is logged: the share
 // of the operation's ratio, by a hash of the request id.
 func (l *ServedLog) Sampled(operation, requestID string) bool {
-	return Sampled("served", requestID, l.reg.ServedLog.Ratio(operation))
+	return Sampled("served", requestID, l.gen.Load().reg.ServedLog.Ratio(operation))
 }
 
 // Request starts the capture of a sampled request (its arenas come from a free list: hand it
@@ -152,7 +171,7 @@ func (l *ServedLog) Request(id string, t time.Time) *ServedRequest {
 	default:
 		r = &ServedRequest{log: l}
 	}
-	r.ID, r.Time = id, t
+	r.ID, r.Time, r.gen = id, t, l.gen.Load()
 	return r
 }
 
@@ -173,9 +192,18 @@ func (l *ServedLog) release(r *ServedRequest) {
 	}
 }
 
+// generation is the registry r was captured with (the current one for a request not started by
+// Request).
+func (l *ServedLog) generation(r *ServedRequest) *servedGen {
+	if r.gen != nil {
+		return r.gen
+	}
+	return l.gen.Load()
+}
+
 // entityName is the entity of a key prefix (the prefix when the registry has none).
-func (l *ServedLog) entityName(prefix []byte) string {
-	if e := l.entities[string(prefix)]; e != nil {
+func (g *servedGen) entityName(prefix []byte) string {
+	if e := g.entities[string(prefix)]; e != nil {
 		return e.name
 	}
 	return string(prefix)

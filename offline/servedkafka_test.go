@@ -16,14 +16,9 @@ func TestServedKafkaRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &ServedLog{fingerprint: "fp1", entities: map[string]*servedEntity{}}
-	for _, e := range reg.Entities {
-		se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
-		for _, f := range e.Features() {
-			se.features[f.Name] = newServedFeature(e.Name, f)
-		}
-		l.entities[e.Prefix] = se
-	}
+	l := &ServedLog{}
+	l.SetRegistry(reg)
+	l.gen.Load().fingerprint = "fp1"
 	r := &ServedRequest{log: l, ID: "req-1", Operation: "Home", OperationHash: "h", Time: time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)}
 	r.AppendStatic(store.StaticQuery{Prefix: "u", IDs: []string{"7", "8"}, Features: []string{"age", "name"}},
 		[]store.StaticValue{{Value: store.IntValue(41), TS: 1700000000000}, {Value: store.StringValue("ann"), TS: 1700000000000}, {}, {}}, nil)

@@ -99,6 +99,7 @@ type servedEncoder struct {
 	w8                                 [nOpt][]uint64 // the values of the 8-byte columns (event time, int, float, time)
 	nBools                             int
 	key, lastKey                       []byte
+	lastGen                            *servedGen // the registry lastKey was resolved with
 	lastInfos                          []*servedFeature
 	lastFeat, lastVT                   []uint32
 	lastCol                            []int8        // per feature: its 8-byte column (for a present value of kind lastKind)
@@ -171,16 +172,16 @@ func index(c *dictColumn, m map[string]uint32, s string) uint32 {
 
 // resolve returns what the log knows of a read's features, and their dictionary indexes (the
 // previous read's when it read the same features: requests of one operation do).
-func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint64) {
+func (e *servedEncoder) resolve(g *servedGen, text, prefix []byte, names []uint64) {
 	e.key = append(e.key[:0], prefix...)
 	for _, sp := range names {
 		e.key = append(e.key, 0)
 		e.key = append(e.key, at(text, sp)...)
 	}
-	if len(e.lastKey) > 0 && bytes.Equal(e.key, e.lastKey) {
+	if len(e.lastKey) > 0 && g == e.lastGen && bytes.Equal(e.key, e.lastKey) {
 		return
 	}
-	e.lastKey = append(e.lastKey[:0], e.key...)
+	e.lastKey, e.lastGen = append(e.lastKey[:0], e.key...), g
 	e.patGen++
 	e.lastInfos, e.lastFeat, e.lastVT, e.lastCol, e.lastKind = e.lastInfos[:0], e.lastFeat[:0], e.lastVT[:0], e.lastCol[:0], e.lastKind[:0]
 	for c := range e.lastGather {
@@ -190,7 +191,7 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 	e.lastAll8 = true
 	entity := ""
 	for j, sp := range names {
-		sf := l.feature(prefix, at(text, sp))
+		sf := g.feature(prefix, at(text, sp))
 		entity = sf.entity
 		e.lastInfos = append(e.lastInfos, sf)
 		e.lastFeat = append(e.lastFeat, index(&e.feature, e.featIdx, sf.name))
@@ -215,7 +216,7 @@ func (e *servedEncoder) resolve(l *ServedLog, text, prefix []byte, names []uint6
 		}
 	}
 	if len(names) == 0 {
-		entity = l.entityName(prefix)
+		entity = g.entityName(prefix)
 	}
 	e.lastEnt = index(&e.entity, e.entIdx, entity)
 }
@@ -247,9 +248,10 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 	if n == 0 {
 		return
 	}
+	g := l.generation(r)
 	fp := r.Fingerprint
 	if fp == "" {
-		fp = l.fingerprint
+		fp = g.fingerprint
 	}
 	e.req.addRun(e.req.addBytes(unsafe.Slice(unsafe.StringData(r.ID), len(r.ID))), n)
 	if ms := r.Time.UnixMilli(); e.tm.size == 0 || ms != e.lastTime {
@@ -278,7 +280,7 @@ func (e *servedEncoder) add(l *ServedLog, r *ServedRequest) {
 			continue
 		}
 		ids := r.spans[b.at : int(b.at)+nIDs]
-		e.resolve(l, r.text, at(r.text, b.prefix), r.spans[int(b.at)+nIDs:int(b.at)+nIDs+nFeats])
+		e.resolve(g, r.text, at(r.text, b.prefix), r.spans[int(b.at)+nIDs:int(b.at)+nIDs+nFeats])
 		e.entity.addRun(e.lastEnt, nIDs*nFeats)
 		var errText []byte
 		if b.failed {

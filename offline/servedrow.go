@@ -88,6 +88,7 @@ type ServedRequest struct {
 	Fingerprint string
 
 	log    *ServedLog
+	gen    *servedGen // the registry of the capture (set by Request)
 	blocks []servedBlock
 	spans  []uint64 // the blocks' entity ids, then feature names (text spans)
 	tag    []uint8  // per value, entity-major within a block: kind | status<<4
@@ -309,8 +310,8 @@ type servedEntity struct {
 }
 
 // feature returns what the log knows of a feature; one not in the registry is logged as JSON.
-func (l *ServedLog) feature(prefix, name []byte) *servedFeature {
-	e := l.entities[string(prefix)]
+func (g *servedGen) feature(prefix, name []byte) *servedFeature {
+	e := g.entities[string(prefix)]
 	if e == nil {
 		return &servedFeature{entity: string(prefix), name: string(name), valueType: "JSON", slot: slotJSON}
 	}

@@ -41,9 +41,10 @@ func (rs *ServedRows) Rows() []ServedValue {
 	e := newServedEncoder()
 	e.reset()
 	e.add(rs.log, r)
+	g := rs.log.generation(r)
 	fp := r.Fingerprint
 	if fp == "" {
-		fp = rs.log.fingerprint
+		fp = g.fingerprint
 	}
 	out := make([]ServedValue, 0, e.rows)
 	statuses := make([]uint32, 0, e.rows)
@@ -64,7 +65,7 @@ func (rs *ServedRows) Rows() []ServedValue {
 			id := string(at(r.text, r.spans[int(bl.at)+k]))
 			for j := range nFeats {
 				name := at(r.text, r.spans[int(bl.at)+nIDs+j])
-				sf := rs.log.feature(at(r.text, bl.prefix), name)
+				sf := g.feature(at(r.text, bl.prefix), name)
 				v := ServedValue{RequestID: r.ID, Time: r.Time.Truncate(time.Millisecond).UTC(), Client: r.Client, Operation: r.Operation, OperationHash: r.OperationHash,
 					Fingerprint: fp, Entity: sf.entity, EntityID: id, Feature: sf.name, ValueType: sf.valueType, Status: statusNames[statuses[row]]}
 				for c := range nOpt {

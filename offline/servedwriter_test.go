@@ -34,14 +34,8 @@ func BenchmarkServedWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, users := range []int{1, 100} {
-		l := &ServedLog{entities: map[string]*servedEntity{}}
-		for _, e := range reg.Entities {
-			se := &servedEntity{name: e.Name, features: map[string]*servedFeature{}}
-			for _, f := range e.Features() {
-				se.features[f.Name] = newServedFeature(e.Name, f)
-			}
-			l.entities[e.Prefix] = se
-		}
+		l := &ServedLog{}
+		l.SetRegistry(reg)
 		// 16 requests of other users and values (random, as stored values are: compression
 		// does not see the same request again and again).
 		rng := rand.New(rand.NewPCG(1, uint64(users)))

@@ -272,10 +272,18 @@ func (l *LiveRegistry) Changed() {
 	}
 }
 
-// Run reloads on every change of the source and on SIGHUP until ctx is done (nothing with
-// LiveOptions.Watch off, or for the built-in registry).
+// Run reloads on every change of the source and on SIGHUP until ctx is done. With
+// LiveOptions.Watch off, or for the built-in registry, nothing is reloaded and a SIGHUP is
+// logged and ignored (by default it would end the process).
 func (l *LiveRegistry) Run(ctx context.Context) {
 	if _, ok := l.src.(builtin); ok || !l.opts.Watch {
+		source.Hangup(ctx, func() {
+			why := "--registry-watch=false"
+			if ok {
+				why = "the built-in example registry never changes"
+			}
+			l.log.Warn("registry: SIGHUP ignored, nothing is reloaded ("+why+"); restart to serve a changed registry", "fingerprint", l.cur.Load().Fingerprint)
+		})
 		return
 	}
 	go func() {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/featuregraph/featuregraph/gateway"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/registry/check"
 )
 
@@ -47,6 +48,13 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func startLive(t testing.TB, dir string, lo LiveOptions, run bool) *liveStack {
 	t.Helper()
+	return startLiveOffline(t, dir, lo, run, nil)
+}
+
+// startLiveOffline is startLive with an offline pipeline (nil: no --offline-sink) following
+// the reloads as serve wires it.
+func startLiveOffline(t testing.TB, dir string, lo LiveOptions, run bool, off *offline.Pipeline) *liveStack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
@@ -57,6 +65,9 @@ func startLive(t testing.TB, dir string, lo LiveOptions, run bool) *liveStack {
 	}
 	cfg := gateway.DefaultConfig()
 	cfg.Metrics, cfg.RegistryExtension, cfg.RegistryStatus = m, true, rt.Live.Status
+	if off != nil {
+		cfg.ServedLog = off.ServedLog()
+	}
 	g, err := gateway.New(cfg, rt.Reg, rt.Store, rt.Store, log)
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +76,11 @@ func startLive(t testing.TB, dir string, lo LiveOptions, run bool) *liveStack {
 		t.Fatal(err)
 	}
 	router := NewLiveRouter(rt.Live, m)
-	closeIngest, err := MountIngestRouter(g, router, router.Observer, rt.Store, m, log, nil)
+	closeIngest, err := MountIngestRouter(g, router, router.Observer, rt.Store, m, log, off.Tap())
 	if err != nil {
 		t.Fatal(err)
 	}
+	rt.Live.Add(OfflinePart(off, true))
 	rt.Live.Add(GatewayPart(g))
 	done := make(chan struct{})
 	go func() {

@@ -11,6 +11,7 @@ import (
 	"github.com/featuregraph/featuregraph/ingest"
 	"github.com/featuregraph/featuregraph/ingest/kafka"
 	"github.com/featuregraph/featuregraph/metrics"
+	"github.com/featuregraph/featuregraph/offline"
 	"github.com/featuregraph/featuregraph/store"
 )
 
@@ -138,4 +139,20 @@ func anyIn(ss, set []string) bool {
 		}
 	}
 	return false
+}
+
+// OfflinePart makes the offline pipeline follow reloads: downsync and the served log take the
+// new registry's blocks (p nil: no --offline-sink, and a registry that enables either is
+// refused, naming the flag; serving says whether this process serves, and so logs what it
+// served).
+func OfflinePart(p *offline.Pipeline, serving bool) Part {
+	return Part{Name: "offline", Build: func(gen *Generation) (func(), error) {
+		if p == nil {
+			if err := offline.NeedsSink(gen.Registry, serving); err != nil {
+				return nil, err
+			}
+			return func() {}, nil
+		}
+		return func() { p.SetRegistry(gen.Registry) }, nil
+	}}
 }

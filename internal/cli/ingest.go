@@ -107,6 +107,7 @@ func (c *ingestCmd) run(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
+	rt.Live.Add(app.OfflinePart(off, false))
 	rt.Live.Add(app.KafkaTopicsPart(k, c.topics != "", cfg.Streams, log))
 	go rt.Live.Run(ctx)
 	m.IngestSource("kafka", func() metrics.IngestCounts {

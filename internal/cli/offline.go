@@ -56,7 +56,8 @@ func (o *offlineOptions) open(ctx context.Context, reg *registry.Registry, log *
 	if m != nil {
 		m.Offline(p.Counts)
 	}
-	log.Info("offline sink", "sink", o.sink, "downsynced", reg.DownsyncedFeatures(), "served_log", p.ServedLog() != nil)
+	sl := p.ServedLog()
+	log.Info("offline sink", "sink", o.sink, "downsynced", reg.DownsyncedFeatures(), "served_log", sl != nil && sl.Enabled())
 	return p, nil
 }
 

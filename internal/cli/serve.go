@@ -161,6 +161,7 @@ func (c *serveCmd) run(ctx context.Context, e *env) error {
 	if c.access.clients != "" {
 		rt.Live.Add(app.AccessPart(g, c.access.clients)) // grants follow the registry
 	}
+	rt.Live.Add(app.OfflinePart(off, true))
 	rt.Live.Add(app.GatewayPart(g)) // last: the new features are written and decoded before they are queried
 	go rt.Live.Run(ctx)
 

@@ -28,7 +28,6 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 	if s.redisUsable() {
 		rctx, cancel := s.redisContext(ctx)
 		found, missing, err := s.cache.ReadActionsCached(rctx, queries)
-		cancel()
 		if err == nil {
 			s.redisWorked()
 			redisOK = true
@@ -38,8 +37,9 @@ func (s *Store) ReadActions(ctx context.Context, queries []store.ActionQuery) (m
 			}
 			fallback = missing
 		} else {
-			s.redisFailed(ctx, err)
+			s.redisReadFailed(ctx, rctx, err)
 		}
+		cancel()
 	}
 	if len(fallback) == 0 {
 		return out, nil

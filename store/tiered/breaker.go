@@ -18,7 +18,13 @@ import (
 // deadline and the read failed naming DynamoDB).
 //
 // The breaker: after a Redis failure (not caused by the caller's own deadline) reads skip Redis
-// for Config.RedisRetryAfter. Then one read — the probe — tries Redis while the others still
+// for Config.RedisRetryAfter. A read that only overran its budget is not such a failure by
+// itself: on a CPU-starved gateway a large read (a P2 request's 5,000 values) is late because
+// its reply waits for a core, not because Redis is sick, and opening the breaker then sent
+// every read to DynamoDB for RetryAfter — more work for the starved box, at the worst time (a
+// fallback storm). So an overrun is checked: one PING at a time, within the read budget, opens
+// the breaker when it fails or is late too (Redis hung, slow, backlogged or gone); when it
+// answers in time the breaker stays closed and only the late read fell back. Then one read — the probe — tries Redis while the others still
 // skip it; the probe's success closes the breaker, its failure opens it again. While it is open
 // the store reports itself degraded (Degraded, and so /readyz and the metrics).
 
@@ -74,6 +80,40 @@ func (s *Store) redisUsable() bool {
 	// The first read past the back-off probes; the others keep skipping Redis while it runs.
 	return s.redisDown.CompareAndSwap(until, s.now().Add(s.cfg.RedisRetryAfter).UnixNano())
 }
+
+// redisReadFailed handles the error of a Redis read made with rctx (from redisContext) on behalf
+// of ctx: a read cut short by its own budget (ctx still alive) is checked with a PING (above);
+// any other failure goes to redisFailed.
+func (s *Store) redisReadFailed(ctx, rctx context.Context, err error) {
+	if ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && s.cfg.RedisRetryAfter > 0 {
+		s.checkRedis()
+		return
+	}
+	s.redisFailed(ctx, err)
+}
+
+// checkRedis PINGs Redis in the background, one check at a time, within the read budget, and
+// opens the breaker when the PING fails or is late.
+func (s *Store) checkRedis() {
+	if !s.redisChecking.CompareAndSwap(false, true) {
+		return
+	}
+	s.slowReads.Add(1)
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.redisChecking.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RedisReadBudget)
+		defer cancel()
+		if err := s.cache.Ping(ctx); err != nil {
+			s.redisFailed(context.Background(), fmt.Errorf("%w: a read overran its %s budget and PING did too: %w", store.ErrUnavailable, s.cfg.RedisReadBudget, err))
+		}
+	}()
+}
+
+// SlowRedisChecks counts the reads that overran their Redis budget and started a PING check
+// (at most one runs at a time; the others only fell back).
+func (s *Store) SlowRedisChecks() int64 { return s.slowReads.Load() }
 
 // redisFailed opens the breaker when err says Redis is unavailable and the caller's context was
 // not the cause (a request out of time says nothing about Redis; a Redis call cut short by its

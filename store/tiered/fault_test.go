@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,4 +151,89 @@ func TestPingNamesRedisDown(t *testing.T) {
 	if d := e.tiered.Degraded(); len(d) != 1 || d[0] != "redis" {
 		t.Fatalf("Redis down: degraded %v, want [redis]", d)
 	}
+}
+
+// lateCache is a Redis whose next `late` static reads are late on the gateway's side — as when
+// the reply of a large read waits for a core on a CPU-starved box: they return only when their
+// budget has run out. PING and everything else go to Redis as they are.
+type lateCache struct {
+	*redis.Store
+	late atomic.Int32
+}
+
+func (c *lateCache) ReadStaticCached(ctx context.Context, q store.StaticQuery, out []store.StaticValue, missing []int) ([]int, error) {
+	if c.late.Add(-1) >= 0 {
+		<-ctx.Done()
+		return missing, ctx.Err()
+	}
+	return c.Store.ReadStaticCached(ctx, q, out, missing)
+}
+
+// TestLateReadOfAHealthyRedisKeepsTheBreakerClosed: a read that overruns its Redis budget falls
+// back to DynamoDB and is answered exactly; whether the breaker opens is decided by a PING. A
+// Redis that answers the PING in time stays in use (no fallback storm: the next reads are
+// Redis's again); a hung Redis fails the PING too and the breaker opens.
+func TestLateReadOfAHealthyRedisKeepsTheBreakerClosed(t *testing.T) {
+	proxy := testenv.NewFaultProxy(t, testenv.Redis(t))
+	r, err := redis.New(redis.Config{Addrs: []string{proxy.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := &lateCache{Store: r}
+	outcomes := &counter{}
+	s, err := tiered.New(cache, newTable(t, &counter{}), tiered.Config{Observer: outcomes, RedisReadBudget: 50 * time.Millisecond, RedisRetryAfter: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	q := staticQuery(t, &env{tiered: s}, 10)
+	read := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		out := make([]store.StaticValue, q.Len())
+		if err := s.ReadStatic(ctx, q, out); err != nil {
+			t.Fatalf("read static: %v", err)
+		}
+		checkStatic(t, q, out)
+	}
+	read() // Redis learns the absent features (negative entries)
+	s.WaitBackground()
+
+	t.Run("healthy_redis_stays_in_use", func(t *testing.T) {
+		cache.late.Store(1)
+		before := outcomes.items("static fallback")
+		read()
+		if got := outcomes.items("static fallback") - before; got != q.Len() {
+			t.Fatalf("the late read: want all %d values from DynamoDB, got %d", q.Len(), got)
+		}
+		s.WaitBackground() // the PING check
+		if d := s.Degraded(); len(d) != 0 {
+			t.Fatalf("Redis answered the PING: the breaker should stay closed, degraded %v", d)
+		}
+		if n := s.SlowRedisChecks(); n != 1 {
+			t.Fatalf("want 1 PING check, got %d", n)
+		}
+		before = outcomes.items("static fallback")
+		read()
+		if got := outcomes.items("static fallback") - before; got != 0 {
+			t.Fatalf("the next read should be Redis's, %d values came from DynamoDB", got)
+		}
+	})
+	t.Run("hung_redis_opens_the_breaker", func(t *testing.T) {
+		proxy.Set(testenv.Blackhole, 0)
+		read()
+		s.WaitBackground()
+		if d := s.Degraded(); len(d) != 1 || d[0] != "redis" {
+			t.Fatalf("Redis hung: the PING check should open the breaker, degraded %v", d)
+		}
+		if n := s.SlowRedisChecks(); n != 2 {
+			t.Fatalf("want 2 PING checks, got %d", n)
+		}
+		before := outcomes.items("static fallback")
+		read()
+		if got := outcomes.items("static fallback") - before; got != q.Len() {
+			t.Fatalf("with the breaker open: want all %d values from DynamoDB, got %d", q.Len(), got)
+		}
+	})
 }

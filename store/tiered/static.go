@@ -86,7 +86,6 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 	if len(sub.IDs) > 0 && s.redisUsable() {
 		rctx, cancel := s.redisContext(ctx)
 		miss, err := s.cache.ReadStaticCached(rctx, sub, subOut, nil)
-		cancel()
 		switch {
 		case err == nil:
 			s.redisWorked()
@@ -111,10 +110,12 @@ func (s *Store) ReadStatic(ctx context.Context, q store.StaticQuery, out []store
 			}
 			store.ReportCache(s.cfg.Observer, "static_redis", sub.Len()-len(miss), len(miss))
 		case ctx.Err() != nil:
+			cancel()
 			return s.cancelled(ctx, start, len(out))
 		default:
-			s.redisFailed(ctx, err)
+			s.redisReadFailed(ctx, rctx, err)
 		}
+		cancel()
 	}
 	if !redisOK {
 		for i := range out {

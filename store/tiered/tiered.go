@@ -97,7 +97,11 @@ type Store struct {
 	negative  *negativeCache
 	static    *staticCache // nil: no in-process static cache
 	redisDown atomic.Int64
-	dynamo    dynamoState // the DynamoDB breaker and bulkhead (dynamo.go)
+	// redisChecking is set while a PING checks Redis after a read overran its budget; slowReads
+	// counts those checks (breaker.go).
+	redisChecking atomic.Bool
+	slowReads     atomic.Int64
+	dynamo        dynamoState // the DynamoDB breaker and bulkhead (dynamo.go)
 	// background refills and cache fills
 	slots chan struct{}
 	// static refills have slots of their own: one is a single cheap pipeline, and after a
