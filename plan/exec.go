@@ -23,11 +23,11 @@ import (
 type batch struct {
 	ld   *load
 	ids  []string
-	at   int64         // the instant the entities are answered for, Unix ms; 0: now
-	vals []store.Value // vals[i*len(ld.statics)+j]: static j of entity i
-	bad  []error       // nil, or per cell: a stored value that does not have the registry's type
-	err  error         // the static read of the batch failed
-	acts []actResult   // acts[k*len(ids)+i]: action field k of entity i
+	at   int64               // the instant the entities are answered for, Unix ms; 0: now
+	vals []store.StaticValue // vals[i*len(ld.statics)+j].Value: static j of entity i (TS unused)
+	bad  []error             // nil, or per cell: a stored value that does not have the registry's type
+	err  error               // the static read of the batch failed
+	acts []actResult         // acts[k*len(ids)+i]: action field k of entity i
 
 	// Where the entities are in the answer, for error paths.
 	rootAlias string
@@ -84,8 +84,8 @@ type run struct {
 	errMu    sync.Mutex
 	level    int
 	present  graphql.ErrorPresenterFunc
-	cut      error           // a read the end of the context cut short (it names the backend), or nil
-	slabs    [][]store.Value // pooled, given back by release (scratch.go); appended to by the level's static reads only
+	cut      error                 // a read the end of the context cut short (it names the backend), or nil
+	slabs    [][]store.StaticValue // pooled, given back by release (scratch.go); appended to by the level's static reads only
 	// dargs are the argument values of the derived fields, evaluated once per request.
 	dargs map[*derivedField]derivedArgs
 }
@@ -407,7 +407,7 @@ func (r *run) readHistory(level []*batch) {
 			b.err = g.err // every feature read; those without history keep their own error (bad)
 			continue
 		}
-		b.vals = make([]store.Value, n*ns)
+		b.vals = make([]store.StaticValue, n*ns)
 		for j := range b.ld.statics {
 			s := &b.ld.statics[j]
 			if !s.f.History {
@@ -422,14 +422,17 @@ func (r *run) readHistory(level []*batch) {
 }
 
 // setValue sets cell c of b from a stored value (Kind Absent: the default). sv is a pointer:
-// a Value is 88 bytes, and a P2 read sets 5,000 cells.
+// a Value is 88 bytes, and a P2 read sets 5,000 cells. sv may be the cell itself (readCurrent
+// reads a level's only batch of a kind straight into its cells).
 func (r *run) setValue(b *batch, c int, s *staticRead, sv *store.Value) {
 	if sv.Kind == s.kind && sv.Kind != store.Absent {
-		b.vals[c] = *sv // the common case: the form Conform answers unchanged
+		if d := &b.vals[c].Value; d != sv {
+			*d = *sv // the common case: the form Conform answers unchanged
+		}
 		return
 	}
 	if sv.Kind == store.Absent {
-		b.vals[c] = s.f.Default
+		b.vals[c].Value = s.f.Default
 		return
 	}
 	v, cerr := registry.Conform(s.f.Type, s.f.Container, *sv)
@@ -441,7 +444,7 @@ func (r *run) setValue(b *batch, c int, s *staticRead, sv *store.Value) {
 			serving.ErrBadStoredValue, s.f.Entity.Name, s.f.Name, s.f.Container, s.f.Type, cerr)
 		return
 	}
-	b.vals[c] = v
+	b.vals[c].Value = v
 }
 
 // readCurrent reads the current static features of the level: one store call per entity kind,
@@ -534,14 +537,23 @@ func (r *run) readCurrent(level []*batch) {
 		}
 		g := byPrefix[b.ld.ent.e.Prefix]
 		nf := len(g.q.Features)
-		b.vals = r.values(len(b.ids) * ns)
 		rows, cols := rowOf[x], colOf[x]
+		out := g.out
+		if g.ids == nil {
+			// The kind's only batch: its query is the batch's ids and statics as they are, so
+			// the answer is its cells (setValue changes those that need a default or another
+			// form): no copy, and one slab to clear instead of two.
+			b.vals, g.out = out, nil
+			r.slabs = append(r.slabs, b.vals)
+		} else {
+			b.vals = r.values(len(b.ids) * ns)
+		}
 		for i := range b.ids {
 			e := i
 			if rows != nil {
 				e = int(rows[i])
 			}
-			row := g.out[e*nf : (e+1)*nf]
+			row := out[e*nf : (e+1)*nf]
 			for j := range b.ld.statics {
 				c := j
 				if cols != nil {

@@ -306,7 +306,7 @@ func (r *run) derive(level []*batch) {
 					case b.bad != nil && b.bad[c] != nil:
 						err = b.bad[c]
 					default:
-						in.Statics[x] = b.vals[c]
+						in.Statics[x] = b.vals[c].Value
 					}
 				}
 				for x, k := range df.actions {

@@ -14,22 +14,14 @@ import (
 // maxPooledValues is the largest slab pooled (~5.6 MB of store.Value); bigger ones are garbage.
 const maxPooledValues = 64 << 10
 
-var (
-	valueSlabs  sync.Pool // *[]store.Value
-	staticSlabs sync.Pool // *[]store.StaticValue
-)
+var staticSlabs sync.Pool // *[]store.StaticValue
 
 // values returns a zeroed slab of n values that the run gives back in release.
-func (r *run) values(n int) []store.Value {
+func (r *run) values(n int) []store.StaticValue {
 	if n > maxPooledValues {
-		return make([]store.Value, n)
+		return make([]store.StaticValue, n)
 	}
-	var s []store.Value
-	if p, ok := valueSlabs.Get().(*[]store.Value); ok && cap(*p) >= n {
-		s = (*p)[:n]
-	} else {
-		s = make([]store.Value, n, max(n, 256))
-	}
+	s := staticValues(n)
 	r.slabs = append(r.slabs, s)
 	return s
 }
@@ -56,9 +48,7 @@ func putStaticValues(s []store.StaticValue) {
 // release gives the run's slabs back; nothing of the run may be read after it.
 func (r *run) release() {
 	for _, s := range r.slabs {
-		clear(s)
-		s = s[:0]
-		valueSlabs.Put(&s)
+		putStaticValues(s)
 	}
 	r.slabs = nil
 }

@@ -100,7 +100,7 @@ func (w *writer) writeObject(dst []byte, b *batch, i int, ws *writeSel) []byte {
 				dst = append(dst, "null"...)
 				continue
 			}
-			v := &b.vals[c]
+			v := &b.vals[c].Value
 			if f.kind == kStatic || v.Kind != store.Map {
 				dst = v.AppendJSON(dst)
 				continue
