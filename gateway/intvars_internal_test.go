@@ -17,23 +17,23 @@ import (
 func TestIntVariablesConvertsDeclaredInts(t *testing.T) {
 	q := `query Q($ids: [Int!]!, $n: Int, $m: [[Int]], $s: String, $f: Float, $e: Int, $fs: [Float]) { x }`
 	vars := map[string]any{
-		"ids":  []any{json.Number("1"), json.Number("-2")},
-		"n":    json.Number("7"),
-		"m":    []any{[]any{json.Number("3"), nil}},
-		"s":    json.Number("5"),
-		"f":    json.Number("2"),
-		"e":    json.Number("1e3"),
-		"fs":   []any{json.Number("1.5")},
+		"ids": []any{json.Number("1"), json.Number("-2")},
+		"n":   json.Number("7"),
+		"m":   []any{[]any{json.Number("3"), nil}},
+		"s":   json.Number("5"),
+		"f":   json.Number("2"),
+		"e":   json.Number("1e3"),
+		"fs":  []any{json.Number("1.5")},
 	}
 	mutate(t, cached(t, q), &graphql.RawParams{Query: q, Variables: vars})
 	want := map[string]any{
-		"ids":  []any{int64(1), int64(-2)},
-		"n":    int64(7),
-		"m":    []any{[]any{int64(3), nil}},
-		"s":    json.Number("5"),
-		"f":    json.Number("2"),
-		"e":    int64(1000),
-		"fs":   []any{json.Number("1.5")},
+		"ids": []any{int64(1), int64(-2)},
+		"n":   int64(7),
+		"m":   []any{[]any{int64(3), nil}},
+		"s":   json.Number("5"),
+		"f":   json.Number("2"),
+		"e":   int64(1000),
+		"fs":  []any{json.Number("1.5")},
 	}
 	if !reflect.DeepEqual(vars, want) {
 		t.Fatalf("got %#v\nwant %#v", vars, want)
